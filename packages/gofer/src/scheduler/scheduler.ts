@@ -1,0 +1,88 @@
+/**
+ * The contract every container backend implements (Docker now; Swarm and Kubernetes later).
+ *
+ * The orchestrator only ever talks to this interface. A backend never touches storage: it starts, observes,
+ * streams and removes containers, and reports failures as {@link SchedulerError}s whose message is fit to show
+ * a user (it becomes the task's `status_reason.description`).
+ */
+
+/** Credentials for a private registry, as a task's `registry_auth` declares them. */
+export interface RegistryAuth {
+  user: string;
+  pass: string;
+}
+
+/** Everything a backend needs to start one container. */
+export interface ContainerSpec {
+  /** A name unique among the containers Gofer manages, e.g. `gofer_default_simple_3_build`. */
+  name: string;
+  image: string;
+  /** The final, interpolated environment. */
+  env: Record<string, string>;
+  /** Replaces the image's ENTRYPOINT when set. */
+  entrypoint?: string[] | null;
+  /** Replaces the image's CMD when set. */
+  command?: string[] | null;
+  /** Every container Gofer creates carries `gofer.managed=true` plus the labels given here. */
+  labels: Record<string, string>;
+  registryAuth?: RegistryAuth | null;
+  /** Pull even when the image is present locally. Otherwise pull only when it is missing. */
+  alwaysPull: boolean;
+}
+
+/** What `start` hands back: the backend's own handle for the container. */
+export interface StartedContainer {
+  id: string;
+}
+
+/** One piece of a container's output, already demultiplexed. Never split or joined into lines here. */
+export interface LogChunk {
+  stream: "stdout" | "stderr";
+  data: Buffer;
+}
+
+export interface LogOptions {
+  /** Keep the stream open until the container exits. */
+  follow: boolean;
+  /** Only output produced at or after this time (Unix epoch milliseconds). */
+  sinceMs?: number;
+}
+
+/** A managed container as seen by the backend, for recovery and reaping. */
+export interface ManagedContainer {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  /** `running` while the process lives; `exited` once it has stopped; anything else is backend-specific. */
+  state: string;
+}
+
+export interface ExitResult {
+  exitCode: number;
+}
+
+export interface Scheduler {
+  /**
+   * Pulls the image per policy, creates and starts the container. Throws {@link SchedulerError} when the image
+   * cannot be pulled or the container cannot be created or started; a half-created container is removed first.
+   */
+  start(spec: ContainerSpec): Promise<StartedContainer>;
+  /** Resolves once the container has exited, with its exit code. Event-driven: no polling delay. */
+  wait(id: string): Promise<ExitResult>;
+  /** The container's output in order. With `follow`, the iterator ends when the container exits. */
+  logs(id: string, options: LogOptions): AsyncIterable<LogChunk>;
+  /** Asks the container to stop (SIGTERM), kills it after `timeoutSeconds`. Stopping a stopped container is a no-op. */
+  stop(id: string, timeoutSeconds: number): Promise<void>;
+  /** Removes the container. Removing a missing container is a no-op. */
+  remove(id: string): Promise<void>;
+  /** Every container carrying `gofer.managed=true` and all the given labels. */
+  listManaged(labels?: Record<string, string>): Promise<ManagedContainer[]>;
+}
+
+/** A failure of the backend itself (pull, create, engine unreachable), as opposed to a task that exits non-zero. */
+export class SchedulerError extends Error {
+  override name = "SchedulerError";
+}
+
+/** Labels shared by every container Gofer creates. */
+export const MANAGED_LABEL = "gofer.managed";
