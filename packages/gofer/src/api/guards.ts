@@ -1,0 +1,48 @@
+/** Lookups that every nested route repeats: each answers 404 naming the missing parent. */
+
+import { describeIdentifierRule, isValidIdentifier } from "@gofer/sdk";
+import { GoferError, notFound } from "../domain/errors.ts";
+import type { Namespace, PipelineMetadata } from "../domain/models.ts";
+import type { GoferDb } from "../storage/database.ts";
+import { getNamespace } from "../storage/namespaces-store.ts";
+import { getPipeline } from "../storage/pipelines-store.ts";
+import { getRun, type StoredRun } from "../storage/runs-store.ts";
+
+export async function requireNamespace(db: GoferDb, namespaceId: string): Promise<Namespace> {
+  const namespace = await getNamespace(db, namespaceId);
+  if (!namespace) throw notFound(`Namespace "${namespaceId}"`);
+  return namespace;
+}
+
+export async function requirePipeline(
+  db: GoferDb,
+  namespaceId: string,
+  pipelineId: string,
+): Promise<PipelineMetadata> {
+  const pipeline = await getPipeline(db, namespaceId, pipelineId);
+  if (!pipeline) {
+    await requireNamespace(db, namespaceId);
+    throw notFound(`Pipeline "${pipelineId}" in namespace "${namespaceId}"`);
+  }
+  return pipeline;
+}
+
+export async function requireRun(
+  db: GoferDb,
+  namespaceId: string,
+  pipelineId: string,
+  runId: number,
+): Promise<StoredRun> {
+  const run = await getRun(db, namespaceId, pipelineId, runId);
+  if (!run) {
+    await requirePipeline(db, namespaceId, pipelineId);
+    throw notFound(`Run ${runId} of pipeline "${pipelineId}"`);
+  }
+  return run;
+}
+
+export function requireIdentifier(value: string, what: string): void {
+  if (!isValidIdentifier(value)) {
+    throw new GoferError("INVALID_IDENTIFIER", `Invalid ${what} "${value}": ${describeIdentifierRule}`);
+  }
+}

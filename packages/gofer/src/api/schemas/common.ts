@@ -1,0 +1,64 @@
+/** Building blocks shared by every v0 schema. */
+import { type TSchema, Type } from "typebox";
+
+/** OpenAPI 3.0 has no `type: null`; v0 documents optional objects as `nullable`. */
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const EpochMs = Type.Integer({ minimum: 0, description: "Epoch milliseconds; 0 means not set." });
+
+export const ErrorResponse = Type.Object(
+  {
+    request_id: Type.String(),
+    message: Type.String(),
+    error_code: Type.Optional(Type.String()),
+  },
+  { $id: "Error", description: "Error information from a response." },
+);
+
+/** Every JSON route answers errors with the v0 envelope; listing the classes once keeps each route short. */
+export const errorResponses = {
+  "4XX": Type.Ref("Error"),
+  "5XX": Type.Ref("Error"),
+};
+
+export const IdentifierParam = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: "Alphanumeric characters and hyphens.",
+});
+
+export const NamespaceParams = Type.Object({ namespace_id: IdentifierParam });
+export const PipelineParams = Type.Object({ namespace_id: IdentifierParam, pipeline_id: IdentifierParam });
+export const RunParams = Type.Object({
+  namespace_id: IdentifierParam,
+  pipeline_id: IdentifierParam,
+  run_id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+});
+export const TaskParams = Type.Object({
+  namespace_id: IdentifierParam,
+  pipeline_id: IdentifierParam,
+  run_id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+  task_id: Type.String({ minLength: 1, maxLength: 64 }),
+});
+
+export const StringMap = Type.Record(Type.String(), Type.String());
+
+export const VariableSource = Type.Union(
+  ["unknown", "pipeline_config", "system", "run_options", "extension"].map((value) => Type.Literal(value)),
+);
+
+export const Variable = Type.Object({
+  key: Type.String(),
+  value: Type.String(),
+  source: VariableSource,
+});
+
+export const StatusReason = (reasons: string[]) =>
+  Nullable(
+    Type.Object({
+      reason: Type.Union(reasons.map((value) => Type.Literal(value))),
+      description: Type.String(),
+    }),
+  );
+
+export const Literals = (values: string[]) => Type.Union(values.map((value) => Type.Literal(value)));

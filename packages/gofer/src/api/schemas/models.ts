@@ -1,0 +1,168 @@
+/** The v0 wire models, as response schemas. Field names, enums and envelopes follow Gofer's v0 contract. */
+import { Type } from "typebox";
+import { EpochMs, Literals, Nullable, StatusReason, StringMap, Variable } from "./common.ts";
+
+export const Namespace = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    description: Type.String(),
+    created: EpochMs,
+    modified: EpochMs,
+  },
+  { $id: "Namespace" },
+);
+
+export const PipelineMetadata = Type.Object(
+  {
+    namespace_id: Type.String(),
+    pipeline_id: Type.String(),
+    created: EpochMs,
+    modified: EpochMs,
+    state: Literals(["unknown", "active", "disabled"]),
+  },
+  { $id: "Metadata" },
+);
+
+export const RegistryAuth = Type.Object({ user: Type.String(), pass: Type.String() });
+
+export const Task = Type.Object(
+  {
+    id: Type.String(),
+    description: Type.String(),
+    image: Type.String(),
+    registry_auth: Nullable(RegistryAuth),
+    depends_on: Type.Record(Type.String(), Literals(["unknown", "any", "success", "failure"])),
+    variables: Type.Array(Variable),
+    entrypoint: Nullable(Type.Array(Type.String())),
+    command: Nullable(Type.Array(Type.String())),
+    inject_api_token: Type.Boolean(),
+    always_pull_newest_image: Type.Boolean(),
+  },
+  { $id: "Task" },
+);
+
+export const Config = Type.Object(
+  {
+    namespace_id: Type.String(),
+    pipeline_id: Type.String(),
+    version: Type.Integer({ minimum: 0 }),
+    parallelism: Type.Integer({ minimum: 0 }),
+    name: Type.String(),
+    description: Type.String(),
+    tasks: Type.Record(Type.String(), Type.Ref("Task")),
+    state: Literals(["unknown", "unreleased", "live", "deprecated"]),
+    registered: EpochMs,
+    deprecated: EpochMs,
+  },
+  { $id: "Config" },
+);
+
+export const EventSchema = Type.Object(
+  {
+    id: Type.String(),
+    kind: Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown())),
+    emitted: EpochMs,
+  },
+  { $id: "Event" },
+);
+
+export const Deployment = Type.Object(
+  {
+    namespace_id: Type.String(),
+    pipeline_id: Type.String(),
+    deployment_id: Type.Integer({ minimum: 0 }),
+    start_version: Type.Integer({ minimum: 0 }),
+    end_version: Type.Integer({ minimum: 0 }),
+    started: EpochMs,
+    ended: EpochMs,
+    state: Literals(["Unknown", "Running", "Complete"]),
+    status: Literals(["Unknown", "Failed", "Successful"]),
+    status_reason: StatusReason(["Unknown"]),
+    logs: Type.Array(Type.Ref("Event")),
+  },
+  { $id: "Deployment" },
+);
+
+export const Initiator = Type.Object({ id: Type.String(), user: Type.String() });
+
+export const Run = Type.Object(
+  {
+    namespace_id: Type.String(),
+    pipeline_id: Type.String(),
+    pipeline_config_version: Type.Integer({ minimum: 0 }),
+    run_id: Type.Integer({ minimum: 0 }),
+    started: EpochMs,
+    ended: EpochMs,
+    state: Literals(["unknown", "pending", "running", "complete"]),
+    status: Literals(["unknown", "failed", "successful", "cancelled"]),
+    status_reason: StatusReason([
+      "unknown",
+      "abnormal_exit",
+      "scheduler_error",
+      "failed_precondition",
+      "user_cancelled",
+      "admin_cancelled",
+    ]),
+    initiator: Initiator,
+    variables: Type.Array(Variable),
+    token_id: Nullable(Type.String()),
+    store_objects_expired: Type.Boolean(),
+    event_id: Nullable(Type.String()),
+  },
+  { $id: "Run" },
+);
+
+export const TaskExecution = Type.Object(
+  {
+    namespace_id: Type.String(),
+    pipeline_id: Type.String(),
+    run_id: Type.Integer({ minimum: 0 }),
+    task_id: Type.String(),
+    task: Type.Ref("Task"),
+    created: EpochMs,
+    started: EpochMs,
+    ended: EpochMs,
+    exit_code: Nullable(Type.Integer({ minimum: 0, maximum: 255 })),
+    logs_expired: Type.Boolean(),
+    logs_removed: Type.Boolean(),
+    state: Literals(["unknown", "processing", "waiting", "running", "complete"]),
+    status: Literals(["unknown", "failed", "successful", "cancelled", "skipped"]),
+    status_reason: StatusReason([
+      "unknown",
+      "abnormal_exit",
+      "scheduler_error",
+      "failed_precondition",
+      "cancelled",
+      "orphaned",
+    ]),
+    variables: Type.Array(Variable),
+  },
+  { $id: "TaskExecution" },
+);
+
+export const Token = Type.Object(
+  {
+    id: Type.String(),
+    created: EpochMs,
+    metadata: StringMap,
+    expires: EpochMs,
+    disabled: Type.Boolean(),
+    user: Type.String(),
+    roles: Type.Array(Type.String()),
+  },
+  { $id: "Token" },
+);
+
+/** Shared schemas registered once with `addSchema`, referenced by `$id` everywhere else. */
+export const SHARED_SCHEMAS = [
+  Namespace,
+  PipelineMetadata,
+  Task,
+  Config,
+  EventSchema,
+  Deployment,
+  Run,
+  TaskExecution,
+  Token,
+];

@@ -1,0 +1,148 @@
+/**
+ * Fastify wiring for the v0 API: the version header, authentication, the error envelope, request ids,
+ * validation that refuses what the contract does not allow, and the generated OpenAPI document.
+ */
+import { randomUUID } from "node:crypto";
+import swagger from "@fastify/swagger";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import websocket from "@fastify/websocket";
+import { Ajv } from "ajv";
+import Fastify, { type FastifyRequest } from "fastify";
+import { accessFor } from "../auth/route-access.ts";
+import { ANONYMOUS, authenticate, type Principal } from "../auth/tokens.ts";
+import { GoferError } from "../domain/errors.ts";
+import type { ApiServices, GoferApp } from "./api-context.ts";
+import { toErrorEnvelope } from "./error-envelope.ts";
+import { configRoutes } from "./routes/configs.ts";
+import { deploymentRoutes } from "./routes/deployments.ts";
+import { eventRoutes } from "./routes/events.ts";
+import { namespaceRoutes } from "./routes/namespaces.ts";
+import { pipelineRoutes } from "./routes/pipelines.ts";
+import { runRoutes } from "./routes/runs.ts";
+import { systemRoutes } from "./routes/system.ts";
+import { taskExecutionRoutes } from "./routes/task-executions.ts";
+import { tokenRoutes } from "./routes/tokens.ts";
+import { ErrorResponse } from "./schemas/common.ts";
+import { SHARED_SCHEMAS } from "./schemas/models.ts";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal: Principal;
+  }
+}
+
+export interface ServerOptions extends ApiServices {
+  bypassAuth: boolean;
+  bodyLimit: number;
+  logger: boolean | { level: string };
+}
+
+/** Paths that answer without the version header: the API's own description. */
+const VERSIONLESS = new Set(["/api/openapi.json"]);
+
+export async function buildServer(options: ServerOptions): Promise<GoferApp> {
+  const app = Fastify({
+    logger: options.logger,
+    bodyLimit: options.bodyLimit,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    // Clients that disconnect mid-request must not leave handlers writing into a closed socket.
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  installValidators(app);
+  for (const schema of [ErrorResponse, ...SHARED_SCHEMAS]) app.addSchema(schema);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.0.3",
+      info: {
+        title: "Gofer",
+        description:
+          "Gofer's v0 REST API: run pipelines of containers. Send `gofer-api-version: v0` on every request.",
+        version: options.version.semver,
+      },
+      components: {
+        securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+      },
+    },
+    refResolver: {
+      buildLocalReference: (json, _base, _fragment, index) => String(json.$id ?? `def-${index}`),
+    },
+  });
+  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+
+  app.decorateRequest("principal", null as unknown as Principal);
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+    request.principal = ANONYMOUS;
+    const path = request.url.split("?", 1)[0] ?? "";
+    if (!path.startsWith("/api/") || VERSIONLESS.has(path)) return;
+    if (request.headers["gofer-api-version"] !== "v0") {
+      throw new GoferError(
+        "MISSING_API_VERSION",
+        "Missing or unsupported API version; send the header `gofer-api-version: v0`",
+      );
+    }
+    await authorize(request, options);
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const { status, body, internal } = toErrorEnvelope(error, request.id);
+    if (internal) request.log.error({ err: error }, "request failed");
+    void reply.code(status).type("application/json").send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const { status, body } = toErrorEnvelope(
+      new GoferError("NOT_FOUND", `No route for ${request.method} ${request.url.split("?", 1)[0]}`),
+      request.id,
+    );
+    void reply.code(status).send(body);
+  });
+
+  for (const routes of [
+    systemRoutes,
+    tokenRoutes,
+    namespaceRoutes,
+    pipelineRoutes,
+    configRoutes,
+    deploymentRoutes,
+    runRoutes,
+    taskExecutionRoutes,
+    eventRoutes,
+  ]) {
+    routes(app, options);
+  }
+  app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}
+
+async function authorize(request: FastifyRequest, options: ServerOptions): Promise<void> {
+  const operationId = request.routeOptions.schema?.operationId;
+  // Unknown routes fall through to the 404 handler, which reveals nothing.
+  if (!operationId) return;
+  const access = accessFor(operationId);
+  if (access.kind === "public") return;
+  if (options.bypassAuth && !request.headers.authorization) {
+    request.principal = ANONYMOUS;
+    return;
+  }
+  request.principal = await authenticate(options.db, request.headers.authorization);
+}
+
+/**
+ * Bodies are validated strictly (no type coercion, unknown fields refused where a schema closes them);
+ * path and query parameters arrive as strings and are coerced to their declared types.
+ */
+function installValidators(app: GoferApp): void {
+  const common = { allErrors: false, removeAdditional: false, useDefaults: true, strict: false } as const;
+  const bodies = new Ajv({ ...common, coerceTypes: false });
+  const parameters = new Ajv({ ...common, coerceTypes: "array" });
+  for (const schema of [ErrorResponse, ...SHARED_SCHEMAS]) {
+    bodies.addSchema(schema);
+    parameters.addSchema(schema);
+  }
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === "body" ? bodies : parameters).compile(schema as object),
+  );
+}

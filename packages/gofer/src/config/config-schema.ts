@@ -1,0 +1,143 @@
+/**
+ * Every server configuration key, its type and its default: the single list the file, the environment and the
+ * resolver all work from.
+ *
+ * The schema describes the settings as written (snake_case, durations in seconds or as strings, "" for "derive
+ * it"). Every key has a default, so a file may set any subset of them; `Value.Create` on this schema yields the
+ * built-in defaults. The resolved, typed form the rest of the server reads is `Config` in config.ts.
+ */
+import { type Static, type TSchema, Type } from "typebox";
+import { DURATION_EXPECTED, GO_DURATION_PATTERN } from "./duration.ts";
+
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Annotation: how errors describe what a setting accepts, where the JSON Schema keywords say it badly. */
+const EXPECTED = "x-expected";
+/** Annotation: a relative path is resolved against the directory of whatever set it (file or cwd). */
+const IS_PATH = "x-path";
+
+function Section<Properties extends Record<string, TSchema>>(properties: Properties) {
+  return Type.Object(properties, { additionalProperties: false });
+}
+
+function Duration(defaultSeconds: number, description: string) {
+  return Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: GO_DURATION_PATTERN })], {
+    default: defaultSeconds,
+    description,
+    [EXPECTED]: DURATION_EXPECTED,
+  });
+}
+
+/** A path whose default ("") means "derived from `server.data_dir`". */
+function DerivedPath(description: string) {
+  return Type.String({ default: "", description, [IS_PATH]: true });
+}
+
+export const SettingsSchema = Section({
+  server: Section({
+    bind_address: Type.String({
+      default: "127.0.0.1:8080",
+      description: "host:port the API listens on (IPv4, [IPv6] or a hostname; port 0 picks a free port).",
+    }),
+    url: Type.String({
+      default: "",
+      description:
+        "Base URL tasks and extensions use to reach the API (GOFER_API_BASE_URL). Empty: derived from bind_address.",
+    }),
+    data_dir: Type.String({
+      default: "",
+      description:
+        "Folder holding the database, logs, secrets and objects unless a specific path overrides one. " +
+        "Empty: $XDG_DATA_HOME/gofer, else ~/.local/share/gofer.",
+      [IS_PATH]: true,
+    }),
+    storage_path: DerivedPath("SQLite database file. Empty: <data_dir>/gofer.db."),
+    shutdown_timeout: Duration(15, "How long shutdown waits for in-flight work before giving up."),
+  }),
+  api: Section({
+    task_execution_logs_dir: DerivedPath("Folder of task execution log files. Empty: <data_dir>/logs."),
+    task_execution_stop_timeout: Duration(
+      300,
+      "Grace period between asking a cancelled task to stop and killing it.",
+    ),
+    pipeline_run_concurrency_limit: Type.Integer({
+      minimum: 1,
+      default: 200,
+      description: "Runs of one pipeline in flight at once, for pipelines whose parallelism is 0.",
+    }),
+    global_run_concurrency_limit: Type.Integer({
+      minimum: 1,
+      default: 2000,
+      description: "Runs in flight at once across all pipelines.",
+    }),
+    log_level: Type.Enum(LOG_LEVELS, {
+      default: "info",
+      description: "Server log level, also passed to extensions.",
+    }),
+    request_body_limit: Type.Integer({
+      minimum: 1024,
+      default: 4194304,
+      description: "Largest accepted request body, in bytes.",
+    }),
+  }),
+  development: Section({
+    bypass_auth: Type.Boolean({ default: false, description: "Skip token checks. Never in production." }),
+    pretty_logging: Type.Boolean({
+      default: false,
+      description: "Human-readable logs instead of JSON lines.",
+    }),
+  }),
+  scheduler: Section({
+    engine: Type.Enum(["docker"], { default: "docker", description: "Container backend." }),
+    docker: Section({
+      host: Type.String({
+        default: "",
+        description: "Docker Engine address. Empty: $DOCKER_HOST, else unix:///var/run/docker.sock.",
+      }),
+      network_mode: Type.String({
+        default: "bridge",
+        description: "Network mode of task and extension containers.",
+      }),
+    }),
+  }),
+});
+
+/** The settings after every layer is merged, before anything is derived. */
+export type Settings = Static<typeof SettingsSchema>;
+
+/** Each key's schema by dotted name ("api.log_level"), sections included, in declaration order. */
+export const SCHEMA_BY_KEY: ReadonlyMap<string, TSchema> = flatten(SettingsSchema, "");
+
+function flatten(section: TSchema, prefix: string, into = new Map<string, TSchema>()): Map<string, TSchema> {
+  if (!Type.IsObject(section)) return into;
+  for (const [name, schema] of Object.entries(section.properties)) {
+    const key = prefix + name;
+    into.set(key, schema);
+    flatten(schema, `${key}.`, into);
+  }
+  return into;
+}
+
+export function isSection(schema: TSchema): boolean {
+  return Type.IsObject(schema);
+}
+
+export function isPath(schema: TSchema): boolean {
+  return IS_PATH in schema && schema[IS_PATH] === true;
+}
+
+/** What a setting accepts, phrased for an error message: "an integer ≥ 1", "one of trace, debug, …". */
+export function describeExpected(schema: TSchema): string {
+  if (EXPECTED in schema && typeof schema[EXPECTED] === "string") return schema[EXPECTED];
+  if (Type.IsObject(schema)) return "a table";
+  if (Type.IsBoolean(schema)) return "a boolean";
+  if (Type.IsString(schema)) return "a string";
+  if (Type.IsEnum(schema)) return `one of ${schema.enum.map((value) => JSON.stringify(value)).join(", ")}`;
+  if (Type.IsInteger(schema)) {
+    return "minimum" in schema && typeof schema.minimum === "number"
+      ? `an integer ≥ ${schema.minimum}`
+      : "an integer";
+  }
+  throw new Error("describeExpected: a setting uses a schema kind this function does not know");
+}

@@ -1,0 +1,47 @@
+/** The resolved server configuration: every default applied, every path absolute, every duration in ms. */
+import type { LogLevel } from "./config-schema.ts";
+
+export interface Config {
+  server: {
+    /** host:port the API listens on; port 0 lets the OS choose. */
+    bind_address: string;
+    /**
+     * Base URL tasks and extensions use to reach the API (given to them as GOFER_API_BASE_URL), without a
+     * trailing slash. Derived from bind_address unless set; with port 0 it names port 0 until the caller, who
+     * learns the real port, substitutes it.
+     */
+    url: string;
+    /** Absolute folder that holds the database, logs, secrets and objects by default. */
+    data_dir: string;
+    /** Absolute path of the SQLite database file. */
+    storage_path: string;
+    shutdown_timeout_ms: number;
+  };
+  api: {
+    /** Absolute folder of task execution log files. */
+    task_execution_logs_dir: string;
+    /** Grace period between asking a cancelled task's container to stop and killing it. */
+    task_execution_stop_timeout_ms: number;
+    /** Runs of one pipeline in flight at once, used when the pipeline's parallelism is 0. */
+    pipeline_run_concurrency_limit: number;
+    global_run_concurrency_limit: number;
+    log_level: LogLevel;
+    /** Largest accepted request body, in bytes. */
+    request_body_limit: number;
+  };
+  development: {
+    /** Skip token checks entirely. Off by default: a server is secure unless someone opts out. */
+    bypass_auth: boolean;
+    /** Human-readable logs instead of JSON lines. */
+    pretty_logging: boolean;
+  };
+  scheduler: {
+    engine: "docker";
+    docker: {
+      /** Docker Engine address, e.g. unix:///var/run/docker.sock or tcp://host:2375; never empty. */
+      host: string;
+      /** Network mode of task and extension containers ("bridge" for users, "host" in tests). */
+      network_mode: string;
+    };
+  };
+}

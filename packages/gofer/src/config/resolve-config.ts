@@ -1,0 +1,86 @@
+/** Turns merged settings into the typed Config: derives what was left empty and checks what types cannot. */
+import { homedir } from "node:os";
+import { isAbsolute, join } from "node:path";
+import type { Config } from "./config.ts";
+import type { Settings } from "./config-schema.ts";
+import { durationToMs } from "./duration.ts";
+import { formatHostPort, type HostPort, parseHostPort } from "./host-port.ts";
+
+export interface ResolveContext {
+  /** Read for XDG_DATA_HOME, HOME and DOCKER_HOST. */
+  env: NodeJS.ProcessEnv;
+  /** Where the value of a dotted key came from, phrased to end an error message. */
+  sourceOf(key: string): string;
+}
+
+const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
+
+/** Appends to `problems` what is wrong; the returned Config is only meaningful when nothing was appended. */
+export function resolveConfig(settings: Settings, context: ResolveContext, problems: string[]): Config {
+  const { server, api, development, scheduler } = settings;
+
+  const bind = parseHostPort(server.bind_address);
+  if (typeof bind === "string") {
+    const source = context.sourceOf("server.bind_address");
+    problems.push(`\`server.bind_address\` ${JSON.stringify(server.bind_address)} ${bind} (${source})`);
+  }
+  const url =
+    server.url === ""
+      ? typeof bind === "string"
+        ? ""
+        : urlFor(bind)
+      : checkUrl(server.url, context, problems);
+
+  const dataDir = server.data_dir === "" ? defaultDataDir(context.env) : server.data_dir;
+  return {
+    server: {
+      bind_address: server.bind_address,
+      url,
+      data_dir: dataDir,
+      storage_path: server.storage_path === "" ? join(dataDir, "gofer.db") : server.storage_path,
+      shutdown_timeout_ms: durationToMs(server.shutdown_timeout),
+    },
+    api: {
+      task_execution_logs_dir:
+        api.task_execution_logs_dir === "" ? join(dataDir, "logs") : api.task_execution_logs_dir,
+      task_execution_stop_timeout_ms: durationToMs(api.task_execution_stop_timeout),
+      pipeline_run_concurrency_limit: api.pipeline_run_concurrency_limit,
+      global_run_concurrency_limit: api.global_run_concurrency_limit,
+      log_level: api.log_level,
+      request_body_limit: api.request_body_limit,
+    },
+    development: { bypass_auth: development.bypass_auth, pretty_logging: development.pretty_logging },
+    scheduler: {
+      engine: scheduler.engine,
+      docker: {
+        host: scheduler.docker.host || context.env.DOCKER_HOST || DEFAULT_DOCKER_HOST,
+        network_mode: scheduler.docker.network_mode,
+      },
+    },
+  };
+}
+
+/** A wildcard listen address is not an address a container can dial, so the loopback address stands in. */
+function urlFor(bind: HostPort): string {
+  const wildcard = bind.host === "0.0.0.0" || (bind.ipv6 && /^[0:]+$/.test(bind.host));
+  return `http://${formatHostPort(wildcard ? { host: "127.0.0.1", port: bind.port, ipv6: false } : bind)}`;
+}
+
+/** Trailing slashes are dropped so callers can append "/api/…" without doubling them. */
+function checkUrl(url: string, context: ResolveContext, problems: string[]): string {
+  const parsed = URL.parse(url);
+  if (parsed === null || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
+    problems.push(
+      `\`server.url\` must be an http:// or https:// URL, got ${JSON.stringify(url)} (${context.sourceOf("server.url")})`,
+    );
+  }
+  return url.replace(/\/+$/, "");
+}
+
+/** XDG_DATA_HOME counts only when absolute, as the XDG Base Directory spec requires. */
+function defaultDataDir(env: NodeJS.ProcessEnv): string {
+  const xdgDataHome = env.XDG_DATA_HOME;
+  const base =
+    xdgDataHome && isAbsolute(xdgDataHome) ? xdgDataHome : join(env.HOME || homedir(), ".local", "share");
+  return join(base, "gofer");
+}

@@ -1,0 +1,41 @@
+/** Turns a validated registration (the SDK's wire model) into the stored v0 config and tasks. */
+import type { PipelineConfig as PipelineConfigInput } from "@gofer/sdk";
+import type { PipelineConfig, Task } from "./models.ts";
+import type { RequiredParentStatus } from "./states.ts";
+import { variablesFromRecord } from "./variables.ts";
+
+export function toStoredTasks(config: PipelineConfigInput): { tasks: Record<string, Task>; order: string[] } {
+  const tasks: Record<string, Task> = {};
+  for (const task of config.tasks) {
+    tasks[task.id] = {
+      id: task.id,
+      description: task.description ?? "",
+      image: task.image,
+      registry_auth: task.registry_auth,
+      depends_on: Object.fromEntries(
+        Object.entries(task.depends_on).map(([parent, status]) => [
+          parent,
+          status.toLowerCase() as RequiredParentStatus,
+        ]),
+      ),
+      variables: variablesFromRecord(task.variables, "pipeline_config"),
+      entrypoint: task.entrypoint,
+      command: task.command,
+      inject_api_token: task.inject_api_token,
+      always_pull_newest_image: task.always_pull_newest_image,
+    };
+  }
+  return { tasks, order: config.tasks.map((task) => task.id) };
+}
+
+/** Registry passwords are write-only: stored for pulls, never served back. */
+export function redactConfig(config: PipelineConfig): PipelineConfig {
+  const tasks = Object.fromEntries(Object.entries(config.tasks).map(([id, task]) => [id, redactTask(task)]));
+  return { ...config, tasks };
+}
+
+export function redactTask(task: Task): Task {
+  return task.registry_auth
+    ? { ...task, registry_auth: { user: task.registry_auth.user, pass: "[redacted]" } }
+    : task;
+}

@@ -1,0 +1,51 @@
+/**
+ * The one registry of Gofer's error codes. Every failure a caller can see carries one of these codes; the API
+ * maps the code to an HTTP status in one place (`api/error-envelope.ts`), so the same condition always
+ * answers the same way.
+ */
+export const ERROR_CODES = {
+  BAD_REQUEST: {
+    status: 400,
+    doc: "The request is malformed or fails validation; the message says which field.",
+  },
+  INVALID_IDENTIFIER: { status: 400, doc: "An id in the path or body breaks the identifier rule." },
+  INVALID_PIPELINE_CONFIG: {
+    status: 400,
+    doc: "A registered pipeline config is invalid; the message names the task.",
+  },
+  BODY_TOO_LARGE: { status: 413, doc: "The request body is larger than `api.request_body_limit`." },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, doc: "The body is not JSON where JSON is required." },
+  MISSING_API_VERSION: {
+    status: 400,
+    doc: "The `gofer-api-version: v0` header is missing or names another version.",
+  },
+  UNAUTHENTICATED: { status: 401, doc: "No token, an unknown token, or an expired or disabled one." },
+  FORBIDDEN: { status: 403, doc: "The token is valid but may not do this." },
+  NOT_FOUND: { status: 404, doc: "The resource (or a parent of it) does not exist." },
+  LOGS_REMOVED: { status: 410, doc: "The task's logs were deleted (by request or retention)." },
+  ALREADY_EXISTS: { status: 409, doc: "A resource with this id already exists." },
+  CONFLICT: { status: 409, doc: "The resource is in a state that forbids the request." },
+  PIPELINE_INACTIVE: { status: 503, doc: "The pipeline is disabled; enable it to start runs." },
+  RUNS_PAUSED: { status: 503, doc: "New runs are paused server-wide." },
+  SCHEDULER_UNAVAILABLE: { status: 503, doc: "The container engine cannot be reached." },
+  INTERNAL: {
+    status: 500,
+    doc: "An unexpected failure; the server log holds the details under the request id.",
+  },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** A failure with a stable code and a message written for the person who made the request. */
+export class GoferError extends Error {
+  override name = "GoferError";
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+export const notFound = (what: string): GoferError => new GoferError("NOT_FOUND", `${what} not found`);
+export const badRequest = (message: string): GoferError => new GoferError("BAD_REQUEST", message);

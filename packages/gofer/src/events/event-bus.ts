@@ -1,0 +1,42 @@
+/**
+ * Every state change becomes an event: committed to the `events` table first, then fanned out to live
+ * listeners (WebSocket streams). Listeners never block publishers; a listener that throws is dropped from
+ * that one delivery, not from the bus.
+ */
+import type { GoferEvent } from "../domain/models.ts";
+import type { GoferDb } from "../storage/database.ts";
+import { insertEvent } from "../storage/events-store.ts";
+
+export type EventListener = (event: GoferEvent) => void;
+
+export class EventBus {
+  readonly #db: GoferDb;
+  readonly #listeners = new Set<EventListener>();
+
+  constructor(db: GoferDb) {
+    this.#db = db;
+  }
+
+  /** Persists the event (in the caller's transaction when `db` is one), then delivers it. */
+  async publish(kind: string, details: Record<string, unknown>, db: GoferDb = this.#db): Promise<GoferEvent> {
+    const event = await insertEvent(db, kind, details, Date.now());
+    if (db === this.#db) this.deliver(event);
+    return event;
+  }
+
+  /** Delivers an event whose row was committed by a transaction the caller ran. */
+  deliver(event: GoferEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A broken listener (a closed socket) must not stop delivery to the others.
+      }
+    }
+  }
+
+  subscribe(listener: EventListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+}

@@ -1,0 +1,119 @@
+import { mkdirSync } from "node:fs";
+import { access, mkdir, open, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { GoferError } from "../domain/errors.ts";
+import { ChangeNotifier } from "./change-notifier.ts";
+import { type ReadLogOptions, readLogLines } from "./log-reader.ts";
+import { identityLine, type LineTransform, TaskLogWriter } from "./log-writer.ts";
+
+/** Identifies one task execution, and so one log file. */
+export interface TaskLogKey {
+  namespaceId: string;
+  pipelineId: string;
+  runId: number;
+  taskId: string;
+}
+
+export interface OpenWriterOptions {
+  /** Applied to every complete line before it is stored, e.g. to mask secrets. Identity by default. */
+  transformLine?: LineTransform;
+}
+
+/**
+ * Task execution logs on the local disk: one append-only, line-complete file per task execution, at
+ * `<dir>/<namespace>/<pipeline>/<run>/<task>.log`.
+ *
+ * Followers are woken in-process, so a log must be written by the process that serves it.
+ */
+export class LogStore {
+  readonly #dir: string;
+  readonly #changes = new ChangeNotifier();
+  /** Open writers per log path: their buffered last lines are still to come even once the task is final. */
+  readonly #openWriters = new Map<string, number>();
+
+  /** Creates `dir` if it is missing. */
+  constructor(dir: string) {
+    mkdirSync(dir, { recursive: true });
+    this.#dir = dir;
+  }
+
+  /** Throws `INVALID_IDENTIFIER` for a key part that could escape the store's directory. */
+  pathFor(key: TaskLogKey): string {
+    if (!Number.isSafeInteger(key.runId) || key.runId < 0) {
+      throw new GoferError("INVALID_IDENTIFIER", `invalid run id in log key: ${key.runId}`);
+    }
+    return join(
+      this.#dir,
+      pathSegment(key.namespaceId),
+      pathSegment(key.pipelineId),
+      String(key.runId),
+      `${pathSegment(key.taskId)}.log`,
+    );
+  }
+
+  /** Opens the log for appending after whatever it already holds, creating it and its directories if needed. */
+  async openWriter(key: TaskLogKey, options: OpenWriterOptions = {}): Promise<TaskLogWriter> {
+    const path = this.pathFor(key);
+    await mkdir(dirname(path), { recursive: true });
+    const handle = await open(path, "a");
+    this.#openWriters.set(path, (this.#openWriters.get(path) ?? 0) + 1);
+    const writer = new TaskLogWriter(handle, {
+      transformLine: options.transformLine ?? identityLine,
+      onAppend: () => this.#changes.notify(path),
+      onClose: () => {
+        const count = (this.#openWriters.get(path) ?? 1) - 1;
+        if (count === 0) this.#openWriters.delete(path);
+        else this.#openWriters.set(path, count);
+        this.#changes.notify(path);
+      },
+    });
+    // A follower may be waiting for the file to appear.
+    this.#changes.notify(path);
+    return writer;
+  }
+
+  /** The log's lines, without their "\n". See {@link readLogLines} for following and cancellation. */
+  read(key: TaskLogKey, options: ReadLogOptions): AsyncGenerator<Buffer, void, undefined> {
+    const path = this.pathFor(key);
+    return readLogLines(path, options, {
+      subscribe: (listener) => this.#changes.subscribe(path, listener),
+      writerOpen: () => this.#openWriters.has(path),
+    });
+  }
+
+  /**
+   * Wakes the log's followers so they consult `isFinished` again. Call it once the task's final state is stored,
+   * for every task execution, including one that never started and so never had a writer.
+   */
+  finish(key: TaskLogKey): void {
+    this.#changes.notify(this.pathFor(key));
+  }
+
+  /** Deletes the log file; a missing one is not an error. */
+  async remove(key: TaskLogKey): Promise<void> {
+    await rm(this.pathFor(key), { force: true });
+  }
+
+  async exists(key: TaskLogKey): Promise<boolean> {
+    try {
+      await access(this.pathFor(key));
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw error;
+    }
+  }
+
+  /** How many readers are following the log now, e.g. for a metrics gauge. */
+  followerCount(key: TaskLogKey): number {
+    return this.#changes.listenerCount(this.pathFor(key));
+  }
+}
+
+/** Ids are validated identifiers upstream; this is the last guard against one naming a different file. */
+function pathSegment(id: string): string {
+  if (id === "" || id === "." || id === ".." || /[/\\\0]/.test(id)) {
+    throw new GoferError("INVALID_IDENTIFIER", `invalid id in log key: ${JSON.stringify(id)}`);
+  }
+  return id;
+}

@@ -1,0 +1,215 @@
+/** The {@link Scheduler} backed by a single Docker engine. */
+import type { Readable } from "node:stream";
+import {
+  type ContainerSpec,
+  type ExitResult,
+  type LogChunk,
+  type LogOptions,
+  MANAGED_LABEL,
+  type ManagedContainer,
+  type Scheduler,
+  SchedulerError,
+  type StartedContainer,
+} from "../scheduler.ts";
+import {
+  type ContainerCreateResult,
+  EngineClient,
+  EngineError,
+  EngineUnreachableError,
+} from "./engine-client.ts";
+import { demuxLogStream, splitTimestamp } from "./log-demux.ts";
+
+export interface DockerSchedulerOptions {
+  /** Defaults to a client for `DOCKER_HOST` or the standard socket. */
+  client?: EngineClient;
+  /** `HostConfig.NetworkMode` of every container, from `scheduler.docker.network_mode`. */
+  networkMode: string;
+}
+
+export class DockerScheduler implements Scheduler {
+  readonly #client: EngineClient;
+  readonly #networkMode: string;
+
+  constructor(options: DockerSchedulerOptions) {
+    this.#client = options.client ?? new EngineClient();
+    this.#networkMode = options.networkMode;
+  }
+
+  async start(spec: ContainerSpec): Promise<StartedContainer> {
+    await this.#ensureImage(spec);
+    const created = await this.#create(spec);
+    try {
+      await guard(`could not start container "${spec.name}"`, () => this.#client.startContainer(created.Id));
+    } catch (error) {
+      // The start failure is what the user needs to see; a container left behind still carries the managed
+      // label, so the reaper removes it even when this removal fails.
+      await this.#client.removeContainer(created.Id, { force: true, volumes: true }).catch(() => undefined);
+      throw error;
+    }
+    return { id: created.Id };
+  }
+
+  async wait(id: string): Promise<ExitResult> {
+    const result = await guard(`could not wait for container ${id}`, () => this.#client.waitContainer(id));
+    return { exitCode: result.StatusCode };
+  }
+
+  async *logs(id: string, options: LogOptions): AsyncGenerator<LogChunk> {
+    const since = options.sinceMs === undefined ? undefined : dockerSince(options.sinceMs);
+    try {
+      if (!options.follow) {
+        for await (const frame of this.#frames(id, false, since)) yield frame.chunk;
+        return;
+      }
+      // Docker (seen on 20.10) can end a follow stream before output written as the container exits reaches it;
+      // a last line without newline, flushed only at exit, is lost more often than not. So once the stream ends,
+      // a plain read resumes from the newest timestamp delivered, skipping the frames already sent at it.
+      // Timestamps are fixed-width UTC, so comparing them as strings orders them.
+      let newest = "";
+      let sentAtNewest = 0;
+      for await (const { timestamp, chunk } of this.#frames(id, true, since)) {
+        if (timestamp > newest) {
+          newest = timestamp;
+          sentAtNewest = 0;
+        }
+        if (timestamp === newest) sentAtNewest++;
+        yield chunk;
+      }
+      const resume = newest === "" ? since : sinceOfTimestamp(newest);
+      for await (const { timestamp, chunk } of this.#frames(id, false, resume, { missingOk: true })) {
+        if (timestamp === newest && sentAtNewest > 0) {
+          sentAtNewest--;
+          continue;
+        }
+        yield chunk;
+      }
+    } catch (error) {
+      throw toSchedulerError(`could not read the logs of container ${id}`, error);
+    }
+  }
+
+  async stop(id: string, timeoutSeconds: number): Promise<void> {
+    try {
+      await this.#client.stopContainer(id, timeoutSeconds);
+    } catch (error) {
+      if (!(error instanceof EngineError && error.status === 404)) {
+        throw toSchedulerError(`could not stop container ${id}`, error);
+      }
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    await guard(`could not remove container ${id}`, () =>
+      this.#client.removeContainer(id, { force: true, volumes: true }),
+    );
+  }
+
+  async listManaged(labels: Record<string, string> = {}): Promise<ManagedContainer[]> {
+    const found = await guard("could not list managed containers", () =>
+      this.#client.listContainers({ all: true, labels: { ...labels, [MANAGED_LABEL]: "true" } }),
+    );
+    return found.map((container) => ({
+      id: container.Id,
+      name: (container.Names[0] ?? "").replace(/^\//, ""),
+      labels: container.Labels ?? {},
+      state: container.State,
+    }));
+  }
+
+  /** The container's output frames with their engine timestamps; nothing when `missingOk` and it is gone. */
+  async *#frames(
+    id: string,
+    follow: boolean,
+    since: string | undefined,
+    { missingOk = false } = {},
+  ): AsyncGenerator<{ timestamp: string; chunk: LogChunk }> {
+    let stream: Readable;
+    try {
+      stream = await this.#client.containerLogs(id, {
+        follow,
+        stdout: true,
+        stderr: true,
+        timestamps: true,
+        since,
+      });
+    } catch (error) {
+      if (missingOk && error instanceof EngineError && error.status === 404) return;
+      throw error;
+    }
+    for await (const chunk of demuxLogStream(stream)) {
+      const frame = splitTimestamp(chunk);
+      if (frame.chunk.data.length > 0) yield frame;
+    }
+  }
+
+  async #create(spec: ContainerSpec): Promise<ContainerCreateResult> {
+    try {
+      return await this.#client.createContainer(spec.name, {
+        Image: spec.image,
+        Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+        // Last, so a task's labels can never make a container look unmanaged.
+        Labels: { ...spec.labels, [MANAGED_LABEL]: "true" },
+        ...(spec.entrypoint == null ? {} : { Entrypoint: spec.entrypoint }),
+        ...(spec.command == null ? {} : { Cmd: spec.command }),
+        HostConfig: { NetworkMode: this.#networkMode },
+      });
+    } catch (error) {
+      if (error instanceof EngineError && error.status === 409) {
+        throw new SchedulerError(`a container named "${spec.name}" already exists: ${error.engineMessage}`, {
+          cause: error,
+        });
+      }
+      throw toSchedulerError(`could not create container "${spec.name}"`, error);
+    }
+  }
+
+  async #ensureImage(spec: ContainerSpec): Promise<void> {
+    const what = `could not pull image "${spec.image}"`;
+    if (!spec.alwaysPull) {
+      const local = await guard(what, () => this.#client.inspectImage(spec.image));
+      if (local !== null) return;
+    }
+    const auth = spec.registryAuth;
+    await guard(what, () =>
+      this.#client.pullImage(spec.image, auth ? { username: auth.user, password: auth.pass } : null),
+    );
+  }
+}
+
+/** Runs an engine call, turning every failure into a {@link SchedulerError} that keeps the original as cause. */
+async function guard<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw toSchedulerError(what, error);
+  }
+}
+
+function toSchedulerError(what: string, error: unknown): SchedulerError {
+  if (error instanceof SchedulerError) return error;
+  // The address is the useful part here, whatever the operation was.
+  if (error instanceof EngineUnreachableError) return new SchedulerError(error.message, { cause: error });
+  if (error instanceof EngineError) {
+    return new SchedulerError(`${what}: ${error.engineMessage}`, { cause: error });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new SchedulerError(`${what}: ${message}`, { cause: error });
+}
+
+/**
+ * Docker's `since`: Unix seconds with a nine-digit fraction. Whole milliseconds and the sub-millisecond rest are
+ * converted apart because epoch nanoseconds exceed a double's exact integer range.
+ */
+function dockerSince(ms: number): string {
+  const whole = Math.floor(ms);
+  const nanos = BigInt(whole) * 1_000_000n + BigInt(Math.round((ms - whole) * 1_000_000));
+  return `${nanos / 1_000_000_000n}.${(nanos % 1_000_000_000n).toString().padStart(9, "0")}`;
+}
+
+/** The `since` that starts at a timestamp the engine printed (RFC 3339 with up to nine fraction digits). */
+function sinceOfTimestamp(timestamp: string): string {
+  const match = /^(.+T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(timestamp);
+  const seconds = match ? Date.parse(`${match[1]}${match[3]}`) / 1000 : Number.NaN;
+  if (!match || !Number.isInteger(seconds)) throw new Error(`unexpected log timestamp "${timestamp}"`);
+  return `${seconds}.${(match[2] ?? "").padEnd(9, "0")}`;
+}

@@ -1,0 +1,401 @@
+/**
+ * A thin, typed client for the slice of the Docker Engine API that Gofer uses, over `node:http`.
+ *
+ * Only the request and response fields Gofer reads or writes are declared. The client knows HTTP and the engine's
+ * conventions (status codes, streamed answers); it knows nothing about tasks or runs.
+ */
+import http, { type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
+import type { Readable } from "node:stream";
+
+const DEFAULT_HOST = "unix:///var/run/docker.sock";
+
+/** Socket errors meaning no engine answers at the address, as opposed to a connection lost mid-request. */
+const UNREACHABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOENT",
+  "EACCES",
+  "ENOTSOCK",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+]);
+
+export interface EngineClientOptions {
+  /** `unix:///path/to/docker.sock` or `tcp://host:port`. Defaults to `DOCKER_HOST`, then the standard socket. */
+  host?: string;
+  /**
+   * Pins the API version (e.g. `"1.41"`). Unpinned requests get the engine's own version, which keeps working
+   * across engines that raise their minimum supported version; the fields used here are stable across versions.
+   */
+  apiVersion?: string;
+}
+
+/** The engine answered with a non-success status, or reported an error inside a streamed answer. */
+export class EngineError extends Error {
+  override name = "EngineError";
+  /** The HTTP status; 200 when the error arrived inside a streamed answer (e.g. a pull). */
+  readonly status: number;
+  /** The engine's own explanation, fit to show a user. */
+  readonly engineMessage: string;
+
+  constructor(status: number, engineMessage: string, request: string) {
+    super(`Docker engine answered ${status} to ${request}: ${engineMessage}`);
+    this.status = status;
+    this.engineMessage = engineMessage;
+  }
+}
+
+/** No engine answers at the configured address. */
+export class EngineUnreachableError extends Error {
+  override name = "EngineUnreachableError";
+  readonly host: string;
+
+  constructor(host: string, cause: Error) {
+    super(`Docker engine unreachable at ${host}: ${cause.message}`, { cause });
+    this.host = host;
+  }
+}
+
+export interface EngineVersion {
+  Version: string;
+  ApiVersion: string;
+  MinAPIVersion: string;
+  Os: string;
+  Arch: string;
+}
+
+export interface ImageInspect {
+  Id: string;
+  RepoTags: string[] | null;
+}
+
+export interface RegistryCredentials {
+  username: string;
+  password: string;
+}
+
+export interface ContainerCreateBody {
+  Image: string;
+  Env?: string[];
+  Labels?: Record<string, string>;
+  Entrypoint?: string[];
+  Cmd?: string[];
+  HostConfig?: { NetworkMode?: string };
+}
+
+export interface ContainerCreateResult {
+  Id: string;
+  Warnings: string[] | null;
+}
+
+export interface ContainerWaitResult {
+  StatusCode: number;
+  Error?: { Message: string } | null;
+}
+
+export interface ContainerInspect {
+  Id: string;
+  /** With a leading slash, as the engine reports it. */
+  Name: string;
+  State: {
+    Status: string;
+    Running: boolean;
+    ExitCode: number;
+    StartedAt: string;
+    FinishedAt: string;
+  };
+  Config: { Image: string; Labels: Record<string, string> | null };
+}
+
+export interface ContainerSummary {
+  Id: string;
+  /** With leading slashes, as the engine reports them. */
+  Names: string[];
+  Image: string;
+  Labels: Record<string, string> | null;
+  State: string;
+  Status: string;
+}
+
+export interface ContainerLogsOptions {
+  follow: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  timestamps?: boolean;
+  /** Unix seconds, fractional allowed (`"1700000000.123456789"`). */
+  since?: string;
+}
+
+export interface ContainerListOptions {
+  /** Include stopped containers. */
+  all: boolean;
+  /** Every `key=value` here must match. */
+  labels?: Record<string, string>;
+}
+
+type Address = { socketPath: string } | { host: string; port: number };
+
+interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  headers?: OutgoingHttpHeaders;
+  /** Statuses outside 2xx that mean success for this call (e.g. 304 on start). */
+  accept?: readonly number[];
+}
+
+export class EngineClient {
+  /** The address as configured, for error messages. */
+  readonly host: string;
+  readonly #address: Address;
+  readonly #prefix: string;
+  // One keep-alive pool: container starts come in bursts and a fresh connection per call would dominate.
+  readonly #agent = new http.Agent({ keepAlive: true });
+
+  constructor(options: EngineClientOptions = {}) {
+    this.host = options.host ?? process.env.DOCKER_HOST ?? DEFAULT_HOST;
+    this.#address = parseHost(this.host);
+    this.#prefix = options.apiVersion === undefined ? "" : `/v${options.apiVersion}`;
+  }
+
+  /**
+   * Destroys every connection, failing requests still in flight. Idle connections never keep the process alive,
+   * so this is only for a clean shutdown.
+   */
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  async ping(): Promise<void> {
+    await this.#send("GET", "/_ping");
+  }
+
+  async version(): Promise<EngineVersion> {
+    return this.#json<EngineVersion>("GET", "/version");
+  }
+
+  /** The image, or `null` when it is not present locally. */
+  async inspectImage(image: string): Promise<ImageInspect | null> {
+    const { status, body } = await this.#send("GET", `/images/${encodeURI(image)}/json`, { accept: [404] });
+    return status === 404 ? null : parseJson<ImageInspect>(body);
+  }
+
+  /** Pulls `image`, resolving once the engine reports the pull complete and rejecting on any in-stream error. */
+  async pullImage(image: string, credentials?: RegistryCredentials | null): Promise<void> {
+    const { name, tag } = splitReference(image);
+    const headers: OutgoingHttpHeaders = {};
+    if (credentials) {
+      const auth = { username: credentials.username, password: credentials.password };
+      headers["X-Registry-Auth"] = Buffer.from(JSON.stringify(auth)).toString("base64url");
+    }
+    const request = `POST /images/create (${image})`;
+    const response = await this.#open("POST", "/images/create", { query: { fromImage: name, tag }, headers });
+    // Throwing out of the loop destroys the response, dropping whatever the engine would still send.
+    for await (const message of jsonLines(response)) {
+      const failure = streamError(message);
+      if (failure !== null) throw new EngineError(response.statusCode ?? 200, failure, request);
+    }
+  }
+
+  async createContainer(name: string, body: ContainerCreateBody): Promise<ContainerCreateResult> {
+    return this.#json<ContainerCreateResult>("POST", "/containers/create", { query: { name }, body });
+  }
+
+  /** Starting a running container succeeds. */
+  async startContainer(id: string): Promise<void> {
+    await this.#send("POST", `${containerPath(id)}/start`, { accept: [304] });
+  }
+
+  /** Resolves when the container is no longer running; the request stays open as long as that takes. */
+  async waitContainer(id: string): Promise<ContainerWaitResult> {
+    return this.#json<ContainerWaitResult>("POST", `${containerPath(id)}/wait`);
+  }
+
+  async inspectContainer(id: string): Promise<ContainerInspect> {
+    return this.#json<ContainerInspect>("GET", `${containerPath(id)}/json`);
+  }
+
+  /** The raw multiplexed log stream (see log-demux.ts); the caller consumes or destroys it. */
+  async containerLogs(id: string, options: ContainerLogsOptions): Promise<Readable> {
+    return this.#open("GET", `${containerPath(id)}/logs`, {
+      query: {
+        follow: options.follow,
+        stdout: options.stdout,
+        stderr: options.stderr,
+        timestamps: options.timestamps ?? false,
+        since: options.since,
+      },
+    });
+  }
+
+  /**
+   * SIGTERM, then SIGKILL after `timeoutSeconds`; resolves once the container has stopped. Stopping a stopped
+   * container succeeds.
+   */
+  async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
+    await this.#send("POST", `${containerPath(id)}/stop`, { query: { t: timeoutSeconds }, accept: [304] });
+  }
+
+  async killContainer(id: string, signal = "SIGKILL"): Promise<void> {
+    await this.#send("POST", `${containerPath(id)}/kill`, { query: { signal } });
+  }
+
+  /** Removing a missing container succeeds. */
+  async removeContainer(id: string, options: { force: boolean; volumes: boolean }): Promise<void> {
+    await this.#send("DELETE", containerPath(id), {
+      query: { force: options.force, v: options.volumes },
+      accept: [404],
+    });
+  }
+
+  async listContainers(options: ContainerListOptions): Promise<ContainerSummary[]> {
+    const label = Object.entries(options.labels ?? {}).map(([key, value]) => `${key}=${value}`);
+    const filters = label.length > 0 ? JSON.stringify({ label }) : undefined;
+    return this.#json<ContainerSummary[]>("GET", "/containers/json", {
+      query: { all: options.all, filters },
+    });
+  }
+
+  async #json<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    return parseJson<T>((await this.#send(method, path, options)).body);
+  }
+
+  /** A request whose whole answer is read into memory. */
+  async #send(
+    method: string,
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<{ status: number; body: Buffer }> {
+    const response = await this.#open(method, path, options);
+    return { status: response.statusCode ?? 0, body: await readAll(response) };
+  }
+
+  /** Resolves with the response once its headers arrive; rejects with the engine's message on failure. */
+  #open(method: string, path: string, options: RequestOptions): Promise<IncomingMessage> {
+    const search = toSearch(options.query);
+    const request = `${method} ${path}`;
+    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const headers: OutgoingHttpHeaders = { ...options.headers };
+    if (payload !== undefined) {
+      headers["Content-Type"] = "application/json";
+      headers["Content-Length"] = Buffer.byteLength(payload);
+    }
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        { ...this.#address, agent: this.#agent, method, path: `${this.#prefix}${path}${search}`, headers },
+        (response) => {
+          const status = response.statusCode ?? 0;
+          if ((status >= 200 && status < 300) || options.accept?.includes(status)) {
+            resolve(response);
+            return;
+          }
+          readAll(response).then(
+            (body) => reject(new EngineError(status, engineMessage(body, status), request)),
+            reject,
+          );
+        },
+      );
+      req.on("error", (error: NodeJS.ErrnoException) => {
+        reject(
+          error.code !== undefined && UNREACHABLE_CODES.has(error.code)
+            ? new EngineUnreachableError(this.host, error)
+            : error,
+        );
+      });
+      req.end(payload);
+    });
+  }
+}
+
+function parseHost(host: string): Address {
+  if (host.startsWith("unix://")) {
+    const socketPath = host.slice("unix://".length);
+    if (socketPath === "") throw new Error(`DOCKER_HOST "${host}" names no socket`);
+    return { socketPath };
+  }
+  if (host.startsWith("tcp://")) {
+    const url = new URL(`http://${host.slice("tcp://".length)}`);
+    // URL keeps IPv6 literals bracketed; http.request wants them bare.
+    return {
+      host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+      port: url.port === "" ? 2375 : Number(url.port),
+    };
+  }
+  throw new Error(`unsupported DOCKER_HOST "${host}": expected unix:///path or tcp://host:port`);
+}
+
+function containerPath(id: string): string {
+  return `/containers/${encodeURIComponent(id)}`;
+}
+
+function toSearch(query: RequestOptions["query"]): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (value === undefined) continue;
+    params.set(key, typeof value === "boolean" ? (value ? "1" : "0") : String(value));
+  }
+  const search = params.toString();
+  return search === "" ? "" : `?${search}`;
+}
+
+/**
+ * Splits an image reference into the `fromImage` and `tag` the pull endpoint takes. A reference without a tag
+ * or digest means `latest`: sent bare, the engine would pull every tag of the repository.
+ */
+function splitReference(image: string): { name: string; tag: string } {
+  const at = image.indexOf("@");
+  if (at !== -1) return { name: image.slice(0, at), tag: image.slice(at + 1) };
+  const colon = image.lastIndexOf(":");
+  if (colon > image.lastIndexOf("/")) return { name: image.slice(0, colon), tag: image.slice(colon + 1) };
+  return { name: image, tag: "latest" };
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function parseJson<T>(body: Buffer): T {
+  return JSON.parse(body.toString("utf8")) as T;
+}
+
+function engineMessage(body: Buffer, status: number): string {
+  const text = body.toString("utf8").trim();
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (isRecord(parsed) && typeof parsed.message === "string") return parsed.message;
+  } catch {
+    // Not JSON (a proxy's error page, an empty body): the raw text is the best explanation there is.
+  }
+  return text === "" ? `HTTP ${status}` : text;
+}
+
+/** The JSON objects of a newline-delimited JSON stream, as the pull endpoint sends them. */
+async function* jsonLines(stream: Readable): AsyncGenerator<unknown> {
+  stream.setEncoding("utf8");
+  let pending = "";
+  for await (const text of stream) {
+    pending += text as string;
+    const lines = pending.split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) {
+      if (line.trim() !== "") yield JSON.parse(line);
+    }
+  }
+  if (pending.trim() !== "") yield JSON.parse(pending);
+}
+
+/** The error a streamed progress message carries, or `null` for an ordinary progress message. */
+function streamError(message: unknown): string | null {
+  if (!isRecord(message)) return null;
+  const detail = message.errorDetail;
+  if (isRecord(detail) && typeof detail.message === "string" && detail.message !== "") return detail.message;
+  if (typeof message.error === "string" && message.error !== "") return message.error;
+  return null;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}

@@ -1,0 +1,114 @@
+/**
+ * The composition root: builds every component from a resolved Config, in dependency order, and tears them
+ * down in reverse. Nothing else in the server constructs services.
+ */
+import type { AddressInfo } from "node:net";
+import type { GoferApp } from "../api/api-context.ts";
+import { buildServer } from "../api/server.ts";
+import type { Config } from "../config/index.ts";
+import { EventBus } from "../events/event-bus.ts";
+import { LogStore } from "../logs/log-store.ts";
+import { Orchestrator } from "../orchestrator/orchestrator.ts";
+import { DockerScheduler } from "../scheduler/docker/docker-scheduler.ts";
+import { EngineClient } from "../scheduler/docker/engine-client.ts";
+import type { Scheduler } from "../scheduler/scheduler.ts";
+import { type GoferDb, openDatabase } from "../storage/database.ts";
+import { getNamespace, insertNamespace } from "../storage/namespaces-store.ts";
+import { getSystemState } from "../storage/system-store.ts";
+import { VERSION } from "../version.ts";
+
+export interface RunningService {
+  app: GoferApp;
+  db: GoferDb;
+  orchestrator: Orchestrator;
+  /** The address actually bound (port 0 in the config becomes a real port). */
+  url: string;
+  stop(): Promise<void>;
+}
+
+const DEFAULT_NAMESPACE = {
+  id: "default",
+  name: "Default",
+  description: "The original namespace created automatically by the Gofer system.",
+};
+
+export async function startService(
+  config: Config,
+  options: { scheduler?: Scheduler } = {},
+): Promise<RunningService> {
+  const db = await openDatabase(config.server.storage_path);
+  try {
+    await ensureDefaultNamespace(db);
+    const { instance_id } = await getSystemState(db);
+    const bus = new EventBus(db);
+    const logs = new LogStore(config.api.task_execution_logs_dir);
+    const scheduler =
+      options.scheduler ??
+      new DockerScheduler({
+        client: new EngineClient({ host: config.scheduler.docker.host }),
+        networkMode: config.scheduler.docker.network_mode,
+      });
+
+    const [host, port] = splitHostPort(config.server.bind_address);
+    // The API URL tasks see depends on the bound port when the config asks for port 0.
+    let apiBaseUrl = config.server.url;
+    const orchestrator = new Orchestrator({
+      db,
+      scheduler,
+      logs,
+      bus,
+      limits: {
+        perPipelineDefault: config.api.pipeline_run_concurrency_limit,
+        global: config.api.global_run_concurrency_limit,
+      },
+      stopTimeoutMs: config.api.task_execution_stop_timeout_ms,
+      apiBaseUrl: () => apiBaseUrl,
+      instanceId: instance_id,
+      log: (message, error) => app.log.error({ err: error }, message),
+    });
+
+    const app = await buildServer({
+      db,
+      bus,
+      logs,
+      orchestrator,
+      version: VERSION,
+      stopTimeoutMs: config.api.task_execution_stop_timeout_ms,
+      bypassAuth: config.development.bypass_auth,
+      bodyLimit: config.api.request_body_limit,
+      logger: config.api.log_level === "silent" ? false : { level: config.api.log_level },
+    });
+    await app.listen({ host, port });
+    const address = app.server.address() as AddressInfo;
+    const url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
+    if (apiBaseUrl.endsWith(":0")) apiBaseUrl = url;
+    orchestrator.resume();
+
+    return {
+      app,
+      db,
+      orchestrator,
+      url,
+      async stop() {
+        await app.close();
+        await orchestrator.close();
+        await db.destroy();
+      },
+    };
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+}
+
+async function ensureDefaultNamespace(db: GoferDb): Promise<void> {
+  if (await getNamespace(db, DEFAULT_NAMESPACE.id)) return;
+  const now = Date.now();
+  await insertNamespace(db, { ...DEFAULT_NAMESPACE, created: now, modified: now });
+}
+
+function splitHostPort(bindAddress: string): [string, number] {
+  const index = bindAddress.lastIndexOf(":");
+  const host = bindAddress.slice(0, index).replace(/^\[(.*)\]$/, "$1");
+  return [host, Number(bindAddress.slice(index + 1))];
+}

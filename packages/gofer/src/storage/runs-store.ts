@@ -1,0 +1,175 @@
+import type { Initiator, Run, StatusReason, Variable } from "../domain/models.ts";
+import type { RunState, RunStatus, RunStatusReasonType } from "../domain/states.ts";
+import type { GoferDb } from "./database.ts";
+import { parseJson, parseNullableJson, toJson, toNullableJson } from "./json-columns.ts";
+import type { RunsTable } from "./schema.ts";
+
+type RunRow = Omit<RunsTable, "seq"> & { seq: number };
+
+/** A stored run with the bookkeeping the orchestrator needs beyond the wire shape. */
+export interface StoredRun extends Run {
+  seq: number;
+  cancel_requested: boolean;
+}
+
+function toRun(row: RunRow): StoredRun {
+  const { status_reason_json, initiator_json, variables_json, created: _created, ...rest } = row;
+  return {
+    ...rest,
+    state: row.state as RunState,
+    status: row.status as RunStatus,
+    status_reason: parseNullableJson<StatusReason<RunStatusReasonType>>(status_reason_json),
+    initiator: parseJson<Initiator>(initiator_json),
+    variables: parseJson<Variable[]>(variables_json),
+    store_objects_expired: row.store_objects_expired === 1,
+    cancel_requested: row.cancel_requested === 1,
+  };
+}
+
+/** The wire shape, without internal bookkeeping. */
+export function publicRun(run: StoredRun): Run {
+  const { seq: _seq, cancel_requested: _cancel, ...rest } = run;
+  return rest;
+}
+
+export async function listRuns(
+  db: GoferDb,
+  namespaceId: string,
+  pipelineId: string,
+  page: { limit: number; offset: number; reverse: boolean },
+): Promise<StoredRun[]> {
+  const rows = await db
+    .selectFrom("runs")
+    .selectAll()
+    .where("namespace_id", "=", namespaceId)
+    .where("pipeline_id", "=", pipelineId)
+    .orderBy("run_id", page.reverse ? "desc" : "asc")
+    .limit(page.limit)
+    .offset(page.offset)
+    .execute();
+  return rows.map(toRun);
+}
+
+export async function getRun(
+  db: GoferDb,
+  namespaceId: string,
+  pipelineId: string,
+  runId: number,
+): Promise<StoredRun | undefined> {
+  const row = await db
+    .selectFrom("runs")
+    .selectAll()
+    .where("namespace_id", "=", namespaceId)
+    .where("pipeline_id", "=", pipelineId)
+    .where("run_id", "=", runId)
+    .executeTakeFirst();
+  return row && toRun(row);
+}
+
+export async function nextRunId(db: GoferDb, namespaceId: string, pipelineId: string): Promise<number> {
+  const row = await db
+    .selectFrom("runs")
+    .select((eb) => eb.fn.max("run_id").as("last"))
+    .where("namespace_id", "=", namespaceId)
+    .where("pipeline_id", "=", pipelineId)
+    .executeTakeFirst();
+  return Number(row?.last ?? 0) + 1;
+}
+
+export async function insertRun(db: GoferDb, run: Run, created: number): Promise<void> {
+  const { status_reason, initiator, variables, ...rest } = run;
+  await db
+    .insertInto("runs")
+    .values({
+      ...rest,
+      created,
+      status_reason_json: toNullableJson(status_reason),
+      initiator_json: toJson(initiator),
+      variables_json: toJson(variables),
+      store_objects_expired: run.store_objects_expired ? 1 : 0,
+      cancel_requested: 0,
+    })
+    .execute();
+}
+
+export interface RunKey {
+  namespace_id: string;
+  pipeline_id: string;
+  run_id: number;
+}
+
+export async function markRunRunning(db: GoferDb, key: RunKey, started: number): Promise<void> {
+  await db
+    .updateTable("runs")
+    .set({ state: "running", started })
+    .where("namespace_id", "=", key.namespace_id)
+    .where("pipeline_id", "=", key.pipeline_id)
+    .where("run_id", "=", key.run_id)
+    .execute();
+}
+
+export async function completeRun(
+  db: GoferDb,
+  key: RunKey,
+  status: RunStatus,
+  reason: StatusReason<RunStatusReasonType> | null,
+  ended: number,
+): Promise<void> {
+  await db
+    .updateTable("runs")
+    .set({ state: "complete", status, status_reason_json: toNullableJson(reason), ended })
+    .where("namespace_id", "=", key.namespace_id)
+    .where("pipeline_id", "=", key.pipeline_id)
+    .where("run_id", "=", key.run_id)
+    .execute();
+}
+
+export async function markRunCancelRequested(db: GoferDb, key: RunKey): Promise<void> {
+  await db
+    .updateTable("runs")
+    .set({ cancel_requested: 1 })
+    .where("namespace_id", "=", key.namespace_id)
+    .where("pipeline_id", "=", key.pipeline_id)
+    .where("run_id", "=", key.run_id)
+    .execute();
+}
+
+/** Runs not yet complete, in arrival order: what the queue and recovery work from. */
+export async function listUnfinishedRuns(db: GoferDb): Promise<StoredRun[]> {
+  const rows = await db
+    .selectFrom("runs")
+    .selectAll()
+    .where("state", "!=", "complete")
+    .orderBy("seq")
+    .execute();
+  return rows.map(toRun);
+}
+
+/** Pending runs in arrival order, with the parallelism of the config version each will execute. */
+export async function listPendingRuns(
+  db: GoferDb,
+): Promise<{ namespace_id: string; pipeline_id: string; run_id: number; parallelism: number }[]> {
+  return db
+    .selectFrom("runs")
+    .innerJoin("pipeline_configs", (join) =>
+      join
+        .onRef("pipeline_configs.namespace_id", "=", "runs.namespace_id")
+        .onRef("pipeline_configs.pipeline_id", "=", "runs.pipeline_id")
+        .onRef("pipeline_configs.version", "=", "runs.pipeline_config_version"),
+    )
+    .select(["runs.namespace_id", "runs.pipeline_id", "runs.run_id", "pipeline_configs.parallelism"])
+    .where("runs.state", "=", "pending")
+    .orderBy("runs.seq")
+    .execute();
+}
+
+/** How many runs are running, per pipeline (`namespace/pipeline`). */
+export async function countRunningRuns(db: GoferDb): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom("runs")
+    .select(["namespace_id", "pipeline_id", (eb) => eb.fn.countAll<number>().as("running")])
+    .where("state", "=", "running")
+    .groupBy(["namespace_id", "pipeline_id"])
+    .execute();
+  return new Map(rows.map((row) => [`${row.namespace_id}/${row.pipeline_id}`, Number(row.running)]));
+}

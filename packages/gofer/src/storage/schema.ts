@@ -1,0 +1,136 @@
+/**
+ * The tables as Kysely sees them. JSON columns hold text; `*_json` names make the encoding obvious at every
+ * use. Booleans are 0/1 integers.
+ */
+import type { Generated } from "kysely";
+
+export interface NamespacesTable {
+  id: string;
+  name: string;
+  description: string;
+  created: number;
+  modified: number;
+}
+
+export interface PipelinesTable {
+  namespace_id: string;
+  pipeline_id: string;
+  created: number;
+  modified: number;
+  state: string;
+}
+
+export interface PipelineConfigsTable {
+  namespace_id: string;
+  pipeline_id: string;
+  version: number;
+  parallelism: number;
+  name: string;
+  description: string;
+  state: string;
+  registered: number;
+  deprecated: number;
+}
+
+export interface PipelineTasksTable {
+  namespace_id: string;
+  pipeline_id: string;
+  version: number;
+  task_id: string;
+  position: number;
+  /** The stored `Task` (v0 shape) as JSON. */
+  task_json: string;
+}
+
+export interface DeploymentsTable {
+  namespace_id: string;
+  pipeline_id: string;
+  deployment_id: number;
+  start_version: number;
+  end_version: number;
+  started: number;
+  ended: number;
+  state: string;
+  status: string;
+  status_reason_json: string | null;
+}
+
+export interface RunsTable {
+  /** Global arrival order; the queue of pending runs is served in this order. */
+  seq: Generated<number>;
+  namespace_id: string;
+  pipeline_id: string;
+  run_id: number;
+  pipeline_config_version: number;
+  created: number;
+  started: number;
+  ended: number;
+  state: string;
+  status: string;
+  status_reason_json: string | null;
+  initiator_json: string;
+  variables_json: string;
+  token_id: string | null;
+  store_objects_expired: number;
+  event_id: string | null;
+  /** Set when cancellation was requested, so a restart still knows. */
+  cancel_requested: number;
+}
+
+export interface TaskExecutionsTable {
+  namespace_id: string;
+  pipeline_id: string;
+  run_id: number;
+  task_id: string;
+  task_json: string;
+  created: number;
+  started: number;
+  ended: number;
+  exit_code: number | null;
+  logs_expired: number;
+  logs_removed: number;
+  state: string;
+  status: string;
+  status_reason_json: string | null;
+  variables_json: string;
+  /** The scheduler's handle for the container, once started: recovery finds the container by it. */
+  container_id: string | null;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  kind: string;
+  details_json: string;
+  emitted: number;
+}
+
+export interface TokensTable {
+  id: string;
+  hash: string;
+  created: number;
+  metadata_json: string;
+  expires: number;
+  disabled: number;
+  roles_json: string;
+  user: string;
+}
+
+export interface SystemTable {
+  id: number;
+  bootstrap_token_created: number;
+  ignore_pipeline_run_events: number;
+  instance_id: string;
+}
+
+export interface Database {
+  namespaces: NamespacesTable;
+  pipelines: PipelinesTable;
+  pipeline_configs: PipelineConfigsTable;
+  pipeline_tasks: PipelineTasksTable;
+  deployments: DeploymentsTable;
+  runs: RunsTable;
+  task_executions: TaskExecutionsTable;
+  events: EventsTable;
+  tokens: TokensTable;
+  system: SystemTable;
+}

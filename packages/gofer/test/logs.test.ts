@@ -1,0 +1,328 @@
+import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
+import { appendFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, test } from "node:test";
+import { GoferError } from "../src/domain/errors.ts";
+import { LogStore, type TaskLogKey } from "../src/logs/log-store.ts";
+
+const key: TaskLogKey = { namespaceId: "default", pipelineId: "simple", runId: 3, taskId: "build" };
+
+let dir: string;
+let store: LogStore;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "gofer-logs-"));
+  store = new LogStore(join(dir, "logs"));
+});
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const out = (text: string | Buffer) => ({ stream: "stdout" as const, data: Buffer.from(text) });
+const err = (text: string | Buffer) => ({ stream: "stderr" as const, data: Buffer.from(text) });
+
+async function collect(lines: AsyncIterable<Buffer>): Promise<Buffer[]> {
+  const result: Buffer[] = [];
+  for await (const line of lines) result.push(line);
+  return result;
+}
+
+const text = (lines: Buffer[]) => lines.map((line) => line.toString());
+
+/** Fails instead of hanging when a follower never ends. */
+async function within<T>(promise: Promise<T>, ms = 5000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Resolves once the follower has subscribed, i.e. has started and is reading or waiting. */
+async function followerStarted(): Promise<void> {
+  while (store.followerCount(key) === 0) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Cuts `data` at pseudo-random points, so lines span chunks and chunks hold many lines. */
+function cut(data: Buffer, maxSize: number): Buffer[] {
+  const pieces: Buffer[] = [];
+  let seed = 42;
+  for (let start = 0; start < data.length; ) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    const end = Math.min(data.length, start + 1 + (seed % maxSize));
+    pieces.push(data.subarray(start, end));
+    start = end;
+  }
+  return pieces;
+}
+
+test("interleaved stdout and stderr lines stay whole, in the order they complete", async () => {
+  const writer = await store.openWriter(key);
+  await writer.write(out("out one, "));
+  await writer.write(err("err one\nerr two "));
+  await writer.write(out("still out one\nout two\n"));
+  await writer.write(err("still err two\n"));
+  await writer.close();
+
+  assert.equal(
+    await readFile(store.pathFor(key), "utf8"),
+    "err one\nout one, still out one\nout two\nerr two still err two\n",
+  );
+  assert.deepEqual(text(await collect(store.read(key, { follow: false }))), [
+    "err one",
+    "out one, still out one",
+    "out two",
+    "err two still err two",
+  ]);
+});
+
+test("close stores unterminated last lines with a newline; a reopened writer appends", async () => {
+  const first = await store.openWriter(key);
+  await first.write(err("partial err"));
+  await first.write(out("partial out"));
+  await first.close();
+  assert.equal(await readFile(store.pathFor(key), "utf8"), "partial out\npartial err\n");
+
+  const second = await store.openWriter(key);
+  await second.write(out("after restart"));
+  await second.close();
+  assert.deepEqual(text(await collect(store.read(key, { follow: false }))), [
+    "partial out",
+    "partial err",
+    "after restart",
+  ]);
+});
+
+test("writes are serialised in call order without awaiting each one", async () => {
+  const writer = await store.openWriter(key);
+  const writes = [];
+  for (let i = 0; i < 100; i++) writes.push(writer.write(out(`line ${i}\n`)));
+  await Promise.all([...writes, writer.close()]);
+  const lines = text(await collect(store.read(key, { follow: false })));
+  assert.deepEqual(
+    lines,
+    Array.from({ length: 100 }, (_, i) => `line ${i}`),
+  );
+});
+
+test("a write after close is refused; close is idempotent", async () => {
+  const writer = await store.openWriter(key);
+  await writer.close();
+  await writer.close();
+  await assert.rejects(writer.write(out("late\n")), (error: unknown) => {
+    assert.ok(error instanceof GoferError);
+    assert.equal(error.code, "INTERNAL");
+    return true;
+  });
+});
+
+test("10,000 lines round-trip exactly", async () => {
+  const expected = Array.from({ length: 10_000 }, (_, i) => `line ${i} ${"x".repeat(i % 97)}`);
+  const writer = await store.openWriter(key);
+  for (const piece of cut(Buffer.from(`${expected.join("\n")}\n`), 4096)) {
+    await writer.write(out(piece));
+  }
+  await writer.close();
+  assert.deepEqual(text(await collect(store.read(key, { follow: false }))), expected);
+  assert.deepEqual(text(await collect(store.read(key, { follow: false, highWaterMark: 1000 }))), expected);
+});
+
+test("a 5 MiB line round-trips byte-exactly", async () => {
+  const big = Buffer.alloc(5 * 1024 * 1024);
+  for (let i = 0; i < big.length; i++) big[i] = 0x21 + (i % 90);
+  const writer = await store.openWriter(key);
+  await writer.write(out("before\n"));
+  for (const piece of cut(big, 64 * 1024)) await writer.write(out(piece));
+  await writer.write(out("\nafter\n"));
+  await writer.close();
+
+  const lines = await collect(store.read(key, { follow: false, highWaterMark: 16 * 1024 }));
+  assert.equal(lines.length, 3);
+  assert.equal(lines[0]?.toString(), "before");
+  assert.ok(lines[1]?.equals(big), "the long line differs");
+  assert.equal(lines[2]?.toString(), "after");
+});
+
+test("binary bytes, carriage returns and invalid UTF-8 round-trip", async () => {
+  const lines = [
+    Buffer.from([0x00, 0xff, 0xfe, 0xc3, 0x28, 0x0d]),
+    Buffer.from("progress 10%\rprogress 100%\r"),
+    Buffer.from([0xe2, 0x82]),
+    Buffer.alloc(0),
+    Buffer.from([0x82, 0xac, 0x1b, 0x5b, 0x33, 0x31, 0x6d]),
+  ];
+  const writer = await store.openWriter(key);
+  // Split mid-way through a multi-byte sequence on purpose.
+  const all = Buffer.concat(lines.flatMap((line) => [line, Buffer.from("\n")]));
+  for (const piece of cut(all, 3)) await writer.write(err(piece));
+  await writer.close();
+  assert.deepEqual(await collect(store.read(key, { follow: false })), lines);
+});
+
+test("transformLine sees each complete line once, before it is stored", async () => {
+  const seen: string[] = [];
+  const writer = await store.openWriter(key, {
+    transformLine: (line) => {
+      seen.push(line.toString());
+      return Buffer.from(line.toString().replaceAll("hunter2", "***"));
+    },
+  });
+  await writer.write(out("password=hun"));
+  await writer.write(out("ter2\nok"));
+  await writer.close();
+  assert.deepEqual(seen, ["password=hunter2", "ok"]);
+  assert.equal(await readFile(store.pathFor(key), "utf8"), "password=***\nok\n");
+});
+
+test("a follower started before the writer opens gets every line and ends after finish", async () => {
+  let finished = false;
+  const following = collect(store.read(key, { follow: true, isFinished: () => finished }));
+  await followerStarted();
+
+  const writer = await store.openWriter(key);
+  await writer.write(out("one\ntw"));
+  await writer.write(err("three\n"));
+  await writer.write(out("o\n"));
+  await writer.write(out("four"));
+  await writer.close();
+  finished = true;
+  store.finish(key);
+
+  assert.deepEqual(text(await within(following)), ["one", "three", "two", "four"]);
+  assert.equal(store.followerCount(key), 0);
+});
+
+test("a follower receives each line as soon as it is appended", async () => {
+  let finished = false;
+  const writer = await store.openWriter(key);
+  const lines = store.read(key, { follow: true, isFinished: () => finished });
+  for (const word of ["alpha", "beta", "gamma"]) {
+    const next = lines.next();
+    await writer.write(out(`${word}\n`));
+    assert.equal((await within(next)).value?.toString(), word);
+  }
+  await writer.close();
+  finished = true;
+  store.finish(key);
+  assert.equal((await within(lines.next())).done, true);
+});
+
+test("a follower started after finish reads everything and ends", async () => {
+  const writer = await store.openWriter(key);
+  await writer.write(out("a\nb\nc"));
+  await writer.close();
+  store.finish(key);
+  const lines = await within(collect(store.read(key, { follow: true, isFinished: async () => true })));
+  assert.deepEqual(text(lines), ["a", "b", "c"]);
+});
+
+test("a follower of a task that never started ends once it is finished", async () => {
+  let finished = false;
+  const following = collect(store.read(key, { follow: true, isFinished: () => finished }));
+  await followerStarted();
+  finished = true;
+  store.finish(key);
+  assert.deepEqual(await within(following), []);
+  assert.equal(await store.exists(key), false);
+});
+
+test("finish race: isFinished is true at the first check, so the reader reads the file and ends", async () => {
+  const writer = await store.openWriter(key);
+  await writer.write(out("only\n"));
+  await writer.close();
+  // No finish() call at all: the reader must not wait for a notification that already happened.
+  let checks = 0;
+  const isFinished = () => {
+    checks++;
+    return true;
+  };
+  assert.deepEqual(text(await within(collect(store.read(key, { follow: true, isFinished })))), ["only"]);
+  assert.equal(checks, 1);
+});
+
+test("a finished log with a writer still open is followed until the writer closes", async () => {
+  const writer = await store.openWriter(key);
+  await writer.write(out("first\nbuffered last line"));
+  const following = collect(store.read(key, { follow: true, isFinished: () => true }));
+  await followerStarted();
+  await writer.close();
+  assert.deepEqual(text(await within(following)), ["first", "buffered last line"]);
+});
+
+test("aborting stops a follower and leaves no listeners behind", async () => {
+  const writer = await store.openWriter(key);
+  await writer.write(out("one\n"));
+  const controller = new AbortController();
+  const lines = store.read(key, { follow: true, isFinished: () => false, signal: controller.signal });
+  assert.equal((await lines.next()).value?.toString(), "one");
+  const waiting = lines.next();
+  await new Promise((resolve) => setImmediate(resolve));
+  controller.abort();
+  await assert.rejects(within(waiting), { name: "AbortError" });
+  assert.equal(store.followerCount(key), 0);
+  assert.equal(getEventListeners(controller.signal, "abort").length, 0);
+  await writer.close();
+});
+
+test("a reader that ends normally removes its abort listener", async () => {
+  const writer = await store.openWriter(key);
+  await writer.write(out("x\n"));
+  await writer.close();
+  const controller = new AbortController();
+  await collect(store.read(key, { follow: true, isFinished: () => true, signal: controller.signal }));
+  assert.equal(getEventListeners(controller.signal, "abort").length, 0);
+  assert.equal(store.followerCount(key), 0);
+});
+
+test("reading streams the file rather than loading it whole", async () => {
+  const path = store.pathFor(key);
+  const writer = await store.openWriter(key);
+  await writer.close();
+  const line = "y".repeat(1023);
+  await writeFile(path, `${line}\n`.repeat(1024));
+
+  const lines = store.read(key, { follow: false, highWaterMark: 16 * 1024 });
+  assert.equal((await lines.next()).value?.toString(), line);
+  // Had the reader loaded the 1 MiB file when it started, it could not see a line appended afterwards.
+  await appendFile(path, "appended after the first line was read\n");
+  const rest = await collect(lines);
+  assert.equal(rest.length, 1024);
+  assert.equal(rest.at(-1)?.toString(), "appended after the first line was read");
+});
+
+test("a missing log reads as empty", async () => {
+  assert.deepEqual(await collect(store.read(key, { follow: false })), []);
+});
+
+test("remove deletes the file and is idempotent", async () => {
+  const writer = await store.openWriter(key);
+  await writer.write(out("x\n"));
+  await writer.close();
+  assert.equal(await store.exists(key), true);
+  await store.remove(key);
+  assert.equal(await store.exists(key), false);
+  await store.remove(key);
+  await store.remove({ ...key, taskId: "never-written" });
+});
+
+test("pathFor lays logs out by key and refuses ids that could escape the directory", () => {
+  assert.equal(store.pathFor(key), join(dir, "logs", "default", "simple", "3", "build.log"));
+  for (const bad of [
+    { ...key, namespaceId: ".." },
+    { ...key, pipelineId: "a/b" },
+    { ...key, taskId: "a\\b" },
+    { ...key, taskId: "" },
+    { ...key, taskId: "." },
+    { ...key, runId: -1 },
+    { ...key, runId: 1.5 },
+  ]) {
+    assert.throws(() => store.pathFor(bad), { code: "INVALID_IDENTIFIER" });
+  }
+});

@@ -1,0 +1,27 @@
+/**
+ * @gofer/sdk: what pipeline and extension authors import. Runs on any JavaScript runtime; never imports server
+ * code, and the server imports its pipeline model and rules from here.
+ */
+
+export {
+  describeIdentifierRule,
+  describeTaskIdRule,
+  isValidIdentifier,
+  isValidTaskId,
+  MAX_TASK_ID_LENGTH,
+} from "./identifiers.ts";
+export type {
+  PipelineConfig,
+  PipelineConfigInput,
+  RegistryAuth,
+  RequiredParentStatus,
+  RequiredParentStatusInput,
+  TaskConfig,
+  TaskConfigInput,
+} from "./pipeline-config.ts";
+export { normaliseRequiredParentStatus, REQUIRED_PARENT_STATUSES } from "./pipeline-config.ts";
+export type { DependencyNode } from "./pipeline-dag.ts";
+export { findDependencyCycles, topologicalOrder } from "./pipeline-dag.ts";
+export { PIPELINE_CONFIG_LIMITS } from "./pipeline-limits.ts";
+export type { PipelineValidationResult, ValidationProblem } from "./validate-pipeline.ts";
+export { MAX_REPORTED_PROBLEMS, validatePipelineConfig } from "./validate-pipeline.ts";

@@ -1,0 +1,27 @@
+/**
+ * Upper bounds on a pipeline config. Gofer had none; these refuse hostile or runaway input with a clear message
+ * before it costs memory, storage or a container's argument list. They are far above what a real pipeline
+ * needs. The server's request body limit still bounds the config as a whole.
+ */
+export const PIPELINE_CONFIG_LIMITS = {
+  /** Tasks in one pipeline. */
+  maxTasks: 1000,
+  /** Entries in one task's `variables`. */
+  maxVariablesPerTask: 1000,
+  /** Characters in a variable key. */
+  maxVariableKeyLength: 256,
+  /** UTF-8 bytes in a variable value. */
+  maxVariableValueBytes: 64 * 1024,
+  /** Entries in an `entrypoint` or `command` array. */
+  maxArguments: 1000,
+  /** UTF-8 bytes in one `entrypoint` or `command` entry (a whole `bash -c` script fits). */
+  maxArgumentBytes: 64 * 1024,
+  /** Characters in a pipeline `name`. */
+  maxNameLength: 256,
+  /** Characters in a pipeline or task `description`. */
+  maxDescriptionLength: 4096,
+  /** Characters in a task `image` reference. */
+  maxImageLength: 1024,
+  /** Characters in `registry_auth.user` or `registry_auth.pass` (registry access tokens can be long). */
+  maxCredentialLength: 8192,
+} as const;

@@ -1,0 +1,490 @@
+/**
+ * Validation of a pipeline config against the wire format and Gofer's rules. The CLI runs it before sending a
+ * config and the server runs it on registration, so both refuse the same configs with the same messages.
+ */
+
+import {
+  describeIdentifierRule,
+  describeTaskIdRule,
+  isValidIdentifier,
+  isValidTaskId,
+  MAX_TASK_ID_LENGTH,
+} from "./identifiers.ts";
+import type { PipelineConfig, RegistryAuth, RequiredParentStatus, TaskConfig } from "./pipeline-config.ts";
+import { normaliseRequiredParentStatus } from "./pipeline-config.ts";
+import { findDependencyCycles } from "./pipeline-dag.ts";
+import { PIPELINE_CONFIG_LIMITS as LIMITS } from "./pipeline-limits.ts";
+
+/** One reason a config was refused. */
+export interface ValidationProblem {
+  /**
+   * Where in the input the problem is, e.g. `tasks[2].variables.FOO`; `""` for the input as a whole. Keys that
+   * are not plain words are bracketed and quoted (`variables["my key"]`) and very long keys are shortened.
+   */
+  path: string;
+  /** A sentence fit to show a user; it names the field or task itself, so it reads well on its own. */
+  message: string;
+  /** The id of the task the problem belongs to, when the problem is inside a task that has a usable id. */
+  taskId?: string;
+}
+
+/** The outcome of {@link validatePipelineConfig}. */
+export type PipelineValidationResult =
+  | { ok: true; config: PipelineConfig }
+  | { ok: false; problems: ValidationProblem[] };
+
+/** At most this many problems are listed; a last entry then says how many more there were. */
+export const MAX_REPORTED_PROBLEMS = 100;
+
+const PIPELINE_FIELDS = ["id", "name", "description", "parallelism", "tasks"];
+const TASK_FIELDS = [
+  "id",
+  "description",
+  "image",
+  "registry_auth",
+  "depends_on",
+  "variables",
+  "entrypoint",
+  "command",
+  "inject_api_token",
+  "always_pull_newest_image",
+];
+const REGISTRY_AUTH_FIELDS = ["user", "pass"];
+
+/**
+ * Checks `input` (typically parsed JSON) and returns it in canonical form: absent optional fields become `null`,
+ * `depends_on` conditions become PascalCase, and arrays and maps are fresh copies. Otherwise returns every
+ * problem found, in a stable order: shape problems in document order, then duplicate ids and missing parents
+ * task by task, then dependency cycles.
+ */
+export function validatePipelineConfig(input: unknown): PipelineValidationResult {
+  const problems = new ProblemList();
+  const config = readPipeline(input, problems);
+  if (problems.isEmpty()) return { ok: true, config };
+  return { ok: false, problems: problems.toArray() };
+}
+
+type JsonObject = Record<string, unknown>;
+
+/** Records problems found at one place in the input, tagging them with the enclosing task's id. */
+interface Scope {
+  add(path: string, message: string): void;
+}
+
+class ProblemList {
+  readonly #listed: ValidationProblem[] = [];
+  #unlisted = 0;
+
+  scope(taskId?: string): Scope {
+    return {
+      add: (path, message) => {
+        if (this.#listed.length >= MAX_REPORTED_PROBLEMS) {
+          this.#unlisted += 1;
+          return;
+        }
+        this.#listed.push(taskId === undefined ? { path, message } : { path, message, taskId });
+      },
+    };
+  }
+
+  isEmpty(): boolean {
+    return this.#listed.length === 0;
+  }
+
+  toArray(): ValidationProblem[] {
+    if (this.#unlisted === 0) return [...this.#listed];
+    const more = this.#unlisted === 1 ? "1 more problem" : `${this.#unlisted} more problems`;
+    return [...this.#listed, { path: "", message: `${more} not listed` }];
+  }
+}
+
+function readPipeline(input: unknown, problems: ProblemList): PipelineConfig {
+  const scope = problems.scope();
+  if (!isJsonObject(input)) {
+    scope.add("", `a pipeline config must be an object, got ${describeType(input)}`);
+    return { id: "", name: "", description: null, parallelism: 0, tasks: [] };
+  }
+  rejectUnknownFields(input, PIPELINE_FIELDS, "", "the pipeline config", scope);
+
+  const id = requiredString(input, "id", "id", scope);
+  if (typeof input.id === "string" && !isValidIdentifier(id)) {
+    scope.add("id", `pipeline id ${quote(id)} is not valid: use ${describeIdentifierRule}`);
+  }
+  const name = requiredString(input, "name", "name", scope, {
+    nonBlank: true,
+    maxLength: LIMITS.maxNameLength,
+  });
+  const description = optionalString(input, "description", "description", scope, {
+    maxLength: LIMITS.maxDescriptionLength,
+  });
+  const parallelism = readParallelism(input.parallelism, scope);
+  const tasks = readTasks(input.tasks, problems);
+  checkTaskIds(tasks, problems);
+  checkDependencies(tasks, problems);
+  checkCycles(tasks, problems);
+  return { id, name, description, parallelism, tasks };
+}
+
+function readParallelism(value: unknown, scope: Scope): number {
+  if (value === undefined) {
+    scope.add("parallelism", "parallelism is required (0 uses the server's default limit)");
+    return 0;
+  }
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    const got = typeof value === "number" ? String(value) : describeType(value);
+    scope.add("parallelism", `parallelism must be a whole number, 0 or more, got ${got}`);
+    return 0;
+  }
+  return value;
+}
+
+function readTasks(value: unknown, problems: ProblemList): TaskConfig[] {
+  const scope = problems.scope();
+  if (value === undefined) {
+    scope.add("tasks", "tasks is required");
+    return [];
+  }
+  if (!Array.isArray(value)) {
+    scope.add("tasks", `tasks must be an array, got ${describeType(value)}`);
+    return [];
+  }
+  if (value.length === 0) {
+    scope.add("tasks", "tasks must list at least one task");
+    return [];
+  }
+  if (value.length > LIMITS.maxTasks) {
+    scope.add("tasks", `tasks lists ${value.length} tasks; the limit is ${LIMITS.maxTasks}`);
+    return [];
+  }
+  return value.map((task: unknown, index) => readTask(task, `tasks[${index}]`, problems));
+}
+
+function readTask(value: unknown, path: string, problems: ProblemList): TaskConfig {
+  if (!isJsonObject(value)) {
+    problems.scope().add(path, `${path} must be an object, got ${describeType(value)}`);
+    return placeholderTask();
+  }
+  const scope = problems.scope(usableTaskId(value.id));
+  rejectUnknownFields(value, TASK_FIELDS, path, path, scope);
+
+  const id = requiredString(value, "id", `${path}.id`, scope);
+  if (typeof value.id === "string" && !isValidTaskId(id)) {
+    scope.add(`${path}.id`, `task id ${quote(id)} is not valid: use ${describeTaskIdRule}`);
+  }
+  return {
+    id,
+    description: optionalString(value, "description", `${path}.description`, scope, {
+      maxLength: LIMITS.maxDescriptionLength,
+    }),
+    image: requiredString(value, "image", `${path}.image`, scope, {
+      nonBlank: true,
+      maxLength: LIMITS.maxImageLength,
+    }),
+    registry_auth: readRegistryAuth(value.registry_auth, `${path}.registry_auth`, scope),
+    depends_on: readDependsOn(value.depends_on, `${path}.depends_on`, scope),
+    variables: readVariables(value.variables, `${path}.variables`, scope),
+    entrypoint: optionalStringArray(value.entrypoint, `${path}.entrypoint`, scope),
+    command: optionalStringArray(value.command, `${path}.command`, scope),
+    inject_api_token: requiredBoolean(value, "inject_api_token", `${path}.inject_api_token`, scope),
+    always_pull_newest_image: requiredBoolean(
+      value,
+      "always_pull_newest_image",
+      `${path}.always_pull_newest_image`,
+      scope,
+    ),
+  };
+}
+
+// A task whose shape is wrong still gets a slot, so later tasks keep their indexes; its empty id is never a
+// valid task id, so the cross-task checks pass over it.
+function placeholderTask(): TaskConfig {
+  return {
+    id: "",
+    description: null,
+    image: "",
+    registry_auth: null,
+    depends_on: {},
+    variables: {},
+    entrypoint: null,
+    command: null,
+    inject_api_token: false,
+    always_pull_newest_image: false,
+  };
+}
+
+// Problems inside a task carry its id even when the id breaks the rules (`build step`), since that is how the
+// user knows the task; an id too long to be one is left out rather than echoed back.
+function usableTaskId(id: unknown): string | undefined {
+  return typeof id === "string" && id.length > 0 && id.length <= MAX_TASK_ID_LENGTH ? id : undefined;
+}
+
+function readRegistryAuth(value: unknown, path: string, scope: Scope): RegistryAuth | null {
+  if (value === undefined || value === null) return null;
+  if (!isJsonObject(value)) {
+    scope.add(path, `${path} must be an object with user and pass, or null, got ${describeType(value)}`);
+    return null;
+  }
+  rejectUnknownFields(value, REGISTRY_AUTH_FIELDS, path, path, scope);
+  const rules = { maxLength: LIMITS.maxCredentialLength };
+  return {
+    user: requiredString(value, "user", `${path}.user`, scope, { ...rules, nonBlank: true }),
+    pass: requiredString(value, "pass", `${path}.pass`, scope, rules),
+  };
+}
+
+function readDependsOn(value: unknown, path: string, scope: Scope): Record<string, RequiredParentStatus> {
+  const map = requiredMap(value, path, LIMITS.maxTasks, scope);
+  const entries: Array<[string, RequiredParentStatus]> = [];
+  for (const [parent, condition] of Object.entries(map)) {
+    const status = typeof condition === "string" ? normaliseRequiredParentStatus(condition) : undefined;
+    if (status === undefined) {
+      const got = typeof condition === "string" ? quote(condition) : describeType(condition);
+      scope.add(
+        childPath(path, parent),
+        `${childPath(path, parent)} must be "Any", "Success", "Failure" or "Unknown" (or the same in lowercase), got ${got}`,
+      );
+    } else {
+      entries.push([parent, status]);
+    }
+  }
+  // fromEntries defines own properties, so a key such as `__proto__` stays data instead of a prototype.
+  return Object.fromEntries(entries);
+}
+
+// The container environment is a list of `NAME=value` strings: a name holding `=` or NUL would be split wrongly.
+const FORBIDDEN_IN_VARIABLE_NAME = /[=\0]/;
+
+function readVariables(value: unknown, path: string, scope: Scope): Record<string, string> {
+  const map = requiredMap(value, path, LIMITS.maxVariablesPerTask, scope);
+  const entries: Array<[string, string]> = [];
+  for (const [key, raw] of Object.entries(map)) {
+    const entryPath = childPath(path, key);
+    if (key === "") {
+      scope.add(entryPath, `${path} has an empty variable name`);
+    } else if (key.length > LIMITS.maxVariableKeyLength) {
+      scope.add(
+        entryPath,
+        `${entryPath}: the variable name is ${key.length} characters long; the limit is ${LIMITS.maxVariableKeyLength}`,
+      );
+    } else if (FORBIDDEN_IN_VARIABLE_NAME.test(key)) {
+      scope.add(
+        entryPath,
+        `variable name ${quote(key)} in ${path} must not contain \`=\` or a NUL character`,
+      );
+    }
+    const text = checkString(raw, entryPath, scope, { maxBytes: LIMITS.maxVariableValueBytes });
+    if (text !== undefined) entries.push([key, text]);
+  }
+  return Object.fromEntries(entries);
+}
+
+// Maps over the limit are refused whole, without looking at their entries.
+function requiredMap(value: unknown, path: string, limit: number, scope: Scope): JsonObject {
+  if (value === undefined) {
+    scope.add(path, `${path} is required (use {} for none)`);
+    return {};
+  }
+  if (!isJsonObject(value)) {
+    scope.add(path, `${path} must be an object, got ${describeType(value)}`);
+    return {};
+  }
+  const size = Object.keys(value).length;
+  if (size > limit) {
+    scope.add(path, `${path} has ${size} entries; the limit is ${limit}`);
+    return {};
+  }
+  return value;
+}
+
+function optionalStringArray(value: unknown, path: string, scope: Scope): string[] | null {
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value)) {
+    scope.add(path, `${path} must be an array of strings or null, got ${describeType(value)}`);
+    return null;
+  }
+  if (value.length > LIMITS.maxArguments) {
+    scope.add(path, `${path} has ${value.length} entries; the limit is ${LIMITS.maxArguments}`);
+    return null;
+  }
+  const strings: string[] = [];
+  value.forEach((entry: unknown, index) => {
+    const text = checkString(entry, `${path}[${index}]`, scope, { maxBytes: LIMITS.maxArgumentBytes });
+    if (text !== undefined) strings.push(text);
+  });
+  return strings;
+}
+
+interface StringRules {
+  nonBlank?: boolean;
+  maxLength?: number;
+  maxBytes?: number;
+}
+
+// The fallbacks returned alongside a problem never leave the module: a config with problems is not returned.
+function requiredString(
+  obj: JsonObject,
+  key: string,
+  path: string,
+  scope: Scope,
+  rules: StringRules = {},
+): string {
+  if (obj[key] === undefined) {
+    scope.add(path, `${path} is required`);
+    return "";
+  }
+  return checkString(obj[key], path, scope, rules) ?? "";
+}
+
+function optionalString(
+  obj: JsonObject,
+  key: string,
+  path: string,
+  scope: Scope,
+  rules: StringRules,
+): string | null {
+  const value = obj[key];
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "string") {
+    scope.add(path, `${path} must be a string or null, got ${describeType(value)}`);
+    return null;
+  }
+  return checkString(value, path, scope, rules) ?? null;
+}
+
+function requiredBoolean(obj: JsonObject, key: string, path: string, scope: Scope): boolean {
+  const value = obj[key];
+  if (typeof value === "boolean") return value;
+  scope.add(
+    path,
+    value === undefined ? `${path} is required` : `${path} must be true or false, got ${describeType(value)}`,
+  );
+  return false;
+}
+
+const utf8 = new TextEncoder();
+
+function checkString(value: unknown, path: string, scope: Scope, rules: StringRules): string | undefined {
+  if (typeof value !== "string") {
+    scope.add(path, `${path} must be a string, got ${describeType(value)}`);
+    return undefined;
+  }
+  if (rules.nonBlank && value.trim() === "") {
+    scope.add(path, `${path} must not be blank`);
+  }
+  if (rules.maxLength !== undefined && value.length > rules.maxLength) {
+    scope.add(path, `${path} is ${value.length} characters long; the limit is ${rules.maxLength}`);
+  }
+  if (rules.maxBytes !== undefined) {
+    const bytes = utf8.encode(value).byteLength;
+    if (bytes > rules.maxBytes)
+      scope.add(path, `${path} is ${bytes} bytes long (UTF-8); the limit is ${rules.maxBytes}`);
+  }
+  return value;
+}
+
+function rejectUnknownFields(
+  obj: JsonObject,
+  known: readonly string[],
+  path: string,
+  where: string,
+  scope: Scope,
+): void {
+  for (const key of Object.keys(obj)) {
+    if (!known.includes(key)) {
+      scope.add(
+        childPath(path, key),
+        `unknown field ${quote(key)} in ${where}; the fields are ${known.join(", ")}`,
+      );
+    }
+  }
+}
+
+function checkTaskIds(tasks: readonly TaskConfig[], problems: ProblemList): void {
+  const firstIndex = new Map<string, number>();
+  tasks.forEach((task, index) => {
+    if (!isValidTaskId(task.id)) return;
+    const first = firstIndex.get(task.id);
+    if (first === undefined) {
+      firstIndex.set(task.id, index);
+      return;
+    }
+    problems
+      .scope(task.id)
+      .add(`tasks[${index}].id`, `duplicate task id ${quote(task.id)} (tasks[${first}] and tasks[${index}])`);
+  });
+}
+
+// Self-dependencies are left to `checkCycles`, which reports them as the shortest cycle there is.
+function checkDependencies(tasks: readonly TaskConfig[], problems: ProblemList): void {
+  const ids = new Set(tasks.map((task) => task.id).filter(isValidTaskId));
+  tasks.forEach((task, index) => {
+    const validId = isValidTaskId(task.id);
+    const scope = problems.scope(usableTaskId(task.id));
+    const subject = validId ? `task ${quote(task.id)}` : `tasks[${index}]`;
+    for (const parent of Object.keys(task.depends_on)) {
+      if (ids.has(parent) || (validId && parent === task.id)) continue;
+      scope.add(
+        childPath(`tasks[${index}].depends_on`, parent),
+        `${subject} depends on ${quote(parent)}, which does not exist`,
+      );
+    }
+  });
+}
+
+function checkCycles(tasks: readonly TaskConfig[], problems: ProblemList): void {
+  const indexOf = new Map<string, number>();
+  tasks.forEach((task, index) => {
+    if (isValidTaskId(task.id) && !indexOf.has(task.id)) indexOf.set(task.id, index);
+  });
+  const nodes = tasks.filter((task, index) => indexOf.get(task.id) === index);
+  for (const cycle of findDependencyCycles(nodes)) {
+    const [start = "", next = ""] = cycle;
+    const path = childPath(`tasks[${indexOf.get(start) ?? 0}].depends_on`, next);
+    const shown = cycle.join(" → ");
+    problems
+      .scope(start)
+      .add(
+        path,
+        cycle.length === 2
+          ? `task ${quote(start)} depends on itself (dependency cycle: ${shown})`
+          : `dependency cycle: ${shown} (each task depends on the next)`,
+      );
+  }
+}
+
+function isJsonObject(value: unknown): value is JsonObject {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  switch (typeof value) {
+    case "object":
+      return "an object";
+    case "undefined":
+      return "undefined";
+    default:
+      return `a ${typeof value}`;
+  }
+}
+
+const SHOWN_KEY_LENGTH = 64;
+const PLAIN_KEY = /^[A-Za-z0-9_-]+$/;
+
+function clip(value: string): string {
+  return value.length > SHOWN_KEY_LENGTH ? `${value.slice(0, SHOWN_KEY_LENGTH)}…` : value;
+}
+
+// Keys and values are echoed back to users and terminals, so long ones are shortened and odd ones escaped.
+function quote(value: string): string {
+  const shown = clip(value);
+  return /^[^`\p{C}]*$/u.test(shown) ? `\`${shown}\`` : JSON.stringify(shown);
+}
+
+function childPath(parent: string, key: string): string {
+  if (PLAIN_KEY.test(key) && key.length <= SHOWN_KEY_LENGTH) return parent === "" ? key : `${parent}.${key}`;
+  return `${parent}[${JSON.stringify(clip(key))}]`;
+}
