@@ -1,0 +1,99 @@
+/**
+ * Starts a real Gofer server for a test: its own temp data dir and SQLite file, a loopback port chosen by the
+ * OS, the real Docker engine with host networking. `stop()` removes everything it made, and fails the test
+ * if any container this server created is left behind.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../../src/config/index.ts";
+import { EngineClient } from "../../src/scheduler/docker/engine-client.ts";
+import { type RunningService, startService } from "../../src/service/gofer-service.ts";
+import { getSystemState } from "../../src/storage/system-store.ts";
+
+export const BUSYBOX = process.env.GOFER_BUSYBOX_IMAGE ?? "gofer/busybox:latest";
+
+export interface TestServer {
+  url: string;
+  token: string;
+  service: RunningService;
+  dataDir: string;
+  /** A fetch against the API with the version header and the bootstrap token. */
+  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
+  stop(): Promise<void>;
+  /** Containers of this server still present on the engine. */
+  leftoverContainers(): Promise<string[]>;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON shapes
+  json: any;
+}
+
+export async function startTestServer(settings: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), "gofer-test-"));
+  const config = loadConfig({
+    systemConfigPath: join(dataDir, "absent.toml"),
+    env: {
+      HOME: dataDir,
+      GOFER_WEB_SERVER__DATA_DIR: dataDir,
+      GOFER_WEB_SERVER__BIND_ADDRESS: "127.0.0.1:0",
+      GOFER_WEB_SCHEDULER__DOCKER__NETWORK_MODE: "host",
+      GOFER_WEB_API__LOG_LEVEL: "silent",
+      GOFER_WEB_API__TASK_EXECUTION_STOP_TIMEOUT: "2",
+      ...(process.env.DOCKER_HOST && { DOCKER_HOST: process.env.DOCKER_HOST }),
+      ...settings,
+    },
+  });
+  const service = await startService(config);
+  const { instance_id } = await getSystemState(service.db);
+  const url = service.url;
+
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const init: RequestInit = { method, headers: { "gofer-api-version": "v0", ...headers } };
+    if (body !== undefined) {
+      init.body = typeof body === "string" ? body : JSON.stringify(body);
+      (init.headers as Record<string, string>)["content-type"] ??= "application/json";
+    }
+    const response = await fetch(`${url}${path}`, init);
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: response.status, headers: response.headers, text, json };
+  };
+
+  const bootstrap = await call("POST", "/api/tokens/bootstrap");
+  const token: string = bootstrap.json.secret;
+  const engine = new EngineClient();
+
+  const leftoverContainers = async () => {
+    const containers = await engine.listContainers({ all: true, labels: { "gofer.instance": instance_id } });
+    return containers.map((container) => container.Id);
+  };
+
+  return {
+    url,
+    token,
+    service,
+    dataDir,
+    api: (method, path, body, headers = {}) =>
+      call(method, path, body, { authorization: `Bearer ${token}`, ...headers }),
+    leftoverContainers,
+    async stop() {
+      await service.stop();
+      const leftovers = await leftoverContainers();
+      for (const id of leftovers)
+        await engine.removeContainer(id, { force: true, volumes: true }).catch(() => undefined);
+      await rm(dataDir, { recursive: true, force: true });
+      if (leftovers.length > 0)
+        throw new Error(`${leftovers.length} gofer.managed container(s) were left behind`);
+    },
+  };
+}
