@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { demuxLogStream, LogDemuxer } from "../src/scheduler/docker/log-demux.ts";
+import { demuxLogStream, LogDemuxer, splitTimestamp } from "../src/scheduler/docker/log-demux.ts";
 import type { LogChunk } from "../src/scheduler/scheduler.ts";
 
 function frame(stream: number, payload: string | Buffer): Buffer {
@@ -141,5 +141,23 @@ describe("demuxLogStream", () => {
         // Draining is the point.
       }
     }, /ended inside a frame/);
+  });
+});
+
+describe("splitTimestamp", () => {
+  test("separates the engine's timestamp from the output, spaces in the output included", () => {
+    const { timestamp, chunk } = splitTimestamp({
+      stream: "stderr",
+      data: Buffer.from("2024-01-02T03:04:05.123456789Z two  spaces\n"),
+    });
+    assert.equal(timestamp, "2024-01-02T03:04:05.123456789Z");
+    assert.deepEqual(chunk, { stream: "stderr", data: Buffer.from("two  spaces\n") });
+  });
+
+  test("a frame without a timestamp is corruption", () => {
+    assert.throws(
+      () => splitTimestamp({ stream: "stdout", data: Buffer.from(" no timestamp") }),
+      /timestamp/,
+    );
   });
 });

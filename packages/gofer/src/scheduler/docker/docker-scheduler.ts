@@ -57,31 +57,10 @@ export class DockerScheduler implements Scheduler {
   async *logs(id: string, options: LogOptions): AsyncGenerator<LogChunk> {
     const since = options.sinceMs === undefined ? undefined : dockerSince(options.sinceMs);
     try {
-      if (!options.follow) {
+      if (options.follow) {
+        yield* this.#follow(id, since);
+      } else {
         for await (const frame of this.#frames(id, false, since)) yield frame.chunk;
-        return;
-      }
-      // Docker (seen on 20.10) can end a follow stream before output written as the container exits reaches it;
-      // a last line without newline, flushed only at exit, is lost more often than not. So once the stream ends,
-      // a plain read resumes from the newest timestamp delivered, skipping the frames already sent at it.
-      // Timestamps are fixed-width UTC, so comparing them as strings orders them.
-      let newest = "";
-      let sentAtNewest = 0;
-      for await (const { timestamp, chunk } of this.#frames(id, true, since)) {
-        if (timestamp > newest) {
-          newest = timestamp;
-          sentAtNewest = 0;
-        }
-        if (timestamp === newest) sentAtNewest++;
-        yield chunk;
-      }
-      const resume = newest === "" ? since : sinceOfTimestamp(newest);
-      for await (const { timestamp, chunk } of this.#frames(id, false, resume, { missingOk: true })) {
-        if (timestamp === newest && sentAtNewest > 0) {
-          sentAtNewest--;
-          continue;
-        }
-        yield chunk;
       }
     } catch (error) {
       throw toSchedulerError(`could not read the logs of container ${id}`, error);
@@ -114,6 +93,33 @@ export class DockerScheduler implements Scheduler {
       labels: container.Labels ?? {},
       state: container.State,
     }));
+  }
+
+  /**
+   * Docker (seen on 20.10) can end a follow stream before output written as the container exits reaches it: a last
+   * line without newline, flushed only at exit, is lost more often than not. So once the stream ends, a plain read
+   * resumes from the newest timestamp delivered, skipping the frames already sent with it. Timestamps are
+   * fixed-width UTC, so comparing them as strings orders them.
+   */
+  async *#follow(id: string, since: string | undefined): AsyncGenerator<LogChunk> {
+    let newest = "";
+    let sentAtNewest = 0;
+    for await (const { timestamp, chunk } of this.#frames(id, true, since)) {
+      if (timestamp > newest) {
+        newest = timestamp;
+        sentAtNewest = 0;
+      }
+      if (timestamp === newest) sentAtNewest++;
+      yield chunk;
+    }
+    const resume = newest === "" ? since : sinceOfTimestamp(newest);
+    for await (const { timestamp, chunk } of this.#frames(id, false, resume, { missingOk: true })) {
+      if (timestamp === newest && sentAtNewest > 0) {
+        sentAtNewest--;
+        continue;
+      }
+      yield chunk;
+    }
   }
 
   /** The container's output frames with their engine timestamps; nothing when `missingOk` and it is gone. */

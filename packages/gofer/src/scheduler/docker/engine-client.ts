@@ -154,7 +154,8 @@ export class EngineClient {
   readonly #agent = new http.Agent({ keepAlive: true });
 
   constructor(options: EngineClientOptions = {}) {
-    this.host = options.host ?? process.env.DOCKER_HOST ?? DEFAULT_HOST;
+    // An empty setting means unset, as it does for the docker CLI.
+    this.host = options.host || process.env.DOCKER_HOST || DEFAULT_HOST;
     this.#address = parseHost(this.host);
     this.#prefix = options.apiVersion === undefined ? "" : `/v${options.apiVersion}`;
   }
