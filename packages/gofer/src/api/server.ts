@@ -51,6 +51,8 @@ export async function buildServer(options: ServerOptions): Promise<GoferApp> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installValidators(app);
+  // v0 bodies are JSON only; without this, a text/plain body would reach validation as a string.
+  app.removeContentTypeParser("text/plain");
   for (const schema of [ErrorResponse, ...SHARED_SCHEMAS]) app.addSchema(schema);
 
   await app.register(swagger, {

@@ -1,0 +1,113 @@
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { describe, it } from "node:test";
+import { generateOpenApiDocument, OPENAPI_PATH, serializeDocument } from "../src/api/openapi-document.ts";
+
+const REFERENCE = new URL("../../../../shared/reference/gofer-api.openapi.json", import.meta.url);
+
+/** The v0 operations the server implements so far; each later area adds its own. */
+const IMPLEMENTED = [
+  "get_system_metadata",
+  "create_bootstrap_token",
+  "whoami",
+  "list_namespaces",
+  "create_namespace",
+  "get_namespace",
+  "update_namespace",
+  "delete_namespace",
+  "list_pipelines",
+  "get_pipeline",
+  "update_pipeline",
+  "delete_pipeline",
+  "list_configs",
+  "register_config",
+  "get_config",
+  "deploy_config",
+  "delete_config",
+  "list_deployments",
+  "get_deployment",
+  "list_runs",
+  "start_run",
+  "get_run",
+  "cancel_run",
+  "list_task_executions",
+  "get_task_execution",
+  "cancel_task_execution",
+  "get_logs",
+  "delete_logs",
+  "stream_events",
+  "get_event",
+  "delete_event",
+];
+
+interface Operation {
+  operationId?: string;
+  responses?: Record<string, { content?: Record<string, { schema?: Schema }> }>;
+}
+interface Schema {
+  $ref?: string;
+  allOf?: Schema[];
+  properties?: Record<string, Schema>;
+}
+interface Document {
+  paths: Record<string, Record<string, Operation>>;
+  components?: { schemas?: Record<string, Schema> };
+}
+
+function operations(document: Document): Map<string, { method: string; path: string; operation: Operation }> {
+  const found = new Map<string, { method: string; path: string; operation: Operation }>();
+  for (const [path, methods] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(methods)) {
+      if (operation.operationId) found.set(operation.operationId, { method, path, operation });
+    }
+  }
+  return found;
+}
+
+/** The top-level fields of an operation's success body (the v0 envelope, e.g. `{runs}`), with refs resolved. */
+function envelopeFields(document: Document, operation: Operation): string[] | undefined {
+  const success = Object.entries(operation.responses ?? {}).find(([status]) => /^2\d\d$/.test(status));
+  let schema = success?.[1].content?.["application/json"]?.schema;
+  for (let depth = 0; schema && depth < 5; depth += 1) {
+    if (schema.$ref) schema = document.components?.schemas?.[schema.$ref.split("/").pop() ?? ""];
+    else if (schema.allOf?.[0]) schema = schema.allOf[0];
+    else break;
+  }
+  return schema?.properties ? Object.keys(schema.properties).sort() : undefined;
+}
+
+describe("OpenAPI document", () => {
+  it("matches the committed openapi.json (run `npm run openapi` after changing a route)", async () => {
+    const committed = await readFile(OPENAPI_PATH, "utf8");
+    assert.equal(serializeDocument(await generateOpenApiDocument()), committed);
+  });
+
+  it("has every implemented v0 operation at the reference's path and method, with the same envelope", async () => {
+    const ours = operations((await generateOpenApiDocument()) as Document);
+    const referenceDocument = JSON.parse(await readFile(REFERENCE, "utf8")) as Document;
+    const reference = operations(referenceDocument);
+    const oursDocument = (await generateOpenApiDocument()) as Document;
+    for (const operationId of IMPLEMENTED) {
+      const expected = reference.get(operationId);
+      const actual = ours.get(operationId);
+      assert.ok(expected, `${operationId} is not a v0 operation`);
+      assert.ok(actual, `${operationId} is missing from the generated document`);
+      assert.equal(`${actual.method} ${actual.path}`, `${expected.method} ${expected.path}`, operationId);
+      const expectedFields = envelopeFields(referenceDocument, expected.operation);
+      if (expectedFields) {
+        assert.deepEqual(
+          envelopeFields(oursDocument, actual.operation),
+          expectedFields,
+          `${operationId} envelope`,
+        );
+      }
+    }
+  });
+
+  it("names only v0 operations (no operation outside the reference without a decision)", async () => {
+    const reference = operations(JSON.parse(await readFile(REFERENCE, "utf8")) as Document);
+    const ours = operations((await generateOpenApiDocument()) as Document);
+    for (const operationId of ours.keys())
+      assert.ok(reference.has(operationId), `${operationId} is not in v0`);
+  });
+});
