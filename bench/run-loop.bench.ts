@@ -1,0 +1,133 @@
+/**
+ * How much the run loop adds on top of the container engine.
+ *
+ * In one process and one run, alternating rounds: a chain of 20 `true` tasks and a fan-out of 20 parallel `true`
+ * tasks, once through Gofer (POST a run, wait for its `completed_run` event) and once driven directly through
+ * the Engine API (create, start, wait, remove per container). Prints the median of each and the ratio
+ * Gofer/direct. Usage: `npm run bench` (after `./test.sh` or `./start.sh` has prepared the engine and image).
+ */
+import { WebSocket } from "ws";
+import { EngineClient } from "../packages/gofer/src/scheduler/docker/engine-client.ts";
+import {
+  deployPipeline,
+  pipelineConfig,
+  shTask,
+  startRun,
+} from "../packages/gofer/test/support/pipelines.ts";
+import { BUSYBOX, startTestServer, type TestServer } from "../packages/gofer/test/support/test-server.ts";
+
+const TASKS = 20;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+
+const engine = new EngineClient();
+
+async function directContainer(name: string): Promise<void> {
+  const created = await engine.createContainer(name, {
+    Image: BUSYBOX,
+    Cmd: ["true"],
+    Labels: { "gofer.bench": "direct" },
+    HostConfig: { NetworkMode: "host" },
+  });
+  await engine.startContainer(created.Id);
+  await engine.waitContainer(created.Id);
+  await engine.removeContainer(created.Id, { force: true, volumes: true });
+}
+
+async function directChain(round: number): Promise<number> {
+  const start = performance.now();
+  for (let index = 0; index < TASKS; index += 1) await directContainer(`bench-chain-${round}-${index}`);
+  return performance.now() - start;
+}
+
+async function directParallel(round: number): Promise<number> {
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: TASKS }, (_, index) => directContainer(`bench-fan-${round}-${index}`)),
+  );
+  return performance.now() - start;
+}
+
+/** Resolves when the run's completed_run event arrives: no polling delay in the measurement. */
+function completion(
+  server: TestServer,
+  pipelineId: string,
+): { ready: Promise<void>; done: (runId: number) => Promise<void> } {
+  const socket = new WebSocket(`${server.url.replace("http", "ws")}/api/events`, {
+    headers: { "gofer-api-version": "v0", authorization: `Bearer ${server.token}` },
+  });
+  const completed = new Map<number, () => void>();
+  const seen = new Set<number>();
+  socket.on("message", (data) => {
+    const kind = JSON.parse(String(data)).kind.completed_run;
+    if (kind?.pipeline_id !== pipelineId) return;
+    seen.add(kind.run_id);
+    completed.get(kind.run_id)?.();
+  });
+  return {
+    ready: new Promise((resolve) => socket.once("open", () => resolve())),
+    done: (runId) =>
+      new Promise<void>((resolve) => {
+        if (seen.has(runId)) resolve();
+        else completed.set(runId, resolve);
+      }).finally(() => {
+        if (completed.size <= 1) socket.close();
+      }),
+  };
+}
+
+async function goferRun(server: TestServer, pipelineId: string): Promise<number> {
+  const watch = completion(server, pipelineId);
+  await watch.ready;
+  const start = performance.now();
+  const runId = await startRun(server, pipelineId);
+  await watch.done(runId);
+  return performance.now() - start;
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
+const server = await startTestServer({ GOFER_WEB_API__TASK_EXECUTION_STOP_TIMEOUT: "5" });
+try {
+  const chainTasks = Array.from({ length: TASKS }, (_, index) =>
+    shTask(`t${index}`, "true", index === 0 ? {} : { depends_on: { [`t${index - 1}`]: "Success" } }),
+  );
+  await deployPipeline(server, pipelineConfig("bench-chain", chainTasks));
+  await deployPipeline(
+    server,
+    pipelineConfig(
+      "bench-fan",
+      Array.from({ length: TASKS }, (_, index) => shTask(`t${index}`, "true")),
+    ),
+  );
+
+  // One warm-up of each path so neither pays for cold caches.
+  await directChain(-1);
+  await goferRun(server, "bench-chain");
+
+  const results = {
+    goferChain: [] as number[],
+    directChain: [] as number[],
+    goferFan: [] as number[],
+    directFan: [] as number[],
+  };
+  for (let round = 0; round < ROUNDS; round += 1) {
+    results.directChain.push(await directChain(round));
+    results.goferChain.push(await goferRun(server, "bench-chain"));
+    results.directFan.push(await directParallel(round));
+    results.goferFan.push(await goferRun(server, "bench-fan"));
+  }
+  const report = (label: string, gofer: number[], direct: number[]) => {
+    const ratio = median(gofer) / median(direct);
+    process.stdout.write(
+      `${label}: gofer median ${median(gofer).toFixed(0)} ms, direct median ${median(direct).toFixed(0)} ms, ` +
+        `ratio gofer/direct ${ratio.toFixed(3)}  (rounds: gofer ${gofer.map((v) => v.toFixed(0)).join(",")}; direct ${direct.map((v) => v.toFixed(0)).join(",")})\n`,
+    );
+  };
+  report(`chain of ${TASKS} sequential tasks`, results.goferChain, results.directChain);
+  report(`fan-out of ${TASKS} parallel tasks`, results.goferFan, results.directFan);
+} finally {
+  await server.stop();
+}
