@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import type { FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { WebSocket } from "ws";
 import { redactTask } from "../../domain/config-conversion.ts";
@@ -122,7 +122,7 @@ export const taskExecutionRoutes: RoutePlugin = (app, services) => {
     },
     handler: async (request, reply) => {
       const key = request.params;
-      const abort = abortOnClose(request);
+      const abort = abortOnClose(reply);
       const lines = readLines(services, key, request.query.follow === true, abort.signal);
       const body = Readable.from(
         (async function* () {
@@ -182,9 +182,13 @@ async function isSettled(db: GoferDb, key: TaskExecutionKey): Promise<boolean> {
   return execution === undefined || execution.state === "complete";
 }
 
-function abortOnClose(request: FastifyRequest): AbortController {
+/**
+ * Aborts when the response closes: finished, or cut off by the client. Not the socket's close: a keep-alive
+ * socket outlives many requests, and a listener per request would pile up on it.
+ */
+function abortOnClose(reply: FastifyReply): AbortController {
   const controller = new AbortController();
-  request.raw.socket.once("close", () => controller.abort());
+  reply.raw.once("close", () => controller.abort());
   return controller;
 }
 
