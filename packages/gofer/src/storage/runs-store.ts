@@ -98,41 +98,37 @@ export interface RunKey {
   run_id: number;
 }
 
-export async function markRunRunning(db: GoferDb, key: RunKey, started: number): Promise<void> {
+type RunUpdate = Partial<Pick<RunsTable, "state" | "status" | "started" | "ended" | "cancel_requested">> & {
+  status_reason?: StatusReason<RunStatusReasonType> | null;
+};
+
+async function updateRun(db: GoferDb, key: RunKey, update: RunUpdate): Promise<void> {
+  const { status_reason, ...rest } = update;
   await db
     .updateTable("runs")
-    .set({ state: "running", started })
+    .set({
+      ...rest,
+      ...(status_reason !== undefined && { status_reason_json: toNullableJson(status_reason) }),
+    })
     .where("namespace_id", "=", key.namespace_id)
     .where("pipeline_id", "=", key.pipeline_id)
     .where("run_id", "=", key.run_id)
     .execute();
 }
 
-export async function completeRun(
+export const markRunRunning = (db: GoferDb, key: RunKey, started: number): Promise<void> =>
+  updateRun(db, key, { state: "running", started });
+
+export const completeRun = (
   db: GoferDb,
   key: RunKey,
   status: RunStatus,
   reason: StatusReason<RunStatusReasonType> | null,
   ended: number,
-): Promise<void> {
-  await db
-    .updateTable("runs")
-    .set({ state: "complete", status, status_reason_json: toNullableJson(reason), ended })
-    .where("namespace_id", "=", key.namespace_id)
-    .where("pipeline_id", "=", key.pipeline_id)
-    .where("run_id", "=", key.run_id)
-    .execute();
-}
+): Promise<void> => updateRun(db, key, { state: "complete", status, status_reason: reason, ended });
 
-export async function markRunCancelRequested(db: GoferDb, key: RunKey): Promise<void> {
-  await db
-    .updateTable("runs")
-    .set({ cancel_requested: 1 })
-    .where("namespace_id", "=", key.namespace_id)
-    .where("pipeline_id", "=", key.pipeline_id)
-    .where("run_id", "=", key.run_id)
-    .execute();
-}
+export const markRunCancelRequested = (db: GoferDb, key: RunKey): Promise<void> =>
+  updateRun(db, key, { cancel_requested: 1 });
 
 /** Runs not yet complete, in arrival order: what the queue and recovery work from. */
 export async function listUnfinishedRuns(db: GoferDb): Promise<StoredRun[]> {
