@@ -158,7 +158,7 @@ export class Orchestrator {
     const run = await getRun(db, key.namespace_id, key.pipeline_id, key.run_id);
     if (!run) throw notFound(`run ${key.run_id} of pipeline "${key.pipeline_id}"`);
     if (run.state === "complete") return;
-    await markRunCancelRequested(db, key);
+    if (!(await markRunCancelRequested(db, key))) return;
     await bus.publish("started_run_cancellation", { ...key });
     await this.#serial.run(runKeyString(key), async () => {
       const executions = await listTaskExecutions(db, key.namespace_id, key.pipeline_id, key.run_id);
@@ -220,7 +220,7 @@ export class Orchestrator {
         const byPipeline = await countRunningRuns(db);
         const global = [...byPipeline.values()].reduce((sum, count) => sum + count, 0);
         for (const run of admitRuns(pending, { global, byPipeline }, limits)) {
-          await markRunRunning(db, run, Date.now());
+          if (!(await markRunRunning(db, run, Date.now()))) continue;
           await bus.publish("started_run", {
             namespace_id: run.namespace_id,
             pipeline_id: run.pipeline_id,

@@ -102,9 +102,15 @@ type RunUpdate = Partial<Pick<RunsTable, "state" | "status" | "started" | "ended
   status_reason?: StatusReason<RunStatusReasonType> | null;
 };
 
-async function updateRun(db: GoferDb, key: RunKey, update: RunUpdate): Promise<void> {
+/** Updates a run; with `onlyIf`, only while the stored run still matches it. Returns whether a row changed. */
+async function updateRun(
+  db: GoferDb,
+  key: RunKey,
+  update: RunUpdate,
+  onlyIf: Partial<Pick<RunsTable, "state" | "cancel_requested">> = {},
+): Promise<boolean> {
   const { status_reason, ...rest } = update;
-  await db
+  let query = db
     .updateTable("runs")
     .set({
       ...rest,
@@ -112,12 +118,17 @@ async function updateRun(db: GoferDb, key: RunKey, update: RunUpdate): Promise<v
     })
     .where("namespace_id", "=", key.namespace_id)
     .where("pipeline_id", "=", key.pipeline_id)
-    .where("run_id", "=", key.run_id)
-    .execute();
+    .where("run_id", "=", key.run_id);
+  if (onlyIf.state !== undefined) query = query.where("state", "=", onlyIf.state);
+  if (onlyIf.cancel_requested !== undefined)
+    query = query.where("cancel_requested", "=", onlyIf.cancel_requested);
+  const result = await query.executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }
 
-export const markRunRunning = (db: GoferDb, key: RunKey, started: number): Promise<void> =>
-  updateRun(db, key, { state: "running", started });
+/** Admits a queued run; false when it is no longer pending (cancelled meanwhile). */
+export const markRunRunning = (db: GoferDb, key: RunKey, started: number): Promise<boolean> =>
+  updateRun(db, key, { state: "running", started }, { state: "pending", cancel_requested: 0 });
 
 export const completeRun = (
   db: GoferDb,
@@ -125,10 +136,11 @@ export const completeRun = (
   status: RunStatus,
   reason: StatusReason<RunStatusReasonType> | null,
   ended: number,
-): Promise<void> => updateRun(db, key, { state: "complete", status, status_reason: reason, ended });
+): Promise<boolean> => updateRun(db, key, { state: "complete", status, status_reason: reason, ended });
 
-export const markRunCancelRequested = (db: GoferDb, key: RunKey): Promise<void> =>
-  updateRun(db, key, { cancel_requested: 1 });
+/** False when cancellation was already requested, so a repeated cancel announces nothing twice. */
+export const markRunCancelRequested = (db: GoferDb, key: RunKey): Promise<boolean> =>
+  updateRun(db, key, { cancel_requested: 1 }, { cancel_requested: 0 });
 
 /** Runs not yet complete, in arrival order: what the queue and recovery work from. */
 export async function listUnfinishedRuns(db: GoferDb): Promise<StoredRun[]> {

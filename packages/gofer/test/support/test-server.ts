@@ -52,7 +52,12 @@ export async function startTestServer(settings: Record<string, string> = {}): Pr
   const { instance_id } = await getSystemState(service.db);
   const url = service.url;
 
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+  const call = async (
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse> => {
     const init: RequestInit = { method, headers: { "gofer-api-version": "v0", ...headers } };
     if (body !== undefined) {
       init.body = typeof body === "string" ? body : JSON.stringify(body);
