@@ -31,8 +31,11 @@ async function watchRuns(server: TestServer, runs: RunRef[], timeoutMs = 20_000)
   let maxRunning = 0;
   const snapshots: string[][] = [];
   for (;;) {
+    // Read the later runs first: states only move forward, so a run that finishes between two reads can then
+    // never be counted as running beside its successor, while a real overlap is still seen.
     const states: string[] = [];
-    for (const [pipelineId, runId] of runs) states.push((await getRun(server, pipelineId, runId)).state);
+    for (const [pipelineId, runId] of [...runs].reverse())
+      states.unshift((await getRun(server, pipelineId, runId)).state);
     snapshots.push(states);
     maxRunning = Math.max(maxRunning, states.filter((state) => state === "running").length);
     if (states.every((state) => state === "complete")) return { maxRunning, snapshots };
