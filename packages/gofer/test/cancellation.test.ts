@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import WebSocket from "ws";
 import {
   deployPipeline,
   getRun,
@@ -11,6 +10,7 @@ import {
   waitForTask,
 } from "./support/pipelines.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
+import { collectSocket } from "./support/websocket.ts";
 
 /**
  * The grace period a cancelled task gets before it is killed. `sleep` as a container's PID 1 ignores SIGTERM,
@@ -25,25 +25,8 @@ interface StoredEvent {
 
 /** Every stored event, oldest first, read through the history WebSocket (which closes once it is sent). */
 async function storedEvents(server: TestServer): Promise<StoredEvent[]> {
-  const socket = new WebSocket(`${server.url.replace(/^http/, "ws")}/api/events?history=true&reverse=true`, {
-    headers: { "gofer-api-version": "v0", authorization: `Bearer ${server.token}` },
-  });
-  return new Promise((resolve, reject) => {
-    const events: StoredEvent[] = [];
-    const timer = setTimeout(() => {
-      socket.terminate();
-      reject(new Error("the event history stream did not close within 5 s"));
-    }, 5000);
-    socket.on("message", (data) => events.push(JSON.parse(String(data))));
-    socket.on("close", () => {
-      clearTimeout(timer);
-      resolve(events.reverse());
-    });
-    socket.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-  });
+  const { frames } = await collectSocket(server, "/api/events?history=true&reverse=true", 5000);
+  return frames.map((frame): StoredEvent => JSON.parse(frame)).reverse();
 }
 
 /** The details of the events of one kind that belong to one run of a pipeline. */

@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import WebSocket from "ws";
 import { deployPipeline, pipelineConfig, shTask, startRun, waitForRun } from "./support/pipelines.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
+import { assertEnvelopeBody, refusedSocket, socketHeaders } from "./support/websocket.ts";
 
 const WAIT_MS = 10_000;
 
@@ -11,11 +12,6 @@ interface WireEvent {
   kind: Record<string, Record<string, unknown>>;
   emitted: number;
 }
-
-const socketHeaders = (server: TestServer) => ({
-  "gofer-api-version": "v0",
-  authorization: `Bearer ${server.token}`,
-});
 
 const kindOf = (event: WireEvent): string => Object.keys(event.kind)[0] ?? "";
 const detailsOf = (event: WireEvent): Record<string, unknown> => event.kind[kindOf(event)] ?? {};
@@ -104,42 +100,6 @@ function openEvents(server: TestServer, query: string): Promise<EventSocket> {
       }),
     );
   });
-}
-
-/** Attempts a WebSocket upgrade that the server must refuse; returns the HTTP status and the body it sent. */
-function refusedSocket(server: TestServer, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(server.url.replace("http", "ws") + path, { headers: socketHeaders(server) });
-    const timer = setTimeout(() => {
-      socket.terminate();
-      reject(new Error(`no answer to the upgrade of ${path} within ${WAIT_MS} ms`));
-    }, WAIT_MS);
-    socket.on("open", () => {
-      clearTimeout(timer);
-      socket.terminate();
-      reject(new Error(`the upgrade of ${path} was accepted`));
-    });
-    // Terminating a refused handshake reports an error; the refusal itself is the outcome under test.
-    socket.on("error", () => undefined);
-    socket.on("unexpected-response", (_request, response) => {
-      const chunks: Buffer[] = [];
-      response.on("data", (chunk: Buffer) => chunks.push(chunk));
-      response.on("end", () => {
-        clearTimeout(timer);
-        socket.terminate();
-        resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") });
-      });
-    });
-  });
-}
-
-function assertEnvelope(body: string, errorCode: string): void {
-  const envelope = JSON.parse(body);
-  assert.equal(envelope.error_code, errorCode, body);
-  assert.equal(typeof envelope.request_id, "string");
-  assert.ok(envelope.request_id.length > 0);
-  assert.equal(typeof envelope.message, "string");
-  assert.ok(envelope.message.length > 0);
 }
 
 /** Fails instead of hanging when `promise` never settles. */
@@ -316,12 +276,12 @@ describe("the event stream", () => {
   });
 
   it("refuses reverse=true without history with a 400 on the upgrade", async () => {
-    const refused = await refusedSocket(server, "/api/events?reverse=true");
+    const refused = await refusedSocket(server, "/api/events?reverse=true", WAIT_MS);
     assert.equal(refused.status, 400);
-    assertEnvelope(refused.body, "BAD_REQUEST");
-    const explicit = await refusedSocket(server, "/api/events?history=false&reverse=true");
+    assertEnvelopeBody(refused.body, "BAD_REQUEST");
+    const explicit = await refusedSocket(server, "/api/events?history=false&reverse=true", WAIT_MS);
     assert.equal(explicit.status, 400);
-    assertEnvelope(explicit.body, "BAD_REQUEST");
+    assertEnvelopeBody(explicit.body, "BAD_REQUEST");
   });
 
   it("gets and deletes single events", async () => {
@@ -348,10 +308,10 @@ describe("the event stream", () => {
     assert.equal(deleted.text, "");
     const gone = await server.api("GET", `/api/events/${completed.id}`);
     assert.equal(gone.status, 404);
-    assertEnvelope(gone.text, "NOT_FOUND");
+    assertEnvelopeBody(gone.text, "NOT_FOUND");
     const again = await server.api("DELETE", `/api/events/${completed.id}`);
     assert.equal(again.status, 404);
-    assertEnvelope(again.text, "NOT_FOUND");
+    assertEnvelopeBody(again.text, "NOT_FOUND");
 
     // The deleted event is gone from history too.
     const after = await openEvents(server, "?history=true&reverse=true");
@@ -362,7 +322,7 @@ describe("the event stream", () => {
     for (const method of ["GET", "DELETE"]) {
       const invalid = await server.api(method, "/api/events/not-a-number");
       assert.equal(invalid.status, 400, `${method}: ${invalid.text}`);
-      assertEnvelope(invalid.text, "BAD_REQUEST");
+      assertEnvelopeBody(invalid.text, "BAD_REQUEST");
     }
   });
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { describe, it } from "node:test";
-import { generateOpenApiDocument, OPENAPI_PATH, serializeDocument } from "../src/api/openapi-document.ts";
+import { generateOpenApiDocument, OPENAPI_PATH, serializeDocument } from "../src/service/openapi-document.ts";
 
 const REFERENCE = new URL("../../../../shared/reference/gofer-api.openapi.json", import.meta.url);
 

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { Agent, get as httpGet } from "node:http";
 import type { Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
-import WebSocket from "ws";
 import {
   deployPipeline,
   pipelineConfig,
@@ -12,79 +11,9 @@ import {
   waitForTask,
 } from "./support/pipelines.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
+import { assertEnvelopeBody, collectSocket, refusedSocket, socketHeaders } from "./support/websocket.ts";
 
 const WAIT_MS = 20_000;
-
-interface SocketOutcome {
-  frames: string[];
-  /** `Date.now()` when each frame arrived. */
-  arrivals: number[];
-  code: number;
-  reason: string;
-  closedAt: number;
-}
-
-const socketHeaders = (server: TestServer) => ({
-  "gofer-api-version": "v0",
-  authorization: `Bearer ${server.token}`,
-});
-
-/** Opens a WebSocket and collects its text frames until the server closes it; fails after `timeoutMs`. */
-function collectSocket(server: TestServer, path: string, timeoutMs = WAIT_MS): Promise<SocketOutcome> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(server.url.replace("http", "ws") + path, { headers: socketHeaders(server) });
-    const frames: string[] = [];
-    const arrivals: number[] = [];
-    const timer = setTimeout(() => {
-      socket.terminate();
-      reject(new Error(`WebSocket ${path} still open after ${timeoutMs} ms (${frames.length} frames)`));
-    }, timeoutMs);
-    socket.on("message", (data, isBinary) => {
-      arrivals.push(Date.now());
-      frames.push(isBinary ? `<binary ${String(data)}>` : String(data));
-    });
-    socket.on("unexpected-response", (_request, response) => {
-      clearTimeout(timer);
-      socket.terminate();
-      reject(new Error(`WebSocket ${path} refused with HTTP ${response.statusCode}`));
-    });
-    socket.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    socket.on("close", (code, reason) => {
-      clearTimeout(timer);
-      resolve({ frames, arrivals, code, reason: String(reason), closedAt: Date.now() });
-    });
-  });
-}
-
-/** Attempts a WebSocket upgrade that the server must refuse; returns the HTTP status and the body it sent. */
-function refusedSocket(server: TestServer, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(server.url.replace("http", "ws") + path, { headers: socketHeaders(server) });
-    const timer = setTimeout(() => {
-      socket.terminate();
-      reject(new Error(`no answer to the upgrade of ${path} within ${WAIT_MS} ms`));
-    }, WAIT_MS);
-    socket.on("open", () => {
-      clearTimeout(timer);
-      socket.terminate();
-      reject(new Error(`the upgrade of ${path} was accepted`));
-    });
-    // Terminating a refused handshake reports an error; the refusal itself is the outcome under test.
-    socket.on("error", () => undefined);
-    socket.on("unexpected-response", (_request, response) => {
-      const chunks: Buffer[] = [];
-      response.on("data", (chunk: Buffer) => chunks.push(chunk));
-      response.on("end", () => {
-        clearTimeout(timer);
-        socket.terminate();
-        resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") });
-      });
-    });
-  });
-}
 
 /** A GET over `agent` (so the connection can be reused), resolving with the body. */
 function plainGet(server: TestServer, agent: Agent, path: string): Promise<string> {
@@ -101,15 +30,6 @@ function plainGet(server: TestServer, agent: Agent, path: string): Promise<strin
     );
     request.on("error", reject);
   });
-}
-
-function assertEnvelope(body: string, errorCode: string): void {
-  const envelope = JSON.parse(body);
-  assert.equal(envelope.error_code, errorCode, body);
-  assert.equal(typeof envelope.request_id, "string");
-  assert.ok(envelope.request_id.length > 0);
-  assert.equal(typeof envelope.message, "string");
-  assert.ok(envelope.message.length > 0);
 }
 
 /** Reads a streamed plain-text body, noting when each complete line arrived. */
@@ -159,7 +79,7 @@ describe("task logs on a real engine", () => {
     assert.match(plain.headers.get("content-type") ?? "", /^text\/plain/);
     assert.equal(plain.text, `${expected.join("\n")}\n`);
 
-    const socket = await collectSocket(server, logsPath("numbered", runId, "count"));
+    const socket = await collectSocket(server, logsPath("numbered", runId, "count"), WAIT_MS);
     assert.equal(socket.frames.length, 10_000);
     assert.deepEqual(socket.frames, expected);
     assert.equal(socket.code, 1000);
@@ -223,7 +143,7 @@ describe("task logs on a real engine", () => {
     const plain = await server.api("GET", logsPath("unterminated", runId, "print"));
     assert.equal(plain.status, 200);
     assert.equal(plain.text, "a\nb\n");
-    const socket = await collectSocket(server, logsPath("unterminated", runId, "print"));
+    const socket = await collectSocket(server, logsPath("unterminated", runId, "print"), WAIT_MS);
     assert.deepEqual(socket.frames, ["a", "b"]);
     assert.equal(socket.code, 1000);
   });
@@ -244,7 +164,7 @@ describe("task logs on a real engine", () => {
     assert.equal(plain.text.length, size + "\nafter\n".length);
     assert.ok(plain.text === `${"x".repeat(size)}\nafter\n`, "the long line did not round-trip exactly");
 
-    const socket = await collectSocket(server, logsPath("long-line", runId, "long"));
+    const socket = await collectSocket(server, logsPath("long-line", runId, "long"), WAIT_MS);
     assert.equal(socket.frames.length, 2);
     assert.equal(socket.frames[0]?.length, size);
     assert.ok(socket.frames[0] === "x".repeat(size), "the long WebSocket frame differs");
@@ -294,7 +214,7 @@ describe("task logs on a real engine", () => {
 
     it("sends WebSocket frames while the task runs and closes normally once it completes", async () => {
       const runId = await startTicking("follow-ws");
-      const socket = await collectSocket(server, logsPath("follow-ws", runId, "tick"));
+      const socket = await collectSocket(server, logsPath("follow-ws", runId, "tick"), WAIT_MS);
       const { tasks } = await waitForRun(server, "follow-ws", runId, WAIT_MS);
       const ended: number = tasks.tick.ended;
 
@@ -326,7 +246,7 @@ describe("task logs on a real engine", () => {
     const followed = await server.api("GET", `${logsPath("skipping", runId, "never")}?follow=true`);
     assert.equal(followed.status, 200);
     assert.equal(followed.text, "");
-    const socket = await collectSocket(server, logsPath("skipping", runId, "never"));
+    const socket = await collectSocket(server, logsPath("skipping", runId, "never"), WAIT_MS);
     assert.deepEqual(socket.frames, []);
     assert.equal(socket.code, 1000);
     // The failed parent's log is there, so emptiness above is about the skipped task, not the route.
@@ -341,7 +261,7 @@ describe("task logs on a real engine", () => {
 
     const early = await server.api("DELETE", logsPath("removal", runId, "slow"));
     assert.equal(early.status, 400);
-    assertEnvelope(early.text, "BAD_REQUEST");
+    assertEnvelopeBody(early.text, "BAD_REQUEST");
 
     const { tasks } = await waitForRun(server, "removal", runId, WAIT_MS);
     assert.equal(tasks.slow.logs_removed, false);
@@ -354,10 +274,10 @@ describe("task logs on a real engine", () => {
 
     const gone = await server.api("GET", logsPath("removal", runId, "slow"));
     assert.equal(gone.status, 410);
-    assertEnvelope(gone.text, "LOGS_REMOVED");
-    const goneSocket = await refusedSocket(server, logsPath("removal", runId, "slow"));
+    assertEnvelopeBody(gone.text, "LOGS_REMOVED");
+    const goneSocket = await refusedSocket(server, logsPath("removal", runId, "slow"), WAIT_MS);
     assert.equal(goneSocket.status, 410);
-    assertEnvelope(goneSocket.body, "LOGS_REMOVED");
+    assertEnvelopeBody(goneSocket.body, "LOGS_REMOVED");
 
     const task = await server.api(
       "GET",
@@ -402,13 +322,13 @@ describe("task logs on a real engine", () => {
 
     const plain = await server.api("GET", logsPath("known", runId, "ghost"));
     assert.equal(plain.status, 404);
-    assertEnvelope(plain.text, "NOT_FOUND");
-    const refused = await refusedSocket(server, logsPath("known", runId, "ghost"));
+    assertEnvelopeBody(plain.text, "NOT_FOUND");
+    const refused = await refusedSocket(server, logsPath("known", runId, "ghost"), WAIT_MS);
     assert.equal(refused.status, 404);
-    assertEnvelope(refused.body, "NOT_FOUND");
+    assertEnvelopeBody(refused.body, "NOT_FOUND");
 
     const missingRun = await server.api("GET", logsPath("known", runId + 100, "real"));
     assert.equal(missingRun.status, 404);
-    assertEnvelope(missingRun.text, "NOT_FOUND");
+    assertEnvelopeBody(missingRun.text, "NOT_FOUND");
   });
 });

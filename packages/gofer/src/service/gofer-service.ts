@@ -4,18 +4,15 @@
  */
 import type { AddressInfo } from "node:net";
 import type { GoferApp } from "../api/api-context.ts";
-import { buildServer } from "../api/server.ts";
 import type { Config } from "../config/index.ts";
-import { EventBus } from "../events/event-bus.ts";
-import { LogStore } from "../logs/log-store.ts";
-import { Orchestrator } from "../orchestrator/orchestrator.ts";
+import type { Orchestrator } from "../orchestrator/orchestrator.ts";
 import { DockerScheduler } from "../scheduler/docker/docker-scheduler.ts";
 import { EngineClient } from "../scheduler/docker/engine-client.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import { type GoferDb, openDatabase } from "../storage/database.ts";
 import { getNamespace, insertNamespace } from "../storage/namespaces-store.ts";
 import { getSystemState } from "../storage/system-store.ts";
-import { VERSION } from "../version.ts";
+import { assemble } from "./assemble.ts";
 
 export interface RunningService {
   app: GoferApp;
@@ -40,8 +37,6 @@ export async function startService(
   try {
     await ensureDefaultNamespace(db);
     const { instance_id } = await getSystemState(db);
-    const bus = new EventBus(db);
-    const logs = new LogStore(config.api.task_execution_logs_dir);
     const scheduler =
       options.scheduler ??
       new DockerScheduler({
@@ -52,31 +47,10 @@ export async function startService(
     const [host, port] = splitHostPort(config.server.bind_address);
     // The API URL tasks see depends on the bound port when the config asks for port 0.
     let apiBaseUrl = config.server.url;
-    const orchestrator = new Orchestrator({
-      db,
+    const { app, orchestrator } = await assemble(config, db, {
       scheduler,
-      logs,
-      bus,
-      limits: {
-        perPipelineDefault: config.api.pipeline_run_concurrency_limit,
-        global: config.api.global_run_concurrency_limit,
-      },
-      stopTimeoutMs: config.api.task_execution_stop_timeout_ms,
-      apiBaseUrl: () => apiBaseUrl,
       instanceId: instance_id,
-      log: (message, error) => app.log.error({ err: error }, message),
-    });
-
-    const app = await buildServer({
-      db,
-      bus,
-      logs,
-      orchestrator,
-      version: VERSION,
-      stopTimeoutMs: config.api.task_execution_stop_timeout_ms,
-      bypassAuth: config.development.bypass_auth,
-      bodyLimit: config.api.request_body_limit,
-      logger: config.api.log_level === "silent" ? false : { level: config.api.log_level },
+      apiBaseUrl: () => apiBaseUrl,
     });
     await app.listen({ host, port });
     const address = app.server.address() as AddressInfo;

@@ -56,12 +56,13 @@ export async function startRun(
   return response.json.run.run_id;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: run JSON as served
+/** A run as the API serves it. */
 export async function getRun(
   server: TestServer,
   pipelineId: string,
   runId: number,
   namespace = "default",
+  // biome-ignore lint/suspicious/noExplicitAny: run JSON as served
 ): Promise<any> {
   const response = await server.api(
     "GET",

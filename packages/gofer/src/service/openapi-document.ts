@@ -2,40 +2,26 @@
  * Produces the OpenAPI document from the route schemas, without a database file, an engine or a port, so the
  * committed `openapi.json` can be regenerated and diffed anywhere.
  */
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EventBus } from "../events/event-bus.ts";
-import { LogStore } from "../logs/log-store.ts";
-import { Orchestrator } from "../orchestrator/orchestrator.ts";
+import { loadConfig } from "../config/index.ts";
 import { DockerScheduler } from "../scheduler/docker/docker-scheduler.ts";
 import { openDatabase } from "../storage/database.ts";
-import { VERSION } from "../version.ts";
-import { buildServer } from "./server.ts";
+import { assemble } from "./assemble.ts";
 
 export async function generateOpenApiDocument(): Promise<unknown> {
-  const db = await openDatabase(":memory:");
-  const bus = new EventBus(db);
-  const logs = new LogStore(join(tmpdir(), "gofer-openapi-logs"));
-  const orchestrator = new Orchestrator({
-    db,
-    bus,
-    logs,
-    scheduler: new DockerScheduler({ networkMode: "none" }),
-    limits: { perPipelineDefault: 1, global: 1 },
-    stopTimeoutMs: 0,
-    apiBaseUrl: () => "",
-    instanceId: "openapi",
+  const dataDir = mkdtempSync(join(tmpdir(), "gofer-openapi-"));
+  // Built-in defaults only: neither the machine's config file nor its environment may change the contract.
+  const config = loadConfig({
+    env: { GOFER_WEB_SERVER__DATA_DIR: dataDir, GOFER_WEB_API__LOG_LEVEL: "silent" },
+    systemConfigPath: join(dataDir, "absent.toml"),
   });
-  const app = await buildServer({
-    db,
-    bus,
-    logs,
-    orchestrator,
-    version: VERSION,
-    stopTimeoutMs: 0,
-    bypassAuth: false,
-    bodyLimit: 1024,
-    logger: false,
+  const db = await openDatabase(":memory:");
+  const { app } = await assemble(config, db, {
+    scheduler: new DockerScheduler({ networkMode: "none" }),
+    instanceId: "openapi",
+    apiBaseUrl: () => "",
   });
   try {
     await app.ready();
@@ -43,6 +29,7 @@ export async function generateOpenApiDocument(): Promise<unknown> {
   } finally {
     await app.close();
     await db.destroy();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

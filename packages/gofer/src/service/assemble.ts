@@ -1,0 +1,58 @@
+/**
+ * Wires the server's components from a resolved Config: the one place that decides which component gets which
+ * setting, shared by the running service and the OpenAPI generator so the document describes the real server.
+ */
+import type { GoferApp } from "../api/api-context.ts";
+import { buildServer } from "../api/server.ts";
+import type { Config } from "../config/index.ts";
+import { EventBus } from "../events/event-bus.ts";
+import { LogStore } from "../logs/log-store.ts";
+import { Orchestrator } from "../orchestrator/orchestrator.ts";
+import type { Scheduler } from "../scheduler/scheduler.ts";
+import type { GoferDb } from "../storage/database.ts";
+import { VERSION } from "../version.ts";
+
+export interface Wiring {
+  scheduler: Scheduler;
+  instanceId: string;
+  /** Read when a task starts, so a port bound after assembly still reaches tasks. */
+  apiBaseUrl: () => string;
+}
+
+export interface Assembled {
+  app: GoferApp;
+  bus: EventBus;
+  logs: LogStore;
+  orchestrator: Orchestrator;
+}
+
+export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Promise<Assembled> {
+  const bus = new EventBus(db);
+  const logs = new LogStore(config.api.task_execution_logs_dir);
+  const orchestrator = new Orchestrator({
+    db,
+    scheduler: wiring.scheduler,
+    logs,
+    bus,
+    limits: {
+      perPipelineDefault: config.api.pipeline_run_concurrency_limit,
+      global: config.api.global_run_concurrency_limit,
+    },
+    stopTimeoutMs: config.api.task_execution_stop_timeout_ms,
+    apiBaseUrl: wiring.apiBaseUrl,
+    instanceId: wiring.instanceId,
+    log: (message, error) => app.log.error({ err: error }, message),
+  });
+  const app = await buildServer({
+    db,
+    bus,
+    logs,
+    orchestrator,
+    version: VERSION,
+    stopTimeoutMs: config.api.task_execution_stop_timeout_ms,
+    bypassAuth: config.development.bypass_auth,
+    bodyLimit: config.api.request_body_limit,
+    logger: config.api.log_level === "silent" ? false : { level: config.api.log_level },
+  });
+  return { app, bus, logs, orchestrator };
+}
