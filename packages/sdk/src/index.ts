@@ -10,6 +10,9 @@ export {
   isValidTaskId,
   MAX_TASK_ID_LENGTH,
 } from "./identifiers.ts";
+export { globalSecret, pipelineObject, pipelineSecret, runObject } from "./interpolation.ts";
+export type { DependsOnCondition } from "./pipeline-builder.ts";
+export { isPipelineBuilder, PipelineBuilder, pipeline, TaskBuilder, task } from "./pipeline-builder.ts";
 export type {
   PipelineConfig,
   PipelineConfigInput,
@@ -20,6 +23,7 @@ export type {
   TaskConfigInput,
 } from "./pipeline-config.ts";
 export { normaliseRequiredParentStatus, REQUIRED_PARENT_STATUSES } from "./pipeline-config.ts";
+export { PipelineConfigError } from "./pipeline-config-error.ts";
 export type { DependencyNode } from "./pipeline-dag.ts";
 export { findDependencyCycles, topologicalOrder } from "./pipeline-dag.ts";
 export { PIPELINE_CONFIG_LIMITS } from "./pipeline-limits.ts";
