@@ -1,0 +1,26 @@
+/**
+ * @gofer/sdk/client: the typed client for Gofer's v0 API. Depends on nothing but the platform (`fetch`,
+ * `WebSocket`, `AbortSignal`, `TextDecoder`), and does no work until a client is constructed.
+ */
+
+export type { PipelineConfig } from "../pipeline-config.ts";
+export type { GoferApiErrorDetails, GoferConnectionErrorOptions } from "./errors.ts";
+export { GoferApiError, GoferConnectionError } from "./errors.ts";
+export type {
+  CancelTaskOptions,
+  ConfigsApi,
+  DeploymentsApi,
+  EventStreamOptions,
+  EventsApi,
+  GoferClientOptions,
+  ListRunsOptions,
+  NamespacesApi,
+  PipelinesApi,
+  RunsApi,
+  SystemApi,
+  TaskLogOptions,
+  TasksApi,
+  TokensApi,
+} from "./gofer-client.ts";
+export { GoferClient } from "./gofer-client.ts";
+export type * from "./wire-types.ts";

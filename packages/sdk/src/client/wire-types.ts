@@ -1,0 +1,320 @@
+/**
+ * The shapes Gofer's v0 API sends and accepts, field for field as the server's OpenAPI document
+ * (`/api/openapi.json`) declares them: snake_case names, enums as string unions, `| null` where the server sends
+ * `null` and `?` where it may leave a field out. The client returns these objects as parsed, without renaming.
+ */
+
+import type { RegistryAuth } from "../pipeline-config.ts";
+
+/** Milliseconds since the Unix epoch. `0` means "not set", e.g. the `ended` time of a run still in progress. */
+export type EpochMillis = number;
+
+/** The body of every non-2xx answer. */
+export interface ErrorEnvelope {
+  /** The server's id for the request; the server log lists failures under it. */
+  request_id: string;
+  message: string;
+  /** A stable code such as `NOT_FOUND` or `INVALID_PIPELINE_CONFIG`, for programs to branch on. */
+  error_code?: string;
+}
+
+/** `GET /api/system/metadata`: which build of the server is answering. */
+export interface SystemMetadata {
+  /** The source commit the server was built from. */
+  commit: string;
+  /** The server's version, e.g. `0.1.0`. */
+  semver: string;
+}
+
+/** An API token as the server describes it. The secret itself is never sent back after creation. */
+export interface Token {
+  id: string;
+  created: EpochMillis;
+  /** Free-form labels given when the token was made. */
+  metadata: Record<string, string>;
+  /** When the token stops working; `0` means never. */
+  expires: EpochMillis;
+  disabled: boolean;
+  /** Who the token belongs to; recorded as the initiator of the runs it starts. */
+  user: string;
+  /** Role ids whose permissions the token carries, e.g. `admin`. */
+  roles: string[];
+}
+
+/** A newly created token together with its secret, which is shown this once only. */
+export interface TokenWithSecret {
+  token_details: Token;
+  /** The bearer secret to send as `Authorization: Bearer <secret>`. */
+  secret: string;
+}
+
+/** A namespace: a named group of pipelines that permissions and secrets are scoped to. */
+export interface Namespace {
+  id: string;
+  name: string;
+  description: string;
+  created: EpochMillis;
+  modified: EpochMillis;
+}
+
+/** The body of `POST /api/namespaces`. */
+export interface CreateNamespaceInput {
+  /** 3–32 letters, digits and hyphens; the namespace's permanent key. */
+  id: string;
+  name: string;
+  description: string;
+}
+
+/** The body of `PATCH /api/namespaces/{namespace_id}`: only the fields given change. */
+export interface UpdateNamespaceInput {
+  name?: string | null;
+  description?: string | null;
+}
+
+/**
+ * Whether a pipeline accepts new runs.
+ *
+ * - `active`: runs may start. New pipelines are active.
+ * - `disabled`: starting a run is refused (503 `PIPELINE_INACTIVE`); runs in progress continue.
+ * - `unknown`: never set by this server; part of the v0 enum.
+ */
+export type PipelineState = "unknown" | "active" | "disabled";
+
+/** A pipeline's own record, separate from its config versions. Created by the first config registration. */
+export interface PipelineMetadata {
+  namespace_id: string;
+  pipeline_id: string;
+  created: EpochMillis;
+  modified: EpochMillis;
+  state: PipelineState;
+}
+
+/**
+ * The condition on a parent task, as the server stores and returns it (lowercase; registration sends the
+ * PascalCase {@link import("../pipeline-config.ts").RequiredParentStatus}). `unknown` is never met.
+ */
+export type TaskDependencyCondition = "unknown" | "any" | "success" | "failure";
+
+/**
+ * Where a variable's value came from.
+ *
+ * - `pipeline_config`: the task's `variables` in the registered config.
+ * - `system`: set by Gofer (`GOFER_PIPELINE_ID`, `GOFER_RUN_ID`, …).
+ * - `run_options`: given when the run was started.
+ * - `extension`, `unknown`: part of the v0 enum.
+ */
+export type VariableSource = "unknown" | "pipeline_config" | "system" | "run_options" | "extension";
+
+/** One environment variable of a task or run, before secrets and objects are substituted into it. */
+export interface Variable {
+  key: string;
+  value: string;
+  source: VariableSource;
+}
+
+/** A task as stored in a registered config version and copied into each of its executions. */
+export interface Task {
+  id: string;
+  /** Empty when the config gave none. */
+  description: string;
+  image: string;
+  /** The pull credentials, with `pass` replaced by `[redacted]`; `null` when the image is pulled anonymously. */
+  registry_auth: RegistryAuth | null;
+  /** Parent task id → the final state that parent must reach. */
+  depends_on: Record<string, TaskDependencyCondition>;
+  variables: Variable[];
+  /** `null` keeps the image's ENTRYPOINT. */
+  entrypoint: string[] | null;
+  /** `null` keeps the image's CMD. */
+  command: string[] | null;
+  inject_api_token: boolean;
+  always_pull_newest_image: boolean;
+}
+
+/**
+ * Where a config version is in its life.
+ *
+ * - `unreleased`: registered, never deployed. New versions start here.
+ * - `live`: deployed; new runs execute it. At most one version of a pipeline is live.
+ * - `deprecated`: was live until another version was deployed.
+ * - `unknown`: never set by this server; part of the v0 enum.
+ */
+export type ConfigState = "unknown" | "unreleased" | "live" | "deprecated";
+
+/** One registered, immutable version of a pipeline's config (the v0 `Config` schema). */
+export interface PipelineConfigVersion {
+  namespace_id: string;
+  pipeline_id: string;
+  /** 1 for the first registration, then one more for each. */
+  version: number;
+  /** How many runs may be in progress at once; `0` means the server's default limit. */
+  parallelism: number;
+  name: string;
+  /** Empty when the config gave none. */
+  description: string;
+  /** Task id → task. */
+  tasks: Record<string, Task>;
+  state: ConfigState;
+  registered: EpochMillis;
+  /** When another version replaced this one as live; `0` while it has not been. */
+  deprecated: EpochMillis;
+}
+
+/** What `POST …/configs` answers: the pipeline's record and the version just registered. */
+export interface RegisteredPipeline {
+  metadata: PipelineMetadata;
+  config: PipelineConfigVersion;
+}
+
+/** Deployment progress. PascalCase on the wire, unlike every other v0 enum. */
+export type DeploymentState = "Unknown" | "Running" | "Complete";
+
+/** Deployment outcome; `Unknown` until it is `Complete`. */
+export type DeploymentStatus = "Unknown" | "Failed" | "Successful";
+
+/** Why something ended the way it did, with a sentence for people. */
+export interface StatusReason<Reason extends string> {
+  reason: Reason;
+  description: string;
+}
+
+/** A switch of a pipeline's live version from `start_version` to `end_version`. */
+export interface Deployment {
+  namespace_id: string;
+  pipeline_id: string;
+  /** Counts up from 1 within the pipeline. */
+  deployment_id: number;
+  /** The version that was live before; equals `end_version` when none was. */
+  start_version: number;
+  end_version: number;
+  started: EpochMillis;
+  ended: EpochMillis;
+  state: DeploymentState;
+  status: DeploymentStatus;
+  /** Set only when the deployment failed. */
+  status_reason: StatusReason<"Unknown"> | null;
+  /** Events recorded during the deployment. */
+  logs: GoferEvent[];
+}
+
+/**
+ * Where a run is in its life.
+ *
+ * - `pending`: accepted, waiting for a free parallelism slot.
+ * - `running`: its tasks are being scheduled and run.
+ * - `complete`: every task execution is complete; `status` says how it went.
+ * - `unknown`: never set by this server; part of the v0 enum.
+ */
+export type RunState = "unknown" | "pending" | "running" | "complete";
+
+/**
+ * How a run ended; `unknown` until it is `complete`.
+ *
+ * - `successful`: every task succeeded or was skipped.
+ * - `failed`: at least one task failed.
+ * - `cancelled`: the run or one of its tasks was cancelled; wins over `failed`.
+ */
+export type RunStatus = "unknown" | "failed" | "successful" | "cancelled";
+
+/** Why a run ended as it did. */
+export type RunStatusReasonKind =
+  | "unknown"
+  | "abnormal_exit"
+  | "scheduler_error"
+  | "failed_precondition"
+  | "user_cancelled"
+  | "admin_cancelled";
+
+/** Who started a run. */
+export interface Initiator {
+  /** The id of the token the run was started with. */
+  id: string;
+  /** That token's user. */
+  user: string;
+}
+
+/** One execution of a pipeline's live config. */
+export interface Run {
+  namespace_id: string;
+  pipeline_id: string;
+  /** The config version this run executes. */
+  pipeline_config_version: number;
+  /** Counts up from 1 within the pipeline. */
+  run_id: number;
+  started: EpochMillis;
+  ended: EpochMillis;
+  state: RunState;
+  status: RunStatus;
+  /** `null` unless the run failed or was cancelled. */
+  status_reason: StatusReason<RunStatusReasonKind> | null;
+  initiator: Initiator;
+  /** The variables the run was started with. */
+  variables: Variable[];
+  /** The token injected into tasks with `inject_api_token`; `null` when no task asked for one. */
+  token_id: string | null;
+  /** The run's objects were removed by retention. */
+  store_objects_expired: boolean;
+  /** The id of the event that queued the run. */
+  event_id: string | null;
+}
+
+/**
+ * Where a task execution is in its life: `processing` → `waiting` (for its parents) → `processing` → `running`
+ * → `complete`. It may become `complete` without running: skipped, cancelled or failed before its container
+ * started. `unknown` is never set by this server.
+ */
+export type TaskExecutionState = "unknown" | "processing" | "waiting" | "running" | "complete";
+
+/**
+ * How a task execution ended; `unknown` until it is `complete`.
+ *
+ * - `successful`: the container exited 0.
+ * - `failed`: a non-zero exit, or it could not be started.
+ * - `cancelled`: stopped by a cancel request.
+ * - `skipped`: a parent did not reach the state its `depends_on` condition asks for.
+ */
+export type TaskExecutionStatus = "unknown" | "failed" | "successful" | "cancelled" | "skipped";
+
+/** Why a task execution ended as it did. */
+export type TaskExecutionStatusReasonKind =
+  | "unknown"
+  | "abnormal_exit"
+  | "scheduler_error"
+  | "failed_precondition"
+  | "cancelled"
+  | "orphaned";
+
+/** One task of one run. */
+export interface TaskExecution {
+  namespace_id: string;
+  pipeline_id: string;
+  run_id: number;
+  task_id: string;
+  /** The task as configured when the run started. */
+  task: Task;
+  created: EpochMillis;
+  started: EpochMillis;
+  ended: EpochMillis;
+  /** The container's exit code; `null` until it has exited. */
+  exit_code: number | null;
+  /** The log was removed by retention. */
+  logs_expired: boolean;
+  /** The log is gone, by retention or by request; reading it answers 410 `LOGS_REMOVED`. */
+  logs_removed: boolean;
+  state: TaskExecutionState;
+  status: TaskExecutionStatus;
+  status_reason: StatusReason<TaskExecutionStatusReasonKind> | null;
+  /** The merged variables the container got, before secrets and objects were substituted. */
+  variables: Variable[];
+}
+
+/**
+ * Something that happened, such as a run starting or a task completing. The kind is externally tagged: one key
+ * naming it, whose value holds its fields, e.g. `{ "completed_run": { "namespace_id": "…", … } }`.
+ */
+export interface GoferEvent {
+  /** Increasing with time; a decimal string on the wire. */
+  id: string;
+  kind: Record<string, Record<string, unknown>>;
+  emitted: EpochMillis;
+}
