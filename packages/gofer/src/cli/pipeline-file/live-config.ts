@@ -1,0 +1,34 @@
+import { normaliseRequiredParentStatus, type PipelineConfig } from "@gofer/sdk";
+import type { PipelineConfigVersion } from "@gofer/sdk/client";
+
+/**
+ * The registered version the server returns (`GET …/configs/{version}`), in the v0 registration shape that
+ * {@link diffPipelineConfigs} compares. The server's copy differs from what was registered in ways the diff
+ * allows for: an absent description comes back as `""`, conditions in lowercase, variables as a list, and a
+ * registry password as `[redacted]`, which is kept so the diff can recognise it.
+ */
+export function liveConfigFromVersion(version: PipelineConfigVersion): PipelineConfig {
+  return {
+    id: version.pipeline_id,
+    name: version.name,
+    description: version.description === "" ? null : version.description,
+    parallelism: version.parallelism,
+    tasks: Object.values(version.tasks).map((task) => ({
+      id: task.id,
+      description: task.description === "" ? null : task.description,
+      image: task.image,
+      registry_auth: task.registry_auth === null ? null : { ...task.registry_auth },
+      depends_on: Object.fromEntries(
+        Object.entries(task.depends_on).map(([parent, condition]) => [
+          parent,
+          normaliseRequiredParentStatus(condition) ?? "Unknown",
+        ]),
+      ),
+      variables: Object.fromEntries(task.variables.map((variable) => [variable.key, variable.value])),
+      entrypoint: task.entrypoint === null ? null : [...task.entrypoint],
+      command: task.command === null ? null : [...task.command],
+      inject_api_token: task.inject_api_token,
+      always_pull_newest_image: task.always_pull_newest_image,
+    })),
+  };
+}

@@ -1,0 +1,417 @@
+/**
+ * Turns the pipeline file `gofer up` and `gofer pipeline create` are given into a validated v0 config.
+ *
+ * JSON is read here. TypeScript and JavaScript are evaluated in a child process (`pipeline-child.ts`), never in
+ * the CLI's own: a pipeline file is arbitrary code that may print, hang, crash or change globals. The child
+ * sends the config back over an IPC channel, so what the file prints cannot corrupt it, and is killed if it
+ * takes too long. Either way the config is then checked with the same validator the server uses.
+ */
+import { spawn } from "node:child_process";
+import { readFile, stat } from "node:fs/promises";
+import { extname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type PipelineConfig, type ValidationProblem, validatePipelineConfig } from "@gofer/sdk";
+import type { ChildFailure, ChildMessage } from "./child-messages.ts";
+import { PipelineFileError, type PipelineFileErrorCode } from "./pipeline-file-error.ts";
+
+export { PipelineFileError, type PipelineFileErrorCode } from "./pipeline-file-error.ts";
+
+/** A pipeline file turned into a config the server will accept. */
+export interface LoadedPipeline {
+  /** Validated and in canonical form (every field present, conditions in PascalCase). */
+  config: PipelineConfig;
+  /** The absolute path of the file the config came from (the file found, when a directory was given). */
+  source: string;
+  /** What the file printed on stdout and stderr while it ran, interleaved as it arrived; empty for JSON. */
+  output: string;
+}
+
+export interface LoadPipelineFileOptions {
+  /** How long a TypeScript or JavaScript file may take before it is killed. 30 s unless given. */
+  timeoutMs?: number;
+}
+
+/** The file names looked for, in this order, when the path given is a directory. */
+export const PIPELINE_FILE_NAMES: readonly string[] = [
+  "pipeline.ts",
+  "pipeline.mts",
+  "pipeline.js",
+  "pipeline.mjs",
+  "pipeline.json",
+  "gofer.ts",
+  "index.ts",
+];
+
+const MODULE_EXTENSIONS: readonly string[] = [".ts", ".mts", ".js", ".mjs"];
+const DEFAULT_TIMEOUT_MS = 30_000;
+const CHILD_ENTRY = fileURLToPath(new URL("./pipeline-child.ts", import.meta.url));
+
+// A file printing in an endless loop must not fill the CLI's memory; the end of the output is the useful part.
+const MAX_OUTPUT_CHARS = 1024 * 1024;
+// A process the child started may keep its output pipes open after the child itself has gone.
+const PIPE_CLOSE_GRACE_MS = 250;
+const MAX_REPORT_LINES = 20;
+// Node's exit code when the event loop empties while a top-level await is still pending.
+const UNSETTLED_TOP_LEVEL_AWAIT = 13;
+const MAX_REPORT_LINE_CHARS = 240;
+
+const EXAMPLE_EXPORT =
+  'export default pipeline("my-pipeline", "My pipeline").tasks(task("hello", "busybox:latest").command("echo", "hello"));';
+
+/**
+ * Loads the pipeline in the `.ts`, `.mts`, `.js`, `.mjs` or `.json` file at `path` (relative to the working
+ * directory), or in the first of {@link PIPELINE_FILE_NAMES} found when `path` is a directory. A module's default
+ * export (or else its export named `pipeline`) is taken: a pipeline builder, which is finished, or a config
+ * object. A module may import `@gofer/sdk` without installing it.
+ *
+ * @throws PipelineFileError for every way the file can be missing, broken or invalid; its message says how to
+ * fix it, and its `output` holds what the file printed.
+ */
+export async function loadPipelineFile(
+  path: string,
+  options: LoadPipelineFileOptions = {},
+): Promise<LoadedPipeline> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new RangeError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
+  }
+  const source = await locatePipelineFile(resolve(path));
+  const { value, output } =
+    extname(source) === ".json"
+      ? { value: await readJsonFile(source), output: "" }
+      : await evaluateInChild(source, timeoutMs);
+  const result = validatePipelineConfig(value);
+  if (!result.ok) {
+    throw invalidConfig(source, output, result.problems);
+  }
+  return { config: result.config, source, output };
+}
+
+async function locatePipelineFile(path: string): Promise<string> {
+  const kind = await fileKind(path);
+  if (kind === "missing") {
+    throw new PipelineFileError(
+      "PIPELINE_FILE_NOT_FOUND",
+      `${path} does not exist.\nGive the path of a pipeline file (pipeline.ts, say) or of the directory holding it.`,
+      { source: path },
+    );
+  }
+  if (kind === "directory") {
+    for (const name of PIPELINE_FILE_NAMES) {
+      const candidate = join(path, name);
+      if ((await fileKind(candidate)) === "file") return candidate;
+    }
+    throw new PipelineFileError(
+      "PIPELINE_FILE_NOT_FOUND",
+      `found no pipeline file in ${path}: looked for ${PIPELINE_FILE_NAMES.join(", ")}.\n` +
+        `Create pipeline.ts there with\n  import { pipeline, task } from "@gofer/sdk";\n  ${EXAMPLE_EXPORT}\n` +
+        "or give the path of the file itself.",
+      { source: path },
+    );
+  }
+  const extension = extname(path);
+  if (extension !== ".json" && !MODULE_EXTENSIONS.includes(extension)) {
+    throw new PipelineFileError(
+      "PIPELINE_FILE_UNSUPPORTED",
+      `${path} is not a pipeline file: write the pipeline in a ${[...MODULE_EXTENSIONS, ".json"].join(", ")} file.`,
+      { source: path },
+    );
+  }
+  return path;
+}
+
+async function fileKind(path: string): Promise<"file" | "directory" | "missing"> {
+  try {
+    return (await stat(path)).isDirectory() ? "directory" : "file";
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return "missing";
+    throw error;
+  }
+}
+
+async function readJsonFile(source: string): Promise<unknown> {
+  const text = (await readFile(source, "utf8")).replace(/^\uFEFF/, "");
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const reason = (error instanceof Error ? error.message : String(error)).replace(
+      // V8 quotes the source around an unexpected token, line breaks and all; the line is shown below instead.
+      /^(Unexpected token '.+?'), [\s\S]* is not valid JSON$/,
+      "$1",
+    );
+    throw new PipelineFileError(
+      "PIPELINE_FILE_INVALID_JSON",
+      `${source} is not valid JSON: ${reason}${pointAt(text, jsonErrorPosition(error, text), reason)}\n` +
+        "JSON needs double quotes around names and strings and allows no comments or trailing commas.",
+      { source },
+    );
+  }
+}
+
+// V8 gives an offset for most JSON errors; for an unexpected token it instead quotes the source around it,
+// starting 10 characters before the token when the quote is cut at the front.
+function jsonErrorPosition(error: unknown, text: string): number | undefined {
+  const message = error instanceof Error ? error.message : "";
+  const offset = /at position (\d+)/.exec(message);
+  if (offset?.[1] !== undefined) return Number(offset[1]);
+  if (message.startsWith("Unexpected end of JSON input")) return text.length;
+  const quoted = /^Unexpected token '(.+?)', (\.\.\.)?"([\s\S]*?)"(?:\.\.\.)? is not valid JSON$/.exec(
+    message,
+  );
+  if (quoted?.[1] === undefined || quoted[3] === undefined) return undefined;
+  const [, token, cut, excerpt] = quoted;
+  const start = text.indexOf(excerpt);
+  if (start === -1) return undefined;
+  const position = cut === undefined ? start + excerpt.indexOf(token) : start + 10;
+  return position >= start ? position : undefined;
+}
+
+// Newer V8 versions name the line and column themselves; the offending line is shown either way.
+function pointAt(text: string, position: number | undefined, reason: string): string {
+  if (position === undefined) return "";
+  const before = text.slice(0, position);
+  const line = before.split("\n").length;
+  const column = position - before.lastIndexOf("\n");
+  const where = /\(line \d+ column \d+\)/.test(reason) ? "" : ` (line ${line}, column ${column})`;
+  if (column > MAX_REPORT_LINE_CHARS) return where;
+  const lineText = (text.split("\n")[line - 1] ?? "").replace(/\r$/, "").slice(0, MAX_REPORT_LINE_CHARS);
+  const gutter = " ".repeat(String(line).length);
+  return `${where}\n  ${line} | ${lineText}\n  ${gutter} | ${" ".repeat(column - 1)}^`;
+}
+
+interface ChildResult {
+  message: ChildMessage | undefined;
+  /** What the file printed, without Node's report of a parse error. */
+  output: string;
+  /** Node's report of an uncaught parse error, when the child said it would print one. */
+  report: string;
+  timedOut: boolean;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+async function evaluateInChild(
+  source: string,
+  timeoutMs: number,
+): Promise<{ value: unknown; output: string }> {
+  const result = await runChild(source, timeoutMs);
+  const { message, output } = result;
+  if (message?.kind === "config") return { value: message.config, output };
+  if (message?.kind === "failed") throw childFailure(source, message, result);
+  if (result.timedOut) {
+    throw new PipelineFileError(
+      "PIPELINE_FILE_TIMEOUT",
+      `${source}: the pipeline file did not finish within ${timeoutMs / 1000} s and was stopped.\n` +
+        "Look for code that never finishes: an endless loop, a promise that never settles, a network call " +
+        "without a timeout. A pipeline file should only build the pipeline and export it.",
+      { source, output },
+    );
+  }
+  if (result.exitCode === UNSETTLED_TOP_LEVEL_AWAIT) {
+    throw new PipelineFileError(
+      "PIPELINE_FILE_CRASHED",
+      `${source}: the pipeline file awaits a promise that can never settle, so it never finishes.\n` +
+        "Look for a top-level await on something that nothing resolves.",
+      { source, output },
+    );
+  }
+  const ending = result.signal === null ? `exit code ${result.exitCode}` : `signal ${result.signal}`;
+  const tail = lastLines(output, 10);
+  throw new PipelineFileError(
+    "PIPELINE_FILE_CRASHED",
+    `${source}: the process evaluating the pipeline file ended (${ending}) before the file exported a pipeline.\n` +
+      (tail === "" ? "" : `${indent(tail)}\n`) +
+      "Look for an error thrown in a callback or a call to process.exit(); a pipeline file should only build " +
+      "the pipeline and export it.",
+    { source, output },
+  );
+}
+
+function runChild(source: string, timeoutMs: number): Promise<ChildResult> {
+  const token = globalThis.crypto.randomUUID();
+  const child = spawn(process.execPath, [CHILD_ENTRY, source, token], {
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+  });
+  const { stdout, stderr } = child;
+  if (stdout === null || stderr === null)
+    throw new Error("spawn() did not open the output pipes it was asked for");
+  const output = new OutputBuffer();
+  let message: ChildMessage | undefined;
+  let timedOut = false;
+
+  stdout.setEncoding("utf8").on("data", (chunk: string) => output.append(chunk));
+  stderr.setEncoding("utf8").on("data", (chunk: string) => output.append(chunk));
+  child.on("message", (received: unknown) => {
+    if (message === undefined && isChildMessage(received, token)) message = received;
+  });
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, timeoutMs);
+
+  return new Promise((resolvePromise, reject) => {
+    let grace: NodeJS.Timeout | undefined;
+    let settled = false;
+    const settle = (exitCode: number | null, signal: NodeJS.Signals | null): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearTimeout(grace);
+      stdout.destroy();
+      stderr.destroy();
+      const [printed, report] = output.splitAt(`\n${token}\n`);
+      resolvePromise({ message, output: printed, report, timedOut, exitCode, signal });
+    };
+    child.on("error", (error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on("exit", (exitCode, signal) => {
+      if (!settled) grace = setTimeout(() => settle(exitCode, signal), PIPE_CLOSE_GRACE_MS);
+    });
+    child.on("close", settle);
+  });
+}
+
+function isChildMessage(value: unknown, token: string): value is ChildMessage {
+  if (typeof value !== "object" || value === null) return false;
+  const fields = value as Record<string, unknown>;
+  if (fields.token !== token) return false;
+  if (fields.kind === "config") return "config" in fields;
+  return fields.kind === "failed" && typeof fields.reason === "string" && typeof fields.detail === "string";
+}
+
+function childFailure(source: string, message: ChildFailure, result: ChildResult): PipelineFileError {
+  const { output } = result;
+  const fail = (code: PipelineFileErrorCode, text: string) =>
+    new PipelineFileError(code, text, { source, output });
+  switch (message.reason) {
+    case "syntax":
+      return fail(
+        "PIPELINE_FILE_SYNTAX_ERROR",
+        `${source} has a syntax error:\n${indent(parseReport(result.report || message.detail))}\n` +
+          (message.errorCode === "ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX"
+            ? "Node.js runs TypeScript by erasing the types, so syntax that generates code is not supported: " +
+              "use a union of string literals or a plain object instead of an enum, a module instead of a " +
+              "namespace, and ordinary fields instead of constructor parameter properties."
+            : "Fix the line shown and try again."),
+      );
+    case "import-failed":
+      return fail(
+        "PIPELINE_FILE_IMPORT_FAILED",
+        `${source} imports a module that could not be loaded:\n${indent(message.detail)}\n` +
+          "Check the import path, and install the packages the file imports next to it (npm install <package>); " +
+          "only @gofer/sdk is available without installing.",
+      );
+    case "threw":
+      return fail(
+        "PIPELINE_FILE_THREW",
+        `${source} threw an error while it was evaluated:\n${indent(message.detail)}\n` +
+          "Fix the error where the frames above point; the file runs as `node <file>` would run it.",
+      );
+    case "invalid-config":
+      return invalidConfig(source, output, message.problems ?? []);
+    case "no-export":
+      return fail(
+        "PIPELINE_FILE_NO_EXPORT",
+        `${source} has no default export (${message.detail}).\n` +
+          `Export the pipeline as the module's default export:\n  ${EXAMPLE_EXPORT}`,
+      );
+    case "wrong-export":
+      return fail(
+        "PIPELINE_FILE_WRONG_EXPORT",
+        `${source} does not export a pipeline: ${message.detail}.\n` +
+          "Export a pipeline builder, or the config object its finish() returns:\n" +
+          `  ${EXAMPLE_EXPORT}`,
+      );
+  }
+}
+
+function invalidConfig(
+  source: string,
+  output: string,
+  problems: readonly ValidationProblem[],
+): PipelineFileError {
+  const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
+  return new PipelineFileError(
+    "PIPELINE_FILE_INVALID_CONFIG",
+    `${source} describes a pipeline that is not valid (${count}):\n` +
+      `${problems.map((problem) => `  - ${describeProblem(problem)}`).join("\n")}\n` +
+      "Fix these in the file and try again; the server applies the same rules.",
+    { source, output, problems },
+  );
+}
+
+// Builder users know a task by its id rather than by its index in `tasks`, so the id leads unless the message
+// already starts with it (the same convention as the SDK's PipelineConfigError).
+function describeProblem(problem: ValidationProblem): string {
+  if (problem.taskId === undefined) return problem.message;
+  const subject = `task \`${problem.taskId}\``;
+  return problem.message.startsWith(`${subject} `) ? problem.message : `${subject}: ${problem.message}`;
+}
+
+// Node's report of an uncaught error: the offending source line and a caret, then the error, then its stack;
+// the stack is only Node's loader, so it is dropped.
+function parseReport(report: string): string {
+  const lines = report.replace(/^\n+/, "").split("\n");
+  const firstFrame = lines.findIndex((line) => /^\s+at /.test(line));
+  return clipLines(firstFrame === -1 ? lines : lines.slice(0, firstFrame))
+    .join("\n")
+    .replace(/file:\/\/\S+/g, toPath)
+    .trimEnd();
+}
+
+function lastLines(text: string, count: number): string {
+  const lines = text
+    .split("\n")
+    .filter((line) => !/^\s+at /.test(line) && !/^Node\.js v\d/.test(line) && line.trim() !== "");
+  return clipLines(lines.slice(-count)).join("\n");
+}
+
+function clipLines(lines: readonly string[]): string[] {
+  return lines
+    .slice(0, MAX_REPORT_LINES)
+    .map((line) => (line.length > MAX_REPORT_LINE_CHARS ? `${line.slice(0, MAX_REPORT_LINE_CHARS)}…` : line));
+}
+
+function toPath(url: string): string {
+  try {
+    return fileURLToPath(url);
+  } catch {
+    return url;
+  }
+}
+
+function indent(text: string): string {
+  return text
+    .split("\n")
+    .map((line) => (line === "" ? "" : `  ${line}`))
+    .join("\n");
+}
+
+/** Collects a child's output, keeping only the last {@link MAX_OUTPUT_CHARS} characters. */
+class OutputBuffer {
+  #text = "";
+  #dropped = 0;
+
+  append(chunk: string): void {
+    this.#text += chunk;
+    if (this.#text.length > MAX_OUTPUT_CHARS) {
+      const excess = this.#text.length - MAX_OUTPUT_CHARS;
+      this.#text = this.#text.slice(excess);
+      this.#dropped += excess;
+    }
+  }
+
+  /** The text before the first `separator` and the text after it (empty when it does not occur). */
+  splitAt(separator: string): [string, string] {
+    const index = this.#text.indexOf(separator);
+    const before = index === -1 ? this.#text : this.#text.slice(0, index);
+    const after = index === -1 ? "" : this.#text.slice(index + separator.length);
+    const note = this.#dropped === 0 ? "" : `[${this.#dropped} earlier characters of output not kept]\n`;
+    return [note + before, after];
+  }
+}
