@@ -1,25 +1,120 @@
-/** The `gofer` command tree. Errors become one readable line on stderr and a non-zero exit. */
-import { Command } from "commander";
-import { ConfigError } from "../config/index.ts";
+/**
+ * The `gofer` command tree. Every failure ends as one line on stderr saying what went wrong, a hint saying what
+ * to do where there is one, and a non-zero exit code; `--output json` never mixes messages into stdout.
+ */
+import { GoferApiError, GoferConnectionError } from "@gofer/sdk/client";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { VERSION } from "../version.ts";
+import { OUTPUT_FORMATS } from "./cli-config.ts";
+import { CliError } from "./cli-error.ts";
+import { registerEventCommands } from "./event.ts";
+import { registerNamespaceCommands } from "./namespace.ts";
+import { createStyler } from "./output/style.ts";
+import { registerPipelineCommands } from "./pipeline.ts";
+import { registerRunCommands } from "./run.ts";
 import { registerServiceCommands } from "./service.ts";
+import { registerTaskCommands } from "./task.ts";
+import { registerTokenCommands } from "./token.ts";
+import { registerUpCommand } from "./up.ts";
 
-export async function runCli(argv: string[]): Promise<void> {
+export function buildProgram(): Command {
   const program = new Command("gofer")
     .description("Gofer runs pipelines of containers on a timer, a schedule, a webhook or a button.")
     .version(VERSION.semver)
-    .showHelpAfterError();
+    .option("--config <path>", "configuration file (CLI: ~/.gofer.toml; `service start`: the server's TOML)")
+    .option("--api-base-url <url>", "server address (env GOFER_API_BASE_URL; default http://127.0.0.1:8080)")
+    .option("--token <secret>", "API token (prefer env GOFER_TOKEN: flags show up in process lists)")
+    .option("--namespace <id>", "namespace to work in (env GOFER_NAMESPACE; default `default`)")
+    .addOption(new Option("--output <format>", "output format").choices(OUTPUT_FORMATS))
+    .option("--json", "same as --output json")
+    .option("--detail", "exact timestamps instead of relative ones")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  program.configureHelp({ showGlobalOptions: true, sortSubcommands: false });
+
+  registerUpCommand(program);
+  registerNamespaceCommands(program);
+  registerPipelineCommands(program);
+  registerRunCommands(program);
+  registerTaskCommands(program);
+  registerEventCommands(program);
+  registerTokenCommands(program);
   registerServiceCommands(program);
+  // exitOverride is inherited only by commands created after it is set, so apply it to the whole tree.
+  const applyExitOverride = (command: Command) => {
+    command.exitOverride();
+    for (const sub of command.commands) applyExitOverride(sub);
+  };
+  applyExitOverride(program);
+  return program;
+}
+
+export async function runCli(argv: string[]): Promise<void> {
+  const program = buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(
-        `gofer: invalid configuration:\n${error.problems.map((problem) => `  - ${problem}`).join("\n")}\n`,
-      );
-    } else {
-      process.stderr.write(`gofer: ${error instanceof Error ? error.message : String(error)}\n`);
-    }
-    process.exitCode = 1;
+    process.exitCode = report(error);
   }
 }
+
+/** Prints a failure for a person and returns the exit code. */
+function report(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Commander already printed the usage problem (or the help/version the user asked for).
+    return error.exitCode;
+  }
+  const style = createStyler(process.stderr);
+  const write = (message: string, hint?: string) => {
+    process.stderr.write(`${style.paint("red", "error:")} ${message}\n`);
+    if (hint) process.stderr.write(`${style.paint("dim", `hint: ${hint}`)}\n`);
+  };
+  if (error instanceof CliError) {
+    write(error.message, error.hint);
+    return error.exitCode;
+  }
+  if (error instanceof InvalidArgumentError) {
+    write(error.message);
+    return 2;
+  }
+  if (error instanceof GoferApiError) {
+    const code = error.errorCode ? `, ${error.errorCode}` : "";
+    write(`${error.message} (HTTP ${error.status}${code})`, hintFor(error));
+    return 1;
+  }
+  if (error instanceof GoferConnectionError) {
+    write(
+      error.message,
+      "start a server with `gofer service start`, or point the CLI at yours with GOFER_API_BASE_URL",
+    );
+    return 1;
+  }
+  if (isNamed(error, "ConfigError")) {
+    const problems = (error as Error & { problems: string[] }).problems;
+    write(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
+    return 1;
+  }
+  if (isNamed(error, "PipelineFileError")) {
+    write((error as Error).message);
+    return 1;
+  }
+  write(error instanceof Error ? error.message : String(error));
+  if (process.env.GOFER_DEBUG && error instanceof Error && error.stack)
+    process.stderr.write(`${error.stack}\n`);
+  return 1;
+}
+
+function hintFor(error: GoferApiError): string | undefined {
+  switch (error.status) {
+    case 401:
+      return "set a token with GOFER_TOKEN (or `token` in ~/.gofer.toml); a new server gives its first one with `gofer token bootstrap`";
+    case 403:
+      return "this token's roles do not allow that; ask an admin for a token that does";
+    case 404:
+      return "check the names and ids (and --namespace); `gofer pipeline list` shows what exists";
+    default:
+      return undefined;
+  }
+}
+
+const isNamed = (error: unknown, name: string): boolean => error instanceof Error && error.name === name;

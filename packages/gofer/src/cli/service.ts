@@ -1,19 +1,22 @@
-/** `gofer service start`: run the server in the foreground until SIGINT/SIGTERM. */
+/**
+ * `gofer service start`: run the server in the foreground until SIGINT/SIGTERM. The server's modules are loaded
+ * only when this command runs, so client commands start quickly.
+ */
 import type { Command } from "commander";
-import { loadConfig } from "../config/index.ts";
-import { startService } from "../service/gofer-service.ts";
 
 export function registerServiceCommands(program: Command): void {
   const service = program.command("service").description("Run and manage the Gofer server");
   service
     .command("start")
-    .description("Start the server in the foreground (stop it with Ctrl-C or SIGTERM)")
-    .option(
-      "-c, --config <path>",
-      "TOML configuration file (default: /etc/gofer/gofer_web.toml when present)",
+    .description(
+      "Start the server in the foreground (stop it with Ctrl-C or SIGTERM). --config names the server's TOML " +
+        "file (default: /etc/gofer/gofer_web.toml when present)",
     )
-    .action(async (options: { config?: string }) => {
-      const config = loadConfig({ configPath: options.config });
+    .action(async (_options, command: Command) => {
+      const { config: configPath } = command.optsWithGlobals<{ config?: string }>();
+      const { loadConfig } = await import("../config/index.ts");
+      const { startService } = await import("../service/gofer-service.ts");
+      const config = loadConfig({ configPath });
       const running = await startService(config);
       running.app.log.info(`Gofer is listening on ${running.url} (data in ${config.server.data_dir})`);
       if (config.development.bypass_auth) {

@@ -1,0 +1,120 @@
+/** `gofer task …`: the task executions of a run, their logs, and cancelling one. */
+import { topologicalOrder } from "@gofer/sdk";
+import type { TaskExecution } from "@gofer/sdk/client";
+import type { Command } from "commander";
+import { positiveInteger } from "./arguments.ts";
+import { type CommandContext, contextOf } from "./command-context.ts";
+import { spanDuration } from "./output/time-format.ts";
+
+export function registerTaskCommands(program: Command): void {
+  const task = program.command("task").description("Inspect a run's tasks and read their logs");
+
+  task
+    .command("list <pipeline> <run>")
+    .description("List the tasks of a run")
+    .action(async (pipelineId: string, runText: string, _options, command: Command) => {
+      const context = contextOf(command);
+      const tasks = await context.client.tasks.list(context.namespace, pipelineId, positiveInteger(runText));
+      context.out.result(tasks, () =>
+        context.out.table(["task", "state", "status", "duration", "exit"], taskRows(context, tasks)),
+      );
+    });
+
+  task
+    .command("get <pipeline> <run> <task>")
+    .description("Show one task execution")
+    .action(async (pipelineId: string, runText: string, taskId: string, _options, command: Command) => {
+      const { client, out, namespace } = contextOf(command);
+      const item = await client.tasks.get(namespace, pipelineId, positiveInteger(runText), taskId);
+      out.result(item, () =>
+        out.fields([
+          ["task", item.task_id],
+          ["image", item.task.image],
+          ["state", item.state],
+          ["status", out.style.outcome(item.status)],
+          ...(item.status_reason
+            ? [
+                ["reason", `${item.status_reason.reason}: ${item.status_reason.description}`] as [
+                  string,
+                  string,
+                ],
+              ]
+            : []),
+          [
+            "exit code",
+            item.exit_code === null || item.exit_code === undefined ? "-" : String(item.exit_code),
+          ],
+          ["started", out.time(item.started)],
+          ["duration", spanDuration(item.started, item.ended)],
+          ["logs", item.logs_removed ? "removed" : item.logs_expired ? "expired" : "kept"],
+        ]),
+      );
+    });
+
+  task
+    .command("cancel <pipeline> <run> <task>")
+    .description("Stop one running task (its dependents react as to a cancelled parent)")
+    .action(async (pipelineId: string, runText: string, taskId: string, _options, command: Command) => {
+      const { client, out, namespace } = contextOf(command);
+      await client.tasks.cancel(namespace, pipelineId, positiveInteger(runText), taskId);
+      out.result({ cancelled: taskId }, () => `Cancelling task ${taskId}`);
+    });
+
+  task
+    .command("logs <pipeline> <run> <task>")
+    .description("Print a task's log (stdout and stderr, in order)")
+    .option("-f, --follow", "keep printing new lines until the task ends")
+    .action(
+      async (
+        pipelineId: string,
+        runText: string,
+        taskId: string,
+        options: { follow?: boolean },
+        command: Command,
+      ) => {
+        const { client, out, namespace } = contextOf(command);
+        const runId = positiveInteger(runText);
+        const controller = new AbortController();
+        const stop = () => controller.abort();
+        process.once("SIGINT", stop);
+        try {
+          const lines = client.tasks.logs(namespace, pipelineId, runId, taskId, {
+            follow: options.follow ?? false,
+            signal: controller.signal,
+          });
+          // Logs are data in either mode: JSON output is one string per line, streamed as JSON lines.
+          for await (const line of lines)
+            out.stdout.write(out.json ? `${JSON.stringify(line)}\n` : `${line}\n`);
+        } catch (error) {
+          if (!controller.signal.aborted) throw error;
+        } finally {
+          process.removeListener("SIGINT", stop);
+        }
+      },
+    );
+}
+
+/** Tasks in the order they can run (parents first), ties in id order, so listings read like the graph. */
+export function inDagOrder(tasks: TaskExecution[]): TaskExecution[] {
+  const byId = new Map(tasks.map((task) => [task.task_id, task]));
+  try {
+    const nodes = [...tasks]
+      .sort((a, b) => a.task_id.localeCompare(b.task_id))
+      .map((task) => ({ id: task.task_id, depends_on: task.task.depends_on }));
+    return topologicalOrder(nodes).flatMap((id) => byId.get(id) ?? []);
+  } catch {
+    // A run's tasks always form a valid graph; should one not, the server's order is still a fine listing.
+    return tasks;
+  }
+}
+
+/** One table row per task: id, state, status (coloured), duration and exit code. */
+export function taskRows({ out }: CommandContext, tasks: TaskExecution[]): string[][] {
+  return inDagOrder(tasks).map((item) => [
+    item.task_id,
+    item.state,
+    out.style.outcome(item.status),
+    spanDuration(item.started, item.ended),
+    item.exit_code === null || item.exit_code === undefined ? "-" : String(item.exit_code),
+  ]);
+}
