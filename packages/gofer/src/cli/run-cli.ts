@@ -50,6 +50,11 @@ export function buildProgram(): Command {
 }
 
 export async function runCli(argv: string[]): Promise<void> {
+  // A reader that goes away (`gofer event list | head`) is not a failure: stop quietly, as Unix tools do.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(0);
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -60,22 +65,24 @@ export async function runCli(argv: string[]): Promise<void> {
 
 /** Prints a failure for a person and returns the exit code. */
 function report(error: unknown): number {
-  if (error instanceof CommanderError) {
-    // Commander already printed the usage problem (or the help/version the user asked for).
-    return error.exitCode;
-  }
   const style = createStyler(process.stderr);
   const write = (message: string, hint?: string) => {
     process.stderr.write(`${style.paint("red", "error:")} ${message}\n`);
     if (hint) process.stderr.write(`${style.paint("dim", `hint: ${hint}`)}\n`);
   };
+  // Checked before CommanderError, which it extends: thrown by an action parsing its own arguments, it was not
+  // printed by commander, so without this the process would exit non-zero in silence.
+  if (error instanceof InvalidArgumentError) {
+    write(error.message, "run the command with --help for its usage");
+    return 2;
+  }
+  if (error instanceof CommanderError) {
+    // Commander already printed the usage problem (or the help/version the user asked for).
+    return error.exitCode;
+  }
   if (error instanceof CliError) {
     write(error.message, error.hint);
     return error.exitCode;
-  }
-  if (error instanceof InvalidArgumentError) {
-    write(error.message);
-    return 2;
   }
   if (error instanceof GoferApiError) {
     const code = error.errorCode ? `, ${error.errorCode}` : "";
