@@ -1,17 +1,19 @@
 /**
  * The single binary and the server image: scripts/build-binary.sh must produce a dist/gofer that runs with no
  * sources or node_modules around it, serves the API with the commit stamped at build time, and runs as the
- * Dockerfile's image built on the offline base (images/build-runtime-base.sh) against the real engine.
+ * Dockerfile's image built on the offline base (images/build-runtime-base.sh) against the real engine. Its
+ * `gofer up` must load a TypeScript pipeline file from a folder with no node_modules, serving `@gofer/sdk` from
+ * its own bundle.
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { before, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { VERSION } from "../src/version.ts";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
@@ -29,25 +31,49 @@ interface CommandResult {
   stderr: string;
 }
 
+interface RunOptions {
+  timeoutMs: number;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
 /** Runs a command to completion within `timeoutMs`; a failure carries the command's output. */
-function run(
+async function run(file: string, args: string[], options: RunOptions): Promise<CommandResult> {
+  const result = await runToExit(file, args, options);
+  if (result.exitCode !== 0) {
+    throw new Error(
+      `${[file, ...args].join(" ")} exited with ${result.exitCode}\n${result.stdout}${result.stderr}`,
+    );
+  }
+  return result;
+}
+
+/** Runs a command to completion within `timeoutMs`, failing only if it cannot be started or is stopped. */
+function runToExit(
   file: string,
   args: string[],
-  options: { timeoutMs: number; env?: NodeJS.ProcessEnv },
-): Promise<CommandResult> {
+  options: RunOptions,
+): Promise<CommandResult & { exitCode: number }> {
   return new Promise((resolvePromise, reject) => {
     execFile(
       file,
       args,
-      { cwd: ROOT, timeout: options.timeoutMs, maxBuffer: 16 * 1024 * 1024, env: options.env ?? process.env },
+      {
+        cwd: options.cwd ?? ROOT,
+        timeout: options.timeoutMs,
+        maxBuffer: 16 * 1024 * 1024,
+        env: options.env ?? process.env,
+      },
       (error, stdout, stderr) => {
-        if (error) {
+        if (error === null) {
+          resolvePromise({ stdout, stderr, exitCode: 0 });
+        } else if (error.killed || typeof error.code !== "number") {
           const why = error.killed
             ? `was stopped after ${options.timeoutMs} ms`
             : `failed (${error.message})`;
           reject(new Error(`${[file, ...args].join(" ")} ${why}\n${stdout}${stderr}`.trimEnd()));
         } else {
-          resolvePromise({ stdout, stderr });
+          resolvePromise({ stdout, stderr, exitCode: error.code });
         }
       },
     );
@@ -191,33 +217,89 @@ describe("single binary", () => {
     assert.equal(stdout.trim(), VERSION.semver);
   });
 
-  it("serves the API from a data directory, with the commit stamped at build time", async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), "gofer-single-binary-"));
-    // An empty config file keeps the machine's /etc/gofer/gofer_web.toml out of the test.
-    const configPath = join(dataDir, "gofer.toml");
-    await writeFile(configPath, "");
-    const child = spawn(BINARY, ["service", "start", "--config", configPath], {
-      cwd: dataDir,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        PATH: process.env.PATH,
-        HOME: dataDir,
-        ...(process.env.DOCKER_HOST && { DOCKER_HOST: process.env.DOCKER_HOST }),
-        GOFER_BUILD_COMMIT: RUNTIME_COMMIT,
-        GOFER_WEB_SERVER__DATA_DIR: dataDir,
-        GOFER_WEB_SERVER__BIND_ADDRESS: "127.0.0.1:0",
-        GOFER_WEB_SCHEDULER__DOCKER__NETWORK_MODE: "host",
-      },
+  describe("its own server", () => {
+    let dataDir = "";
+    let server: ChildProcess | undefined;
+    let url = "";
+    let output = (): string => "";
+
+    before(async () => {
+      dataDir = await realpath(await mkdtemp(join(tmpdir(), "gofer-single-binary-")));
+      // An empty config file keeps the machine's /etc/gofer/gofer_web.toml out of the test.
+      const configPath = join(dataDir, "gofer.toml");
+      await writeFile(configPath, "");
+      server = spawn(BINARY, ["service", "start", "--config", configPath], {
+        cwd: dataDir,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: {
+          PATH: process.env.PATH,
+          HOME: dataDir,
+          ...(process.env.DOCKER_HOST && { DOCKER_HOST: process.env.DOCKER_HOST }),
+          GOFER_BUILD_COMMIT: RUNTIME_COMMIT,
+          GOFER_WEB_SERVER__DATA_DIR: dataDir,
+          GOFER_WEB_SERVER__BIND_ADDRESS: "127.0.0.1:0",
+          GOFER_WEB_SCHEDULER__DOCKER__NETWORK_MODE: "host",
+        },
+      });
+      ({ url, output } = await startBinaryServer(server, 15_000));
     });
-    try {
-      const { url, output } = await startBinaryServer(child, 15_000);
+
+    after(async () => {
+      if (server !== undefined) await stopProcess(server);
+      await rm(dataDir, { recursive: true, force: true });
+    });
+
+    it("serves the API from a data directory, with the commit stamped at build time", async () => {
       const metadata = await getMetadata(url);
       assert.equal(metadata.status, 200, `${JSON.stringify(metadata.body)}\n${output()}`);
       assert.deepEqual(metadata.body, { commit, semver: VERSION.semver });
-    } finally {
-      await stopProcess(child);
-      await rm(dataDir, { recursive: true, force: true });
-    }
+    });
+
+    it("registers a TypeScript pipeline file that imports @gofer/sdk with nothing installed", async () => {
+      const response = await fetch(`${url}/api/tokens/bootstrap`, {
+        method: "POST",
+        headers: { "gofer-api-version": "v0" },
+        signal: AbortSignal.timeout(5_000),
+      });
+      assert.equal(response.status, 201, output());
+      const { secret } = (await response.json()) as { secret: string };
+      // Under the temp dir, like the data directory: no node_modules in it or above it.
+      const project = join(dataDir, "project");
+      await mkdir(project);
+      const gofer = (file: string) =>
+        runToExit(BINARY, ["up", file, "--json"], {
+          cwd: project,
+          timeoutMs: 20_000,
+          env: { PATH: process.env.PATH, HOME: dataDir, GOFER_API_BASE_URL: url, GOFER_TOKEN: secret },
+        });
+
+      await writeFile(
+        join(project, "pipeline.ts"),
+        [
+          'import { pipeline, task } from "@gofer/sdk";',
+          'const greeting: string = "hello";',
+          'export default pipeline("from-binary", "From the binary").tasks(',
+          '  task("greet", "gofer/busybox:latest").command("echo", greeting),',
+          ");",
+        ].join("\n"),
+      );
+      await writeFile(
+        join(project, "broken.ts"),
+        'import { pipeline } from "@gofer/sdk";\nconst limit: number = ;\n',
+      );
+      const [registered, broken] = await Promise.all([gofer("pipeline.ts"), gofer("broken.ts")]);
+
+      assert.equal(registered.exitCode, 0, `${registered.stdout}${registered.stderr}`);
+      const { namespace_id, pipeline_id, version, deployed } = JSON.parse(registered.stdout);
+      assert.deepEqual(
+        { namespace_id, pipeline_id, version, deployed },
+        { namespace_id: "default", pipeline_id: "from-binary", version: 1, deployed: true },
+      );
+      assert.notEqual(broken.exitCode, 0);
+      assert.match(broken.stderr, /broken\.ts has a syntax error/);
+      assert.match(broken.stderr, /broken\.ts:2\n[\s\S]*const limit: number = ;\n\s+\^/);
+      assert.match(broken.stderr, /SyntaxError/);
+    });
   });
 
   it("runs as the server image built from the Dockerfile on the offline base", async () => {

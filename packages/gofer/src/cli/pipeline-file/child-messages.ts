@@ -4,6 +4,9 @@
  * passed on the command line, so a stray `process.send` from the pipeline file is not taken for the result.
  */
 
+/** The child's exit code when the event loop empties while the file still awaits something (Node's own). */
+export const UNSETTLED_TOP_LEVEL_AWAIT = 13;
+
 /**
  * Why the child could not produce a config.
  *
@@ -42,4 +45,14 @@ export interface ChildFailure {
   problems?: ChildProblem[];
 }
 
+/** The result: the config the file exports, or why there is none. */
 export type ChildMessage = { token: string; kind: "config"; config: unknown } | ChildFailure;
+
+/**
+ * Sent just before the child imports the pipeline file. The file's time limit counts from here, so that the
+ * start-up of Node and of the child's own modules, slow on a loaded machine, is not charged to the file.
+ */
+export interface ChildStarted {
+  token: string;
+  kind: "started";
+}

@@ -9,9 +9,15 @@
 import { spawn } from "node:child_process";
 import { readFile, stat } from "node:fs/promises";
 import { extname, join, resolve } from "node:path";
+import { isSea } from "node:sea";
 import { fileURLToPath } from "node:url";
 import { type PipelineConfig, type ValidationProblem, validatePipelineConfig } from "@gofer/sdk";
-import type { ChildFailure, ChildMessage } from "./child-messages.ts";
+import {
+  type ChildFailure,
+  type ChildMessage,
+  type ChildStarted,
+  UNSETTLED_TOP_LEVEL_AWAIT,
+} from "./child-messages.ts";
 import { PipelineFileError, type PipelineFileErrorCode } from "./pipeline-file-error.ts";
 
 export { PipelineFileError, type PipelineFileErrorCode } from "./pipeline-file-error.ts";
@@ -27,7 +33,10 @@ export interface LoadedPipeline {
 }
 
 export interface LoadPipelineFileOptions {
-  /** How long a TypeScript or JavaScript file may take before it is killed. 30 s unless given. */
+  /**
+   * How long evaluating a TypeScript or JavaScript file may take before it is killed, counted from when the
+   * child process starts importing it. 30 s unless given.
+   */
   timeoutMs?: number;
 }
 
@@ -44,15 +53,15 @@ export const PIPELINE_FILE_NAMES: readonly string[] = [
 
 const MODULE_EXTENSIONS: readonly string[] = [".ts", ".mts", ".js", ".mjs"];
 const DEFAULT_TIMEOUT_MS = 30_000;
-const CHILD_ENTRY = fileURLToPath(new URL("./pipeline-child.ts", import.meta.url));
+const CHILD_ENTRY = fileURLToPath(new URL("./pipeline-child-main.ts", import.meta.url));
+// Starting Node and the child's own modules is not the file's time, but must not hang forever either.
+const MIN_STARTUP_TIMEOUT_MS = 30_000;
 
 // A file printing in an endless loop must not fill the CLI's memory; the end of the output is the useful part.
 const MAX_OUTPUT_CHARS = 1024 * 1024;
 // A process the child started may keep its output pipes open after the child itself has gone.
 const PIPE_CLOSE_GRACE_MS = 250;
 const MAX_REPORT_LINES = 20;
-// Node's exit code when the event loop empties while a top-level await is still pending.
-const UNSETTLED_TOP_LEVEL_AWAIT = 13;
 const MAX_REPORT_LINE_CHARS = 240;
 
 const EXAMPLE_EXPORT =
@@ -187,6 +196,8 @@ interface ChildResult {
   /** Node's report of an uncaught parse error, when the child said it would print one. */
   report: string;
   timedOut: boolean;
+  /** Whether the child got as far as importing the file. */
+  started: boolean;
   exitCode: number | null;
   signal: NodeJS.Signals | null;
 }
@@ -199,6 +210,14 @@ async function evaluateInChild(
   const { message, output } = result;
   if (message?.kind === "config") return { value: message.config, output };
   if (message?.kind === "failed") throw childFailure(source, message, result);
+  if (result.timedOut && !result.started) {
+    throw new PipelineFileError(
+      "PIPELINE_FILE_TIMEOUT",
+      `${source}: the process to evaluate the pipeline file did not start within ` +
+        `${startupTimeoutMs(timeoutMs) / 1000} s and was stopped. Is the machine overloaded?`,
+      { source, output },
+    );
+  }
   if (result.timedOut) {
     throw new PipelineFileError(
       "PIPELINE_FILE_TIMEOUT",
@@ -228,27 +247,44 @@ async function evaluateInChild(
   );
 }
 
+function startupTimeoutMs(timeoutMs: number): number {
+  return Math.max(timeoutMs, MIN_STARTUP_TIMEOUT_MS);
+}
+
 function runChild(source: string, timeoutMs: number): Promise<ChildResult> {
   const token = globalThis.crypto.randomUUID();
-  const child = spawn(process.execPath, [CHILD_ENTRY, source, token], {
-    stdio: ["ignore", "pipe", "pipe", "ipc"],
-  });
+  // The single binary has no child module on disk: it starts itself, and main.ts runs the child when it sees
+  // the variable.
+  const child = isSea()
+    ? spawn(process.execPath, [source, token], {
+        stdio: ["ignore", "pipe", "pipe", "ipc"],
+        env: { ...process.env, GOFER_PIPELINE_CHILD: "1" },
+      })
+    : spawn(process.execPath, [CHILD_ENTRY, source, token], { stdio: ["ignore", "pipe", "pipe", "ipc"] });
   const { stdout, stderr } = child;
   if (stdout === null || stderr === null)
     throw new Error("spawn() did not open the output pipes it was asked for");
   const output = new OutputBuffer();
   let message: ChildMessage | undefined;
+  let started = false;
   let timedOut = false;
 
   stdout.setEncoding("utf8").on("data", (chunk: string) => output.append(chunk));
   stderr.setEncoding("utf8").on("data", (chunk: string) => output.append(chunk));
-  child.on("message", (received: unknown) => {
-    if (message === undefined && isChildMessage(received, token)) message = received;
-  });
-  const timer = setTimeout(() => {
+  const kill = (): void => {
     timedOut = true;
     child.kill("SIGKILL");
-  }, timeoutMs);
+  };
+  let timer = setTimeout(kill, startupTimeoutMs(timeoutMs));
+  child.on("message", (received: unknown) => {
+    if (!started && isStartedMessage(received, token)) {
+      started = true;
+      clearTimeout(timer);
+      timer = setTimeout(kill, timeoutMs);
+    } else if (message === undefined && isChildMessage(received, token)) {
+      message = received;
+    }
+  });
 
   return new Promise((resolvePromise, reject) => {
     let grace: NodeJS.Timeout | undefined;
@@ -261,7 +297,7 @@ function runChild(source: string, timeoutMs: number): Promise<ChildResult> {
       stdout.destroy();
       stderr.destroy();
       const [printed, report] = output.splitAt(`\n${token}\n`);
-      resolvePromise({ message, output: printed, report, timedOut, exitCode, signal });
+      resolvePromise({ message, output: printed, report, timedOut, started, exitCode, signal });
     };
     child.on("error", (error) => {
       if (settled) return;
@@ -274,6 +310,12 @@ function runChild(source: string, timeoutMs: number): Promise<ChildResult> {
     });
     child.on("close", settle);
   });
+}
+
+function isStartedMessage(value: unknown, token: string): value is ChildStarted {
+  if (typeof value !== "object" || value === null) return false;
+  const fields = value as Record<string, unknown>;
+  return fields.token === token && fields.kind === "started";
 }
 
 function isChildMessage(value: unknown, token: string): value is ChildMessage {

@@ -1,50 +1,82 @@
 /**
- * Entry module of the child process that evaluates a pipeline file, started by `loadPipelineFile` as
- * `node pipeline-child.ts <absolute file> <token>` with an IPC channel. A pipeline file is arbitrary code that
- * may print, hang, crash or change globals, so it never runs in the CLI's own process.
+ * The child process that evaluates a pipeline file, started by `loadPipelineFile` with the file's absolute path
+ * and a token as its arguments and an IPC channel: from sources as `node pipeline-child-main.ts <file> <token>`,
+ * in the single binary as the binary itself with `GOFER_PIPELINE_CHILD=1` (see main.ts). A pipeline file is
+ * arbitrary code that may print, hang, crash or change globals, so it never runs in the CLI's own process.
  *
  * Kept free of the SDK: the pipeline file may bring its own copy, so builders and config errors are recognised
  * by shape, and the config is validated by the parent.
  */
+import { isSea } from "node:sea";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { ChildFailure, ChildFailureReason, ChildMessage, ChildProblem } from "./child-messages.ts";
+import {
+  type ChildFailure,
+  type ChildFailureReason,
+  type ChildMessage,
+  type ChildProblem,
+  type ChildStarted,
+  UNSETTLED_TOP_LEVEL_AWAIT,
+} from "./child-messages.ts";
 import { registerSdkFallback } from "./sdk-resolution.ts";
 
-const [file, token = ""] = process.argv.slice(2);
-const send = process.send?.bind(process);
-if (file === undefined || token === "" || send === undefined) {
-  process.stderr.write(
-    "pipeline-child.ts is started by the gofer CLI with a file, a token and an IPC channel\n",
-  );
-  process.exit(2);
-}
+/** A message before the token is added: the evaluation does not need to know it. */
+type Unsent<T> = T extends unknown ? Omit<T, "token"> : never;
 
 /** What to send, and for a parse error the error to let Node report after it. */
 interface Outcome {
-  message: ChildMessage;
+  message: Unsent<ChildMessage>;
   parseError?: unknown;
 }
 
 const MAX_SHOWN_FRAMES = 5;
-// Frames in the CLI's own modules (this one, the resolution hook) are not the user's to fix.
+// Frames in the CLI's own modules (this one, the resolution hook) are not the user's to fix. In the single
+// binary those are the frames of the bundle, which stack traces name by the file the binary was built from;
+// the binary's own folder may well hold the user's pipeline file, so it is no guide there.
 const CLI_FOLDER_URL = new URL(".", import.meta.url).href;
 const CLI_FOLDER = fileURLToPath(CLI_FOLDER_URL);
+const BUNDLE_FRAME = /^(?:.*\()?gofer\.cjs:\d+:\d+\)?$/;
 
-registerSdkFallback();
-const outcome = await evaluate(file);
-await new Promise<void>((resolve) => {
-  send(outcome.message, () => resolve());
-});
-await flush(process.stdout);
-await flush(process.stderr);
-if (outcome.parseError !== undefined) {
-  // Node prints the offending source line and a caret only for an error nobody catches; the token tells the
-  // parent where the pipeline file's own output ends and that report begins.
-  process.stderr.write(`\n${token}\n`);
-  throw outcome.parseError;
+/**
+ * Evaluates the file named by the process's arguments, sends the result to the parent and ends the process.
+ * The caller must not do anything else in this process.
+ */
+export async function runPipelineChild(): Promise<void> {
+  const [file, token = ""] = process.argv.slice(2);
+  const send = process.send?.bind(process);
+  if (file === undefined || token === "" || send === undefined) {
+    process.stderr.write(
+      "the pipeline child is started by the gofer CLI with a file, a token and an IPC channel\n",
+    );
+    process.exit(2);
+  }
+  const sendAndWait = (message: ChildMessage | ChildStarted) =>
+    new Promise<void>((resolve) => {
+      send(message, () => resolve());
+    });
+
+  await registerSdkFallback();
+  // The event loop emptying while the import is pending means the file awaits something nothing can settle.
+  // Node gives that its own exit code only when the entry module is ESM, and the single binary's is CommonJS.
+  // Not on "exit": that also follows a process.exit() in the file, which is reported as such.
+  let evaluating = true;
+  process.once("beforeExit", () => {
+    if (evaluating) process.exitCode = UNSETTLED_TOP_LEVEL_AWAIT;
+  });
+  await sendAndWait({ token, kind: "started" });
+  const outcome = await evaluate(file);
+  evaluating = false;
+  await sendAndWait({ ...outcome.message, token });
+  await flush(process.stdout);
+  await flush(process.stderr);
+  if (outcome.parseError !== undefined) {
+    // Node prints the offending source line and a caret only for an error nobody catches; the token tells the
+    // parent where the pipeline file's own output ends and that report begins.
+    process.stderr.write(`\n${token}\n`);
+    throw outcome.parseError;
+  }
+  // The pipeline file may have left timers or sockets open; they must not keep the CLI waiting.
+  process.exit(0);
 }
-// The pipeline file may have left timers or sockets open; they must not keep the CLI waiting.
-process.exit(0);
 
 async function evaluate(path: string): Promise<Outcome> {
   let namespace: Record<string, unknown>;
@@ -89,13 +121,13 @@ async function evaluate(path: string): Promise<Outcome> {
     const reason = error instanceof Error ? error.message : String(error);
     return { message: failed("wrong-export", `the ${picked.name} cannot be turned into JSON: ${reason}`) };
   }
-  return { message: { token, kind: "config", config } };
+  return { message: { kind: "config", config } };
 }
 
-function failed(reason: ChildFailureReason, detail: string, code?: string): ChildFailure {
+function failed(reason: ChildFailureReason, detail: string, code?: string): Unsent<ChildFailure> {
   return code === undefined
-    ? { token, kind: "failed", reason, detail }
-    : { token, kind: "failed", reason, detail, errorCode: code };
+    ? { kind: "failed", reason, detail }
+    : { kind: "failed", reason, detail, errorCode: code };
 }
 
 function pickExport(namespace: Record<string, unknown>): { name: string; value: unknown } | undefined {
@@ -217,8 +249,13 @@ function userFrames(error: unknown): string[] {
     .filter((line) => /^\s+at /.test(line))
     .map((line) => line.trim().slice("at ".length))
     .filter((frame) => !/\bnode:|<anonymous>/.test(frame))
-    .filter((frame) => !frame.includes(CLI_FOLDER_URL) && !frame.includes(CLI_FOLDER))
+    .filter((frame) => !isCliFrame(frame))
     .map(withPaths);
+}
+
+function isCliFrame(frame: string): boolean {
+  if (isSea()) return BUNDLE_FRAME.test(frame);
+  return frame.includes(CLI_FOLDER_URL) || frame.includes(CLI_FOLDER);
 }
 
 function withPaths(frame: string): string {
