@@ -11,10 +11,10 @@ export type {
   RunState,
   RunStatus,
   RunStatusReasonKind as RunStatusReasonType,
+  /** Stored (lowercase) form of a `depends_on` condition. */
+  TaskDependencyCondition as RequiredParentStatus,
   TaskExecutionState,
   TaskExecutionStatus,
   TaskExecutionStatusReasonKind as TaskExecutionStatusReasonType,
-  /** Stored (lowercase) form of a `depends_on` condition. */
-  TaskDependencyCondition as RequiredParentStatus,
   VariableSource,
 } from "@gofer/sdk/client";

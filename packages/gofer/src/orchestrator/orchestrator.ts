@@ -13,6 +13,7 @@ import type { RunStatusReasonType, TaskExecutionStatus } from "../domain/states.
 import { mergeVariables, variablesFromRecord } from "../domain/variables.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { LogStore } from "../logs/log-store.ts";
+import type { LineTransform } from "../logs/log-writer.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import { getLiveConfig } from "../storage/configs-store.ts";
 import type { GoferDb } from "../storage/database.ts";
@@ -40,6 +41,7 @@ import {
 import { admitRuns, type Limits } from "./run-admission.ts";
 import { SerialQueue } from "./serial-queue.ts";
 import { TaskLauncher } from "./task-launcher.ts";
+import type { ReferenceResolvers } from "./variable-resolution.ts";
 
 export interface OrchestratorOptions {
   db: GoferDb;
@@ -53,6 +55,10 @@ export interface OrchestratorOptions {
   apiBaseUrl: () => string;
   /** Labels every container of this installation, to tell it from another server's on the same engine. */
   instanceId: string;
+  /** How secret and object references in task variables are resolved when a task starts. */
+  resolvers?: ReferenceResolvers;
+  /** Builds the log transform that masks a task's secrets. */
+  maskSecrets?: (secrets: string[]) => LineTransform;
   log?: (message: string, error?: unknown) => void;
 }
 

@@ -5,9 +5,10 @@
  */
 import type { StatusReason, Variable } from "../domain/models.ts";
 import type { TaskExecutionStatus, TaskExecutionStatusReasonType } from "../domain/states.ts";
-import { mergeVariables, variablesToEnv } from "../domain/variables.ts";
+import { mergeVariables } from "../domain/variables.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { LogStore, TaskLogKey } from "../logs/log-store.ts";
+import type { LineTransform } from "../logs/log-writer.ts";
 import { type Scheduler, SchedulerError } from "../scheduler/scheduler.ts";
 import type { GoferDb } from "../storage/database.ts";
 import type { RunKey, StoredRun } from "../storage/runs-store.ts";
@@ -16,6 +17,12 @@ import {
   type TaskExecutionKey,
   updateTaskExecution,
 } from "../storage/task-executions-store.ts";
+import {
+  type ReferenceResolvers,
+  type ResolvedEnvironment,
+  resolveVariables,
+  UnresolvedReferenceError,
+} from "./variable-resolution.ts";
 
 export interface TaskLauncherOptions {
   db: GoferDb;
@@ -25,6 +32,10 @@ export interface TaskLauncherOptions {
   apiBaseUrl: () => string;
   instanceId: string;
   onTaskComplete: (run: RunKey) => Promise<void>;
+  /** How secret and object references in variables are resolved at task start. */
+  resolvers?: ReferenceResolvers;
+  /** Builds the line transform that masks a task's resolved secrets in its log (identity when none). */
+  maskSecrets?: (secrets: string[]) => LineTransform;
   log?: (message: string, error?: unknown) => void;
 }
 
@@ -65,6 +76,8 @@ export class TaskLauncher {
   /** Containers asked to stop, with the description their cancellation will carry. */
   readonly #stopRequests = new Map<string, string>();
   readonly #watches = new Set<Promise<void>>();
+  /** Per running task, the transform that masks the secrets it received. */
+  readonly #masks = new Map<string, LineTransform>();
 
   constructor(options: TaskLauncherOptions) {
     this.#options = options;
@@ -80,12 +93,26 @@ export class TaskLauncher {
     );
     await updateTaskExecution(db, key, { state: "processing", variables });
 
+    let environment: ResolvedEnvironment;
+    try {
+      environment = await resolveVariables(variables, key, this.#options.resolvers ?? {});
+    } catch (error) {
+      if (!(error instanceof UnresolvedReferenceError)) throw error;
+      await this.completeWithoutContainer(execution, "failed", {
+        reason: "failed_precondition",
+        description: `Could not start the task: ${error.message}`,
+      });
+      return;
+    }
+    if (environment.secrets.length > 0 && this.#options.maskSecrets)
+      this.#masks.set(keyString(key), this.#options.maskSecrets(environment.secrets));
+
     let containerId: string;
     try {
       const started = await scheduler.start({
         name: containerName(execution),
         image: execution.task.image,
-        env: variablesToEnv(variables),
+        env: environment.env,
         entrypoint: execution.task.entrypoint,
         command: execution.task.command,
         labels: {
@@ -159,7 +186,7 @@ export class TaskLauncher {
     const { scheduler, logs, log } = this.#options;
     const logKey = logKeyOf(key);
     const capture = (async () => {
-      const writer = await logs.openWriter(logKey);
+      const writer = await logs.openWriter(logKey, { transformLine: this.#masks.get(keyString(key)) });
       try {
         for await (const chunk of scheduler.logs(containerId, { follow: true })) await writer.write(chunk);
       } finally {
@@ -196,6 +223,7 @@ export class TaskLauncher {
       };
     }
     this.#stopRequests.delete(keyString(key));
+    this.#masks.delete(keyString(key));
     await this.#complete(key, status, reason, exitCode);
     await scheduler
       .remove(containerId)
