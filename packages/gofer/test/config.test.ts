@@ -70,11 +70,37 @@ describe("defaults", () => {
         request_body_limit: 4_194_304,
       },
       development: { bypass_auth: false, pretty_logging: false },
+      secret_store: { sqlite: { encryption_key: "", key_file: join(dataDir, "secret-store.key") } },
+      object_store: {
+        filesystem: { path: join(dataDir, "objects") },
+        pipeline_object_limit: 50,
+        run_object_expiry: 50,
+      },
       scheduler: {
         engine: "docker",
         docker: { host: "unix:///var/run/docker.sock", network_mode: "bridge" },
       },
     });
+  });
+
+  test("an encryption key must be exactly 32 bytes, and the error never shows it", () => {
+    assert.equal(
+      load({ env: { GOFER_WEB_SECRET_STORE__SQLITE__ENCRYPTION_KEY: "k".repeat(32) } }).secret_store.sqlite
+        .encryption_key,
+      "k".repeat(32),
+    );
+    for (const key of ["too-short-key", "é".repeat(16) + "x"]) {
+      assert.throws(
+        () => load({ env: { GOFER_WEB_SECRET_STORE__SQLITE__ENCRYPTION_KEY: key } }),
+        (error: ConfigError) => {
+          const text = error.problems.join("\n");
+          assert.match(text, /`secret_store.sqlite.encryption_key` must be exactly 32 bytes, got \d+/);
+          assert.match(text, /GOFER_WEB_SECRET_STORE__SQLITE__ENCRYPTION_KEY/);
+          assert.ok(!text.includes(key), "the message repeats the key");
+          return true;
+        },
+      );
+    }
   });
 
   test("data_dir falls back to ~/.local/share/gofer without an absolute XDG_DATA_HOME", () => {

@@ -88,6 +88,31 @@ export const SettingsSchema = Section({
       description: "Human-readable logs instead of JSON lines.",
     }),
   }),
+  secret_store: Section({
+    sqlite: Section({
+      encryption_key: Type.String({
+        default: "",
+        description:
+          "Key that encrypts secrets at rest (AES-256-GCM): exactly 32 bytes. Empty: a random key is created " +
+          "once in <data_dir>/secret-store.key (readable by its owner only).",
+      }),
+    }),
+  }),
+  object_store: Section({
+    filesystem: Section({
+      path: DerivedPath("Folder of stored objects. Empty: <data_dir>/objects."),
+    }),
+    pipeline_object_limit: Type.Integer({
+      minimum: 1,
+      default: 50,
+      description: "Objects kept per pipeline; storing one more evicts the oldest.",
+    }),
+    run_object_expiry: Type.Integer({
+      minimum: 1,
+      default: 50,
+      description: "Runs of a pipeline that keep their objects; older runs' objects are deleted.",
+    }),
+  }),
   scheduler: Section({
     engine: Type.Enum(["docker"], { default: "docker", description: "Container backend." }),
     docker: Section({

@@ -35,6 +35,24 @@ export interface Config {
     /** Human-readable logs instead of JSON lines. */
     pretty_logging: boolean;
   };
+  secret_store: {
+    sqlite: {
+      /** The configured key, or "" to use (and create on first start) the key file below. */
+      encryption_key: string;
+      /** Absolute path of the generated key file used when no key is configured. */
+      key_file: string;
+    };
+  };
+  object_store: {
+    filesystem: {
+      /** Absolute folder of stored objects. */
+      path: string;
+    };
+    /** Objects kept per pipeline; the oldest is evicted beyond it. */
+    pipeline_object_limit: number;
+    /** How many of a pipeline's most recent runs keep their run objects. */
+    run_object_expiry: number;
+  };
   scheduler: {
     engine: "docker";
     docker: {

@@ -17,7 +17,7 @@ const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
 
 /** Appends to `problems` what is wrong; the returned Config is only meaningful when nothing was appended. */
 export function resolveConfig(settings: Settings, context: ResolveContext, problems: string[]): Config {
-  const { server, api, development, scheduler } = settings;
+  const { server, api, development, scheduler, secret_store, object_store } = settings;
 
   const bind = parseHostPort(server.bind_address);
   if (typeof bind === "string") {
@@ -50,6 +50,19 @@ export function resolveConfig(settings: Settings, context: ResolveContext, probl
       request_body_limit: api.request_body_limit,
     },
     development: { bypass_auth: development.bypass_auth, pretty_logging: development.pretty_logging },
+    secret_store: {
+      sqlite: {
+        encryption_key: checkEncryptionKey(secret_store.sqlite.encryption_key, context, problems),
+        key_file: join(dataDir, "secret-store.key"),
+      },
+    },
+    object_store: {
+      filesystem: {
+        path: object_store.filesystem.path === "" ? join(dataDir, "objects") : object_store.filesystem.path,
+      },
+      pipeline_object_limit: object_store.pipeline_object_limit,
+      run_object_expiry: object_store.run_object_expiry,
+    },
     scheduler: {
       engine: scheduler.engine,
       docker: {
@@ -64,6 +77,18 @@ export function resolveConfig(settings: Settings, context: ResolveContext, probl
 function urlFor(bind: HostPort): string {
   const wildcard = bind.host === "0.0.0.0" || (bind.ipv6 && /^[0:]+$/.test(bind.host));
   return `http://${formatHostPort(wildcard ? { host: "127.0.0.1", port: bind.port, ipv6: false } : bind)}`;
+}
+
+/** AES-256 takes exactly 32 bytes; the message never repeats the key, which may be a real secret mistyped. */
+function checkEncryptionKey(key: string, context: ResolveContext, problems: string[]): string {
+  const bytes = Buffer.byteLength(key, "utf8");
+  if (key !== "" && bytes !== 32) {
+    problems.push(
+      `\`secret_store.sqlite.encryption_key\` must be exactly 32 bytes, got ${bytes} ` +
+        `(${context.sourceOf("secret_store.sqlite.encryption_key")}); leave it empty to use a generated key file`,
+    );
+  }
+  return key;
 }
 
 /** Trailing slashes are dropped so callers can append "/api/…" without doubling them. */
