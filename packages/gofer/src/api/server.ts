@@ -8,8 +8,9 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import websocket from "@fastify/websocket";
 import { Ajv } from "ajv";
 import Fastify, { type FastifyRequest } from "fastify";
+import { authorizeRequest } from "../auth/authorize.ts";
 import { accessFor } from "../auth/route-access.ts";
-import { ANONYMOUS, authenticate, type Principal } from "../auth/tokens.ts";
+import { ANONYMOUS, type Principal } from "../auth/tokens.ts";
 import { GoferError } from "../domain/errors.ts";
 import type { ApiServices, GoferApp } from "./api-context.ts";
 import { toErrorEnvelope } from "./error-envelope.ts";
@@ -18,6 +19,7 @@ import { deploymentRoutes } from "./routes/deployments.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { namespaceRoutes } from "./routes/namespaces.ts";
 import { pipelineRoutes } from "./routes/pipelines.ts";
+import { roleRoutes } from "./routes/roles.ts";
 import { runRoutes } from "./routes/runs.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { taskExecutionRoutes } from "./routes/task-executions.ts";
@@ -74,6 +76,11 @@ export async function buildServer(options: ServerOptions): Promise<GoferApp> {
   });
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
 
+  // A route without an access entry must fail startup, not answer open.
+  app.addHook("onRoute", (route) => {
+    const operationId = (route.schema as { operationId?: string } | undefined)?.operationId;
+    if (operationId) accessFor(operationId);
+  });
   app.decorateRequest("principal", null as unknown as Principal);
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
@@ -105,6 +112,7 @@ export async function buildServer(options: ServerOptions): Promise<GoferApp> {
   for (const routes of [
     systemRoutes,
     tokenRoutes,
+    roleRoutes,
     namespaceRoutes,
     pipelineRoutes,
     configRoutes,
@@ -123,13 +131,12 @@ async function authorize(request: FastifyRequest, options: ServerOptions): Promi
   const operationId = request.routeOptions.schema?.operationId;
   // Unknown routes fall through to the 404 handler, which reveals nothing.
   if (!operationId) return;
-  const access = accessFor(operationId);
-  if (access.kind === "public") return;
-  if (options.bypassAuth && !request.headers.authorization) {
-    request.principal = ANONYMOUS;
-    return;
-  }
-  request.principal = await authenticate(options.db, request.headers.authorization);
+  request.principal = await authorizeRequest(options.db, {
+    access: accessFor(operationId),
+    authorization: request.headers.authorization,
+    params: request.params as Record<string, string | undefined>,
+    bypassAuth: options.bypassAuth,
+  });
 }
 
 /**

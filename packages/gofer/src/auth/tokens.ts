@@ -3,6 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { ulid } from "ulid";
 import { GoferError } from "../domain/errors.ts";
 import type { Initiator, Token } from "../domain/models.ts";
+import { ADMIN_ROLES } from "../domain/permissions.ts";
 import type { GoferDb } from "../storage/database.ts";
 import { findTokenByHash, insertToken } from "../storage/tokens-store.ts";
 
@@ -41,15 +42,26 @@ export async function createToken(
   return { token, secret };
 }
 
-/** Who made a request. `token` is undefined only when authentication is bypassed in development. */
+/**
+ * Who made a request. `token` is undefined for requests without one: anonymous reads, and every request when
+ * authentication is bypassed in development (`admin` is then true).
+ */
 export interface Principal {
   initiator: Initiator;
   token?: Token;
+  admin: boolean;
 }
 
-export const ANONYMOUS: Principal = { initiator: { id: "0", user: "anonymous" } };
+export const ANONYMOUS: Principal = { initiator: { id: "0", user: "anonymous" }, admin: false };
+/** `development.bypass_auth`: every request without a token acts as an admin. */
+export const BYPASS: Principal = { initiator: { id: "0", user: "anonymous" }, admin: true };
 
-/** Resolves a `Bearer` header to its token; every failure is the same 401 so callers learn nothing from it. */
+export const isAdminToken = (token: Token): boolean => token.roles.some((role) => ADMIN_ROLES.has(role));
+
+/**
+ * Resolves a `Bearer` header to its token. Unknown, disabled and expired tokens are told apart: the caller holds
+ * the secret, so saying why it no longer works reveals nothing they could not learn otherwise.
+ */
 export async function authenticate(db: GoferDb, header: string | undefined): Promise<Principal> {
   const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
   if (!match?.[1]) {
@@ -59,9 +71,12 @@ export async function authenticate(db: GoferDb, header: string | undefined): Pro
     );
   }
   const token = await findTokenByHash(db, hashSecret(match[1]));
-  const now = Date.now();
-  if (!token || token.disabled || (token.expires !== 0 && token.expires <= now)) {
-    throw new GoferError("UNAUTHENTICATED", "The token is unknown, disabled or expired");
+  if (!token) throw new GoferError("UNAUTHENTICATED", "The token is unknown, disabled or expired");
+  if (token.disabled) {
+    throw new GoferError("TOKEN_DISABLED", "Token disabled; an admin can enable it again");
   }
-  return { initiator: { id: token.id, user: token.user }, token };
+  if (token.expires !== 0 && token.expires <= Date.now()) {
+    throw new GoferError("TOKEN_EXPIRED", "Token expired; ask an admin for a new one");
+  }
+  return { initiator: { id: token.id, user: token.user }, token, admin: isAdminToken(token) };
 }

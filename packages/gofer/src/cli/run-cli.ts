@@ -11,6 +11,7 @@ import { registerEventCommands } from "./event.ts";
 import { registerNamespaceCommands } from "./namespace.ts";
 import { createStyler } from "./output/style.ts";
 import { registerPipelineCommands } from "./pipeline.ts";
+import { registerRoleCommands } from "./role.ts";
 import { registerRunCommands } from "./run.ts";
 import { registerServiceCommands } from "./service.ts";
 import { registerTaskCommands } from "./task.ts";
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerTaskCommands(program);
   registerEventCommands(program);
   registerTokenCommands(program);
+  registerRoleCommands(program);
   registerServiceCommands(program);
   // exitOverride is inherited only by commands created after it is set, so apply it to the whole tree.
   const applyExitOverride = (command: Command) => {

@@ -5,13 +5,16 @@
 import type { AddressInfo } from "node:net";
 import type { GoferApp } from "../api/api-context.ts";
 import type { Config } from "../config/index.ts";
+import { SYSTEM_ROLES } from "../domain/permissions.ts";
 import type { Orchestrator } from "../orchestrator/orchestrator.ts";
 import { DockerScheduler } from "../scheduler/docker/docker-scheduler.ts";
 import { EngineClient } from "../scheduler/docker/engine-client.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import { type GoferDb, openDatabase } from "../storage/database.ts";
 import { getNamespace, insertNamespace } from "../storage/namespaces-store.ts";
+import { upsertSystemRoles } from "../storage/roles-store.ts";
 import { getSystemState } from "../storage/system-store.ts";
+import { deleteExpiredTokens } from "../storage/tokens-store.ts";
 import { assemble } from "./assemble.ts";
 
 export interface RunningService {
@@ -22,6 +25,12 @@ export interface RunningService {
   url: string;
   stop(): Promise<void>;
 }
+
+/**
+ * Expired tokens are refused on use ("Token expired") and their rows deleted at boot and on this interval,
+ * so a client still sees why its token stopped working for a while before the row goes.
+ */
+const EXPIRED_TOKEN_SWEEP_MS = 60 * 60 * 1000;
 
 const DEFAULT_NAMESPACE = {
   id: "default",
@@ -36,6 +45,8 @@ export async function startService(
   const db = await openDatabase(config.server.storage_path);
   try {
     await ensureDefaultNamespace(db);
+    await upsertSystemRoles(db, SYSTEM_ROLES);
+    await deleteExpiredTokens(db, Date.now());
     const { instance_id } = await getSystemState(db);
     const scheduler =
       options.scheduler ??
@@ -57,6 +68,12 @@ export async function startService(
     const url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
     if (apiBaseUrl.endsWith(":0")) apiBaseUrl = url;
     orchestrator.resume();
+    const sweep = setInterval(() => {
+      deleteExpiredTokens(db, Date.now()).catch((error: unknown) =>
+        app.log.error({ err: error }, "could not delete expired tokens"),
+      );
+    }, EXPIRED_TOKEN_SWEEP_MS);
+    sweep.unref();
 
     return {
       app,
@@ -64,6 +81,7 @@ export async function startService(
       orchestrator,
       url,
       async stop() {
+        clearInterval(sweep);
         await app.close();
         await orchestrator.close();
         await db.destroy();

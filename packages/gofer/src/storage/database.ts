@@ -8,12 +8,14 @@ import { DatabaseSync } from "node:sqlite";
 import { Kysely } from "kysely";
 import { type Migration, Migrator } from "kysely/migration";
 import * as initial from "./migrations/001-initial.ts";
+import * as roles from "./migrations/002-roles.ts";
 import type { Database } from "./schema.ts";
 import { nodeSqliteDialect } from "./sqlite-dialect.ts";
 
 /** Migrations in order. New ones are appended, never edited once released. */
 const MIGRATIONS: Record<string, Migration> = {
   "001-initial": initial,
+  "002-roles": roles,
 };
 
 export type GoferDb = Kysely<Database>;

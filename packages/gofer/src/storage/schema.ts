@@ -115,6 +115,14 @@ export interface TokensTable {
   user: string;
 }
 
+export interface RolesTable {
+  id: string;
+  description: string;
+  /** The role's `Permission[]` (v0 shape) as JSON. */
+  permissions_json: string;
+  system_role: number;
+}
+
 export interface SystemTable {
   id: number;
   bootstrap_token_created: number;
@@ -132,5 +140,6 @@ export interface Database {
   task_executions: TaskExecutionsTable;
   events: EventsTable;
   tokens: TokensTable;
+  roles: RolesTable;
   system: SystemTable;
 }

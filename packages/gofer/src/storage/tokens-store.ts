@@ -33,3 +33,39 @@ export async function findTokenByHash(db: GoferDb, hash: string): Promise<Token 
   const row = await db.selectFrom("tokens").selectAll().where("hash", "=", hash).executeTakeFirst();
   return row && toToken(row);
 }
+
+export async function listTokens(db: GoferDb): Promise<Token[]> {
+  const rows = await db.selectFrom("tokens").selectAll().orderBy("created").orderBy("id").execute();
+  return rows.map(toToken);
+}
+
+export async function getToken(db: GoferDb, id: string): Promise<Token | undefined> {
+  const row = await db.selectFrom("tokens").selectAll().where("id", "=", id).executeTakeFirst();
+  return row && toToken(row);
+}
+
+/** False when no token has this id. */
+export async function setTokenDisabled(db: GoferDb, id: string, disabled: boolean): Promise<boolean> {
+  const result = await db
+    .updateTable("tokens")
+    .set({ disabled: disabled ? 1 : 0 })
+    .where("id", "=", id)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** False when no token has this id. */
+export async function deleteToken(db: GoferDb, id: string): Promise<boolean> {
+  const result = await db.deleteFrom("tokens").where("id", "=", id).executeTakeFirst();
+  return Number(result.numDeletedRows) === 1;
+}
+
+/** Deletes tokens whose expiry is at or before `now`; returns how many. Tokens that never expire hold 0. */
+export async function deleteExpiredTokens(db: GoferDb, now: number): Promise<number> {
+  const result = await db
+    .deleteFrom("tokens")
+    .where("expires", ">", 0)
+    .where("expires", "<=", now)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -8,8 +8,10 @@ import type { PipelineConfig } from "../pipeline-config.ts";
 import { streamEvents } from "./event-stream.ts";
 import { HttpClient, apiPath as path } from "./http.ts";
 import { splitLines } from "./line-stream.ts";
+import { type RolesApi, rolesApi } from "./roles-api.ts";
 import type {
   CreateNamespaceInput,
+  CreateTokenInput,
   Deployment,
   GoferEvent,
   Namespace,
@@ -52,6 +54,15 @@ export interface TokensApi {
   bootstrap(): Promise<TokenWithSecret>;
   /** The token the client is using. */
   whoami(): Promise<Token>;
+  /** Admin only. The secret is in this answer only. */
+  create(input: CreateTokenInput): Promise<TokenWithSecret>;
+  /** Admin only. */
+  list(): Promise<Token[]>;
+  get(id: string): Promise<Token>;
+  /** Admin only; a token cannot disable itself (409). */
+  setDisabled(id: string, disabled: boolean): Promise<void>;
+  /** Admin only; requests with the token are refused from then on. */
+  delete(id: string): Promise<void>;
 }
 
 export interface NamespacesApi {
@@ -179,6 +190,7 @@ export interface EventsApi {
 export class GoferClient {
   readonly system: SystemApi;
   readonly tokens: TokensApi;
+  readonly roles: RolesApi;
   readonly namespaces: NamespacesApi;
   readonly pipelines: PipelinesApi;
   readonly configs: ConfigsApi;
@@ -204,7 +216,22 @@ export class GoferClient {
     this.tokens = {
       bootstrap: async () => http.json("POST", "/api/tokens/bootstrap", undefined),
       whoami: async () => http.json("GET", "/api/tokens/whoami", "token"),
+      create: async (input) =>
+        http.json("POST", "/api/tokens", undefined, {
+          body: {
+            user: input.user,
+            roles: input.roles,
+            expires: input.expires ?? 0,
+            metadata: input.metadata,
+          },
+        }),
+      list: async () => http.json("GET", "/api/tokens", "tokens"),
+      get: async (id) => http.json("GET", path`/api/tokens/${id}`, "token"),
+      setDisabled: async (id, disabled) =>
+        http.empty("PATCH", path`/api/tokens/${id}`, { body: { disabled } }),
+      delete: async (id) => http.empty("DELETE", path`/api/tokens/${id}`),
     };
+    this.roles = rolesApi(http);
 
     this.namespaces = {
       list: async () => http.json("GET", "/api/namespaces", "namespaces"),

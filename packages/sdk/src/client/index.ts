@@ -23,4 +23,5 @@ export type {
   TokensApi,
 } from "./gofer-client.ts";
 export { GoferClient } from "./gofer-client.ts";
+export type { RolesApi } from "./roles-api.ts";
 export type * from "./wire-types.ts";

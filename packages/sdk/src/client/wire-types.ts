@@ -48,6 +48,52 @@ export interface TokenWithSecret {
   secret: string;
 }
 
+/** `POST /api/tokens`: a token for a user with roles. */
+export interface CreateTokenInput {
+  /** Who the token belongs to, in plain text. */
+  user: string;
+  /** Role ids; `bootstrap` is refused. */
+  roles: string[];
+  /** Seconds until the token stops working; `0` (the default) means never. */
+  expires?: number;
+  /** Free-form labels, e.g. `{team: "ci"}`. */
+  metadata?: Record<string, string>;
+}
+
+export type PermissionAction = "read" | "write" | "delete";
+
+/**
+ * One grant of a role: `actions` on every resource listed. Resources are `all`, `configs`, `deployments`,
+ * `events`, `extensions:<regex>`, `namespaces:<regex>`, `objects`, `permissions`, `pipelines:<regex>`, `runs`,
+ * `secrets`, `subscriptions`, `system`, `task_executions`, `tokens`; a regex must match the whole id.
+ */
+export interface Permission {
+  resources: string[];
+  actions: PermissionAction[];
+}
+
+/** A named set of permissions that tokens carry. */
+export interface Role {
+  id: string;
+  description: string;
+  permissions: Permission[];
+  /** Created by the server (`admin`, `user`, `anonymous`, `bootstrap`); cannot be changed or deleted. */
+  system_role: boolean;
+}
+
+/** `POST /api/roles`. */
+export interface CreateRoleInput {
+  id: string;
+  description?: string;
+  permissions: Permission[];
+}
+
+/** `PATCH /api/roles/{id}`: only the fields given change; `permissions` replaces the whole list. */
+export interface UpdateRoleInput {
+  description?: string;
+  permissions?: Permission[];
+}
+
 /** A namespace: a named group of pipelines that permissions and secrets are scoped to. */
 export interface Namespace {
   id: string;

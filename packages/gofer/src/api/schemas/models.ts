@@ -154,6 +154,29 @@ export const Token = Type.Object(
   { $id: "Token" },
 );
 
+export const Permission = Type.Object(
+  {
+    resources: Type.Array(Type.String(), {
+      description:
+        "Resources this permission covers: all, configs, deployments, events, extensions:<regex>, " +
+        "namespaces:<regex>, objects, permissions, pipelines:<regex>, runs, secrets, subscriptions, system, " +
+        "task_executions, tokens. A regex must match the whole id.",
+    }),
+    actions: Type.Array(Literals(["read", "write", "delete"])),
+  },
+  { $id: "Permission" },
+);
+
+export const Role = Type.Object(
+  {
+    id: Type.String(),
+    description: Type.String(),
+    permissions: Type.Array(Type.Ref("Permission")),
+    system_role: Type.Boolean({ description: "Created by Gofer; cannot be updated or deleted." }),
+  },
+  { $id: "Role" },
+);
+
 /** Shared schemas registered once with `addSchema`, referenced by `$id` everywhere else. */
 export const SHARED_SCHEMAS = [
   Namespace,
@@ -165,4 +188,6 @@ export const SHARED_SCHEMAS = [
   Run,
   TaskExecution,
   Token,
+  Permission,
+  Role,
 ];
