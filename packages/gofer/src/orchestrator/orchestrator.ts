@@ -59,6 +59,8 @@ export interface OrchestratorOptions {
   resolvers?: ReferenceResolvers;
   /** Builds the log transform that masks a task's secrets. */
   maskSecrets?: (secrets: string[]) => LineTransform;
+  /** The API token secret for a run's tasks that ask for one. */
+  runToken?: (run: RunKey) => Promise<string>;
   log?: (message: string, error?: unknown) => void;
 }
 

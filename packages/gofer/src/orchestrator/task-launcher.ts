@@ -36,6 +36,8 @@ export interface TaskLauncherOptions {
   resolvers?: ReferenceResolvers;
   /** Builds the line transform that masks a task's resolved secrets in its log (identity when none). */
   maskSecrets?: (secrets: string[]) => LineTransform;
+  /** The API token secret for a run's tasks that ask for one (`inject_api_token`). */
+  runToken?: (run: RunKey) => Promise<string>;
   log?: (message: string, error?: unknown) => void;
 }
 
@@ -103,6 +105,13 @@ export class TaskLauncher {
         description: `Could not start the task: ${error.message}`,
       });
       return;
+    }
+    if (execution.task.inject_api_token && this.#options.runToken) {
+      const token = await this.#options.runToken(key);
+      // GOFER_API_TOKEN is the documented name; Gofer's own code injected GOFER_TOKEN, which its CLI reads.
+      environment.env.GOFER_API_TOKEN = token;
+      environment.env.GOFER_TOKEN = token;
+      environment.secrets.push(token);
     }
     if (environment.secrets.length > 0 && this.#options.maskSecrets)
       this.#masks.set(keyString(key), this.#options.maskSecrets(environment.secrets));

@@ -4,6 +4,7 @@
  */
 import type { GoferApp } from "../api/api-context.ts";
 import { buildServer } from "../api/server.ts";
+import { RunTokens } from "../auth/run-tokens.ts";
 import type { Config } from "../config/index.ts";
 import { EventBus } from "../events/event-bus.ts";
 import { LogStore } from "../logs/log-store.ts";
@@ -29,6 +30,7 @@ export interface Assembled {
 export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Promise<Assembled> {
   const bus = new EventBus(db);
   const logs = new LogStore(config.api.task_execution_logs_dir);
+  const runTokens = new RunTokens(db);
   const orchestrator = new Orchestrator({
     db,
     scheduler: wiring.scheduler,
@@ -41,6 +43,7 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     stopTimeoutMs: config.api.task_execution_stop_timeout_ms,
     apiBaseUrl: wiring.apiBaseUrl,
     instanceId: wiring.instanceId,
+    runToken: (run) => runTokens.forRun(run),
     log: (message, error) => app.log.error({ err: error }, message),
   });
   const app = await buildServer({

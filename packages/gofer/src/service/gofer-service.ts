@@ -4,6 +4,7 @@
  */
 import type { AddressInfo } from "node:net";
 import type { GoferApp } from "../api/api-context.ts";
+import { deleteRetiredRunTokens } from "../auth/run-tokens.ts";
 import type { Config } from "../config/index.ts";
 import { SYSTEM_ROLES } from "../domain/permissions.ts";
 import type { Orchestrator } from "../orchestrator/orchestrator.ts";
@@ -47,6 +48,7 @@ export async function startService(
     await ensureDefaultNamespace(db);
     await upsertSystemRoles(db, SYSTEM_ROLES);
     await deleteExpiredTokens(db, Date.now());
+    await deleteRetiredRunTokens(db);
     const { instance_id } = await getSystemState(db);
     const scheduler =
       options.scheduler ??
@@ -69,7 +71,7 @@ export async function startService(
     if (apiBaseUrl.endsWith(":0")) apiBaseUrl = url;
     orchestrator.resume();
     const sweep = setInterval(() => {
-      deleteExpiredTokens(db, Date.now()).catch((error: unknown) =>
+      Promise.all([deleteExpiredTokens(db, Date.now()), deleteRetiredRunTokens(db)]).catch((error: unknown) =>
         app.log.error({ err: error }, "could not delete expired tokens"),
       );
     }, EXPIRED_TOKEN_SWEEP_MS);
