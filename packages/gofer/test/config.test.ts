@@ -75,6 +75,7 @@ describe("defaults", () => {
         filesystem: { path: join(dataDir, "objects") },
         pipeline_object_limit: 50,
         run_object_expiry: 50,
+        max_object_size: 1_073_741_824,
       },
       scheduler: {
         engine: "docker",
@@ -89,7 +90,7 @@ describe("defaults", () => {
         .encryption_key,
       "k".repeat(32),
     );
-    for (const key of ["too-short-key", "é".repeat(16) + "x"]) {
+    for (const key of ["too-short-key", `${"é".repeat(16)}x`]) {
       assert.throws(
         () => load({ env: { GOFER_WEB_SECRET_STORE__SQLITE__ENCRYPTION_KEY: key } }),
         (error: ConfigError) => {

@@ -66,7 +66,7 @@ describe("the injected run token", () => {
   it("is not given to tasks that do not ask for it", async () => {
     await deployPipeline(
       server,
-      pipelineConfig("no-token", [shTask("look", 'echo "token=[${GOFER_API_TOKEN:-none}]"')]),
+      pipelineConfig("no-token", [shTask("look", `echo "token=[\${GOFER_API_TOKEN:-none}]"`)]),
     );
     const runId = await startRun(server, "no-token");
     const { run } = await waitForRun(server, "no-token", runId);
