@@ -171,6 +171,8 @@ describe("authorization matrix over every served operation", () => {
       event_id: "1",
       id: throwawayTokenId,
       role_id: "default-only",
+      key: "matrix-key",
+      extension_id: "matrix-extension",
       ...destructive[operation.operationId],
       ...overrides,
     };

@@ -48,6 +48,18 @@ const IMPLEMENTED = [
   "stream_events",
   "get_event",
   "delete_event",
+  "list_pipeline_objects",
+  "get_pipeline_object",
+  "put_pipeline_object",
+  "delete_pipeline_object",
+  "list_run_objects",
+  "get_run_object",
+  "put_run_object",
+  "delete_run_object",
+  "list_extension_objects",
+  "get_extension_object",
+  "put_extension_object",
+  "delete_extension_object",
 ];
 
 interface Operation {

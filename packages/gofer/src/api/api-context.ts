@@ -9,6 +9,7 @@ import type {
 } from "fastify";
 import type { EventBus } from "../events/event-bus.ts";
 import type { LogStore } from "../logs/log-store.ts";
+import type { ObjectStore } from "../objects/object-store.ts";
 import type { Orchestrator } from "../orchestrator/orchestrator.ts";
 import type { GoferDb } from "../storage/database.ts";
 
@@ -24,6 +25,7 @@ export interface ApiServices {
   db: GoferDb;
   bus: EventBus;
   logs: LogStore;
+  objects: ObjectStore;
   orchestrator: Orchestrator;
   version: { semver: string; commit: string };
   /** Default grace period for task cancellation when the caller gives none. */

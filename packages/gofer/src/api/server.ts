@@ -18,6 +18,7 @@ import { configRoutes } from "./routes/configs.ts";
 import { deploymentRoutes } from "./routes/deployments.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { namespaceRoutes } from "./routes/namespaces.ts";
+import { objectRoutes } from "./routes/objects.ts";
 import { pipelineRoutes } from "./routes/pipelines.ts";
 import { roleRoutes } from "./routes/roles.ts";
 import { runRoutes } from "./routes/runs.ts";
@@ -50,6 +51,8 @@ export async function buildServer(options: ServerOptions): Promise<GoferApp> {
     requestIdHeader: false,
     // Clients that disconnect mid-request must not leave handlers writing into a closed socket.
     return503OnClosing: true,
+    // Object keys are path parameters up to 256 UTF-8 bytes, percent-encoded; longer ones get a 400 naming the rule.
+    routerOptions: { maxParamLength: 2048 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installValidators(app);
@@ -120,6 +123,7 @@ export async function buildServer(options: ServerOptions): Promise<GoferApp> {
     runRoutes,
     taskExecutionRoutes,
     eventRoutes,
+    objectRoutes,
   ]) {
     routes(app, options);
   }

@@ -13,6 +13,7 @@ import { createStyler } from "./output/style.ts";
 import { registerPipelineCommands } from "./pipeline.ts";
 import { registerRoleCommands } from "./role.ts";
 import { registerRunCommands } from "./run.ts";
+import { registerSecretCommands } from "./secret.ts";
 import { registerServiceCommands } from "./service.ts";
 import { registerTaskCommands } from "./task.ts";
 import { registerTokenCommands } from "./token.ts";
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerPipelineCommands(program);
   registerRunCommands(program);
   registerTaskCommands(program);
+  registerSecretCommands(program);
   registerEventCommands(program);
   registerTokenCommands(program);
   registerRoleCommands(program);

@@ -1,8 +1,11 @@
 /**
- * `gofer service start`: run the server in the foreground until SIGINT/SIGTERM. The server's modules are loaded
- * only when this command runs, so client commands start quickly.
+ * `gofer service start`: run the server in the foreground until SIGINT/SIGTERM. `gofer service
+ * rotate-secret-key`: re-encrypt the stored secrets under a new key, with the server stopped. The server's
+ * modules are loaded only when these commands run, so client commands start quickly.
  */
+import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { CliError } from "./cli-error.ts";
 
 export function registerServiceCommands(program: Command): void {
   const service = program.command("service").description("Run and manage the Gofer server");
@@ -40,4 +43,79 @@ export function registerServiceCommands(program: Command): void {
       process.once("SIGINT", () => stop("SIGINT"));
       process.once("SIGTERM", () => stop("SIGTERM"));
     });
+
+  service
+    .command("rotate-secret-key")
+    .description(
+      "Re-encrypt every stored secret under a new 32-byte key, in one transaction, against the database " +
+        "directly. Stop the server first. With a configured encryption_key, update it afterwards; with the " +
+        "generated key file, the file is replaced for you",
+    )
+    .option(
+      "--new-key <key>",
+      "the new key: exactly 32 bytes of text (visible in process lists; prefer a file)",
+    )
+    .option("--new-key-file <path>", "a file holding exactly 32 bytes, the new key")
+    .action(async (options: { newKey?: string; newKeyFile?: string }, command: Command) => {
+      const { config: configPath } = command.optsWithGlobals<{ config?: string }>();
+      if ((options.newKey === undefined) === (options.newKeyFile === undefined)) {
+        throw new CliError("give exactly one of --new-key and --new-key-file", { exitCode: 2 });
+      }
+      const newKey =
+        options.newKey !== undefined
+          ? Buffer.from(options.newKey, "utf8")
+          : readNewKeyFile(options.newKeyFile ?? "");
+      if (newKey.length !== 32) {
+        throw new CliError(`the new key must be exactly 32 bytes, got ${newKey.length}`, { exitCode: 2 });
+      }
+      const { loadConfig } = await import("../config/index.ts");
+      const { openDatabase } = await import("../storage/database.ts");
+      const { rotateSecretKey } = await import("../secrets/rotate-key.ts");
+      const config = loadConfig({ configPath });
+      await refuseIfServing(config.server.url);
+      const db = await openDatabase(config.server.storage_path);
+      try {
+        const outcome = await rotateSecretKey(db, config.secret_store.sqlite, newKey);
+        const count = `${outcome.pipelineSecrets} pipeline and ${outcome.globalSecrets} global secret(s)`;
+        process.stdout.write(
+          outcome.keyFileReplaced
+            ? `Re-encrypted ${count}; the key file ${config.secret_store.sqlite.key_file} now holds the new key.\n`
+            : `Re-encrypted ${count} under the new key. Now set secret_store.sqlite.encryption_key (or ` +
+                "GOFER_WEB_SECRET_STORE__SQLITE__ENCRYPTION_KEY) to the new key before starting the server: " +
+                "the old key no longer opens the secrets.\n",
+        );
+      } finally {
+        await db.destroy();
+      }
+    });
+}
+
+function readNewKeyFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new CliError(
+      `cannot read --new-key-file ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+    );
+  }
+}
+
+/**
+ * A running server keeps the old key in memory and would write values the new key cannot open, so rotation
+ * refuses while the configured address answers. (A server on another address is not detected.)
+ */
+async function refuseIfServing(url: string): Promise<void> {
+  if (url.endsWith(":0")) return;
+  const answered = await fetch(`${url}/api/system/metadata`, {
+    headers: { "gofer-api-version": "v0" },
+    signal: AbortSignal.timeout(1000),
+  }).then(
+    () => true,
+    () => false,
+  );
+  if (answered) {
+    throw new CliError(`a Gofer server is answering at ${url}; stop it before rotating the secret key`, {
+      hint: "rotation works on the database directly, and a running server would keep using the old key",
+    });
+  }
 }

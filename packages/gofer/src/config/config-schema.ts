@@ -112,6 +112,12 @@ export const SettingsSchema = Section({
       default: 50,
       description: "Runs of a pipeline that keep their objects; older runs' objects are deleted.",
     }),
+    max_object_size: Type.Integer({
+      minimum: 1,
+      default: 1073741824,
+      description:
+        "Largest object accepted, in bytes (objects are streamed; `api.request_body_limit` does not apply).",
+    }),
   }),
   scheduler: Section({
     engine: Type.Enum(["docker"], { default: "docker", description: "Container backend." }),

@@ -52,6 +52,8 @@ export interface Config {
     pipeline_object_limit: number;
     /** How many of a pipeline's most recent runs keep their run objects. */
     run_object_expiry: number;
+    /** Largest object accepted, in bytes; uploads are streamed, so this is not bounded by the request body limit. */
+    max_object_size: number;
   };
   scheduler: {
     engine: "docker";

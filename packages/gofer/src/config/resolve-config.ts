@@ -62,6 +62,7 @@ export function resolveConfig(settings: Settings, context: ResolveContext, probl
       },
       pipeline_object_limit: object_store.pipeline_object_limit,
       run_object_expiry: object_store.run_object_expiry,
+      max_object_size: object_store.max_object_size,
     },
     scheduler: {
       engine: scheduler.engine,

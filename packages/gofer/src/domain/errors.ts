@@ -9,11 +9,17 @@ export const ERROR_CODES = {
     doc: "The request is malformed or fails validation; the message says which field.",
   },
   INVALID_IDENTIFIER: { status: 400, doc: "An id in the path or body breaks the identifier rule." },
+  INVALID_SECRET_KEY: {
+    status: 400,
+    doc: "A secret key breaks the key rule (1-128 letters, digits, `_`, `-`); the message states the rule.",
+  },
   INVALID_PIPELINE_CONFIG: {
     status: 400,
     doc: "A registered pipeline config is invalid; the message names the task.",
   },
   BODY_TOO_LARGE: { status: 413, doc: "The request body is larger than `api.request_body_limit`." },
+  INVALID_OBJECT_KEY: { status: 400, doc: "An object key breaks the key rule; the message names the rule." },
+  OBJECT_TOO_LARGE: { status: 413, doc: "An object is larger than `object_store.max_object_size`." },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, doc: "The body is not JSON where JSON is required." },
   MISSING_API_VERSION: {
     status: 400,

@@ -36,6 +36,11 @@ export class UnresolvedReferenceError extends Error {
   }
 }
 
+/** Thrown by a resolver for a key that exists but cannot become a variable; `message` ends "which …" (why). */
+export class ReferenceRefusedError extends Error {
+  override name = "ReferenceRefusedError";
+}
+
 export interface ResolvedEnvironment {
   env: Record<string, string>;
   /** The resolved secret values, for masking the task's logs. */
@@ -60,7 +65,13 @@ export async function resolveVariables(
       env[variable.key] = variable.value;
       continue;
     }
-    const value = await resolver.resolve(scope, reference.key);
+    let value: string | undefined;
+    try {
+      value = await resolver.resolve(scope, reference.key);
+    } catch (error) {
+      if (!(error instanceof ReferenceRefusedError)) throw error;
+      throw new UnresolvedReferenceError(variable.key, reference.kind, reference.key, error.message);
+    }
     if (value === undefined) throw new UnresolvedReferenceError(variable.key, reference.kind, reference.key);
     env[variable.key] = value;
     if (isSecretKind(reference.kind) && value !== "") secrets.push(value);

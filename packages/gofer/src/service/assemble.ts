@@ -3,13 +3,20 @@
  * setting, shared by the running service and the OpenAPI generator so the document describes the real server.
  */
 import type { GoferApp } from "../api/api-context.ts";
+import { secretRoutes } from "../api/routes/secrets.ts";
 import { buildServer } from "../api/server.ts";
 import { RunTokens } from "../auth/run-tokens.ts";
 import type { Config } from "../config/index.ts";
 import { EventBus } from "../events/event-bus.ts";
 import { LogStore } from "../logs/log-store.ts";
+import { maskSecrets } from "../logs/secret-masker.ts";
+import { watchObjectLifecycle } from "../objects/object-lifecycle.ts";
+import { objectResolvers } from "../objects/object-resolvers.ts";
+import { ObjectStore } from "../objects/object-store.ts";
 import { Orchestrator } from "../orchestrator/orchestrator.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
+import { secretResolvers } from "../secrets/secret-resolvers.ts";
+import { openSecretStore } from "../secrets/secret-store.ts";
 import type { GoferDb } from "../storage/database.ts";
 import { VERSION } from "../version.ts";
 
@@ -24,13 +31,26 @@ export interface Assembled {
   app: GoferApp;
   bus: EventBus;
   logs: LogStore;
+  objects: ObjectStore;
   orchestrator: Orchestrator;
 }
 
 export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Promise<Assembled> {
   const bus = new EventBus(db);
   const logs = new LogStore(config.api.task_execution_logs_dir);
+  const objects = new ObjectStore({
+    dir: config.object_store.filesystem.path,
+    db,
+    pipelineObjectLimit: config.object_store.pipeline_object_limit,
+    runObjectExpiry: config.object_store.run_object_expiry,
+    maxObjectSize: config.object_store.max_object_size,
+    log: (message, error) => app.log.error({ err: error }, message),
+  });
+  // Before any upload: files left by a crash mid-write (or mid-delete) belong to no object.
+  await objects.sweep();
   const runTokens = new RunTokens(db);
+  // Opened before anything listens: a wrong or corrupt key stops the server here, with a message saying why.
+  const secrets = await openSecretStore(db, config.secret_store.sqlite);
   const orchestrator = new Orchestrator({
     db,
     scheduler: wiring.scheduler,
@@ -44,12 +64,16 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     apiBaseUrl: wiring.apiBaseUrl,
     instanceId: wiring.instanceId,
     runToken: (run) => runTokens.forRun(run),
+    resolvers: { ...objectResolvers(objects), ...secretResolvers(secrets) },
+    maskSecrets,
     log: (message, error) => app.log.error({ err: error }, message),
   });
+  watchObjectLifecycle(bus, objects, (message, error) => app.log.error({ err: error }, message));
   const app = await buildServer({
     db,
     bus,
     logs,
+    objects,
     orchestrator,
     version: VERSION,
     stopTimeoutMs: config.api.task_execution_stop_timeout_ms,
@@ -57,5 +81,6 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     bodyLimit: config.api.request_body_limit,
     logger: config.api.log_level === "silent" ? false : { level: config.api.log_level },
   });
-  return { app, bus, logs, orchestrator };
+  secretRoutes(app, { db, secrets });
+  return { app, bus, logs, objects, orchestrator };
 }

@@ -9,6 +9,8 @@ import { Kysely } from "kysely";
 import { type Migration, Migrator } from "kysely/migration";
 import * as initial from "./migrations/001-initial.ts";
 import * as roles from "./migrations/002-roles.ts";
+import * as secrets from "./migrations/003-secrets.ts";
+import * as objects from "./migrations/004-objects.ts";
 import type { Database } from "./schema.ts";
 import { nodeSqliteDialect } from "./sqlite-dialect.ts";
 
@@ -16,6 +18,8 @@ import { nodeSqliteDialect } from "./sqlite-dialect.ts";
 const MIGRATIONS: Record<string, Migration> = {
   "001-initial": initial,
   "002-roles": roles,
+  "003-secrets": secrets,
+  "004-objects": objects,
 };
 
 export type GoferDb = Kysely<Database>;

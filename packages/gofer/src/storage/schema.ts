@@ -130,6 +130,43 @@ export interface SystemTable {
   instance_id: string;
 }
 
+/** `value` columns: nonce ‖ AES-256-GCM ciphertext ‖ tag (see secrets/secret-cipher.ts). */
+export interface PipelineSecretsTable {
+  namespace_id: string;
+  pipeline_id: string;
+  key: string;
+  created: number;
+  value: Uint8Array;
+}
+
+export interface GlobalSecretsTable {
+  key: string;
+  /** The namespace regexes (`string[]`) as JSON. */
+  namespaces_json: string;
+  created: number;
+  value: Uint8Array;
+}
+
+/** One row (id 1): a known marker encrypted under the store key, to detect a wrong key at boot. */
+export interface SecretStoreMetaTable {
+  id: number;
+  key_check: Uint8Array;
+}
+
+/** Pipeline, run and extension objects' metadata; `owner` names the scope, the other scopes' columns are NULL. */
+export interface ObjectsTable {
+  owner: string;
+  key: string;
+  namespace_id: string | null;
+  pipeline_id: string | null;
+  run_id: number | null;
+  extension_id: string | null;
+  /** The content's file name inside the scope's folder of the object store. */
+  file: string;
+  size: number;
+  created: number;
+}
+
 export interface Database {
   namespaces: NamespacesTable;
   pipelines: PipelinesTable;
@@ -142,4 +179,8 @@ export interface Database {
   tokens: TokensTable;
   roles: RolesTable;
   system: SystemTable;
+  pipeline_secrets: PipelineSecretsTable;
+  global_secrets: GlobalSecretsTable;
+  secret_store_meta: SecretStoreMetaTable;
+  objects: ObjectsTable;
 }

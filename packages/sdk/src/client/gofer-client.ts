@@ -9,6 +9,7 @@ import { streamEvents } from "./event-stream.ts";
 import { HttpClient, apiPath as path } from "./http.ts";
 import { splitLines } from "./line-stream.ts";
 import { type RolesApi, rolesApi } from "./roles-api.ts";
+import { type SecretsApi, secretsApi } from "./secrets-api.ts";
 import type {
   CreateNamespaceInput,
   CreateTokenInput,
@@ -191,6 +192,7 @@ export class GoferClient {
   readonly system: SystemApi;
   readonly tokens: TokensApi;
   readonly roles: RolesApi;
+  readonly secrets: SecretsApi;
   readonly namespaces: NamespacesApi;
   readonly pipelines: PipelinesApi;
   readonly configs: ConfigsApi;
@@ -232,6 +234,7 @@ export class GoferClient {
       delete: async (id) => http.empty("DELETE", path`/api/tokens/${id}`),
     };
     this.roles = rolesApi(http);
+    this.secrets = secretsApi(http);
 
     this.namespaces = {
       list: async () => http.json("GET", "/api/namespaces", "namespaces"),

@@ -24,4 +24,14 @@ export type {
 } from "./gofer-client.ts";
 export { GoferClient } from "./gofer-client.ts";
 export type { RolesApi } from "./roles-api.ts";
+export type {
+  GetSecretOptions,
+  GlobalSecretsApi,
+  PipelineSecretsApi,
+  PutGlobalSecretOptions,
+  PutSecretOptions,
+  Secret,
+  SecretsApi,
+  SecretWithValue,
+} from "./secrets-api.ts";
 export type * from "./wire-types.ts";

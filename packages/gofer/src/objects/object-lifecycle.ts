@@ -1,0 +1,36 @@
+/**
+ * Keeps object files in step with what owns them, driven by committed events: a started run expires the
+ * objects of its pipeline's old runs; a deleted pipeline or namespace takes its object files along (the
+ * metadata rows went with it in the same SQL delete).
+ */
+import type { EventBus } from "../events/event-bus.ts";
+import type { ObjectStore } from "./object-store.ts";
+
+export function watchObjectLifecycle(
+  bus: EventBus,
+  objects: ObjectStore,
+  log: (message: string, error?: unknown) => void,
+): () => void {
+  // One pass at a time: two runs starting together must not expire the same run twice.
+  let chain: Promise<unknown> = Promise.resolve();
+  const enqueue = (what: string, work: () => Promise<unknown>) => {
+    chain = chain.then(work).catch((error: unknown) => log(`object store: ${what} failed`, error));
+  };
+  return bus.subscribe((event) => {
+    const [kind, details] = Object.entries(event.kind)[0] ?? [];
+    if (!kind || !details) return;
+    const namespaceId = String(details.namespace_id);
+    const pipelineId = String(details.pipeline_id);
+    if (kind === "started_run") {
+      enqueue(`expiring run objects of ${namespaceId}/${pipelineId}`, () =>
+        objects.expireRunObjects(namespaceId, pipelineId),
+      );
+    } else if (kind === "deleted_pipeline") {
+      enqueue(`removing objects of ${namespaceId}/${pipelineId}`, () =>
+        objects.removePipeline(namespaceId, pipelineId),
+      );
+    } else if (kind === "deleted_namespace") {
+      enqueue(`removing objects of namespace ${namespaceId}`, () => objects.removeNamespace(namespaceId));
+    }
+  });
+}
