@@ -1,21 +1,18 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { type CliResult, goferAgainst, parseJson } from "./support/cli.ts";
-import { startTestServer, type TestServer } from "./support/test-server.ts";
+import { describe, it } from "node:test";
+import { type CliResult, type Gofer, parseJson, useCliServer } from "./support/cli.ts";
+import type { TestServer } from "./support/test-server.ts";
 
 function assertOk(result: CliResult): void {
   assert.equal(result.code, 0, `exit ${result.code}\n${result.stdout}\n${result.stderr}`);
 }
 
 describe("CLI: tokens and roles", () => {
-  let server: TestServer;
-  let gofer: ReturnType<typeof goferAgainst>;
-  before(async () => {
-    server = await startTestServer();
-    gofer = goferAgainst(server);
-  });
-  after(async () => {
-    await server.stop();
+  let _server: TestServer;
+  let gofer: Gofer;
+  useCliServer((started, cli) => {
+    _server = started;
+    gofer = cli;
   });
 
   it("creates a devops role and a token for it that works only in its namespaces", async () => {

@@ -3,9 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import { type CliResult, goferAgainst, parseJson, runGofer } from "./support/cli.ts";
-import { BUSYBOX, startTestServer, type TestServer } from "./support/test-server.ts";
+import { after, describe, it } from "node:test";
+import { type CliResult, type Gofer, parseJson, runGofer, useCliServer } from "./support/cli.ts";
+import { BUSYBOX, type TestServer } from "./support/test-server.ts";
 
 /** Every folder this file makes, removed when it ends. */
 const made: string[] = [];
@@ -80,13 +80,12 @@ const literal = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\
 
 describe("gofer CLI: bad input fails clearly and leaves nothing behind", () => {
   let server: TestServer;
-  let gofer: ReturnType<typeof goferAgainst>;
-  before(async () => {
-    server = await startTestServer();
-    gofer = goferAgainst(server);
+  let gofer: Gofer;
+  useCliServer((started, cli) => {
+    server = started;
+    gofer = cli;
   });
-  after(async () => {
-    await server.stop();
+  after(() => {
     for (const dir of made) rmSync(dir, { recursive: true, force: true });
   });
 

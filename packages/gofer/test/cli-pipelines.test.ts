@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import { type CliResult, goferAgainst, parseJson } from "./support/cli.ts";
-import { BUSYBOX, startTestServer, type TestServer } from "./support/test-server.ts";
+import { describe, it } from "node:test";
+import { assertExit, type Gofer, parseJson, useCliServer } from "./support/cli.ts";
+import { BUSYBOX, type TestServer } from "./support/test-server.ts";
 
 /** A pipeline file in a folder outside the repository, importing the SDK as a user's file would. */
 function pipelineFile(source: string, name = "pipeline.ts"): string {
@@ -45,23 +45,12 @@ export default pipeline("breaks", "Breaks")
   );
 `;
 
-function assertExit(result: CliResult, code: number): void {
-  assert.equal(
-    result.code,
-    code,
-    `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`,
-  );
-}
-
 describe("gofer CLI: pipelines from TypeScript files, runs, logs", () => {
   let server: TestServer;
-  let gofer: ReturnType<typeof goferAgainst>;
-  before(async () => {
-    server = await startTestServer();
-    gofer = goferAgainst(server);
-  });
-  after(async () => {
-    await server.stop();
+  let gofer: Gofer;
+  useCliServer((started, cli) => {
+    server = started;
+    gofer = cli;
   });
 
   it("`up` registers and deploys a .ts pipeline, then reports nothing to do, then shows a task-level diff", async () => {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
-import { after, before, describe, it } from "node:test";
-import { type CliResult, goferAgainst, parseJson } from "./support/cli.ts";
-import { startTestServer, type TestServer } from "./support/test-server.ts";
+import { describe, it } from "node:test";
+import { assertExit, type Gofer, parseJson, useCliServer } from "./support/cli.ts";
+import type { TestServer } from "./support/test-server.ts";
 
 const EXAMPLES = new URL("../../../examples/", import.meta.url).pathname;
 
@@ -11,26 +11,15 @@ interface WatchedRun {
   tasks: { task_id: string; status: string; exit_code: number | null }[];
 }
 
-function assertExit(result: CliResult, code: number): void {
-  assert.equal(
-    result.code,
-    code,
-    `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`,
-  );
-}
-
 const statuses = (view: WatchedRun) =>
   Object.fromEntries(view.tasks.map((task) => [task.task_id, task.status]));
 
 describe("examples/", () => {
-  let server: TestServer;
-  let gofer: ReturnType<typeof goferAgainst>;
-  before(async () => {
-    server = await startTestServer();
-    gofer = goferAgainst(server);
-  });
-  after(async () => {
-    await server.stop();
+  let _server: TestServer;
+  let gofer: Gofer;
+  useCliServer((started, cli) => {
+    _server = started;
+    gofer = cli;
   });
 
   it("every example registers and deploys with `gofer up`", async () => {

@@ -2,11 +2,13 @@
  * Runs the real `gofer` executable (bin/gofer.js on the pinned Node) the way a user would, against a test server,
  * with a HOME of its own so no ~/.gofer.toml on the machine can change what a test sees.
  */
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { TestServer } from "./test-server.ts";
+import { after, before } from "node:test";
+import { startTestServer, type TestServer } from "./test-server.ts";
 
 export const GOFER_BIN = new URL("../../bin/gofer.js", import.meta.url).pathname;
 
@@ -80,4 +82,30 @@ export function parseJson(result: CliResult): unknown {
   } catch {
     throw new Error(`stdout is not one JSON document:\n${result.stdout}\n--- stderr:\n${result.stderr}`);
   }
+}
+
+export type Gofer = ReturnType<typeof goferAgainst>;
+
+/**
+ * One test server for a test file's CLI tests, with `gofer` pointed at it: started before the file's tests and
+ * stopped after them. `assign` receives both, for the file's own variables.
+ */
+export function useCliServer(assign: (server: TestServer, gofer: Gofer) => void): void {
+  let server: TestServer | undefined;
+  before(async () => {
+    server = await startTestServer();
+    assign(server, goferAgainst(server));
+  });
+  after(async () => {
+    await server?.stop();
+  });
+}
+
+/** Checks the exit code, showing everything the command printed when it is not the expected one. */
+export function assertExit(result: CliResult, code: number): void {
+  assert.equal(
+    result.code,
+    code,
+    `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`,
+  );
 }
