@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { collectVariable } from "./arguments.ts";
 import { contextOf } from "./command-context.ts";
+import { registerPipelineObjectCommands } from "./object.ts";
 import { registerPipelineConfigCommands } from "./pipeline-config.ts";
 import { registerPipelineDeploymentCommands } from "./pipeline-deployment.ts";
 import { startRunAction } from "./run.ts";
@@ -107,4 +108,5 @@ export function registerPipelineCommands(program: Command): void {
 
   registerPipelineConfigCommands(pipeline);
   registerPipelineDeploymentCommands(pipeline);
+  registerPipelineObjectCommands(pipeline);
 }

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { collectVariable, nonNegativeInteger, positiveInteger } from "./arguments.ts";
 import { CliError } from "./cli-error.ts";
 import { type CommandContext, contextOf } from "./command-context.ts";
+import { registerRunObjectCommands } from "./object.ts";
 import { spanDuration } from "./output/time-format.ts";
 import { watchRun } from "./run-watch.ts";
 import { taskRows } from "./task.ts";
@@ -129,6 +130,8 @@ export function registerRunCommands(program: Command): void {
       const runId = runText === undefined ? await newestRunId(context, pipelineId) : positiveInteger(runText);
       await watchRun(context, pipelineId, runId);
     });
+
+  registerRunObjectCommands(run);
 }
 
 /** Shared by `run start` and `pipeline run`. */

@@ -8,6 +8,7 @@ import type { PipelineConfig } from "../pipeline-config.ts";
 import { streamEvents } from "./event-stream.ts";
 import { HttpClient, apiPath as path } from "./http.ts";
 import { splitLines } from "./line-stream.ts";
+import { type ObjectsApi, objectsApi } from "./objects-api.ts";
 import { type RolesApi, rolesApi } from "./roles-api.ts";
 import { type SecretsApi, secretsApi } from "./secrets-api.ts";
 import type {
@@ -193,6 +194,7 @@ export class GoferClient {
   readonly tokens: TokensApi;
   readonly roles: RolesApi;
   readonly secrets: SecretsApi;
+  readonly objects: ObjectsApi;
   readonly namespaces: NamespacesApi;
   readonly pipelines: PipelinesApi;
   readonly configs: ConfigsApi;
@@ -235,6 +237,7 @@ export class GoferClient {
     };
     this.roles = rolesApi(http);
     this.secrets = secretsApi(http);
+    this.objects = objectsApi(http);
 
     this.namespaces = {
       list: async () => http.json("GET", "/api/namespaces", "namespaces"),

@@ -23,6 +23,16 @@ export interface RequestOptions {
   body?: unknown;
 }
 
+/** Raw bytes to send: a stream is sent as it is read, never gathered first. */
+export type RawBody = Uint8Array | ReadableStream<Uint8Array> | Blob;
+
+export interface RawRequestOptions {
+  query?: Query;
+  body: RawBody;
+  /** Default `application/octet-stream`. */
+  contentType?: string;
+}
+
 export interface StreamOptions {
   query?: Query;
   signal?: AbortSignal | undefined;
@@ -102,17 +112,73 @@ export class HttpClient {
     options: RequestOptions = {},
   ): Promise<T> {
     const { text } = await this.#exchange(method, path, options);
-    let parsed: unknown;
+    return this.#unwrap<T>(text, method, path, key);
+  }
+
+  /**
+   * Sends `options.body` as raw bytes and returns the field `key` of the JSON answer. For a stream body the
+   * timeout restarts with every chunk read from it, so a long upload is fine and only a stalled one times out;
+   * a Uint8Array or Blob is sent with its length, within one timeout. A failure of the body stream itself (a
+   * file that cannot be read) is thrown as it is, not as a connection failure.
+   */
+  async rawJson<T>(
+    method: string,
+    path: string,
+    key: string | undefined,
+    options: RawRequestOptions,
+  ): Promise<T> {
+    const deadline = new Deadline(this.#timeoutMs);
+    const headers = { ...this.headers(), "content-type": options.contentType ?? "application/octet-stream" };
+    // `duplex` is what fetch requires for a streamed request body; Node's RequestInit type knows it.
+    const init: RequestInit & { duplex?: "half" } = { method, headers };
+    let source: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    let sourceFailure: { error: unknown } | undefined;
+    if (options.body instanceof ReadableStream) {
+      const reader = options.body.getReader();
+      source = reader;
+      // Pulled one chunk at a time as fetch sends them, so at most a chunk or two is ever held in memory.
+      init.body = new ReadableStream<Uint8Array>(
+        {
+          async pull(controller) {
+            const chunk = await reader.read().catch((error: unknown) => {
+              sourceFailure = { error };
+              throw error;
+            });
+            deadline.restart();
+            if (chunk.done) controller.close();
+            else controller.enqueue(chunk.value);
+          },
+          cancel: (reason) => reader.cancel(reason),
+        },
+        { highWaterMark: 0 },
+      );
+      init.duplex = "half";
+    } else {
+      init.body = options.body;
+    }
     try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw this.#notGofer(method, path, "an answer that is not JSON");
+      const text = await this.#send(method, path, options.query, init, deadline, (response) =>
+        response.text(),
+      );
+      return this.#unwrap<T>(text, method, path, key);
+    } catch (error) {
+      throw sourceFailure ? sourceFailure.error : error;
+    } finally {
+      // The server may answer (a refusal) before reading the whole body: stop reading the source then too.
+      await source?.cancel().catch(() => undefined);
     }
-    if (key === undefined) return parsed as T;
-    if (typeof parsed !== "object" || parsed === null || !(key in parsed)) {
-      throw this.#notGofer(method, path, `JSON without the expected "${key}" field`);
-    }
-    return (parsed as Record<string, unknown>)[key] as T;
+  }
+
+  /** Sends a request and returns the answer's raw bytes, all read within the timeout. */
+  async bytes(method: string, path: string, options: { query?: Query } = {}): Promise<Uint8Array> {
+    return this.#send(
+      method,
+      path,
+      options.query,
+      { method, headers: this.headers() },
+      new Deadline(this.#timeoutMs),
+      async (response) => new Uint8Array(await response.arrayBuffer()),
+    );
   }
 
   /** Sends a request whose success carries no body (204). */
@@ -167,6 +233,29 @@ export class HttpClient {
   }
 
   /**
+   * A streamed body as a ReadableStream, read only as fast as its consumer pulls. A break in the connection
+   * errors it with a {@link GoferConnectionError} (or the reason of an aborted `signal`); cancelling it cancels
+   * the request.
+   */
+  byteStream(response: Response, path: string, signal?: AbortSignal): ReadableStream<Uint8Array> {
+    if (!response.body) return new ReadableStream<Uint8Array>({ start: (controller) => controller.close() });
+    const reader = response.body.getReader();
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          const chunk = await reader.read().catch((error: unknown) => {
+            throw this.#connectionFailure(error, "GET", path, undefined, signal);
+          });
+          if (chunk.done) controller.close();
+          else controller.enqueue(chunk.value);
+        },
+        cancel: (reason) => reader.cancel(reason),
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  /**
    * Why a WebSocket upgrade of `path` failed. The WebSocket API hides the refusing response, so the same
    * request is repeated as plain HTTP, which runs through the same version and auth checks and answers with
    * the error envelope.
@@ -191,19 +280,51 @@ export class HttpClient {
       headers["content-type"] = "application/json";
       init.body = JSON.stringify(options.body);
     }
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(), this.#timeoutMs);
-    init.signal = timeout.signal;
+    const text = await this.#send(
+      method,
+      path,
+      options.query,
+      init,
+      new Deadline(this.#timeoutMs),
+      (response) => response.text(),
+    );
+    return { text };
+  }
+
+  /** One fetch under `deadline`, reading a successful answer with `read`; failures mapped onto our two errors. */
+  async #send<T>(
+    method: string,
+    path: string,
+    query: Query | undefined,
+    init: RequestInit,
+    deadline: Deadline,
+    read: (response: Response) => Promise<T>,
+  ): Promise<T> {
+    init.signal = deadline.signal;
     try {
-      const response = await this.#fetch(this.url(path, options.query), init);
-      const text = await response.text();
-      if (!response.ok) throw toApiError(response, text);
-      return { text };
+      const response = await this.#fetch(this.url(path, query), init);
+      if (!response.ok) throw toApiError(response, await response.text());
+      return await read(response);
     } catch (error) {
-      throw this.#connectionFailure(error, method, path, timeout.signal, undefined);
+      throw this.#connectionFailure(error, method, path, deadline.signal, undefined);
     } finally {
-      clearTimeout(timer);
+      deadline.clear();
     }
+  }
+
+  /** The field `key` of a JSON answer, or the whole answer when `key` is undefined. */
+  #unwrap<T>(text: string, method: string, path: string, key: string | undefined): T {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw this.#notGofer(method, path, "an answer that is not JSON");
+    }
+    if (key === undefined) return parsed as T;
+    if (typeof parsed !== "object" || parsed === null || !(key in parsed)) {
+      throw this.#notGofer(method, path, `JSON without the expected "${key}" field`);
+    }
+    return (parsed as Record<string, unknown>)[key] as T;
   }
 
   /** Maps a failure of fetch or of reading a body; errors that are already ours, and caller aborts, pass through. */
@@ -238,6 +359,36 @@ export class HttpClient {
       `${method} ${path} at ${this.baseUrl} got ${what}; check that the URL points at a Gofer server`,
       this.baseUrl,
     );
+  }
+}
+
+/** A timeout that can be restarted while an exchange shows progress (an upload's chunks being read). */
+class Deadline {
+  readonly #controller = new AbortController();
+  readonly #ms: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #cleared = false;
+
+  constructor(ms: number) {
+    this.#ms = ms;
+    this.restart();
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  restart(): void {
+    // fetch may still pull an upload's body after the answer (a refusal sent before reading it all); a timer
+    // armed then would only keep the process alive.
+    if (this.#cleared || this.#controller.signal.aborted) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#controller.abort(), this.#ms);
+  }
+
+  clear(): void {
+    this.#cleared = true;
+    clearTimeout(this.#timer);
   }
 }
 

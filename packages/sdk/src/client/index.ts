@@ -23,6 +23,16 @@ export type {
   TokensApi,
 } from "./gofer-client.ts";
 export { GoferClient } from "./gofer-client.ts";
+export type {
+  ExtensionObjectsApi,
+  ObjectBody,
+  ObjectStreamOptions,
+  ObjectsApi,
+  PipelineObjectsApi,
+  PutObjectOptions,
+  RunObjectsApi,
+  StoredObject,
+} from "./objects-api.ts";
 export type { RolesApi } from "./roles-api.ts";
 export type {
   GetSecretOptions,
