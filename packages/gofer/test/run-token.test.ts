@@ -77,4 +77,30 @@ describe("the injected run token", () => {
     );
     assert.equal(log.text, "token=[none]\n");
   });
+
+  it("is deleted as soon as its run's objects expire", async () => {
+    const short = await startTestServer({ GOFER_WEB_OBJECT_STORE__RUN_OBJECT_EXPIRY: "1" });
+    try {
+      await deployPipeline(
+        short,
+        pipelineConfig("short-lived", [{ ...shTask("use", "true"), inject_api_token: true }]),
+      );
+      const first = await waitForRun(short, "short-lived", await startRun(short, "short-lived"));
+      const tokenPath = `/api/tokens/${first.run.token_id}`;
+      assert.equal((await short.api("GET", tokenPath)).status, 200);
+
+      await waitForRun(short, "short-lived", await startRun(short, "short-lived"));
+      const deadline = Date.now() + 5000;
+      let status = 200;
+      while (status === 200 && Date.now() < deadline) {
+        status = (await short.api("GET", tokenPath)).status;
+        if (status === 200) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(status, 404, "run 1's token outlived its objects");
+      const run1 = await short.api("GET", "/api/namespaces/default/pipelines/short-lived/runs/1");
+      assert.equal(run1.json.run.store_objects_expired, true);
+    } finally {
+      await short.stop();
+    }
+  });
 });

@@ -83,6 +83,9 @@ export async function buildServer(options: ServerOptions): Promise<GoferApp> {
   app.addHook("onRoute", (route) => {
     const operationId = (route.schema as { operationId?: string } | undefined)?.operationId;
     if (operationId) accessFor(operationId);
+    // Authorization is looked up by operationId, so an API route without one would be served unchecked.
+    else if (route.url.startsWith("/api/") && !OPEN_WITHOUT_OPERATION.has(route.url))
+      throw new Error(`route ${route.method} ${route.url} has no operationId, so no access entry`);
   });
   app.decorateRequest("principal", null as unknown as Principal);
   app.addHook("onRequest", async (request, reply) => {
@@ -130,6 +133,9 @@ export async function buildServer(options: ServerOptions): Promise<GoferApp> {
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;
 }
+
+/** The only API routes served without an operationId: the contract itself, readable by anyone. */
+const OPEN_WITHOUT_OPERATION: ReadonlySet<string> = new Set(["/api/openapi.json"]);
 
 async function authorize(request: FastifyRequest, options: ServerOptions): Promise<void> {
   const operationId = request.routeOptions.schema?.operationId;

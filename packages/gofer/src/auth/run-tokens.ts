@@ -10,6 +10,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Role } from "../domain/permissions.ts";
+import type { EventBus } from "../events/event-bus.ts";
 import type { GoferDb } from "../storage/database.ts";
 import { insertRole } from "../storage/roles-store.ts";
 import type { RunKey } from "../storage/runs-store.ts";
@@ -75,6 +76,21 @@ export class RunTokens {
       secret.catch(() => this.#secrets.delete(key));
     }
     return secret;
+  }
+
+  /** Drops a run's secret from memory once the run is complete: no task of it will ask again. */
+  forgetCompletedRuns(bus: EventBus): () => void {
+    return bus.subscribe((event) => {
+      const details = event.kind.completed_run;
+      if (!details) return;
+      this.#secrets.delete(
+        runTokenUser({
+          namespace_id: String(details.namespace_id),
+          pipeline_id: String(details.pipeline_id),
+          run_id: Number(details.run_id),
+        }),
+      );
+    });
   }
 
   async #mint(run: RunKey): Promise<string> {

@@ -10,6 +10,8 @@ export function watchObjectLifecycle(
   bus: EventBus,
   objects: ObjectStore,
   log: (message: string, error?: unknown) => void,
+  /** After runs' objects expired or their pipeline went: what else lives exactly as long (run tokens). */
+  onRunsRetired: () => Promise<unknown> = async () => undefined,
 ): () => void {
   // One pass at a time: two runs starting together must not expire the same run twice.
   let chain: Promise<unknown> = Promise.resolve();
@@ -22,15 +24,20 @@ export function watchObjectLifecycle(
     const namespaceId = String(details.namespace_id);
     const pipelineId = String(details.pipeline_id);
     if (kind === "started_run") {
-      enqueue(`expiring run objects of ${namespaceId}/${pipelineId}`, () =>
-        objects.expireRunObjects(namespaceId, pipelineId),
-      );
+      enqueue(`expiring run objects of ${namespaceId}/${pipelineId}`, async () => {
+        const expired = await objects.expireRunObjects(namespaceId, pipelineId);
+        if (expired.length > 0) await onRunsRetired();
+      });
     } else if (kind === "deleted_pipeline") {
-      enqueue(`removing objects of ${namespaceId}/${pipelineId}`, () =>
-        objects.removePipeline(namespaceId, pipelineId),
-      );
+      enqueue(`removing objects of ${namespaceId}/${pipelineId}`, async () => {
+        await objects.removePipeline(namespaceId, pipelineId);
+        await onRunsRetired();
+      });
     } else if (kind === "deleted_namespace") {
-      enqueue(`removing objects of namespace ${namespaceId}`, () => objects.removeNamespace(namespaceId));
+      enqueue(`removing objects of namespace ${namespaceId}`, async () => {
+        await objects.removeNamespace(namespaceId);
+        await onRunsRetired();
+      });
     }
   });
 }

@@ -18,6 +18,7 @@ import {
   updateTaskExecution,
 } from "../storage/task-executions-store.ts";
 import {
+  ReferenceRefusedError,
   type ReferenceResolvers,
   type ResolvedEnvironment,
   resolveVariables,
@@ -97,21 +98,20 @@ export class TaskLauncher {
 
     let environment: ResolvedEnvironment;
     try {
-      environment = await resolveVariables(variables, key, this.#options.resolvers ?? {});
+      environment = await this.#environmentFor(key, execution, variables);
     } catch (error) {
-      if (!(error instanceof UnresolvedReferenceError)) throw error;
+      // Whatever goes wrong before the container exists must end the task: a task left in `processing` would
+      // hold its run (and a parallelism slot) forever.
+      const precondition =
+        error instanceof UnresolvedReferenceError || error instanceof ReferenceRefusedError;
+      if (!precondition) this.#options.log?.(`preparing task ${keyString(key)} failed`, error);
       await this.completeWithoutContainer(execution, "failed", {
-        reason: "failed_precondition",
-        description: `Could not start the task: ${error.message}`,
+        reason: precondition ? "failed_precondition" : "scheduler_error",
+        description: precondition
+          ? `Could not start the task: ${messageOf(error)}`
+          : "Could not start the task: its variables could not be prepared (see the server log)",
       });
       return;
-    }
-    if (execution.task.inject_api_token && this.#options.runToken) {
-      const token = await this.#options.runToken(key);
-      // GOFER_API_TOKEN is the documented name; Gofer's own code injected GOFER_TOKEN, which its CLI reads.
-      environment.env.GOFER_API_TOKEN = token;
-      environment.env.GOFER_TOKEN = token;
-      environment.secrets.push(token);
     }
     if (environment.secrets.length > 0 && this.#options.maskSecrets)
       this.#masks.set(keyString(key), this.#options.maskSecrets(environment.secrets));
@@ -136,6 +136,7 @@ export class TaskLauncher {
       });
       containerId = started.id;
     } catch (error) {
+      this.#masks.delete(keyString(key));
       const description =
         error instanceof SchedulerError ? error.message : `Could not start the task: ${String(error)}`;
       await this.completeWithoutContainer(execution, "failed", { reason: "scheduler_error", description });
@@ -187,7 +188,27 @@ export class TaskLauncher {
 
   #track(watch: Promise<void>): void {
     this.#watches.add(watch);
-    void watch.finally(() => this.#watches.delete(watch));
+    // A failure here (the database gone mid-write) is logged, never left to crash the process as unhandled.
+    void watch
+      .catch((error: unknown) => this.#options.log?.("watching a task failed", error))
+      .finally(() => this.#watches.delete(watch));
+  }
+
+  /** The container's environment: references resolved, and the run's API token when the task asks for one. */
+  async #environmentFor(
+    key: TaskExecutionKey,
+    execution: StoredTaskExecution,
+    variables: Variable[],
+  ): Promise<ResolvedEnvironment> {
+    const environment = await resolveVariables(variables, key, this.#options.resolvers ?? {});
+    if (execution.task.inject_api_token && this.#options.runToken) {
+      const token = await this.#options.runToken(key);
+      // GOFER_API_TOKEN is the documented name; Gofer's own code injected GOFER_TOKEN, which its CLI reads.
+      environment.env.GOFER_API_TOKEN = token;
+      environment.env.GOFER_TOKEN = token;
+      environment.secrets.push(token);
+    }
+    return environment;
   }
 
   /** Streams the container's output to its log file and records its exit, then lets the run move on. */

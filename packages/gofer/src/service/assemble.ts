@@ -5,7 +5,7 @@
 import type { GoferApp } from "../api/api-context.ts";
 import { secretRoutes } from "../api/routes/secrets.ts";
 import { buildServer } from "../api/server.ts";
-import { RunTokens } from "../auth/run-tokens.ts";
+import { deleteRetiredRunTokens, RunTokens } from "../auth/run-tokens.ts";
 import type { Config } from "../config/index.ts";
 import { EventBus } from "../events/event-bus.ts";
 import { LogStore } from "../logs/log-store.ts";
@@ -68,7 +68,14 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     maskSecrets,
     log: (message, error) => app.log.error({ err: error }, message),
   });
-  watchObjectLifecycle(bus, objects, (message, error) => app.log.error({ err: error }, message));
+  // A run's token lives as long as its objects: retired the moment they expire or their pipeline goes.
+  watchObjectLifecycle(
+    bus,
+    objects,
+    (message, error) => app.log.error({ err: error }, message),
+    () => deleteRetiredRunTokens(db),
+  );
+  runTokens.forgetCompletedRuns(bus);
   const app = await buildServer({
     db,
     bus,
@@ -82,5 +89,12 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     logger: config.api.log_level === "silent" ? false : { level: config.api.log_level },
   });
   secretRoutes(app, { db, secrets });
+  if (config.secret_store.sqlite.encryption_key === "") {
+    // Convenient for a first start, but whoever copies the data folder gets the key with it.
+    app.log.warn(
+      `secrets are encrypted with the generated key in ${config.secret_store.sqlite.key_file}, inside the data ` +
+        "folder; for production set secret_store.sqlite.encryption_key (32 bytes) and keep it elsewhere",
+    );
+  }
   return { app, bus, logs, objects, orchestrator };
 }
