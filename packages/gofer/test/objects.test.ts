@@ -251,6 +251,65 @@ describe("objects", () => {
     );
   });
 
+  it("refuses an upload whose run expired while its body streamed in, and keeps no row or file", async () => {
+    await deployPipeline(server, pipelineConfig("late", [shTask("noop", "true")]));
+    const runId = await startRun(server, "late");
+    await waitForRun(server, "late", runId);
+    const pipelineDir = join(objectsDir, "namespaces", "default", "late");
+
+    // A chunked upload the route accepts (the run has not expired yet), held open after its first chunk.
+    const url = new URL(server.url);
+    const req = request({
+      host: url.hostname,
+      port: url.port,
+      method: "POST",
+      path: `${P}/late/runs/${runId}/objects/slow`,
+      headers: {
+        "gofer-api-version": "v0",
+        authorization: `Bearer ${server.token}`,
+        "content-type": "application/octet-stream",
+      },
+    });
+    const answered = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      req.on("response", (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () =>
+          resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+        );
+        response.on("error", reject);
+      });
+      req.on("error", reject);
+    });
+    req.write("first half, ");
+    let deadline = Date.now() + 5000;
+    while ((await filesUnder(pipelineDir)).length === 0) {
+      assert.ok(Date.now() < deadline, "the upload never started writing");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+
+    // Expire the run the way the server does: newer runs start (run_object_expiry is 2).
+    for (let index = 0; index < 2; index += 1) {
+      const newer = await startRun(server, "late");
+      await waitForRun(server, "late", newer);
+    }
+    deadline = Date.now() + 5000;
+    while (!(await server.api("GET", `${P}/late/runs/${runId}`)).json.run.store_objects_expired) {
+      assert.ok(Date.now() < deadline, "the run's objects never expired");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+
+    req.end("second half");
+    const response = await answered;
+    assert.equal(response.status, 409, response.body);
+    const error = JSON.parse(response.body);
+    assert.equal(error.error_code, "CONFLICT");
+    assert.match(error.message, new RegExp(`objects of run ${runId} have expired`));
+    assert.deepEqual((await server.api("GET", `${P}/late/runs/${runId}/objects`)).json.objects, []);
+    assert.equal((await get(server, `${P}/late/runs/${runId}/objects/slow`)).status, 404);
+    assert.deepEqual(await filesUnder(pipelineDir), []);
+  });
+
   it("removes a deleted pipeline's object files", async () => {
     await deployPipeline(server, pipelineConfig("doomed", [shTask("noop", "true")]));
     assert.equal((await put(server, `${P}/doomed/objects/keep`, "bytes")).status, 201);

@@ -38,6 +38,57 @@ describe("secret masker", () => {
     }
   });
 
+  it("masks every line of a base64 encoding that `base64` wrapped at 76 characters", () => {
+    const alphabet = "Ab3dEf9hIjKlMnOpQrStUvWxYz0123456789abcdefghijklmnopqrstuvwxyz-_";
+    const secretOf = (length: number) =>
+      Array.from({ length }, (_, index) => alphabet[(index * 7 + length) % alphabet.length]).join("");
+    const wrap = (text: string) => text.match(/.{1,76}/g) ?? [];
+    /** Every 8-character window of `text`: a visible one of these is a leak. */
+    const windows = (text: string) =>
+      new Set(Array.from({ length: text.length - 7 }, (_, at) => text.slice(at, at + 8)));
+    for (const length of [74, 200]) {
+      const secret = secretOf(length);
+      const masker = maskSecrets([secret]);
+      // The encodings of the value's whole groups at each alignment: what no visible text may contain.
+      const groups = [0, 1, 2].map((start) => {
+        const whole = Math.floor((length - start) / 3) * 3;
+        return Buffer.from(secret)
+          .subarray(start, start + whole)
+          .toString("base64");
+      });
+      const cases = [
+        // `printf %s "$S" | base64` and `echo "$S" | base64`: the whole encoding is the secret's.
+        { payload: secret, strict: true },
+        { payload: `${secret}\n`, strict: true },
+        // Embedded in a longer payload at each alignment: the surrounding bytes' groups may stay visible.
+        { payload: `x${secret}!`, strict: false },
+        { payload: `user:${secret}\n`, strict: false },
+        { payload: `{"token":"${secret}","more":"text"}`, strict: false },
+      ];
+      for (const { payload, strict } of cases) {
+        const encoded = Buffer.from(payload).toString("base64");
+        const lines = wrap(encoded);
+        assert.ok(lines.length >= 2, `${length}: the encoding must wrap`);
+        const forbidden = strict ? windows(encoded) : new Set(groups.flatMap((text) => [...windows(text)]));
+        for (const [index, line] of lines.entries()) {
+          const masked = masker(Buffer.from(line)).toString("latin1");
+          const where = `${length} bytes, payload ${JSON.stringify(payload.slice(0, 12))}…, line ${index}: ${masked}`;
+          assert.match(masked, /\[masked\]/, where);
+          for (const visible of masked.split("[masked]")) {
+            for (const window of windows(visible)) assert.equal(forbidden.has(window), false, where);
+          }
+          if (strict) assert.ok(masked.replaceAll("[masked]", "").length <= 4, where);
+        }
+      }
+    }
+  });
+
+  it("leaves base64-looking text that is not a secret's encoding alone", () => {
+    const masker = maskSecrets([Buffer.from("k".repeat(32)).toString("hex")]);
+    const text = "dGhpcyBpcyBub3QgYSBzZWNyZXQ= and ZGVhZGJlZWY= and abcdefghijklmnop";
+    assert.equal(masker(Buffer.from(text)).toString(), text);
+  });
+
   it("masks each line of a multi-line secret and works on binary lines", () => {
     const pem = "-----BEGIN KEY-----\nMIIEabcdef\n-----END KEY-----";
     assert.equal(mask([pem], "MIIEabcdef"), "[masked]");

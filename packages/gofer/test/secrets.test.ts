@@ -237,6 +237,42 @@ describe("secrets on a real server", () => {
     }
   });
 
+  it("masks every line of a long secret's base64 that `base64` wrapped at 76 characters", async () => {
+    const secret = `long-${"Zx8-Qw3_Lp7".repeat(13)}-end`;
+    await deployPipeline(
+      server,
+      pipelineConfig("wrapper", [
+        shTask("print", 'echo "$S" | base64; echo done', { variables: { S: "pipeline_secret{{long}}" } }),
+      ]),
+    );
+    expectStatus(
+      await server.api("POST", secretsPath("wrapper"), { key: "long", content: secret, force: false }),
+      201,
+    );
+    const runId = await startRun(server, "wrapper");
+    const { tasks } = await waitForRun(server, "wrapper", runId, WAIT_MS);
+    assert.equal(tasks.print.status, "successful", JSON.stringify(tasks.print));
+
+    const log = await server.api(
+      "GET",
+      `/api/namespaces/default/pipelines/wrapper/runs/${runId}/tasks/print/logs`,
+    );
+    expectStatus(log, 200);
+    const encoded =
+      Buffer.from(`${secret}\n`)
+        .toString("base64")
+        .match(/.{1,76}/g) ?? [];
+    assert.ok(encoded.length >= 3, "the encoding must wrap");
+    const stored = log.text.split("\n");
+    for (const line of encoded) assert.equal(log.text.includes(line), false, log.text);
+    assert.deepEqual(
+      stored.slice(0, encoded.length).filter((line) => !line.includes("[masked]")),
+      [],
+      log.text,
+    );
+    assert.ok(stored.includes("done"), log.text);
+  });
+
   it("fails a task whose secret is missing or not allowed in its namespace, before it starts", async () => {
     await deployPipeline(
       server,

@@ -7,8 +7,9 @@
  *
  * A write streams into `<file>.partial` in the same folder and is renamed into place only once complete, so a
  * failed or aborted upload never leaves a half-written object; the row is committed after the rename, and a
- * replaced version's file is deleted only after the row stops naming it. A reader holds an open descriptor,
- * so a concurrent overwrite or delete cannot cut its download short.
+ * replaced version's file is deleted only after the row stops naming it. A commit that fails (a key taken
+ * meanwhile, a run whose objects expired during the upload) deletes the new file. A reader holds an open
+ * descriptor, so a concurrent overwrite or delete cannot cut its download short.
  */
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
@@ -106,6 +107,11 @@ export class ObjectStore {
     let stale: ObjectRow[];
     try {
       stale = await db.transaction().execute(async (tx) => {
+        // The route refused an expired run before reading the body, but expiry may have run since: a row
+        // committed now would name a file that no later expiry pass removes (the run is already marked).
+        if (scope.kind === "run" && (await runObjectsHaveExpired(tx, scope))) {
+          throw runObjectsExpired(scope.run_id);
+        }
         const previous = await getObjectRow(tx, scope, key);
         if (previous && !options.force) throw alreadyExists(key);
         await replaceObjectRow(tx, scope, row);
@@ -297,6 +303,28 @@ function segment(id: string): string {
   }
   return id;
 }
+
+/** Whether the run's objects expired. A run deleted meanwhile is left to the objects table's foreign key. */
+async function runObjectsHaveExpired(
+  db: GoferDb,
+  scope: Extract<ObjectScope, { kind: "run" }>,
+): Promise<boolean> {
+  const run = await db
+    .selectFrom("runs")
+    .select("store_objects_expired")
+    .where("namespace_id", "=", scope.namespace_id)
+    .where("pipeline_id", "=", scope.pipeline_id)
+    .where("run_id", "=", scope.run_id)
+    .executeTakeFirst();
+  return run?.store_objects_expired === 1;
+}
+
+/** The 409 for storing an object on a run whose objects expired, before the upload or during it. */
+export const runObjectsExpired = (runId: number): GoferError =>
+  new GoferError(
+    "CONFLICT",
+    `The objects of run ${runId} have expired (object_store.run_object_expiry); it takes no new ones`,
+  );
 
 const alreadyExists = (key: string): GoferError =>
   new GoferError("ALREADY_EXISTS", `Object "${key}" already exists; set force=true to overwrite it`);

@@ -9,8 +9,12 @@
 import type { Readable } from "node:stream";
 import type { FastifyReply } from "fastify";
 import { Type } from "typebox";
-import { GoferError } from "../../domain/errors.ts";
-import type { ObjectInfo, ObjectScope, ObjectStore } from "../../objects/object-store.ts";
+import {
+  type ObjectInfo,
+  type ObjectScope,
+  type ObjectStore,
+  runObjectsExpired,
+} from "../../objects/object-store.ts";
 import type { GoferDb } from "../../storage/database.ts";
 import type { GoferApp, RoutePlugin } from "../api-context.ts";
 import { requireIdentifier, requirePipeline, requireRun } from "../guards.ts";
@@ -64,12 +68,8 @@ const KINDS: Kind[] = [
       const pipeline_id = String(params.pipeline_id);
       const run_id = Number(params.run_id);
       const run = await requireRun(db, namespace_id, pipeline_id, run_id);
-      if (forWrite && run.store_objects_expired) {
-        throw new GoferError(
-          "CONFLICT",
-          `The objects of run ${run_id} have expired (object_store.run_object_expiry); it takes no new ones`,
-        );
-      }
+      // Checked again when the upload commits (the run may expire while the body streams in).
+      if (forWrite && run.store_objects_expired) throw runObjectsExpired(run_id);
       return { kind: "run", namespace_id, pipeline_id, run_id };
     },
   },
