@@ -68,14 +68,7 @@ export function registerRunCommands(program: Command): void {
           ["run", `${item.run_id} of ${item.pipeline_id} (version ${item.pipeline_config_version})`],
           ["state", item.state],
           ["status", out.style.outcome(item.status)],
-          ...(item.status_reason
-            ? [
-                ["reason", `${item.status_reason.reason}: ${item.status_reason.description}`] as [
-                  string,
-                  string,
-                ],
-              ]
-            : []),
+          ...out.reasonRow(item.status_reason),
           ["started", out.time(item.started)],
           ["duration", spanDuration(item.started, item.ended)],
         ]),

@@ -32,14 +32,7 @@ export function registerTaskCommands(program: Command): void {
           ["image", item.task.image],
           ["state", item.state],
           ["status", out.style.outcome(item.status)],
-          ...(item.status_reason
-            ? [
-                ["reason", `${item.status_reason.reason}: ${item.status_reason.description}`] as [
-                  string,
-                  string,
-                ],
-              ]
-            : []),
+          ...out.reasonRow(item.status_reason),
           [
             "exit code",
             item.exit_code === null || item.exit_code === undefined ? "-" : String(item.exit_code),

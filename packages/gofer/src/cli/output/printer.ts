@@ -62,6 +62,11 @@ export class Printer {
     return entries.map(([key, value]) => `${this.style.paint("bold", `${key}:`.padEnd(width + 1))} ${value}`);
   }
 
+  /** The `reason` row of a run's or task's fields, when it ended with one. */
+  reasonRow(reason: { reason: string; description: string } | null): [string, string][] {
+    return reason ? [["reason", `${reason.reason}: ${reason.description}`]] : [];
+  }
+
   time(epochMs: number): string {
     return this.#detail ? exactTime(epochMs) : relativeTime(epochMs);
   }
