@@ -1,49 +1,13 @@
 /** `gofer pipeline object …` and `gofer run object …` against a real server, with binary contents. */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { GOFER_BIN, goferAgainst, parseJson } from "./support/cli.ts";
+import { goferAgainst, goferBytesAgainst, parseJson } from "./support/cli.ts";
 import { deployPipeline, pipelineConfig, shTask, startRun, waitForRun } from "./support/pipelines.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
-
-interface RawResult {
-  code: number | null;
-  stdout: Buffer;
-  stderr: string;
-}
-
-/** Runs the CLI with `input` on stdin and keeps stdout as bytes (the shared helper decodes it as UTF-8). */
-function goferRaw(server: TestServer, home: string, args: string[], input?: Buffer): Promise<RawResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [GOFER_BIN, ...args], {
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOME: home,
-        NO_COLOR: "1",
-        GOFER_API_BASE_URL: server.url,
-        GOFER_TOKEN: server.token,
-      },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    const stdout: Buffer[] = [];
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(stdout), stderr });
-    });
-    child.stdin.end(input);
-  });
-}
 
 /** 1 MB of random bytes with NULs sprinkled through, so any text handling on the way would show. */
 function binaryContent(): Buffer {
@@ -57,10 +21,14 @@ describe("gofer object commands", () => {
   let gofer: ReturnType<typeof goferAgainst>;
   let home: string;
   let runId: number;
+  let goferBytes: ReturnType<typeof goferBytesAgainst>;
+  /** Runs the CLI in this file's home with `input` on stdin, keeping stdout as bytes. */
+  const goferRaw = (args: string[], input?: Buffer) => goferBytes(args, { input, env: { HOME: home } });
 
   before(async () => {
     server = await startTestServer();
     gofer = goferAgainst(server);
+    goferBytes = goferBytesAgainst(server);
     home = await mkdtemp(join(tmpdir(), "gofer-cli-objects-"));
     await deployPipeline(server, pipelineConfig("app", [shTask("t", "true")]));
     runId = await startRun(server, "app");
@@ -81,8 +49,6 @@ describe("gofer object commands", () => {
     assert.match(put.stdout, /Stored object blob\.bin for pipeline app/);
 
     const piped = await goferRaw(
-      server,
-      home,
       ["pipeline", "object", "put", "app", "notes.txt", "-", "--json"],
       Buffer.from("from stdin\n"),
     );
@@ -106,11 +72,11 @@ describe("gofer object commands", () => {
     );
 
     // Raw bytes on stdout even with --json: the content is the output.
-    const got = await goferRaw(server, home, ["pipeline", "object", "get", "app", "blob.bin", "--json"]);
+    const got = await goferRaw(["pipeline", "object", "get", "app", "blob.bin", "--json"]);
     assert.equal(got.code, 0, got.stderr);
     assert.equal(got.stdout.length, content.length);
     assert.ok(got.stdout.equals(content), "stdout differs from the uploaded bytes");
-    const text = await goferRaw(server, home, ["pipeline", "object", "get", "app", "notes.txt"]);
+    const text = await goferRaw(["pipeline", "object", "get", "app", "notes.txt"]);
     assert.equal(text.stdout.toString(), "from stdin\n");
   });
 
@@ -154,7 +120,7 @@ describe("gofer object commands", () => {
 
     const forced = await gofer(["pipeline", "object", "put", "app", "blob.bin", file, "--force"]);
     assert.equal(forced.code, 0, forced.stderr);
-    const got = await goferRaw(server, home, ["pipeline", "object", "get", "app", "blob.bin"]);
+    const got = await goferRaw(["pipeline", "object", "get", "app", "blob.bin"]);
     assert.ok(got.stdout.equals(await readFile(file)));
 
     const deleted = await gofer(["pipeline", "object", "delete", "app", "blob.bin"]);
@@ -168,8 +134,6 @@ describe("gofer object commands", () => {
   it("manages a run's objects the same way", async () => {
     const run = String(runId);
     const put = await goferRaw(
-      server,
-      home,
       ["run", "object", "put", "app", run, "result.bin", "-"],
       Buffer.from([0, 1, 2, 255, 0]),
     );
@@ -183,7 +147,7 @@ describe("gofer object commands", () => {
       listed.map((item) => item.key),
       ["result.bin"],
     );
-    const got = await goferRaw(server, home, ["run", "object", "get", "app", run, "result.bin"]);
+    const got = await goferRaw(["run", "object", "get", "app", run, "result.bin"]);
     assert.deepEqual([...got.stdout], [0, 1, 2, 255, 0]);
 
     const badRun = await gofer(["run", "object", "list", "app", "zero"]);

@@ -1,43 +1,11 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type CliResult, GOFER_BIN, goferAgainst, parseJson } from "./support/cli.ts";
+import { goferAgainst, parseJson } from "./support/cli.ts";
 import { deployPipeline, pipelineConfig, shTask } from "./support/pipelines.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
-
-/** Runs the CLI with `input` on stdin (the shared helper closes stdin). */
-function goferWithStdin(server: TestServer, home: string, args: string[], input: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [GOFER_BIN, ...args], {
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOME: home,
-        NO_COLOR: "1",
-        GOFER_API_BASE_URL: server.url,
-        GOFER_TOKEN: server.token,
-      },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
-}
 
 describe("gofer secret", () => {
   let server: TestServer;
@@ -56,21 +24,17 @@ describe("gofer secret", () => {
   });
 
   it("puts a pipeline secret from stdin, lists it without the value, and gets it with --include-secret", async () => {
-    const put = await goferWithStdin(
-      server,
-      home,
-      ["secret", "pipeline", "put", "app", "api_key", "-"],
-      "from-stdin-42\n",
-    );
+    const put = await gofer(["secret", "pipeline", "put", "app", "api_key", "-"], {
+      input: "from-stdin-42\n",
+      env: { HOME: home },
+    });
     assert.equal(put.code, 0, put.stderr);
     assert.match(put.stdout, /Stored secret api_key for pipeline app/);
 
-    const again = await goferWithStdin(
-      server,
-      home,
-      ["secret", "pipeline", "put", "app", "api_key", "-"],
-      "x",
-    );
+    const again = await gofer(["secret", "pipeline", "put", "app", "api_key", "-"], {
+      input: "x",
+      env: { HOME: home },
+    });
     assert.equal(again.code, 1);
     assert.match(again.stderr, /already exists.*HTTP 409/);
 

@@ -1,50 +1,7 @@
 import assert from "node:assert/strict";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { GoferApiError, GoferClient } from "../src/client/index.ts";
-
-interface Exchange {
-  method: string;
-  url: string;
-  body: string;
-}
-
-/** Answers every request with the next canned status and body, recording what was asked. */
-class CannedServer {
-  readonly requests: Exchange[] = [];
-  next: { status: number; body?: unknown } = { status: 204 };
-  #server = createServer((request, response) => void this.#answer(request, response));
-
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise((resolve) => this.#server.close(resolve));
-  }
-
-  get last(): Exchange {
-    const last = this.requests.at(-1);
-    assert.ok(last, "no request reached the server");
-    return last;
-  }
-
-  async #answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    let body = "";
-    for await (const chunk of request) body += chunk;
-    this.requests.push({ method: request.method ?? "", url: request.url ?? "", body });
-    if (this.next.body === undefined) {
-      response.writeHead(this.next.status).end();
-      return;
-    }
-    response
-      .writeHead(this.next.status, { "content-type": "application/json" })
-      .end(JSON.stringify(this.next.body));
-  }
-}
+import { FakeServer } from "./support/fake-server.ts";
 
 const token = {
   id: "t1",
@@ -63,7 +20,7 @@ const role = {
 };
 
 describe("client: tokens and roles", () => {
-  const server = new CannedServer();
+  const server = new FakeServer();
   let client: GoferClient;
   before(async () => {
     client = new GoferClient({ baseUrl: await server.start(), token: "secret" });

@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type WebSocket, WebSocketServer } from "ws";
 import { GoferApiError, GoferClient, GoferConnectionError, type GoferEvent } from "../src/client/index.ts";
+import { closeServer, listenLocally, refusingUrl } from "./support/fake-server.ts";
 
 const TOKEN = "stream-token";
 
@@ -71,16 +70,13 @@ describe("events.stream over WebSocket", () => {
       }
       wss.handleUpgrade(request, socket, head, (ws) => onSocket(ws, request));
     });
-    http.listen(0, "127.0.0.1");
-    await once(http, "listening");
-    baseUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    baseUrl = await listenLocally(http);
   });
   after(async () => {
     for (const client of wss.clients) client.terminate();
     for (const socket of rawSockets) socket.destroy();
     wss.close();
-    http.closeAllConnections();
-    await new Promise((resolve) => http.close(resolve));
+    await closeServer(http);
   });
   beforeEach(() => {
     upgrades.length = 0;
@@ -234,12 +230,7 @@ describe("events.stream over WebSocket", () => {
   });
 
   test("an unreachable server is a GoferConnectionError", async () => {
-    const probe = createServer();
-    probe.listen(0, "127.0.0.1");
-    await once(probe, "listening");
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise((resolve) => probe.close(resolve));
-    const unreachable = new GoferClient({ baseUrl: `http://127.0.0.1:${port}`, token: TOKEN });
+    const unreachable = new GoferClient({ baseUrl: await refusingUrl(), token: TOKEN });
     await assert.rejects(
       async () => {
         for await (const _item of unreachable.events.stream()) assert.fail();

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer } from "node:http";
 import { after, before, beforeEach, describe, test } from "node:test";
 import {
   GoferApiError,
@@ -8,60 +7,13 @@ import {
   GoferConnectionError,
   type PipelineConfig,
 } from "../src/client/index.ts";
-
-interface RecordedRequest {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-interface CannedResponse {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
-/** A stand-in for the Gofer server: answers every request with the next canned response and records it. */
-class CannedServer {
-  readonly requests: RecordedRequest[] = [];
-  next: CannedResponse = { status: 204 };
-  #server = createServer((request, response) => void this.#answer(request, response));
-
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise((resolve) => this.#server.close(resolve));
-  }
-
-  get last(): RecordedRequest {
-    const request = this.requests.at(-1);
-    assert.ok(request, "no request reached the server");
-    return request;
-  }
-
-  async #answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    let body = "";
-    for await (const chunk of request) body += chunk;
-    this.requests.push({
-      method: request.method ?? "",
-      url: request.url ?? "",
-      headers: request.headers,
-      body,
-    });
-    const { status, headers = {} } = this.next;
-    if (this.next.body === undefined) {
-      response.writeHead(status, headers).end();
-      return;
-    }
-    const text = typeof this.next.body === "string" ? this.next.body : JSON.stringify(this.next.body);
-    response.writeHead(status, { "content-type": "application/json", ...headers }).end(text);
-  }
-}
+import {
+  type CannedResponse,
+  closeServer,
+  FakeServer,
+  listenLocally,
+  refusingUrl,
+} from "./support/fake-server.ts";
 
 const namespace = { id: "default", name: "Default", description: "", created: 1, modified: 2 };
 const metadata = { namespace_id: "ns", pipeline_id: "pipe", created: 1, modified: 1, state: "active" };
@@ -124,7 +76,7 @@ const pipelineConfig: PipelineConfig = {
 };
 
 describe("GoferClient over HTTP", () => {
-  const server = new CannedServer();
+  const server = new FakeServer();
   let baseUrl = "";
   let client: GoferClient;
 
@@ -517,12 +469,7 @@ describe("GoferClient over HTTP", () => {
 
 describe("GoferClient connection failures", () => {
   test("a refused connection is a GoferConnectionError naming the URL and what to check", async () => {
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise((resolve) => probe.close(resolve));
-
-    const baseUrl = `http://127.0.0.1:${port}`;
+    const baseUrl = await refusingUrl();
     const error = await new GoferClient({ baseUrl }).namespaces.list().catch((caught: unknown) => caught);
     assert.ok(error instanceof GoferConnectionError);
     assert.equal(error.baseUrl, baseUrl);
@@ -537,8 +484,7 @@ describe("GoferClient connection failures", () => {
 
   test("a server that does not answer in time is a timed-out GoferConnectionError", async () => {
     const silent = createServer(() => undefined);
-    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
-    const baseUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const baseUrl = await listenLocally(silent);
     try {
       const started = Date.now();
       const error = await new GoferClient({ baseUrl, timeoutMs: 150 }).runs
@@ -552,8 +498,7 @@ describe("GoferClient connection failures", () => {
       );
       assert.ok(Date.now() - started < 2_000);
     } finally {
-      silent.closeAllConnections();
-      await new Promise((resolve) => silent.close(resolve));
+      await closeServer(silent);
     }
   });
 
@@ -562,16 +507,14 @@ describe("GoferClient connection failures", () => {
       response.writeHead(200, { "content-type": "application/json" });
       response.write('{"namespaces": [');
     });
-    await new Promise<void>((resolve) => stalling.listen(0, "127.0.0.1", resolve));
-    const baseUrl = `http://127.0.0.1:${(stalling.address() as AddressInfo).port}`;
+    const baseUrl = await listenLocally(stalling);
     try {
       await assert.rejects(
         new GoferClient({ baseUrl, timeoutMs: 150 }).namespaces.list(),
         (error: unknown) => error instanceof GoferConnectionError && error.timedOut,
       );
     } finally {
-      stalling.closeAllConnections();
-      await new Promise((resolve) => stalling.close(resolve));
+      await closeServer(stalling);
     }
   });
 

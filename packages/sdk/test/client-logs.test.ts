@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { GoferApiError, GoferClient, GoferConnectionError } from "../src/client/index.ts";
+import { closeServer, listenLocally } from "./support/fake-server.ts";
 
 const LOGS = "/api/namespaces/ns/pipelines/pipe/runs/3/tasks/build/logs";
 
@@ -26,15 +25,10 @@ describe("tasks.logs over plain-text HTTP", () => {
       });
       void handler(request, response);
     });
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const baseUrl = await listenLocally(server);
     client = new GoferClient({ baseUrl, token: "tok", timeoutMs: 300 });
   });
-  after(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  after(() => closeServer(server));
 
   const logs = (options?: Parameters<GoferClient["tasks"]["logs"]>[4]) =>
     client.tasks.logs("ns", "pipe", 3, "build", options);

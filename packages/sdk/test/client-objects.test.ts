@@ -1,18 +1,8 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { GoferApiError, GoferClient, GoferConnectionError } from "../src/client/index.ts";
-
-interface RecordedRequest {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-type Handler = (request: RecordedRequest, response: ServerResponse) => void;
+import { FakeServer, type Handler } from "./support/fake-server.ts";
 
 const stored = { key: "report.bin", created: 1700 };
 
@@ -24,49 +14,6 @@ const defaultHandler: Handler = (request, response) => {
   else if (request.method === "DELETE") response.writeHead(204).end();
   else json(200, { objects: [stored] });
 };
-
-/** A stand-in for the Gofer server that records every request with its raw body. */
-class RecordingServer {
-  readonly requests: RecordedRequest[] = [];
-  handler: Handler = defaultHandler;
-  /** When set, answers before the body is read, as the real server refuses an existing key. */
-  early: ((request: IncomingMessage, response: ServerResponse) => void) | undefined;
-  // A client that gives up mid-upload aborts the request; that is the client's failure to test, not the server's.
-  #server = createServer((request, response) => void this.#answer(request, response).catch(() => undefined));
-
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise((resolve) => this.#server.close(resolve));
-  }
-
-  get last(): RecordedRequest {
-    const request = this.requests.at(-1);
-    assert.ok(request, "no request reached the server");
-    return request;
-  }
-
-  async #answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    if (this.early) {
-      this.early(request, response);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const recorded = {
-      method: request.method ?? "",
-      url: request.url ?? "",
-      headers: request.headers,
-      body: Buffer.concat(chunks),
-    };
-    this.requests.push(recorded);
-    this.handler(recorded, response);
-  }
-}
 
 /** Bytes with NULs and every other value in them, so a text conversion anywhere would show. */
 const binary = (size: number): Buffer => {
@@ -110,7 +57,7 @@ async function readAll(stream: ReadableStream<Uint8Array>): Promise<Buffer> {
 }
 
 describe("GoferClient objects", () => {
-  const server = new RecordingServer();
+  const server = new FakeServer();
   let baseUrl: string;
   let client: GoferClient;
 
@@ -143,12 +90,12 @@ describe("GoferClient objects", () => {
     assert.equal(request.headers["content-type"], "application/octet-stream");
     assert.equal(request.headers["content-length"], "4096");
     assert.equal(request.headers["gofer-api-version"], "v0");
-    assert.deepEqual(request.body, content);
+    assert.deepEqual(request.bytes, content);
 
     await client.objects.pipeline.put("ns", "pipe", "report.bin", new Blob([content]), { force: true });
     request = server.last;
     assert.equal(request.url, "/api/namespaces/ns/pipelines/pipe/objects/report.bin?force=true");
-    assert.deepEqual(request.body, content);
+    assert.deepEqual(request.bytes, content);
   });
 
   test("streams a few MB upload chunk by chunk, arriving byte-identical", async () => {
@@ -159,8 +106,8 @@ describe("GoferClient objects", () => {
     assert.equal(request.url, "/api/namespaces/ns/pipelines/pipe/runs/7/objects/big.bin");
     assert.equal(request.headers["content-type"], "application/octet-stream");
     assert.equal(request.headers["transfer-encoding"], "chunked");
-    assert.equal(request.body.length, content.length);
-    assert.equal(sha256(request.body), sha256(content));
+    assert.equal(request.bytes.length, content.length);
+    assert.equal(sha256(request.bytes), sha256(content));
     assert.ok(pulls() > 80, `the body was read in ${pulls()} pulls`);
   });
 
@@ -170,7 +117,7 @@ describe("GoferClient objects", () => {
     const { stream } = chunkedStream(content, 1024, 60);
     // About 660 ms in all, but never 300 ms without a chunk.
     await slow.objects.extension.put("ext", "state", stream);
-    assert.deepEqual(server.last.body, content);
+    assert.deepEqual(server.last.bytes, content);
   });
 
   test("a failing upload stream rejects with its own error, not a connection error", async () => {

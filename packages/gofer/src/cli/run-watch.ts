@@ -32,7 +32,13 @@ export async function watchRun(context: CommandContext, pipelineId: string, runI
     const events = client.events
       .stream({ history: false, signal: controller.signal })
       [Symbol.asyncIterator]();
-    let pending = events.next();
+    // The read in flight when the watch ends is rejected by the abort below; nobody awaits it then.
+    const nextEvent = () => {
+      const next = events.next();
+      next.catch(() => undefined);
+      return next;
+    };
+    let pending = nextEvent();
     let view = await readView(context, pipelineId, runId);
     let readAt = Date.now();
     screen.show(view);
@@ -49,7 +55,7 @@ export async function watchRun(context: CommandContext, pipelineId: string, runI
           // The stream ended (server restarting?): keep watching by periodic refresh only.
           pending = new Promise<never>(() => undefined);
         } else {
-          pending = events.next();
+          pending = nextEvent();
           if (!concernsRun(next.value, namespace, pipelineId, runId)) continue;
         }
       } else if (Date.now() - readAt < SAFETY_REFRESH_MS) {

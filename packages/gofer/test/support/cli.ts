@@ -3,10 +3,11 @@
  * with a HOME of its own so no ~/.gofer.toml on the machine can change what a test sees.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Readable, Writable } from "node:stream";
 import { after, before } from "node:test";
 import { startTestServer, type TestServer } from "./test-server.ts";
 
@@ -18,16 +19,31 @@ export interface CliResult {
   stderr: string;
 }
 
+/** A `CliResult` whose stdout is kept as the bytes the command wrote. */
+export interface CliBytesResult {
+  code: number | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
 export interface CliOptions {
   env?: Record<string, string | undefined>;
   timeoutMs?: number;
   cwd?: string;
+  /** Written to the command's stdin, which is then closed; without it stdin is closed from the start. */
+  input?: string | Buffer;
 }
 
 /** A home folder with nothing in it, made once per test file. */
 const emptyHome = mkdtempSync(join(tmpdir(), "gofer-cli-home-"));
 
-export function runGofer(args: string[], options: CliOptions = {}): Promise<CliResult> {
+export async function runGofer(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  const result = await runGoferBytes(args, options);
+  return { ...result, stdout: result.stdout.toString("utf8") };
+}
+
+/** `runGofer` keeping stdout as bytes, for commands that write binary contents. */
+export function runGoferBytes(args: string[], options: CliOptions = {}): Promise<CliBytesResult> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries({
     PATH: process.env.PATH,
@@ -37,17 +53,16 @@ export function runGofer(args: string[], options: CliOptions = {}): Promise<CliR
     ...options.env,
   }))
     if (value !== undefined) env[key] = value;
+  const { input } = options;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [GOFER_BIN, ...args], {
-      env,
-      cwd: options.cwd,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
+    const command = [GOFER_BIN, ...args];
+    const child: ChildProcessByStdio<Writable | null, Readable, Readable> =
+      input === undefined
+        ? spawn(process.execPath, command, { env, cwd: options.cwd, stdio: ["ignore", "pipe", "pipe"] })
+        : spawn(process.execPath, command, { env, cwd: options.cwd, stdio: "pipe" });
+    const stdout: Buffer[] = [];
     let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
+    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
       stderr += chunk;
     });
@@ -55,24 +70,39 @@ export function runGofer(args: string[], options: CliOptions = {}): Promise<CliR
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(
-        new Error(`gofer ${args.join(" ")} did not finish within ${timeoutMs} ms\n${stdout}\n${stderr}`),
+        new Error(
+          `gofer ${args.join(" ")} did not finish within ${timeoutMs} ms\n${Buffer.concat(stdout)}\n${stderr}`,
+        ),
       );
     }, timeoutMs);
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, stdout: Buffer.concat(stdout), stderr });
     });
+    if (input !== undefined) {
+      // A command that exits without reading all of its input is judged by its exit code and output, not by EPIPE.
+      child.stdin?.on("error", (error: NodeJS.ErrnoException) => {
+        if (error.code !== "EPIPE") reject(error);
+      });
+      child.stdin?.end(input);
+    }
   });
+}
+
+/** `options` with `server`'s URL and bootstrap token added to the environment. */
+function againstServer(server: TestServer, options: CliOptions): CliOptions {
+  return { ...options, env: { GOFER_API_BASE_URL: server.url, GOFER_TOKEN: server.token, ...options.env } };
 }
 
 /** `runGofer` pointed at `server` with its bootstrap token, as a logged-in user would run it. */
 export function goferAgainst(server: TestServer) {
-  return (args: string[], options: CliOptions = {}) =>
-    runGofer(args, {
-      ...options,
-      env: { GOFER_API_BASE_URL: server.url, GOFER_TOKEN: server.token, ...options.env },
-    });
+  return (args: string[], options: CliOptions = {}) => runGofer(args, againstServer(server, options));
+}
+
+/** `runGoferBytes` pointed at `server` like `goferAgainst`. */
+export function goferBytesAgainst(server: TestServer) {
+  return (args: string[], options: CliOptions = {}) => runGoferBytes(args, againstServer(server, options));
 }
 
 /** Parses stdout as the one JSON document `--json` promises, failing with the whole output when it is not. */
