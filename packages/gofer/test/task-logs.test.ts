@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { Agent, get as httpGet } from "node:http";
 import type { Socket } from "node:net";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
   deployPipeline,
@@ -330,5 +332,41 @@ describe("task logs on a real engine", () => {
     const missingRun = await server.api("GET", logsPath("known", runId + 100, "real"));
     assert.equal(missingRun.status, 404);
     assertEnvelopeBody(missingRun.text, "NOT_FOUND");
+  });
+
+  it("deletes a pipeline's and a namespace's log files along with them", async () => {
+    const logsDir = join(server.dataDir, "logs");
+    const created = await server.api("POST", "/api/namespaces", {
+      id: "doomed",
+      name: "Doomed",
+      description: "",
+    });
+    assert.equal(created.status, 201, created.text);
+    for (const [namespace, pipelineId] of [
+      ["default", "short-lived-logs"],
+      ["doomed", "inside-doomed"],
+    ] as const) {
+      await deployPipeline(server, pipelineConfig(pipelineId, [shTask("say", "echo kept")]), namespace);
+      const runId = await startRun(server, pipelineId, {}, namespace);
+      await waitForRun(server, pipelineId, runId, WAIT_MS, namespace);
+      assert.ok(
+        existsSync(join(logsDir, namespace, pipelineId)),
+        `no log folder for ${namespace}/${pipelineId}`,
+      );
+    }
+
+    assert.equal(
+      (await server.api("DELETE", "/api/namespaces/default/pipelines/short-lived-logs")).status,
+      204,
+    );
+    assert.equal((await server.api("DELETE", "/api/namespaces/doomed")).status, 204);
+    const gone = async (path: string) => {
+      const deadline = Date.now() + 5000;
+      while (existsSync(path) && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      return !existsSync(path);
+    };
+    assert.ok(await gone(join(logsDir, "default", "short-lived-logs")), "the pipeline's logs stayed");
+    assert.ok(await gone(join(logsDir, "doomed")), "the namespace's logs stayed");
   });
 });

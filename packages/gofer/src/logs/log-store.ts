@@ -94,6 +94,12 @@ export class LogStore {
     await rm(this.pathFor(key), { force: true });
   }
 
+  /** Deletes every log of a pipeline, or of a whole namespace when `pipelineId` is left out. */
+  async removeAll(namespaceId: string, pipelineId?: string): Promise<void> {
+    const parts = [pathSegment(namespaceId), ...(pipelineId === undefined ? [] : [pathSegment(pipelineId)])];
+    await rm(join(this.#dir, ...parts), { recursive: true, force: true });
+  }
+
   async exists(key: TaskLogKey): Promise<boolean> {
     try {
       await access(this.pathFor(key));

@@ -8,6 +8,7 @@ import { buildServer } from "../api/server.ts";
 import { deleteRetiredRunTokens, RunTokens } from "../auth/run-tokens.ts";
 import type { Config } from "../config/index.ts";
 import { EventBus } from "../events/event-bus.ts";
+import { watchLogLifecycle } from "../logs/log-lifecycle.ts";
 import { LogStore } from "../logs/log-store.ts";
 import { maskSecrets } from "../logs/secret-masker.ts";
 import { watchObjectLifecycle } from "../objects/object-lifecycle.ts";
@@ -76,6 +77,7 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     () => deleteRetiredRunTokens(db),
   );
   runTokens.forgetCompletedRuns(bus);
+  watchLogLifecycle(bus, logs, (message, error) => app.log.error({ err: error }, message));
   const app = await buildServer({
     db,
     bus,
