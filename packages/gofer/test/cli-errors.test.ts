@@ -228,16 +228,16 @@ describe("gofer CLI: bad input fails clearly and leaves nothing behind", () => {
       });
     });
 
-    it("an unknown command or option is commander's message, with a suggestion when close", async () => {
-      assertFails(await gofer(["frobnicate"]), { code: 1, error: /^error: unknown command 'frobnicate'$/m });
+    it("an unknown command or option is commander's message, with a suggestion when close, and exits 2", async () => {
+      assertFails(await gofer(["frobnicate"]), { code: 2, error: /^error: unknown command 'frobnicate'$/m });
       const close = await gofer(["pipelin", "list"]);
-      assertFails(close, { code: 1, error: [/unknown command 'pipelin'/, /Did you mean pipeline\?/] });
+      assertFails(close, { code: 2, error: [/unknown command 'pipelin'/, /Did you mean pipeline\?/] });
       assertFails(await gofer(["pipeline", "list", "--frob"]), {
-        code: 1,
+        code: 2,
         error: /^error: unknown option '--frob'$/m,
       });
       assertFails(await gofer(["pipeline", "get"]), {
-        code: 1,
+        code: 2,
         error: /missing required argument 'pipeline'/,
       });
     });
@@ -407,7 +407,12 @@ describe("gofer CLI: bad input fails clearly and leaves nothing behind", () => {
 
     it("a server address that is not http(s) or not a URL is refused before any request", async () => {
       assertFails(await gofer(["pipeline", "list"], { env: { GOFER_API_BASE_URL: "ftp://x" } }), {
-        error: /must use http or https, not ftp:/,
+        error: /the server address ftp:\/\/x must start with http:\/\/ or https:\/\//,
+        hint: /http:\/\/127\.0\.0\.1:8080/,
+      });
+      assertFails(await gofer(["event", "get", "abc"]), {
+        code: 2,
+        error: /expected an event id \(a number\), got "abc"/,
       });
       assertFails(await gofer(["pipeline", "list", "--api-base-url", "not a url"]), {
         error: /"not a url" is not a URL/,

@@ -128,7 +128,9 @@ function checkUrl(url: string): void {
     });
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
-    throw new CliError(`the server address must use http or https, not ${parsed.protocol}`);
+    throw new CliError(`the server address ${url} must start with http:// or https://`, {
+      hint: "set it like http://127.0.0.1:8080 (GOFER_API_BASE_URL, --api-base-url or api_base_url)",
+    });
 }
 
 const nonEmpty = (value: string | undefined): string | undefined =>

@@ -1,6 +1,6 @@
 /** `gofer event …`: the server's record of everything that happened, as history or as a live stream. */
 import type { GoferClient, GoferEvent } from "@gofer/sdk/client";
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { CliError } from "./cli-error.ts";
 import { contextOf } from "./command-context.ts";
 import type { Printer } from "./output/printer.ts";
@@ -13,7 +13,7 @@ export function registerEventCommands(program: Command): void {
     .description("Show one event")
     .action(async (id: string, _options, command: Command) => {
       const { client, out } = contextOf(command);
-      const item = await client.events.get(id);
+      const item = await client.events.get(eventId(id));
       out.result(item, () => formatEvent(out, item));
     });
 
@@ -61,7 +61,7 @@ export function registerEventCommands(program: Command): void {
     .description("Delete one event")
     .action(async (id: string, _options, command: Command) => {
       const { client, out } = contextOf(command);
-      await client.events.delete(id);
+      await client.events.delete(eventId(id));
       out.result({ deleted: id }, () => `Deleted event ${id}`);
     });
 }
@@ -70,6 +70,12 @@ async function newestEventId(client: GoferClient, signal: AbortSignal): Promise<
   for await (const item of client.events.stream({ history: true, reverse: true, signal }))
     return BigInt(item.id);
   return undefined;
+}
+
+/** Event ids are decimal numbers; anything else is a usage error, caught before asking the server. */
+function eventId(text: string): string {
+  if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`expected an event id (a number), got "${text}"`);
+  return text;
 }
 
 /** Events stream as JSON lines in JSON mode, so `--follow` output can be piped to `jq`. */

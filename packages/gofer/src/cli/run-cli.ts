@@ -81,8 +81,9 @@ function report(error: unknown): number {
     return 2;
   }
   if (error instanceof CommanderError) {
-    // Commander already printed the usage problem (or the help/version the user asked for).
-    return error.exitCode;
+    // Commander already printed the usage problem (or the help/version the user asked for). A usage problem
+    // exits 2, like a bad argument an action rejects, so scripts can tell "called wrongly" from "it failed".
+    return error.exitCode === 0 ? 0 : 2;
   }
   if (error instanceof CliError) {
     write(error.message, error.hint);
