@@ -125,7 +125,13 @@ function objectRoutesOf(app: GoferApp, kind: Kind, db: GoferDb, objects: ObjectS
         tags: [kind.tag],
         summary: "Download an object's bytes (application/octet-stream).",
         params: keyParams,
-        response: { ...errorResponses },
+        response: {
+          200: {
+            description: "The object's bytes, exactly as stored.",
+            content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } },
+          },
+          ...errorResponses,
+        },
       },
     },
     async (request, reply: FastifyReply) => {
