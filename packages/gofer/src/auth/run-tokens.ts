@@ -9,6 +9,7 @@
  * as a backstop.
  */
 import { createHash } from "node:crypto";
+import { sql } from "kysely";
 import type { Role } from "../domain/permissions.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { GoferDb } from "../storage/database.ts";
@@ -24,12 +25,6 @@ const USER_PREFIX = "run:";
 /** The token's user names its run, so listings say what it is and cleanup can find its run. */
 export const runTokenUser = (run: RunKey): string =>
   `${USER_PREFIX}${run.namespace_id}/${run.pipeline_id}/${run.run_id}`;
-
-export function parseRunTokenUser(user: string): RunKey | undefined {
-  const match = /^run:([^/]+)\/([^/]+)\/(\d+)$/.exec(user);
-  if (!match) return undefined;
-  return { namespace_id: match[1] as string, pipeline_id: match[2] as string, run_id: Number(match[3]) };
-}
 
 const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
@@ -119,29 +114,21 @@ export class RunTokens {
 }
 
 /**
- * Deletes the tokens of runs whose objects have expired or that no longer exist; returns how many. Cheap
- * enough to run with the expired-token sweep: it reads only run tokens.
+ * Deletes the tokens of runs whose objects have expired or that no longer exist; returns how many. One
+ * statement: a run token's user names its run, so the runs still live give the users to keep.
  */
 export async function deleteRetiredRunTokens(db: GoferDb): Promise<number> {
-  const tokens = await db
-    .selectFrom("tokens")
-    .select(["id", "user"])
+  const result = await db
+    .deleteFrom("tokens")
     .where("user", "like", `${USER_PREFIX}%`)
-    .execute();
-  let deleted = 0;
-  for (const token of tokens) {
-    const run = parseRunTokenUser(token.user);
-    if (!run) continue;
-    const stored = await db
-      .selectFrom("runs")
-      .select("store_objects_expired")
-      .where("namespace_id", "=", run.namespace_id)
-      .where("pipeline_id", "=", run.pipeline_id)
-      .where("run_id", "=", run.run_id)
-      .executeTakeFirst();
-    if (stored && stored.store_objects_expired === 0) continue;
-    await db.deleteFrom("tokens").where("id", "=", token.id).execute();
-    deleted += 1;
-  }
-  return deleted;
+    .where(
+      "user",
+      "not in",
+      db
+        .selectFrom("runs")
+        .select(sql<string>`${USER_PREFIX} || namespace_id || '/' || pipeline_id || '/' || run_id`.as("user"))
+        .where("store_objects_expired", "=", 0),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
