@@ -6,11 +6,13 @@
 
 import type { PipelineConfig } from "../pipeline-config.ts";
 import { streamEvents } from "./event-stream.ts";
+import { type ExtensionsApi, extensionsApi } from "./extensions-api.ts";
 import { HttpClient, apiPath as path } from "./http.ts";
 import { splitLines } from "./line-stream.ts";
 import { type ObjectsApi, objectsApi } from "./objects-api.ts";
 import { type RolesApi, rolesApi } from "./roles-api.ts";
 import { type SecretsApi, secretsApi } from "./secrets-api.ts";
+import { type SubscriptionsApi, subscriptionsApi } from "./subscriptions-api.ts";
 import type {
   CreateNamespaceInput,
   CreateTokenInput,
@@ -202,6 +204,8 @@ export class GoferClient {
   readonly runs: RunsApi;
   readonly tasks: TasksApi;
   readonly events: EventsApi;
+  readonly extensions: ExtensionsApi;
+  readonly subscriptions: SubscriptionsApi;
 
   constructor(options: GoferClientOptions) {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -238,6 +242,8 @@ export class GoferClient {
     this.roles = rolesApi(http);
     this.secrets = secretsApi(http);
     this.objects = objectsApi(http);
+    this.extensions = extensionsApi(http);
+    this.subscriptions = subscriptionsApi(http);
 
     this.namespaces = {
       list: async () => http.json("GET", "/api/namespaces", "namespaces"),

@@ -6,6 +6,7 @@
 export type { PipelineConfig } from "../pipeline-config.ts";
 export type { GoferApiErrorDetails, GoferConnectionErrorOptions } from "./errors.ts";
 export { GoferApiError, GoferConnectionError } from "./errors.ts";
+export type { ExtensionLogOptions, ExtensionsApi } from "./extensions-api.ts";
 export type {
   CancelTaskOptions,
   ConfigsApi,
@@ -44,4 +45,5 @@ export type {
   SecretsApi,
   SecretWithValue,
 } from "./secrets-api.ts";
+export type { SubscriptionsApi } from "./subscriptions-api.ts";
 export type * from "./wire-types.ts";

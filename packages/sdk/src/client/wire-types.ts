@@ -364,3 +364,103 @@ export interface GoferEvent {
   kind: Record<string, Record<string, unknown>>;
   emitted: EpochMillis;
 }
+
+/**
+ * An extension's life as the server sees it:
+ * - `unknown`: part of the v0 enum; not sent.
+ * - `processing`: its container is being started, or Gofer is waiting for its first healthy answer.
+ * - `running`: healthy and holding its subscriptions.
+ * - `exited`: stopped: disabled, failed to start, crashed or stopped answering; `state_reason` says which, and a
+ *   failed extension is restarted with backoff.
+ */
+export type ExtensionState = "unknown" | "processing" | "running" | "exited";
+
+/** Whether an admin allows the extension to run: a disabled extension's container is stopped and starts no runs. */
+export type ExtensionStatus = "unknown" | "enabled" | "disabled";
+
+/** One setting an extension takes, as its `/api/info` documents it. */
+export interface ExtensionParameter {
+  key: string;
+  required: boolean;
+  documentation: string;
+}
+
+/** What an extension says about itself: how to configure it and how to subscribe to it. */
+export interface ExtensionDocumentation {
+  /** Free text (Markdown) explaining the extension. */
+  body: string;
+  /** Settings given at install (`gofer extension install -c key=value`). */
+  config_params: ExtensionParameter[];
+  /** Settings each subscription gives (`gofer pipeline subscription create -s key=value`). */
+  pipeline_subscription_params: ExtensionParameter[];
+}
+
+/** How an extension was installed. Setting values are shown to admins only; others see `[redacted]`, and the registry password is never shown. */
+export interface ExtensionRegistration {
+  extension_id: string;
+  image: string;
+  registry_auth: RegistryAuth | null;
+  settings: Variable[];
+  created: EpochMillis;
+  modified: EpochMillis;
+  status: ExtensionStatus;
+  /** Roles added to the extension's own token. */
+  additional_roles: string[];
+}
+
+/** Why an extension is not running (or last failed): `reason` is a stable code, `description` the details. */
+export type ExtensionStateReasonKind = "disabled" | "start_failed" | "crashed" | "unhealthy" | "stopped";
+
+/** An installed extension and its current state. */
+export interface Extension {
+  registration: ExtensionRegistration;
+  /** Where Gofer reaches the extension, e.g. `http://127.0.0.1:40211`; empty while it is not running. */
+  url: string;
+  /** When its current container started; `0` if it is not running. */
+  started: EpochMillis;
+  state: ExtensionState;
+  /** Empty (no parameters, no body) until the extension has answered `/api/info` once. */
+  documentation: ExtensionDocumentation;
+  /** Set while the extension is not running because of a failure, or is disabled; otherwise `null`. */
+  state_reason: StatusReason<ExtensionStateReasonKind> | null;
+  /** How many times Gofer has restarted it since the server started. */
+  restarts: number;
+}
+
+/** `POST /api/extensions` (admin). */
+export interface InstallExtensionInput {
+  /** An identifier: 3–32 letters, digits and hyphens. */
+  id: string;
+  image: string;
+  /** The extension's config parameters, e.g. `{min_interval: "1m"}`. */
+  settings: Record<string, string>;
+  registry_auth?: RegistryAuth | null;
+  /** Role ids added to the extension's token. */
+  additional_roles?: string[] | null;
+}
+
+/** `active` subscriptions are held by the extension; `disabled` ones are kept but start no runs. */
+export type SubscriptionStatus = "unknown" | "active" | "error" | "disabled";
+
+export type SubscriptionStatusReasonKind = "unknown" | "not_found" | "failed";
+
+/** A pipeline's subscription to an extension, e.g. "run every 5 minutes". */
+export interface Subscription {
+  namespace_id: string;
+  pipeline_id: string;
+  extension_id: string;
+  subscription_id: string;
+  /** As given, before secret references are resolved (resolved values never leave the server). */
+  settings: Record<string, string>;
+  status: SubscriptionStatus;
+  status_reason: StatusReason<SubscriptionStatusReasonKind> | null;
+}
+
+/** `POST .../pipelines/{pipeline_id}/subscriptions`. */
+export interface CreateSubscriptionInput {
+  extension_id: string;
+  /** An identifier naming this subscription among the pipeline's subscriptions to the extension. */
+  subscription_id: string;
+  /** The extension's subscription parameters; values may be `pipeline_secret{{key}}` or `global_secret{{key}}`. */
+  settings: Record<string, string>;
+}
