@@ -29,7 +29,7 @@ interface Answer {
 }
 
 /** Operations whose GET is (also) a WebSocket upgrade. */
-const WEBSOCKETS = new Set(["stream_events", "get_logs"]);
+const WEBSOCKETS = new Set(["stream_events", "get_logs", "get_extension_logs"]);
 const ANONYMOUS_OPERATIONS = ["list_pipelines", "get_pipeline", "list_runs", "get_run"];
 
 /**
@@ -39,6 +39,7 @@ const ANONYMOUS_OPERATIONS = ["list_pipelines", "get_pipeline", "list_runs", "ge
  */
 const UNDECLARED_SUCCESS: Record<string, number> = {
   get_logs: 200,
+  get_extension_logs: 200,
 };
 
 /**
@@ -63,6 +64,10 @@ const QUERIES: Record<string, string> = {
 
 /** The key every secret and object made in setup is stored under. */
 const KEY = "matrix-key";
+/** A real extension (the interval image from `npm run images`) that extension and subscription routes act on. */
+const EXTENSION = "matrix-extension";
+const EXTENSION_IMAGE = "gofer/extension-interval:latest";
+const SUBSCRIPTION = "matrix-sub";
 const OBJECT_BYTES = new TextEncoder().encode("matrix object bytes");
 
 /** Every plain resource (not `all`): a role with these plus targets covers everything but what targets exclude. */
@@ -179,6 +184,23 @@ describe("authorization matrix over every served operation", () => {
     assert.equal(stored.status, 201, stored.text);
   };
 
+  const installExtension = async (id: string): Promise<void> => {
+    const installed = await server.api("POST", "/api/extensions", {
+      id,
+      image: EXTENSION_IMAGE,
+      settings: {},
+    });
+    assert.equal(installed.status, 201, installed.text);
+  };
+  const createSubscription = async (subscriptionId: string): Promise<void> => {
+    const created = await server.api("POST", `${pipelineBase()}/subscriptions`, {
+      extension_id: EXTENSION,
+      subscription_id: subscriptionId,
+      settings: { every: "1h" },
+    });
+    assert.equal(created.status, 201, created.text);
+  };
+
   /**
    * Path values for one allowed call of a destructive operation: a resource made just for it, so every allowed
    * caller finds one to destroy and the walk's later operations still find theirs. Refused calls never get
@@ -244,8 +266,18 @@ describe("authorization matrix over every served operation", () => {
     },
     delete_extension_object: async () => {
       const key = `doomed-object-${++made}`;
-      await putObject("/api/extensions/matrix-extension/objects", key);
+      await putObject(`/api/extensions/${EXTENSION}/objects`, key);
       return { key };
+    },
+    uninstall_extension: async () => {
+      const extension_id = `doomed-extension-${++made}`;
+      await installExtension(extension_id);
+      return { extension_id };
+    },
+    delete_subscription: async () => {
+      const subscription_id = `doomed-sub-${++made}`;
+      await createSubscription(subscription_id);
+      return { subscription_id };
     },
     delete_pipeline_secret: async () => {
       const key = `doomed-secret-${++made}`;
@@ -292,7 +324,9 @@ describe("authorization matrix over every served operation", () => {
     await putGlobalSecret(KEY);
     await putObject(`${pipelineBase()}/objects`, KEY);
     await putObject(`${pipelineBase()}/runs/${runId}/objects`, KEY);
-    await putObject("/api/extensions/matrix-extension/objects", KEY);
+    await installExtension(EXTENSION);
+    await createSubscription(SUBSCRIPTION);
+    await putObject(`/api/extensions/${EXTENSION}/objects`, KEY);
     // Let the expired token's second pass.
     await new Promise((resolve) => setTimeout(resolve, 1100));
 
@@ -340,7 +374,8 @@ describe("authorization matrix over every served operation", () => {
       id: throwawayTokenId,
       role_id: "default-only",
       key: KEY,
-      extension_id: "matrix-extension",
+      extension_id: EXTENSION,
+      subscription_id: SUBSCRIPTION,
       ...destructive[operation.operationId],
       ...overrides,
     };
@@ -369,6 +404,14 @@ describe("authorization matrix over every served operation", () => {
       put_pipeline_object: OBJECT_BYTES,
       put_run_object: OBJECT_BYTES,
       put_extension_object: OBJECT_BYTES,
+      install_extension: { id: "made-by-matrix", image: EXTENSION_IMAGE, settings: {} },
+      update_extension: { enable: true },
+      create_subscription: {
+        extension_id: EXTENSION,
+        subscription_id: "made-by-matrix",
+        settings: { every: "1h" },
+      },
+      update_subscription: { status: "active" },
     };
     return bodies[operationId];
   };

@@ -77,6 +77,16 @@ describe("defaults", () => {
         run_object_expiry: 50,
         max_object_size: 1_073_741_824,
       },
+      extensions: {
+        install_std_extensions: true,
+        std_image_prefix: "gofer/extension-",
+        start_timeout_ms: 30_000,
+        health_check_interval_ms: 10_000,
+        unhealthy_threshold: 3,
+        restart_backoff_max_ms: 300_000,
+        stop_timeout_ms: 30_000,
+      },
+      external_events: { enable: true, bind_address: "127.0.0.1:8081", body_limit: 10_485_760 },
       scheduler: {
         engine: "docker",
         docker: { host: "unix:///var/run/docker.sock", network_mode: "bridge" },

@@ -61,6 +61,19 @@ const IMPLEMENTED = [
   "get_extension_object",
   "put_extension_object",
   "delete_extension_object",
+  "list_extensions",
+  "install_extension",
+  "get_extension",
+  "update_extension",
+  "uninstall_extension",
+  "get_extension_debug_info",
+  "get_extension_logs",
+  "list_extension_subscriptions",
+  "list_subscriptions",
+  "create_subscription",
+  "get_subscription",
+  "update_subscription",
+  "delete_subscription",
 ];
 
 interface Operation {

@@ -239,6 +239,8 @@ describe("single binary", () => {
           GOFER_WEB_SERVER__DATA_DIR: dataDir,
           GOFER_WEB_SERVER__BIND_ADDRESS: "127.0.0.1:0",
           GOFER_WEB_SCHEDULER__DOCKER__NETWORK_MODE: "host",
+          GOFER_WEB_EXTENSIONS__INSTALL_STD_EXTENSIONS: "false",
+          GOFER_WEB_EXTERNAL_EVENTS__ENABLE: "false",
         },
       });
       ({ url, output } = await startBinaryServer(server, 15_000));
@@ -323,6 +325,10 @@ describe("single binary", () => {
         `GOFER_WEB_SERVER__BIND_ADDRESS=127.0.0.1:${port}`,
         "--env",
         "GOFER_WEB_SCHEDULER__DOCKER__NETWORK_MODE=host",
+        "--env",
+        "GOFER_WEB_EXTENSIONS__INSTALL_STD_EXTENSIONS=false",
+        "--env",
+        "GOFER_WEB_EXTERNAL_EVENTS__ENABLE=false",
         "--env",
         `GOFER_BUILD_COMMIT=${RUNTIME_COMMIT}`,
         IMAGE,

@@ -10,7 +10,7 @@
  */
 import { createHash } from "node:crypto";
 import { sql } from "kysely";
-import type { Role } from "../domain/permissions.ts";
+import { escapeRegex, type Role } from "../domain/permissions.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { GoferDb } from "../storage/database.ts";
 import { insertRole } from "../storage/roles-store.ts";
@@ -25,8 +25,6 @@ const USER_PREFIX = "run:";
 /** The token's user names its run, so listings say what it is and cleanup can find its run. */
 export const runTokenUser = (run: RunKey): string =>
   `${USER_PREFIX}${run.namespace_id}/${run.pipeline_id}/${run.run_id}`;
-
-const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** Role ids are short; a digest of the scope keeps them unique and within the limit. */
 export function runTokenRoleId(namespaceId: string, pipelineId: string): string {

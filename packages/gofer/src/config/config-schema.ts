@@ -119,6 +119,43 @@ export const SettingsSchema = Section({
         "Largest object accepted, in bytes (objects are streamed; `api.request_body_limit` does not apply).",
     }),
   }),
+  extensions: Section({
+    install_std_extensions: Type.Boolean({
+      default: true,
+      description:
+        "Install the interval and cron extensions at boot when they are not installed (images from `npm run images`).",
+    }),
+    std_image_prefix: Type.String({
+      default: "gofer/extension-",
+      description:
+        "Image name prefix of the standard extensions: <prefix>interval:latest, <prefix>cron:latest.",
+    }),
+    start_timeout: Duration(30, "How long an extension may take to answer its first health check."),
+    health_check_interval: Duration(10, "How often a running extension's health is checked."),
+    unhealthy_threshold: Type.Integer({
+      minimum: 1,
+      default: 3,
+      description: "Failed health checks in a row after which an extension is restarted.",
+    }),
+    restart_backoff_max: Duration(300, "Longest wait between restarts of an extension that keeps failing."),
+    stop_timeout: Duration(30, "Grace period between asking an extension to stop and killing it."),
+  }),
+  external_events: Section({
+    enable: Type.Boolean({
+      default: true,
+      description: "Serve POST /api/external/<extension_id> (webhooks) on a second listener.",
+    }),
+    bind_address: Type.String({
+      default: "127.0.0.1:8081",
+      description: "host:port of the external events listener (port 0 picks a free port).",
+    }),
+    body_limit: Type.Integer({
+      minimum: 1024,
+      default: 10485760,
+      description:
+        "Largest external event body accepted, in bytes (GitHub sends at most 25 MB; 10 MiB by default).",
+    }),
+  }),
   scheduler: Section({
     engine: Type.Enum(["docker"], { default: "docker", description: "Container backend." }),
     docker: Section({

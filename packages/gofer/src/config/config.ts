@@ -55,6 +55,21 @@ export interface Config {
     /** Largest object accepted, in bytes; uploads are streamed, so this is not bounded by the request body limit. */
     max_object_size: number;
   };
+  extensions: {
+    install_std_extensions: boolean;
+    std_image_prefix: string;
+    start_timeout_ms: number;
+    health_check_interval_ms: number;
+    unhealthy_threshold: number;
+    restart_backoff_max_ms: number;
+    stop_timeout_ms: number;
+  };
+  external_events: {
+    enable: boolean;
+    /** host:port of the webhook listener. */
+    bind_address: string;
+    body_limit: number;
+  };
   scheduler: {
     engine: "docker";
     docker: {

@@ -17,12 +17,20 @@ const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
 
 /** Appends to `problems` what is wrong; the returned Config is only meaningful when nothing was appended. */
 export function resolveConfig(settings: Settings, context: ResolveContext, problems: string[]): Config {
-  const { server, api, development, scheduler, secret_store, object_store } = settings;
+  const { server, api, development, scheduler, secret_store, object_store, extensions, external_events } =
+    settings;
 
   const bind = parseHostPort(server.bind_address);
   if (typeof bind === "string") {
     const source = context.sourceOf("server.bind_address");
     problems.push(`\`server.bind_address\` ${JSON.stringify(server.bind_address)} ${bind} (${source})`);
+  }
+  const externalBind = parseHostPort(external_events.bind_address);
+  if (typeof externalBind === "string") {
+    const source = context.sourceOf("external_events.bind_address");
+    problems.push(
+      `\`external_events.bind_address\` ${JSON.stringify(external_events.bind_address)} ${externalBind} (${source})`,
+    );
   }
   const url =
     server.url === ""
@@ -63,6 +71,20 @@ export function resolveConfig(settings: Settings, context: ResolveContext, probl
       pipeline_object_limit: object_store.pipeline_object_limit,
       run_object_expiry: object_store.run_object_expiry,
       max_object_size: object_store.max_object_size,
+    },
+    extensions: {
+      install_std_extensions: extensions.install_std_extensions,
+      std_image_prefix: extensions.std_image_prefix,
+      start_timeout_ms: durationToMs(extensions.start_timeout),
+      health_check_interval_ms: durationToMs(extensions.health_check_interval),
+      unhealthy_threshold: extensions.unhealthy_threshold,
+      restart_backoff_max_ms: durationToMs(extensions.restart_backoff_max),
+      stop_timeout_ms: durationToMs(extensions.stop_timeout),
+    },
+    external_events: {
+      enable: external_events.enable,
+      bind_address: external_events.bind_address,
+      body_limit: external_events.body_limit,
     },
     scheduler: {
       engine: scheduler.engine,

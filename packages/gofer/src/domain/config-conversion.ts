@@ -28,6 +28,9 @@ export function toStoredTasks(config: PipelineConfigInput): { tasks: Record<stri
   return { tasks, order: config.tasks.map((task) => task.id) };
 }
 
+/** What the API serves in place of a value it never reveals (registry passwords, extension settings). */
+export const REDACTED = "[redacted]";
+
 /** Registry passwords are write-only: stored for pulls, never served back. */
 export function redactConfig(config: PipelineConfig): PipelineConfig {
   const tasks = Object.fromEntries(Object.entries(config.tasks).map(([id, task]) => [id, redactTask(task)]));
@@ -36,6 +39,6 @@ export function redactConfig(config: PipelineConfig): PipelineConfig {
 
 export function redactTask(task: Task): Task {
   return task.registry_auth
-    ? { ...task, registry_auth: { user: task.registry_auth.user, pass: "[redacted]" } }
+    ? { ...task, registry_auth: { user: task.registry_auth.user, pass: REDACTED } }
     : task;
 }

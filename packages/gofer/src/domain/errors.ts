@@ -42,6 +42,19 @@ export const ERROR_CODES = {
   CONFLICT: { status: 409, doc: "The resource is in a state that forbids the request." },
   PIPELINE_INACTIVE: { status: 503, doc: "The pipeline is disabled; enable it to start runs." },
   RUNS_PAUSED: { status: 503, doc: "New runs are paused server-wide." },
+  EXTENSION_START_FAILED: {
+    status: 400,
+    doc: "An extension being installed did not start or did not answer; nothing was installed. The message says why.",
+  },
+  EXTENSION_UNAVAILABLE: {
+    status: 503,
+    doc: "The extension is not running (starting, failed or disabled); `gofer extension get` shows why.",
+  },
+  EXTENSION_REFUSED: {
+    status: 400,
+    doc: "The extension refused the request (e.g. an invalid subscription setting); the message is the extension's.",
+  },
+  EXTENSION_ERROR: { status: 502, doc: "The extension failed or did not answer; the message says how." },
   SCHEDULER_UNAVAILABLE: { status: 503, doc: "The container engine cannot be reached." },
   INTERNAL: {
     status: 500,

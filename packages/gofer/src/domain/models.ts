@@ -4,6 +4,7 @@
  */
 export type {
   Deployment,
+  Extension,
   GoferEvent,
   Initiator,
   Namespace,
@@ -11,6 +12,7 @@ export type {
   PipelineMetadata,
   Run,
   StatusReason,
+  Subscription,
   Task,
   TaskExecution,
   Token,

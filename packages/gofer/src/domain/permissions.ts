@@ -183,6 +183,9 @@ export const SYSTEM_ROLES: Role[] = [
   },
 ];
 
+/** A target regex matching exactly `id` (ids may hold regex metacharacters such as `.`). */
+export const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
 /** Describes needs for a refusal message: only what the caller sent, so nothing about what exists leaks. */
 export const describeNeeds = (needs: ResourceNeed[]): string =>
   needs.map((need) => (need.target === undefined ? need.name : `${need.name}:${need.target}`)).join(", ");

@@ -1,7 +1,7 @@
 /**
  * Keeps object files in step with what owns them, driven by committed events: a started run expires the
  * objects of its pipeline's old runs; a deleted pipeline or namespace takes its object files along (the
- * metadata rows went with it in the same SQL delete).
+ * metadata rows went with it in the same SQL delete); an uninstalled extension takes its objects along.
  */
 import type { EventBus } from "../events/event-bus.ts";
 import type { ObjectStore } from "./object-store.ts";
@@ -33,6 +33,9 @@ export function watchObjectLifecycle(
         await objects.removePipeline(namespaceId, pipelineId);
         await onRunsRetired();
       });
+    } else if (kind === "uninstalled_extension") {
+      const extensionId = String(details.extension_id);
+      enqueue(`removing objects of extension ${extensionId}`, () => objects.removeExtension(extensionId));
     } else if (kind === "deleted_namespace") {
       enqueue(`removing objects of namespace ${namespaceId}`, async () => {
         await objects.removeNamespace(namespaceId);

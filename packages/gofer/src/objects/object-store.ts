@@ -21,6 +21,7 @@ import { objectKeyProblem } from "../domain/object-keys.ts";
 import type { GoferDb } from "../storage/database.ts";
 import {
   deleteObjectRow,
+  deleteOwnerRows,
   expireRunObjectRows,
   getObjectRow,
   listObjectFiles,
@@ -183,6 +184,12 @@ export class ObjectStore {
   /** Removes the files of a deleted namespace's objects (the rows went with its pipelines). */
   async removeNamespace(namespaceId: string): Promise<void> {
     await rm(join(this.#options.dir, "namespaces", segment(namespaceId)), { recursive: true, force: true });
+  }
+
+  /** Deletes an uninstalled extension's objects: their rows, then their folder. */
+  async removeExtension(extensionId: string): Promise<void> {
+    await deleteOwnerRows(this.#options.db, { kind: "extension", extension_id: extensionId });
+    await rm(this.#dirOf({ kind: "extension", extension_id: extensionId }), { recursive: true, force: true });
   }
 
   /**

@@ -28,11 +28,18 @@ export interface ContainerSpec {
   registryAuth?: RegistryAuth | null;
   /** Pull even when the image is present locally. Otherwise pull only when it is missing. */
   alwaysPull: boolean;
+  /**
+   * For long-running services (extensions): the TCP port the container listens on. The backend makes it
+   * reachable from Gofer and reports where in {@link StartedContainer.serviceAddress}.
+   */
+  servicePort?: number;
 }
 
 /** What `start` hands back: the backend's own handle for the container. */
 export interface StartedContainer {
   id: string;
+  /** `host:port` where Gofer reaches the container's `servicePort`; set only when one was asked for. */
+  serviceAddress?: string;
 }
 
 /** One piece of a container's output, already demultiplexed. Never split or joined into lines here. */
@@ -77,6 +84,11 @@ export interface Scheduler {
   remove(id: string): Promise<void>;
   /** Every container carrying `gofer.managed=true` and all the given labels. */
   listManaged(labels?: Record<string, string>): Promise<ManagedContainer[]>;
+  /**
+   * The host a service container should bind its `servicePort` on: loopback when it shares the host's network
+   * (so it is not exposed beyond this machine), every interface when the backend forwards a port to it.
+   */
+  serviceBindHost(): string;
 }
 
 /** A failure of the backend itself (pull, create, engine unreachable), as opposed to a task that exits non-zero. */

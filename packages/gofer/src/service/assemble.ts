@@ -3,11 +3,15 @@
  * setting, shared by the running service and the OpenAPI generator so the document describes the real server.
  */
 import type { GoferApp } from "../api/api-context.ts";
+import { extensionRoutes } from "../api/routes/extensions.ts";
 import { secretRoutes } from "../api/routes/secrets.ts";
+import { subscriptionRoutes } from "../api/routes/subscriptions.ts";
 import { buildServer } from "../api/server.ts";
 import { deleteRetiredRunTokens, RunTokens } from "../auth/run-tokens.ts";
 import type { Config } from "../config/index.ts";
 import { EventBus } from "../events/event-bus.ts";
+import { ExtensionSupervisor } from "../extensions/extension-supervisor.ts";
+import { installSettingsResolver, subscriptionSettingsResolver } from "../extensions/settings-resolution.ts";
 import { watchLogLifecycle } from "../logs/log-lifecycle.ts";
 import { LogStore } from "../logs/log-store.ts";
 import { maskSecrets } from "../logs/secret-masker.ts";
@@ -34,6 +38,7 @@ export interface Assembled {
   logs: LogStore;
   objects: ObjectStore;
   orchestrator: Orchestrator;
+  supervisor: ExtensionSupervisor;
 }
 
 export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Promise<Assembled> {
@@ -52,6 +57,7 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
   const runTokens = new RunTokens(db);
   // Opened before anything listens: a wrong or corrupt key stops the server here, with a message saying why.
   const secrets = await openSecretStore(db, config.secret_store.sqlite);
+  const resolvers = { ...objectResolvers(objects), ...secretResolvers(secrets) };
   const orchestrator = new Orchestrator({
     db,
     scheduler: wiring.scheduler,
@@ -65,7 +71,7 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     apiBaseUrl: wiring.apiBaseUrl,
     instanceId: wiring.instanceId,
     runToken: (run) => runTokens.forRun(run),
-    resolvers: { ...objectResolvers(objects), ...secretResolvers(secrets) },
+    resolvers,
     maskSecrets,
     log: (message, error) => app.log.error({ err: error }, message),
   });
@@ -91,6 +97,35 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     logger: config.api.log_level === "silent" ? false : { level: config.api.log_level },
   });
   secretRoutes(app, { db, secrets });
+  const { extensions } = config;
+  const supervisor = new ExtensionSupervisor({
+    db,
+    scheduler: wiring.scheduler,
+    bus,
+    instanceId: wiring.instanceId,
+    apiBaseUrl: wiring.apiBaseUrl,
+    logLevel: config.api.log_level === "silent" ? "error" : config.api.log_level,
+    timing: {
+      startTimeoutMs: extensions.start_timeout_ms,
+      healthIntervalMs: extensions.health_check_interval_ms,
+      unhealthyThreshold: extensions.unhealthy_threshold,
+      backoffMaxMs: extensions.restart_backoff_max_ms,
+      stopTimeoutMs: extensions.stop_timeout_ms,
+    },
+    resolveSettings: installSettingsResolver(secrets),
+    resolveSubscription: subscriptionSettingsResolver(resolvers),
+    log: {
+      info: (message) => app.log.info(message),
+      error: (message, error) => app.log.error({ err: error }, message),
+    },
+  });
+  extensionRoutes(app, { db, bus, scheduler: wiring.scheduler, supervisor });
+  subscriptionRoutes(app, {
+    db,
+    bus,
+    supervisor,
+    log: (message, error) => app.log.error({ err: error }, message),
+  });
   if (config.secret_store.sqlite.encryption_key === "") {
     // Convenient for a first start, but whoever copies the data folder gets the key with it.
     app.log.warn(
@@ -98,5 +133,5 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
         "folder; for production set secret_store.sqlite.encryption_key (32 bytes) and keep it elsewhere",
     );
   }
-  return { app, bus, logs, objects, orchestrator };
+  return { app, bus, logs, objects, orchestrator, supervisor };
 }

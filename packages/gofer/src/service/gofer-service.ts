@@ -3,15 +3,20 @@
  * down in reverse. Nothing else in the server constructs services.
  */
 import type { AddressInfo } from "node:net";
+import type { FastifyInstance } from "fastify";
 import type { GoferApp } from "../api/api-context.ts";
 import { deleteRetiredRunTokens } from "../auth/run-tokens.ts";
 import type { Config } from "../config/index.ts";
 import { SYSTEM_ROLES } from "../domain/permissions.ts";
+import type { ExtensionSupervisor } from "../extensions/extension-supervisor.ts";
+import { buildExternalEventsServer } from "../extensions/external-events.ts";
+import { registerStandardExtensions } from "../extensions/standard-extensions.ts";
 import type { Orchestrator } from "../orchestrator/orchestrator.ts";
 import { DockerScheduler } from "../scheduler/docker/docker-scheduler.ts";
 import { EngineClient } from "../scheduler/docker/engine-client.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import { type GoferDb, openDatabase } from "../storage/database.ts";
+import { getExtension } from "../storage/extensions-store.ts";
 import { getNamespace, insertNamespace } from "../storage/namespaces-store.ts";
 import { upsertSystemRoles } from "../storage/roles-store.ts";
 import { getSystemState } from "../storage/system-store.ts";
@@ -24,6 +29,8 @@ export interface RunningService {
   orchestrator: Orchestrator;
   /** The address actually bound (port 0 in the config becomes a real port). */
   url: string;
+  /** The external events listener's address, when it is enabled. */
+  externalEventsUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -60,16 +67,24 @@ export async function startService(
     const [host, port] = splitHostPort(config.server.bind_address);
     // The API URL tasks see depends on the bound port when the config asks for port 0.
     let apiBaseUrl = config.server.url;
-    const { app, orchestrator } = await assemble(config, db, {
+    const { app, orchestrator, supervisor } = await assemble(config, db, {
       scheduler,
       instanceId: instance_id,
       apiBaseUrl: () => apiBaseUrl,
     });
     await app.listen({ host, port });
     const address = app.server.address() as AddressInfo;
-    const url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
+    const url = addressUrl(address);
     if (apiBaseUrl.endsWith(":0")) apiBaseUrl = url;
     orchestrator.resume();
+    if (config.extensions.install_std_extensions) {
+      await registerStandardExtensions(db, config.extensions.std_image_prefix);
+    }
+    // Extensions start in the background: one that cannot start is retried, never a reason not to serve.
+    await supervisor.boot();
+    const externalEvents = config.external_events.enable
+      ? await listenForExternalEvents(config, db, supervisor)
+      : undefined;
     const sweep = setInterval(() => {
       Promise.all([deleteExpiredTokens(db, Date.now()), deleteRetiredRunTokens(db)]).catch((error: unknown) =>
         app.log.error({ err: error }, "could not delete expired tokens"),
@@ -82,9 +97,12 @@ export async function startService(
       db,
       orchestrator,
       url,
+      externalEventsUrl: externalEvents?.url,
       async stop() {
         clearInterval(sweep);
+        await externalEvents?.app.close();
         await app.close();
+        await supervisor.close();
         await orchestrator.close();
         await db.destroy();
       },
@@ -93,6 +111,26 @@ export async function startService(
     await db.destroy();
     throw error;
   }
+}
+
+async function listenForExternalEvents(
+  config: Config,
+  db: GoferDb,
+  supervisor: ExtensionSupervisor,
+): Promise<{ app: FastifyInstance; url: string }> {
+  const app = buildExternalEventsServer({
+    supervisor,
+    isInstalled: async (id) => (await getExtension(db, id)) !== undefined,
+    bodyLimit: config.external_events.body_limit,
+    logger: config.api.log_level === "silent" ? false : { level: config.api.log_level },
+  });
+  const [host, port] = splitHostPort(config.external_events.bind_address);
+  await app.listen({ host, port });
+  return { app, url: addressUrl(app.server.address() as AddressInfo) };
+}
+
+function addressUrl(address: AddressInfo): string {
+  return `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
 }
 
 async function ensureDefaultNamespace(db: GoferDb): Promise<void> {

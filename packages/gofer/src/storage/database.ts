@@ -11,6 +11,7 @@ import * as initial from "./migrations/001-initial.ts";
 import * as roles from "./migrations/002-roles.ts";
 import * as secrets from "./migrations/003-secrets.ts";
 import * as objects from "./migrations/004-objects.ts";
+import * as extensions from "./migrations/005-extensions.ts";
 import type { Database } from "./schema.ts";
 import { nodeSqliteDialect } from "./sqlite-dialect.ts";
 
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "002-roles": roles,
   "003-secrets": secrets,
   "004-objects": objects,
+  "005-extensions": extensions,
 };
 
 export type GoferDb = Kysely<Database>;

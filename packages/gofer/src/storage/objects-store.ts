@@ -49,6 +49,11 @@ export async function getObjectRow(
     .executeTakeFirst();
 }
 
+/** Deletes every row of a scope (an extension's objects, when it is uninstalled). */
+export async function deleteOwnerRows(db: GoferDb, scope: ObjectScope): Promise<void> {
+  await db.deleteFrom("objects").where("owner", "=", ownerOf(scope)).execute();
+}
+
 /** Oldest first: insertion order, which an overwrite resets (it is a new version of the object). */
 export async function listObjectRows(db: GoferDb, scope: ObjectScope): Promise<ObjectRow[]> {
   return db

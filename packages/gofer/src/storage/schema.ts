@@ -167,6 +167,33 @@ export interface ObjectsTable {
   created: number;
 }
 
+export interface ExtensionsTable {
+  extension_id: string;
+  image: string;
+  /** `RegistryAuth | null` as JSON. */
+  registry_auth_json: string | null;
+  /** The install settings (`Record<string, string>`) as JSON; values may hold secret references. */
+  settings_json: string;
+  additional_roles_json: string;
+  /** `enabled` or `disabled`. */
+  status: string;
+  token_id: string | null;
+  created: number;
+  modified: number;
+}
+
+export interface SubscriptionsTable {
+  namespace_id: string;
+  pipeline_id: string;
+  extension_id: string;
+  subscription_id: string;
+  /** The settings as given (`Record<string, string>`), before secret references are resolved. */
+  settings_json: string;
+  status: string;
+  status_reason_json: string | null;
+  created: number;
+}
+
 export interface Database {
   namespaces: NamespacesTable;
   pipelines: PipelinesTable;
@@ -183,4 +210,6 @@ export interface Database {
   global_secrets: GlobalSecretsTable;
   secret_store_meta: SecretStoreMetaTable;
   objects: ObjectsTable;
+  extensions: ExtensionsTable;
+  subscriptions: SubscriptionsTable;
 }

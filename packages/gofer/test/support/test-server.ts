@@ -44,6 +44,10 @@ export async function startTestServer(settings: Record<string, string> = {}): Pr
       GOFER_WEB_SCHEDULER__DOCKER__NETWORK_MODE: "host",
       GOFER_WEB_API__LOG_LEVEL: "silent",
       GOFER_WEB_API__TASK_EXECUTION_STOP_TIMEOUT: "2",
+      // Tests install the extensions they use; parallel servers must not share the webhook port.
+      GOFER_WEB_EXTENSIONS__INSTALL_STD_EXTENSIONS: "false",
+      GOFER_WEB_EXTERNAL_EVENTS__BIND_ADDRESS: "127.0.0.1:0",
+      GOFER_WEB_EXTENSIONS__STOP_TIMEOUT: "5",
       ...(process.env.DOCKER_HOST && { DOCKER_HOST: process.env.DOCKER_HOST }),
       ...settings,
     },

@@ -1,5 +1,4 @@
-import { Readable } from "node:stream";
-import type { FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { WebSocket } from "ws";
 import { redactTask } from "../../domain/config-conversion.ts";
@@ -16,11 +15,10 @@ import {
 } from "../../storage/task-executions-store.ts";
 import type { ApiServices, RoutePlugin } from "../api-context.ts";
 import { requireRun } from "../guards.ts";
+import { abortOnClose, sendPlainLines, streamToSocket } from "../log-streams.ts";
 import { errorResponses, RunParams, TaskParams } from "../schemas/common.ts";
 
 const TASKS_URL = "/api/namespaces/:namespace_id/pipelines/:pipeline_id/runs/:run_id/tasks";
-/** WebSocket sends are awaited in batches: per-line acknowledgement would make large logs crawl. */
-const WS_BATCH = 256;
 
 async function requireTaskExecution(db: GoferDb, key: TaskExecutionKey): Promise<StoredTaskExecution> {
   const execution = await getTaskExecution(db, key);
@@ -123,13 +121,7 @@ export const taskExecutionRoutes: RoutePlugin = (app, services) => {
     handler: async (request, reply) => {
       const key = request.params;
       const abort = abortOnClose(reply);
-      const lines = readLines(services, key, request.query.follow === true, abort.signal);
-      const body = Readable.from(
-        (async function* () {
-          for await (const line of lines) yield Buffer.concat([line, NEWLINE]);
-        })(),
-      );
-      return reply.type("text/plain; charset=utf-8").header("cache-control", "no-store").send(body);
+      return sendPlainLines(reply, readLines(services, key, request.query.follow === true, abort.signal));
     },
     wsHandler: (socket: WebSocket, request: FastifyRequest) => {
       const key = request.params as TaskExecutionKey;
@@ -164,8 +156,6 @@ export const taskExecutionRoutes: RoutePlugin = (app, services) => {
   );
 };
 
-const NEWLINE = Buffer.from("\n");
-
 function readLines(services: ApiServices, key: TaskExecutionKey, follow: boolean, signal: AbortSignal) {
   const logKey = logKeyOf(key);
   if (!follow) return services.logs.read(logKey, { follow: false, signal });
@@ -180,37 +170,4 @@ function readLines(services: ApiServices, key: TaskExecutionKey, follow: boolean
 async function isSettled(db: GoferDb, key: TaskExecutionKey): Promise<boolean> {
   const execution = await getTaskExecution(db, key);
   return execution === undefined || execution.state === "complete";
-}
-
-/**
- * Aborts when the response closes: finished, or cut off by the client. Not the socket's close: a keep-alive
- * socket outlives many requests, and a listener per request would pile up on it.
- */
-function abortOnClose(reply: FastifyReply): AbortController {
-  const controller = new AbortController();
-  reply.raw.once("close", () => controller.abort());
-  return controller;
-}
-
-async function streamToSocket(
-  socket: WebSocket,
-  lines: AsyncIterable<Buffer>,
-  signal: AbortSignal,
-): Promise<void> {
-  try {
-    let sent = 0;
-    let acknowledged: Promise<void> = Promise.resolve();
-    for await (const line of lines) {
-      acknowledged = new Promise((resolve, reject) =>
-        socket.send(line.toString("utf8"), (error) => (error ? reject(error) : resolve())),
-      );
-      sent += 1;
-      if (sent % WS_BATCH === 0) await acknowledged;
-    }
-    await acknowledged;
-    socket.close(1000, "out of events");
-  } catch (error) {
-    if (!signal.aborted)
-      socket.close(1011, (error instanceof Error ? error.message : "log stream failed").slice(0, 120));
-  }
 }

@@ -177,6 +177,58 @@ export const Role = Type.Object(
   { $id: "Role" },
 );
 
+// Extensions: v0's shapes plus the fields this server adds, `state_reason` and `restarts`.
+const Parameter = Type.Object({
+  key: Type.String(),
+  required: Type.Boolean(),
+  documentation: Type.String(),
+});
+
+const Documentation = Type.Object({
+  body: Type.String({
+    description: "What the extension does (Markdown), as the extension describes itself.",
+  }),
+  config_params: Type.Array(Parameter, { description: "Settings given at install." }),
+  pipeline_subscription_params: Type.Array(Parameter, { description: "Settings each subscription gives." }),
+});
+
+const Registration = Type.Object({
+  extension_id: Type.String(),
+  image: Type.String(),
+  registry_auth: Nullable(RegistryAuth),
+  settings: Type.Array(Variable, { description: "Install settings; values are shown to admins only." }),
+  created: EpochMs,
+  modified: EpochMs,
+  status: Literals(["unknown", "enabled", "disabled"]),
+  additional_roles: Type.Array(Type.String()),
+});
+
+export const ExtensionSchema = Type.Object(
+  {
+    registration: Registration,
+    url: Type.String({ description: "Where Gofer reaches the extension; empty while it is not running." }),
+    started: EpochMs,
+    state: Literals(["unknown", "processing", "running", "exited"]),
+    documentation: Documentation,
+    state_reason: StatusReason(["disabled", "start_failed", "crashed", "unhealthy", "stopped"]),
+    restarts: Type.Integer({ minimum: 0, description: "Restarts since the server started." }),
+  },
+  { $id: "Extension" },
+);
+
+export const SubscriptionSchema = Type.Object(
+  {
+    namespace_id: Type.String(),
+    pipeline_id: Type.String(),
+    extension_id: Type.String(),
+    subscription_id: Type.String(),
+    settings: StringMap,
+    status: Literals(["unknown", "active", "error", "disabled"]),
+    status_reason: StatusReason(["unknown", "not_found", "failed"]),
+  },
+  { $id: "Subscription" },
+);
+
 /** Shared schemas registered once with `addSchema`, referenced by `$id` everywhere else. */
 export const SHARED_SCHEMAS = [
   Namespace,
@@ -190,4 +242,6 @@ export const SHARED_SCHEMAS = [
   Token,
   Permission,
   Role,
+  ExtensionSchema,
+  SubscriptionSchema,
 ];

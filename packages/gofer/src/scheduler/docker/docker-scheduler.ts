@@ -12,6 +12,7 @@ import {
   type StartedContainer,
 } from "../scheduler.ts";
 import {
+  type ContainerCreateBody,
   type ContainerCreateResult,
   EngineClient,
   EngineError,
@@ -46,7 +47,28 @@ export class DockerScheduler implements Scheduler {
       await this.#client.removeContainer(created.Id, { force: true, volumes: true }).catch(() => undefined);
       throw error;
     }
-    return { id: created.Id };
+    if (spec.servicePort === undefined) return { id: created.Id };
+    return { id: created.Id, serviceAddress: await this.#serviceAddress(created.Id, spec.servicePort) };
+  }
+
+  serviceBindHost(): string {
+    return this.#hostNetwork ? "127.0.0.1" : "0.0.0.0";
+  }
+
+  get #hostNetwork(): boolean {
+    return this.#networkMode === "host";
+  }
+
+  /** With host networking the port is the host's own; otherwise the engine picked a loopback port to forward. */
+  async #serviceAddress(id: string, port: number): Promise<string> {
+    if (this.#hostNetwork) return `127.0.0.1:${port}`;
+    const inspected = await guard(`could not inspect container ${id}`, () =>
+      this.#client.inspectContainer(id),
+    );
+    const binding = inspected.NetworkSettings?.Ports?.[`${port}/tcp`]?.[0];
+    if (!binding)
+      throw new SchedulerError(`the engine published no host port for port ${port} of container ${id}`);
+    return `127.0.0.1:${binding.HostPort}`;
   }
 
   async wait(id: string): Promise<ExitResult> {
@@ -157,7 +179,7 @@ export class DockerScheduler implements Scheduler {
         Labels: { ...spec.labels, [MANAGED_LABEL]: "true" },
         ...(spec.entrypoint == null ? {} : { Entrypoint: spec.entrypoint }),
         ...(spec.command == null ? {} : { Cmd: spec.command }),
-        HostConfig: { NetworkMode: this.#networkMode },
+        ...this.#networking(spec.servicePort),
       });
     } catch (error) {
       if (error instanceof EngineError && error.status === 409) {
@@ -167,6 +189,20 @@ export class DockerScheduler implements Scheduler {
       }
       throw toSchedulerError(`could not create container "${spec.name}"`, error);
     }
+  }
+
+  /** Publishes a service port on loopback only: extensions are reached by Gofer, never from the network. */
+  #networking(servicePort: number | undefined): Pick<ContainerCreateBody, "HostConfig" | "ExposedPorts"> {
+    if (servicePort === undefined || this.#hostNetwork)
+      return { HostConfig: { NetworkMode: this.#networkMode } };
+    const port = `${servicePort}/tcp`;
+    return {
+      ExposedPorts: { [port]: {} },
+      HostConfig: {
+        NetworkMode: this.#networkMode,
+        PortBindings: { [port]: [{ HostIp: "127.0.0.1", HostPort: "" }] },
+      },
+    };
   }
 
   async #ensureImage(spec: ContainerSpec): Promise<void> {

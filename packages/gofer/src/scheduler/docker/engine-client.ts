@@ -82,7 +82,11 @@ export interface ContainerCreateBody {
   Labels?: Record<string, string>;
   Entrypoint?: string[];
   Cmd?: string[];
-  HostConfig?: { NetworkMode?: string };
+  HostConfig?: {
+    NetworkMode?: string;
+    PortBindings?: Record<string, Array<{ HostIp: string; HostPort: string }>>;
+  };
+  ExposedPorts?: Record<string, Record<string, never>>;
 }
 
 export interface ContainerCreateResult {
@@ -107,6 +111,7 @@ export interface ContainerInspect {
     FinishedAt: string;
   };
   Config: { Image: string; Labels: Record<string, string> | null };
+  NetworkSettings?: { Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | null };
 }
 
 export interface ContainerSummary {

@@ -1,0 +1,54 @@
+/**
+ * Serving a stream of log lines both ways v0 does: one line per WebSocket text frame, or plain text over HTTP.
+ * Task logs and extension logs share it.
+ */
+import { Readable } from "node:stream";
+import type { FastifyReply } from "fastify";
+import type { WebSocket } from "ws";
+
+/** WebSocket sends are awaited in batches: per-line acknowledgement would make large logs crawl. */
+const WS_BATCH = 256;
+const NEWLINE = Buffer.from("\n");
+
+/** Sends lines as `text/plain`, each ended by a newline, as they come. */
+export function sendPlainLines(reply: FastifyReply, lines: AsyncIterable<Buffer>): FastifyReply {
+  const body = Readable.from(
+    (async function* () {
+      for await (const line of lines) yield Buffer.concat([line, NEWLINE]);
+    })(),
+  );
+  return reply.type("text/plain; charset=utf-8").header("cache-control", "no-store").send(body);
+}
+
+/**
+ * Aborts when the response closes: finished, or cut off by the client. Not the socket's close: a keep-alive
+ * socket outlives many requests, and a listener per request would pile up on it.
+ */
+export function abortOnClose(reply: FastifyReply): AbortController {
+  const controller = new AbortController();
+  reply.raw.once("close", () => controller.abort());
+  return controller;
+}
+
+export async function streamToSocket(
+  socket: WebSocket,
+  lines: AsyncIterable<Buffer>,
+  signal: AbortSignal,
+): Promise<void> {
+  try {
+    let sent = 0;
+    let acknowledged: Promise<void> = Promise.resolve();
+    for await (const line of lines) {
+      acknowledged = new Promise((resolve, reject) =>
+        socket.send(line.toString("utf8"), (error) => (error ? reject(error) : resolve())),
+      );
+      sent += 1;
+      if (sent % WS_BATCH === 0) await acknowledged;
+    }
+    await acknowledged;
+    socket.close(1000, "out of events");
+  } catch (error) {
+    if (!signal.aborted)
+      socket.close(1011, (error instanceof Error ? error.message : "log stream failed").slice(0, 120));
+  }
+}

@@ -1,0 +1,555 @@
+/**
+ * Keeps every installed extension running: starts its container, waits for it to answer, hands it its
+ * subscriptions, watches it, and restarts it with backoff when it fails. An extension that cannot start never
+ * stops the server; its failure is recorded where `extension get` shows it.
+ *
+ * Storage holds what was installed and subscribed; this class holds what is running. After every (re)start
+ * Gofer, not the extension, replays the pipeline subscriptions, with secret references resolved, so an
+ * extension needs no state of its own to survive a restart.
+ *
+ * Every start is a new "generation": callbacks of an older generation (a health check in flight, the exit of a
+ * container already replaced) find their generation stale and do nothing, so uninstall, disable and restart
+ * never race one another into two containers.
+ */
+import { createServer } from "node:net";
+import type {
+  ExtensionDocumentation,
+  ExtensionState,
+  ExtensionStateReasonKind,
+  StatusReason,
+  Subscription,
+} from "@gofer/sdk/client";
+import { ensureExtensionRole, rotateExtensionToken } from "../auth/extension-tokens.ts";
+import { GoferError, notFound } from "../domain/errors.ts";
+import type { EventBus } from "../events/event-bus.ts";
+import { type ContainerSpec, MANAGED_LABEL, type Scheduler } from "../scheduler/scheduler.ts";
+import type { GoferDb } from "../storage/database.ts";
+import {
+  getExtension,
+  listExtensions,
+  type StoredExtension,
+  updateExtension,
+} from "../storage/extensions-store.ts";
+import {
+  listExtensionSubscriptions,
+  type SubscriptionKey,
+  updateSubscriptionStatus,
+} from "../storage/subscriptions-store.ts";
+import { deleteToken } from "../storage/tokens-store.ts";
+import { ExtensionCallError, ExtensionClient, type SubscriptionMessage } from "./extension-client.ts";
+
+/** The label that finds an extension's containers. */
+export const EXTENSION_LABEL = "gofer.extension";
+const INSTANCE_LABEL = "gofer.instance";
+
+export type ExtensionReason = StatusReason<ExtensionStateReasonKind>;
+
+export interface SupervisorTiming {
+  startTimeoutMs: number;
+  healthIntervalMs: number;
+  unhealthyThreshold: number;
+  backoffMaxMs: number;
+  stopTimeoutMs: number;
+}
+
+export interface SupervisorOptions {
+  db: GoferDb;
+  scheduler: Scheduler;
+  bus: EventBus;
+  /** This server's id: its containers carry it, so two servers on one engine never touch each other's. */
+  instanceId: string;
+  /** Read at each start, so a port bound after assembly still reaches extensions. */
+  apiBaseUrl: () => string;
+  logLevel: string;
+  timing: SupervisorTiming;
+  /** Install settings with secret references resolved, just before they become the container's environment. */
+  resolveSettings(settings: Record<string, string>): Promise<Record<string, string>>;
+  /** A subscription's settings with secret and object references resolved, just before they are sent. */
+  resolveSubscription(subscription: Subscription): Promise<Record<string, string>>;
+  log: { info(message: string): void; error(message: string, error?: unknown): void };
+}
+
+/** What the API shows of an extension's life, beside its stored registration. */
+export interface ExtensionRuntimeView {
+  state: ExtensionState;
+  state_reason: ExtensionReason | null;
+  url: string;
+  started: number;
+  restarts: number;
+  documentation: ExtensionDocumentation;
+}
+
+interface Runtime {
+  id: string;
+  state: ExtensionState;
+  reason: ExtensionReason | null;
+  started: number;
+  restarts: number;
+  documentation: ExtensionDocumentation;
+  generation: number;
+  /** Failed starts and crashes in a row; the restart delay doubles with each. */
+  failures: number;
+  client?: ExtensionClient;
+  containerId?: string;
+  retryTimer?: NodeJS.Timeout;
+  healthTimer?: NodeJS.Timeout;
+  /** The subscriptions the current container holds, by key, for unsubscribing when their pipeline goes. */
+  held: Map<string, SubscriptionMessage>;
+}
+
+const EMPTY_DOCUMENTATION: ExtensionDocumentation = {
+  body: "",
+  config_params: [],
+  pipeline_subscription_params: [],
+};
+/** A crash after this long running counts as a new failure streak, so the backoff starts small again. */
+const STABLE_AFTER_MS = 60_000;
+const FIRST_RETRY_MS = 1_000;
+const HEALTH_POLL_MS = 100;
+/** Lines of a failed container's output kept in its state reason: enough to show why, short enough to read. */
+const TAIL_LINES = 15;
+
+const keyOf = (message: SubscriptionMessage): string =>
+  `${message.namespace_id}/${message.pipeline_id}/${message.pipeline_subscription_id}`;
+
+export const messageOf = (key: { namespace_id: string; pipeline_id: string; subscription_id: string }) => ({
+  namespace_id: key.namespace_id,
+  pipeline_id: key.pipeline_id,
+  pipeline_subscription_id: key.subscription_id,
+});
+
+/** The environment variable an install setting becomes: `min_interval` → GOFER_EXTENSION_CONFIG_MIN_INTERVAL. */
+export const configVariable = (key: string): string => `GOFER_EXTENSION_CONFIG_${key.toUpperCase()}`;
+
+export class ExtensionSupervisor {
+  readonly #options: SupervisorOptions;
+  readonly #runtimes = new Map<string, Runtime>();
+  readonly #unsubscribeBus: () => void;
+  #closed = false;
+
+  constructor(options: SupervisorOptions) {
+    this.#options = options;
+    this.#unsubscribeBus = options.bus.subscribe((event) => {
+      const [kind, details] = Object.entries(event.kind)[0] ?? [];
+      if (kind === "deleted_pipeline" || kind === "deleted_namespace") {
+        this.#releaseDeleted(
+          String(details?.namespace_id),
+          kind === "deleted_pipeline" ? String(details?.pipeline_id) : undefined,
+        );
+      }
+    });
+  }
+
+  /**
+   * Removes extension containers left by an earlier process, then starts every enabled extension in the
+   * background: the API serves while extensions come up, and one that fails is retried, never fatal.
+   */
+  async boot(): Promise<void> {
+    const installed = await listExtensions(this.#options.db);
+    await this.#removeContainers();
+    for (const extension of installed) {
+      const runtime = this.#runtime(extension.extension_id);
+      if (extension.status === "disabled") this.#markDisabled(runtime);
+      else void this.#launch(runtime);
+    }
+  }
+
+  /**
+   * Starts a newly registered extension and waits for its first attempt. Resolves with null when it runs, or
+   * with why it did not (the caller decides whether to undo the install); no retry is scheduled then.
+   */
+  async startFirst(extensionId: string): Promise<ExtensionReason | null> {
+    return this.#launch(this.#runtime(extensionId), { retry: false });
+  }
+
+  /** Enables: starts it and waits for the first attempt; a failure stays visible and is retried with backoff. */
+  async enable(extensionId: string): Promise<void> {
+    const runtime = this.#runtime(extensionId);
+    runtime.failures = 0;
+    await this.#launch(runtime);
+  }
+
+  /** Disables: shuts its container down and revokes its token, so it can start no run until enabled again. */
+  async disable(extensionId: string): Promise<void> {
+    const runtime = this.#runtime(extensionId);
+    await this.#halt(runtime);
+    this.#markDisabled(runtime);
+    const stored = await getExtension(this.#options.db, extensionId);
+    if (stored?.token_id) await revokeToken(this.#options.db, stored);
+  }
+
+  /** Uninstall's running half: unsubscribes everything, stops and removes the container, forgets it. */
+  async remove(extensionId: string): Promise<void> {
+    const runtime = this.#runtimes.get(extensionId);
+    if (!runtime) return;
+    const client = runtime.state === "running" ? runtime.client : undefined;
+    if (client) {
+      for (const message of runtime.held.values()) {
+        await client
+          .unsubscribe(message)
+          .catch((error: unknown) =>
+            this.#options.log.error(
+              `extension ${extensionId}: could not unsubscribe ${keyOf(message)}`,
+              error,
+            ),
+          );
+      }
+    }
+    await this.#halt(runtime);
+    this.#runtimes.delete(extensionId);
+  }
+
+  view(extensionId: string): ExtensionRuntimeView {
+    const runtime = this.#runtimes.get(extensionId);
+    if (!runtime) {
+      return {
+        state: "unknown",
+        state_reason: null,
+        url: "",
+        started: 0,
+        restarts: 0,
+        documentation: EMPTY_DOCUMENTATION,
+      };
+    }
+    const running = runtime.state === "running";
+    return {
+      state: runtime.state,
+      state_reason: runtime.reason,
+      url: running ? (runtime.client?.url ?? "") : "",
+      started: running ? runtime.started : 0,
+      restarts: runtime.restarts,
+      documentation: runtime.documentation,
+    };
+  }
+
+  /** The container of an extension, for its logs; undefined when it has none. */
+  containerOf(extensionId: string): string | undefined {
+    return this.#runtimes.get(extensionId)?.containerId;
+  }
+
+  /** The client of a running extension; 503 naming its state and reason otherwise. */
+  clientOf(extensionId: string): ExtensionClient {
+    const runtime = this.#runtimes.get(extensionId);
+    if (!runtime) throw notFound(`Extension "${extensionId}"`);
+    if (runtime.state !== "running" || !runtime.client) {
+      const why = runtime.reason ? ` (${runtime.reason.reason}: ${runtime.reason.description})` : "";
+      throw new GoferError(
+        "EXTENSION_UNAVAILABLE",
+        `Extension "${extensionId}" is ${runtime.state === "processing" ? "starting" : "not running"}${why}; ` +
+          `see \`gofer extension get ${extensionId}\``,
+      );
+    }
+    return runtime.client;
+  }
+
+  /** Hands one subscription to the running extension (idempotent on its side). */
+  async subscribe(subscription: Subscription): Promise<void> {
+    const client = this.clientOf(subscription.extension_id);
+    const message = messageOf(subscription);
+    await client.subscribe(message, await this.#options.resolveSubscription(subscription));
+    this.#runtimes.get(subscription.extension_id)?.held.set(keyOf(message), message);
+  }
+
+  /** Takes a subscription back from the extension; a stopped extension has nothing to take back. */
+  async unsubscribe(key: SubscriptionKey): Promise<void> {
+    const runtime = this.#runtimes.get(key.extension_id);
+    const message = messageOf(key);
+    runtime?.held.delete(keyOf(message));
+    if (runtime?.state === "running" && runtime.client) await runtime.client.unsubscribe(message);
+  }
+
+  /** Tells every extension to shut down and stops its container; called when the server stops. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#unsubscribeBus();
+    await Promise.all([...this.#runtimes.values()].map((runtime) => this.#halt(runtime)));
+  }
+
+  #runtime(extensionId: string): Runtime {
+    let runtime = this.#runtimes.get(extensionId);
+    if (!runtime) {
+      runtime = {
+        id: extensionId,
+        state: "processing",
+        reason: null,
+        started: 0,
+        restarts: 0,
+        documentation: EMPTY_DOCUMENTATION,
+        generation: 0,
+        failures: 0,
+        held: new Map(),
+      };
+      this.#runtimes.set(extensionId, runtime);
+    }
+    return runtime;
+  }
+
+  /**
+   * One start attempt: fresh token, container, first health answer, documentation, subscriptions. The
+   * previous failure stays in `state_reason` while the attempt runs, so a user sees why it is restarting.
+   */
+  async #launch(runtime: Runtime, { retry = true } = {}): Promise<ExtensionReason | null> {
+    const { db, scheduler, timing } = this.#options;
+    this.#clearTimers(runtime);
+    const generation = ++runtime.generation;
+    runtime.state = "processing";
+    runtime.client = undefined;
+    runtime.held.clear();
+    let containerId: string | undefined;
+    try {
+      const stored = await getExtension(db, runtime.id);
+      if (!stored) throw new Error("it is no longer installed");
+      await this.#removeContainers(runtime.id);
+      await ensureExtensionRole(db, runtime.id);
+      const secret = await rotateExtensionToken(db, stored);
+      const port = await freePort();
+      const started = await scheduler.start(await this.#containerSpec(stored, secret, port));
+      containerId = started.id;
+      runtime.containerId = containerId;
+      const exit = scheduler.wait(containerId).then(
+        (result) => result.exitCode,
+        () => undefined,
+      );
+      const client = new ExtensionClient(`http://${started.serviceAddress}`, secret);
+      await waitUntilHealthy(client, exit, timing.startTimeoutMs);
+      const info = await client.info();
+      if (generation !== runtime.generation || this.#closed) return null;
+      runtime.state = "running";
+      runtime.reason = null;
+      runtime.client = client;
+      runtime.started = Date.now();
+      runtime.documentation = info.documentation;
+      this.#watch(runtime, generation, containerId, exit);
+      this.#options.log.info(`extension ${runtime.id} is running at ${client.url}`);
+      await this.#replay(runtime, generation, stored);
+      return null;
+    } catch (error) {
+      if (generation !== runtime.generation || this.#closed) return null;
+      const description = await this.#describeFailure(error, containerId);
+      const reason: ExtensionReason = { reason: "start_failed", description };
+      this.#fail(runtime, reason, retry);
+      return reason;
+    }
+  }
+
+  async #containerSpec(stored: StoredExtension, secret: string, port: number): Promise<ContainerSpec> {
+    const apiUrl = this.#options.apiBaseUrl();
+    const settings = await this.#options.resolveSettings(stored.settings);
+    const env: Record<string, string> = {
+      GOFER_EXTENSION_SYSTEM_ID: stored.extension_id,
+      GOFER_EXTENSION_SYSTEM_SECRET: secret,
+      GOFER_EXTENSION_SYSTEM_GOFER_URL: apiUrl,
+      // v0's name for the same address, without a scheme, for extensions written against v0's SDKs.
+      GOFER_EXTENSION_SYSTEM_GOFER_HOST: new URL(apiUrl).host,
+      GOFER_EXTENSION_SYSTEM_BIND_ADDRESS: `${this.#options.scheduler.serviceBindHost()}:${port}`,
+      GOFER_EXTENSION_SYSTEM_LOG_LEVEL: this.#options.logLevel,
+      GOFER_EXTENSION_SYSTEM_USE_TLS: "false",
+    };
+    for (const [key, value] of Object.entries(settings)) env[configVariable(key)] = value;
+    return {
+      name: `gofer_extension_${stored.extension_id}`,
+      image: stored.image,
+      env,
+      labels: { [EXTENSION_LABEL]: stored.extension_id, [INSTANCE_LABEL]: this.#options.instanceId },
+      registryAuth: stored.registry_auth,
+      alwaysPull: false,
+      servicePort: port,
+    };
+  }
+
+  /** Sends every active subscription (and any that failed before) to the freshly started extension. */
+  async #replay(runtime: Runtime, generation: number, stored: StoredExtension): Promise<void> {
+    const { db, log } = this.#options;
+    const subscriptions = await listExtensionSubscriptions(db, stored.extension_id);
+    for (const subscription of subscriptions) {
+      if (subscription.status === "disabled") continue;
+      if (generation !== runtime.generation) return;
+      try {
+        await this.subscribe(subscription);
+        if (subscription.status !== "active" || subscription.status_reason !== null) {
+          await updateSubscriptionStatus(db, subscription, "active", null);
+        }
+      } catch (error) {
+        const description = error instanceof Error ? error.message : String(error);
+        log.error(
+          `extension ${runtime.id}: could not restore subscription ${keyOfSubscription(subscription)}`,
+          error,
+        );
+        await updateSubscriptionStatus(db, subscription, "error", { reason: "failed", description });
+      }
+    }
+  }
+
+  /** Restarts on exit and on repeated failed health checks. */
+  #watch(runtime: Runtime, generation: number, containerId: string, exit: Promise<number | undefined>): void {
+    void exit.then(async (code) => {
+      if (generation !== runtime.generation || this.#closed) return;
+      if (Date.now() - runtime.started > STABLE_AFTER_MS) runtime.failures = 0;
+      const logs = await this.#tail(containerId);
+      const how = code === undefined ? "stopped" : `exited with code ${code}`;
+      this.#fail(runtime, { reason: "crashed", description: `The container ${how}${logs}` });
+    });
+    let misses = 0;
+    const { healthIntervalMs, unhealthyThreshold } = this.#options.timing;
+    runtime.healthTimer = setInterval(async () => {
+      const client = runtime.client;
+      if (generation !== runtime.generation || !client) return;
+      if (await client.healthy(Math.min(5_000, healthIntervalMs))) {
+        misses = 0;
+        return;
+      }
+      misses += 1;
+      if (misses < unhealthyThreshold || generation !== runtime.generation) return;
+      this.#fail(runtime, {
+        reason: "unhealthy",
+        description: `It did not answer ${misses} health checks in a row (every ${healthIntervalMs} ms)`,
+      });
+    }, healthIntervalMs);
+  }
+
+  /** Marks the failure, removes the container, and (unless told not to) schedules the next attempt. */
+  #fail(runtime: Runtime, reason: ExtensionReason, retry = true): void {
+    this.#clearTimers(runtime);
+    runtime.generation += 1;
+    runtime.state = "exited";
+    runtime.reason = reason;
+    runtime.client = undefined;
+    runtime.held.clear();
+    this.#options.log.error(`extension ${runtime.id}: ${reason.reason}: ${reason.description}`);
+    void this.#removeContainers(runtime.id);
+    if (!retry || this.#closed) return;
+    const delay = Math.min(this.#options.timing.backoffMaxMs, FIRST_RETRY_MS * 2 ** runtime.failures);
+    runtime.failures += 1;
+    runtime.retryTimer = setTimeout(() => {
+      runtime.restarts += 1;
+      void this.#launch(runtime);
+    }, delay);
+  }
+
+  /** Stops whatever runs now: asks the extension to shut down, then stops and removes its container. */
+  async #halt(runtime: Runtime): Promise<void> {
+    this.#clearTimers(runtime);
+    runtime.generation += 1;
+    const client = runtime.client;
+    runtime.client = undefined;
+    runtime.held.clear();
+    if (runtime.state === "running") runtime.state = "exited";
+    // The extension's own shutdown lets it finish what it is doing; the stop timeout bounds it.
+    if (client) await client.shutdown().catch(() => undefined);
+    await this.#removeContainers(runtime.id, this.#options.timing.stopTimeoutMs);
+    runtime.containerId = undefined;
+  }
+
+  #markDisabled(runtime: Runtime): void {
+    this.#clearTimers(runtime);
+    runtime.state = "exited";
+    runtime.reason = { reason: "disabled", description: "Disabled by an admin; enable it to start it again" };
+  }
+
+  #clearTimers(runtime: Runtime): void {
+    clearTimeout(runtime.retryTimer);
+    clearInterval(runtime.healthTimer);
+    runtime.retryTimer = undefined;
+    runtime.healthTimer = undefined;
+  }
+
+  /** Stops (gracefully, within `stopTimeoutMs`) and removes the extension's containers, or every extension's. */
+  async #removeContainers(extensionId?: string, stopTimeoutMs = 0): Promise<void> {
+    const { scheduler, log } = this.#options;
+    try {
+      const labels: Record<string, string> = { [INSTANCE_LABEL]: this.#options.instanceId };
+      if (extensionId) labels[EXTENSION_LABEL] = extensionId;
+      const found = await scheduler.listManaged(labels);
+      for (const container of found) {
+        if (!container.labels[EXTENSION_LABEL] || container.labels[MANAGED_LABEL] !== "true") continue;
+        if (stopTimeoutMs > 0 && container.state === "running") {
+          await scheduler.stop(container.id, Math.ceil(stopTimeoutMs / 1000));
+        }
+        await scheduler.remove(container.id);
+      }
+    } catch (error) {
+      log.error(`could not remove the containers of extension ${extensionId ?? "(all)"}`, error);
+    }
+  }
+
+  /** The failure's message, with the container's last lines when it printed any: they usually say why. */
+  async #describeFailure(error: unknown, containerId: string | undefined): Promise<string> {
+    const message = error instanceof Error ? error.message : String(error);
+    return containerId ? `${message}${await this.#tail(containerId)}` : message;
+  }
+
+  async #tail(containerId: string): Promise<string> {
+    try {
+      let text = "";
+      for await (const chunk of this.#options.scheduler.logs(containerId, { follow: false })) {
+        text += chunk.data.toString("utf8");
+        if (text.length > 64 * 1024) text = text.slice(-16 * 1024);
+      }
+      const lines = text.trimEnd().split("\n").slice(-TAIL_LINES);
+      return lines.length === 0 || lines[0] === "" ? "" : `; its last output:\n${lines.join("\n")}`;
+    } catch {
+      return "";
+    }
+  }
+
+  /** A deleted pipeline's (or namespace's) subscriptions went with it: the extensions must let them go too. */
+  #releaseDeleted(namespaceId: string, pipelineId: string | undefined): void {
+    for (const runtime of this.#runtimes.values()) {
+      for (const [key, message] of runtime.held) {
+        if (message.namespace_id !== namespaceId) continue;
+        if (pipelineId !== undefined && message.pipeline_id !== pipelineId) continue;
+        runtime.held.delete(key);
+        void runtime.client
+          ?.unsubscribe(message)
+          .catch((error: unknown) =>
+            this.#options.log.error(`extension ${runtime.id}: could not unsubscribe ${key}`, error),
+          );
+      }
+    }
+  }
+}
+
+const keyOfSubscription = (subscription: Subscription): string =>
+  `${subscription.namespace_id}/${subscription.pipeline_id}/${subscription.subscription_id}`;
+
+async function revokeToken(db: GoferDb, stored: StoredExtension): Promise<void> {
+  if (!stored.token_id) return;
+  await updateExtension(db, stored.extension_id, { token_id: null });
+  await deleteToken(db, stored.token_id);
+}
+
+/** Polls `/api/health` until it answers; fails at once if the container exits, or after `timeoutMs`. */
+async function waitUntilHealthy(
+  client: ExtensionClient,
+  exit: Promise<number | undefined>,
+  timeoutMs: number,
+): Promise<void> {
+  let exitCode: number | undefined | null = null;
+  void exit.then((code) => {
+    exitCode = code;
+  });
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (exitCode !== null) {
+      throw new ExtensionCallError(
+        `The container exited with code ${exitCode ?? "unknown"} before answering its health check`,
+      );
+    }
+    if (await client.healthy(1_000)) return;
+    await new Promise((resolve) => setTimeout(resolve, HEALTH_POLL_MS));
+  }
+  throw new ExtensionCallError(`It did not answer GET /api/health within ${timeoutMs} ms`);
+}
+
+/** A port the OS considers free now; the extension binds it a moment later (host networking). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === "string") throw new Error("could not find a free port");
+  return address.port;
+}

@@ -1,0 +1,91 @@
+/**
+ * The external events listener: a second HTTP server, apart from the API, where third parties (GitHub) deliver
+ * webhooks. `POST /api/external/<extension_id>` forwards the headers and the exact body bytes to that
+ * extension's `/api/external-event`, and answers with the extension's verdict, so a sender whose signature the
+ * extension refused sees the refusal.
+ *
+ * It takes no Gofer token (a webhook sender has none): the extension authenticates the payload itself, e.g. by
+ * its signature. It serves nothing else, so exposing it to the internet exposes only that route.
+ */
+import { randomUUID } from "node:crypto";
+import Fastify, { type FastifyInstance } from "fastify";
+import { toErrorEnvelope } from "../api/error-envelope.ts";
+import { GoferError } from "../domain/errors.ts";
+import { ExtensionCallError } from "./extension-client.ts";
+import type { ExtensionSupervisor } from "./extension-supervisor.ts";
+
+export interface ExternalEventsOptions {
+  supervisor: ExtensionSupervisor;
+  /** Whether an extension is installed (404 otherwise, without revealing anything else). */
+  isInstalled(extensionId: string): Promise<boolean>;
+  bodyLimit: number;
+  logger: boolean | { level: string };
+}
+
+/** Headers that describe the hop to Gofer, not the event; the extension gets the sender's own headers. */
+const HOP_HEADERS = new Set([
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "upgrade",
+  "authorization",
+  "cookie",
+]);
+
+export function buildExternalEventsServer(options: ExternalEventsOptions): FastifyInstance {
+  const app = Fastify({
+    logger: options.logger,
+    bodyLimit: options.bodyLimit,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    return503OnClosing: true,
+  });
+  app.removeAllContentTypeParsers();
+  // Signatures are computed over the exact bytes sent, so the body is never parsed or re-encoded here.
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
+
+  app.setErrorHandler((error, request, reply) => {
+    const { status, body, internal } = toErrorEnvelope(error, request.id);
+    if (internal) request.log.error({ err: error }, "external event failed");
+    void reply.code(status).type("application/json").send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const { status, body } = toErrorEnvelope(
+      new GoferError("NOT_FOUND", "Not found; deliver events to POST /api/external/<extension_id>"),
+      request.id,
+    );
+    void reply.code(status).send(body);
+  });
+
+  app.post<{ Params: { extension_id: string } }>("/api/external/:extension_id", async (request, reply) => {
+    const id = request.params.extension_id;
+    if (!(await options.isInstalled(id)))
+      throw new GoferError("NOT_FOUND", `No extension "${id}" is installed`);
+    const client = options.supervisor.clientOf(id);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (value === undefined || HOP_HEADERS.has(name)) continue;
+      headers[name] = Array.isArray(value) ? value.join(", ") : value;
+    }
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    let answer: Awaited<ReturnType<typeof client.externalEvent>>;
+    try {
+      answer = await client.externalEvent(headers, body);
+    } catch (error) {
+      if (!(error instanceof ExtensionCallError)) throw error;
+      throw new GoferError("EXTENSION_ERROR", `Extension "${id}" could not take the event: ${error.message}`);
+    }
+    if (answer.status >= 500) {
+      throw new GoferError(
+        "EXTENSION_ERROR",
+        `Extension "${id}" failed on the event (status ${answer.status})`,
+      );
+    }
+    if (answer.status === 204 || answer.body === "") return reply.code(answer.status).send();
+    return reply
+      .code(answer.status)
+      .type(answer.contentType ?? "application/json")
+      .send(answer.body);
+  });
+  return app;
+}
