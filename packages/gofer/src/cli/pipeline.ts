@@ -6,6 +6,7 @@ import { registerPipelineObjectCommands } from "./object.ts";
 import { registerPipelineConfigCommands } from "./pipeline-config.ts";
 import { registerPipelineDeploymentCommands } from "./pipeline-deployment.ts";
 import { startRunAction } from "./run.ts";
+import { registerPipelineSubscriptionCommands } from "./subscription.ts";
 import { addUpOptions, upAction } from "./up.ts";
 
 export function registerPipelineCommands(program: Command): void {
@@ -109,4 +110,5 @@ export function registerPipelineCommands(program: Command): void {
   registerPipelineConfigCommands(pipeline);
   registerPipelineDeploymentCommands(pipeline);
   registerPipelineObjectCommands(pipeline);
+  registerPipelineSubscriptionCommands(pipeline);
 }

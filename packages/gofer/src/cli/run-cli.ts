@@ -8,6 +8,7 @@ import { VERSION } from "../version.ts";
 import { OUTPUT_FORMATS } from "./cli-config.ts";
 import { CliError } from "./cli-error.ts";
 import { registerEventCommands } from "./event.ts";
+import { registerExtensionCommands } from "./extension.ts";
 import { registerNamespaceCommands } from "./namespace.ts";
 import { createStyler } from "./output/style.ts";
 import { registerPipelineCommands } from "./pipeline.ts";
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerTaskCommands(program);
   registerSecretCommands(program);
   registerEventCommands(program);
+  registerExtensionCommands(program);
   registerTokenCommands(program);
   registerRoleCommands(program);
   registerServiceCommands(program);
