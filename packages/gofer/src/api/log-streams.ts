@@ -39,9 +39,13 @@ export async function streamToSocket(
     let sent = 0;
     let acknowledged: Promise<void> = Promise.resolve();
     for await (const line of lines) {
+      // The client went away: stop reading, rather than queue sends that can only fail.
+      if (socket.readyState !== socket.OPEN) return;
       acknowledged = new Promise((resolve, reject) =>
         socket.send(line.toString("utf8"), (error) => (error ? reject(error) : resolve())),
       );
+      // Awaited only at batch boundaries; marked handled so a failure in between is not an unhandled rejection.
+      acknowledged.catch(() => undefined);
       sent += 1;
       if (sent % WS_BATCH === 0) await acknowledged;
     }

@@ -104,7 +104,8 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     bus,
     instanceId: wiring.instanceId,
     apiBaseUrl: wiring.apiBaseUrl,
-    logLevel: config.api.log_level === "silent" ? "error" : config.api.log_level,
+    // "silent" quiets the server's own output; an extension's output is its own diagnostics, kept with it.
+    logLevel: config.api.log_level === "silent" ? "info" : config.api.log_level,
     timing: {
       startTimeoutMs: extensions.start_timeout_ms,
       healthIntervalMs: extensions.health_check_interval_ms,

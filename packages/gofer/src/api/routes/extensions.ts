@@ -155,9 +155,8 @@ export function extensionRoutes(app: GoferApp, services: ExtensionRouteServices)
           );
         }
         const failure = await supervisor.startFirst(id);
-        const unknown = failure
-          ? []
-          : unknownSettings(settings, supervisor.view(id).documentation.config_params);
+        const declared = supervisor.view(id).documentation.config_params;
+        const unknown = failure ? [] : unknownSettings(settings, declared);
         if (failure || unknown.length > 0) {
           await removeEverything((await getExtension(db, id)) ?? stored);
           if (failure) {
@@ -166,7 +165,7 @@ export function extensionRoutes(app: GoferApp, services: ExtensionRouteServices)
               `Extension "${id}" did not start: ${failure.description}`,
             );
           }
-          const known = supervisor.view(id).documentation.config_params.map((parameter) => parameter.key);
+          const known = declared.map((parameter) => parameter.key);
           throw new GoferError(
             "BAD_REQUEST",
             `Extension "${id}" takes no setting ${unknown.map((key) => `"${key}"`).join(", ")}; ` +
