@@ -3,6 +3,7 @@
  * This is the one place where codes become statuses: routes throw `GoferError`s and never set a status for
  * an error themselves.
  */
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { ERROR_CODES, type ErrorCode, GoferError } from "../domain/errors.ts";
 
 export interface ErrorEnvelope {
@@ -69,4 +70,27 @@ function envelope(code: ErrorCode, message: string, requestId: string) {
     body: { request_id: requestId, message, error_code: code },
     internal: false,
   };
+}
+
+/**
+ * Makes every failure and unknown route of `app` answer with the envelope; unexpected failures are logged under
+ * the request id the envelope carries.
+ */
+export function answerErrorsWithEnvelope(
+  // biome-ignore lint/suspicious/noExplicitAny: any type provider; only the handlers are set
+  app: FastifyInstance<any, any, any, any, any>,
+  notFoundMessage: (request: FastifyRequest) => string,
+): void {
+  app.setErrorHandler((error, request, reply) => {
+    const { status, body, internal } = toErrorEnvelope(error, request.id);
+    if (internal) request.log.error({ err: error }, "request failed");
+    void reply.code(status).type("application/json").send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const { status, body } = toErrorEnvelope(
+      new GoferError("NOT_FOUND", notFoundMessage(request)),
+      request.id,
+    );
+    void reply.code(status).type("application/json").send(body);
+  });
 }

@@ -13,7 +13,7 @@ import { accessFor } from "../auth/route-access.ts";
 import { ANONYMOUS, type Principal } from "../auth/tokens.ts";
 import { GoferError } from "../domain/errors.ts";
 import type { ApiServices, GoferApp } from "./api-context.ts";
-import { toErrorEnvelope } from "./error-envelope.ts";
+import { answerErrorsWithEnvelope } from "./error-envelope.ts";
 import { configRoutes } from "./routes/configs.ts";
 import { deploymentRoutes } from "./routes/deployments.ts";
 import { eventRoutes } from "./routes/events.ts";
@@ -102,18 +102,10 @@ export async function buildServer(options: ServerOptions): Promise<GoferApp> {
     await authorize(request, options);
   });
 
-  app.setErrorHandler((error, request, reply) => {
-    const { status, body, internal } = toErrorEnvelope(error, request.id);
-    if (internal) request.log.error({ err: error }, "request failed");
-    void reply.code(status).type("application/json").send(body);
-  });
-  app.setNotFoundHandler((request, reply) => {
-    const { status, body } = toErrorEnvelope(
-      new GoferError("NOT_FOUND", `No route for ${request.method} ${request.url.split("?", 1)[0]}`),
-      request.id,
-    );
-    void reply.code(status).send(body);
-  });
+  answerErrorsWithEnvelope(
+    app,
+    (request) => `No route for ${request.method} ${request.url.split("?", 1)[0]}`,
+  );
 
   for (const routes of [
     systemRoutes,

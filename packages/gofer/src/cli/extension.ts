@@ -9,6 +9,7 @@ import type { Command } from "commander";
 import { collectVariable } from "./arguments.ts";
 import { CliError } from "./cli-error.ts";
 import { contextOf } from "./command-context.ts";
+import { printLogLines } from "./output/log-lines.ts";
 import type { Printer } from "./output/printer.ts";
 import { subscriptionSettings } from "./subscription.ts";
 
@@ -221,22 +222,8 @@ export function registerExtensionCommands(program: Command): void {
     .option("-f, --follow", "keep printing new lines until the container stops")
     .action(async (id: string, options: { follow?: boolean }, command: Command) => {
       const { client, out } = contextOf(command);
-      const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.once("SIGINT", stop);
-      try {
-        const lines = client.extensions.logs(id, {
-          follow: options.follow ?? false,
-          signal: controller.signal,
-        });
-        // Logs are data in either mode: JSON output is one string per line, streamed as JSON lines.
-        for await (const line of lines)
-          out.stdout.write(out.json ? `${JSON.stringify(line)}\n` : `${line}\n`);
-      } catch (error) {
-        if (!controller.signal.aborted) throw error;
-      } finally {
-        process.removeListener("SIGINT", stop);
-      }
+      const follow = options.follow ?? false;
+      await printLogLines(out, (signal) => client.extensions.logs(id, { follow, signal }));
     });
 
   extension

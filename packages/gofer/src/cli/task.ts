@@ -4,6 +4,7 @@ import type { TaskExecution } from "@gofer/sdk/client";
 import type { Command } from "commander";
 import { positiveInteger } from "./arguments.ts";
 import { type CommandContext, contextOf } from "./command-context.ts";
+import { printLogLines } from "./output/log-lines.ts";
 import { spanDuration } from "./output/time-format.ts";
 
 export function registerTaskCommands(program: Command): void {
@@ -67,22 +68,10 @@ export function registerTaskCommands(program: Command): void {
       ) => {
         const { client, out, namespace } = contextOf(command);
         const runId = positiveInteger(runText);
-        const controller = new AbortController();
-        const stop = () => controller.abort();
-        process.once("SIGINT", stop);
-        try {
-          const lines = client.tasks.logs(namespace, pipelineId, runId, taskId, {
-            follow: options.follow ?? false,
-            signal: controller.signal,
-          });
-          // Logs are data in either mode: JSON output is one string per line, streamed as JSON lines.
-          for await (const line of lines)
-            out.stdout.write(out.json ? `${JSON.stringify(line)}\n` : `${line}\n`);
-        } catch (error) {
-          if (!controller.signal.aborted) throw error;
-        } finally {
-          process.removeListener("SIGINT", stop);
-        }
+        const follow = options.follow ?? false;
+        await printLogLines(out, (signal) =>
+          client.tasks.logs(namespace, pipelineId, runId, taskId, { follow, signal }),
+        );
       },
     );
 }

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
-import { toErrorEnvelope } from "../api/error-envelope.ts";
+import { answerErrorsWithEnvelope } from "../api/error-envelope.ts";
 import { GoferError } from "../domain/errors.ts";
 import { ExtensionCallError } from "./extension-client.ts";
 import type { ExtensionSupervisor } from "./extension-supervisor.ts";
@@ -44,18 +44,7 @@ export function buildExternalEventsServer(options: ExternalEventsOptions): Fasti
   // Signatures are computed over the exact bytes sent, so the body is never parsed or re-encoded here.
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
 
-  app.setErrorHandler((error, request, reply) => {
-    const { status, body, internal } = toErrorEnvelope(error, request.id);
-    if (internal) request.log.error({ err: error }, "external event failed");
-    void reply.code(status).type("application/json").send(body);
-  });
-  app.setNotFoundHandler((request, reply) => {
-    const { status, body } = toErrorEnvelope(
-      new GoferError("NOT_FOUND", "Not found; deliver events to POST /api/external/<extension_id>"),
-      request.id,
-    );
-    void reply.code(status).send(body);
-  });
+  answerErrorsWithEnvelope(app, () => "Not found; deliver events to POST /api/external/<extension_id>");
 
   app.post<{ Params: { extension_id: string } }>("/api/external/:extension_id", async (request, reply) => {
     const id = request.params.extension_id;
