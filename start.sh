@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Starts a Gofer server on http://127.0.0.1:8080 with its data in ./.gofer-data, installing and starting what it
-# needs first (npm packages, Docker engine, the busybox task image). Extra arguments go to `gofer service start`.
+# needs first (npm packages, Docker engine, the task image and the extension images). Extra arguments go to `gofer service start`.
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/install.sh
 scripts/ensure-docker.sh
-images/build-busybox.sh
+scripts/build-images.sh
 
 export GOFER_WEB_SERVER__DATA_DIR="${GOFER_WEB_SERVER__DATA_DIR:-$PWD/.gofer-data}"
 # An engine started without its bridge network (as on machines that must not create networks) can only run

@@ -8,7 +8,7 @@ root=$PWD
 
 scripts/install.sh
 scripts/ensure-docker.sh
-images/build-busybox.sh
+scripts/build-images.sh
 
 export PATH="$root/node_modules/.bin:$PATH"
 data="${GOFER_WEB_SERVER__DATA_DIR:-$root/.gofer-data}"
@@ -28,6 +28,7 @@ else
   echo "quickstart: starting the Gofer server at $url (log: $data/server.log)"
   export GOFER_WEB_SERVER__DATA_DIR="$data"
   export GOFER_WEB_SERVER__BIND_ADDRESS="127.0.0.1:$port"
+  export GOFER_WEB_EXTERNAL_EVENTS__BIND_ADDRESS="${GOFER_WEB_EXTERNAL_EVENTS__BIND_ADDRESS:-127.0.0.1:$((port + 1))}"
   # An engine started without its bridge network can only run containers on the host network.
   if [ -z "${GOFER_WEB_SCHEDULER__DOCKER__NETWORK_MODE:-}" ] && ! docker network inspect bridge >/dev/null 2>&1; then
     export GOFER_WEB_SCHEDULER__DOCKER__NETWORK_MODE=host

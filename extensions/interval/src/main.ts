@@ -1,0 +1,5 @@
+/** The interval extension's container entry point. */
+import { runExtension } from "@gofer/sdk/extension";
+import { createIntervalExtension } from "./extension.ts";
+
+await runExtension(createIntervalExtension());
