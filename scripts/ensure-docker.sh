@@ -27,7 +27,8 @@ fi
 
 log "starting dockerd --bridge=none --iptables=false"
 mkdir -p /var/log
-nohup dockerd --bridge=none --iptables=false >/var/log/gofer-dockerd.log 2>&1 &
+# In a session of its own: the engine must outlive the shell, terminal or job group that happened to start it.
+setsid nohup dockerd --bridge=none --iptables=false >>/var/log/gofer-dockerd.log 2>&1 </dev/null &
 for _ in $(seq 1 60); do
   if docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
     log "Docker engine $(docker version --format '{{.Server.Version}}') is up"

@@ -78,6 +78,8 @@ Try next, from this folder:
   export GOFER_CONFIG=$cli_config PATH=$root/node_modules/.bin:\$PATH
   gofer run start dag -v FAIL_TESTS=1 --watch   # the failure branch: notify-failure runs, publish is skipped
   gofer up examples/script && gofer run start script --watch
+  gofer pipeline subscribe dag interval every-minute -s every=1m   # a run every minute, from the interval extension
+  gofer extension list                           # interval and cron come installed
   gofer pipeline list
   gofer run list dag
   gofer event list --follow                      # everything that happens, live (Ctrl-C to stop)
