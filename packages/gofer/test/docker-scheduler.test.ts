@@ -125,6 +125,21 @@ describe("DockerScheduler against the engine", () => {
     assert.equal((await client.inspectContainer(id)).State.Running, false);
   });
 
+  test("aborting a follow ends the stream at once, while the container keeps running", async (t) => {
+    const box = sandbox(t);
+    const { id } = await scheduler.start(box.spec({ command: ["sh", "-c", "echo hello; sleep 30"] }));
+    const controller = new AbortController();
+    const received: string[] = [];
+    const started = Date.now();
+    setTimeout(() => controller.abort(), 500);
+    for await (const chunk of scheduler.logs(id, { follow: true, signal: controller.signal })) {
+      received.push(chunk.data.toString());
+    }
+    assert.deepEqual(received, ["hello\n"]);
+    assert.ok(Date.now() - started < 5_000, `the follow ended ${Date.now() - started} ms after it started`);
+    assert.equal((await client.inspectContainer(id)).State.Running, true);
+  });
+
   test("output flushed only as the container exits still reaches a follower", async (t) => {
     const box = sandbox(t);
     // The engine's follow stream loses such output often but not always, hence a few rounds.

@@ -4,6 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EngineClient } from "../src/scheduler/docker/engine-client.ts";
@@ -335,10 +337,10 @@ describe("extensions", { timeout: 240_000 }, () => {
     assert.ok(!tokens.some((token) => token.user === "cron (extension)"), "the extension's token survived");
     const roles = (await server.api("GET", "/api/roles")).json.roles.map((role: { id: string }) => role.id);
     assert.ok(!roles.includes("extension_cron"));
-    await waitFor("the extension's objects to go", 3_000, async () => {
-      const objects = await server.api("GET", "/api/extensions/cron/objects");
-      return objects.status === 200 && objects.json.objects.length === 0 ? true : undefined;
-    });
+    assert.equal((await server.api("GET", "/api/extensions/cron/objects")).status, 404);
+    await waitFor("the extension's object files to go", 3_000, async () =>
+      existsSync(join(server.dataDir, "objects", "extensions", "cron")) ? undefined : true,
+    );
   });
 });
 

@@ -94,6 +94,13 @@ describe("objects", () => {
     });
     objectsDir = join(server.dataDir, "objects");
     await deployPipeline(server, pipelineConfig("store", [shTask("noop", "true")]));
+    // Extension objects belong to an installed extension (the cron image from `npm run images`).
+    const installed = await server.api("POST", "/api/extensions", {
+      id: "cron",
+      image: "gofer/extension-cron:latest",
+      settings: {},
+    });
+    assert.equal(installed.status, 201, installed.text);
   });
   after(async () => {
     await server.stop();
@@ -133,6 +140,9 @@ describe("objects", () => {
       assert.equal((await server.api("DELETE", `${base}/greeting`)).status, 404);
     }
     assert.equal((await get(server, `${P}/absent/objects/x`)).status, 404);
+    const uninstalled = await put(server, "/api/extensions/not-installed/objects/greeting", "hello");
+    assert.equal(uninstalled.status, 404, JSON.stringify(uninstalled.json));
+    assert.match(uninstalled.json.message, /Extension "not-installed" not found/);
     assert.deepEqual(await filesUnder(objectsDir), []);
   });
 

@@ -14,7 +14,7 @@ export async function* extensionLogLines(
 ): AsyncGenerator<Buffer> {
   // One splitter per stream: a partial stdout line must not be glued to a stderr line.
   const splitters = { stdout: new LineSplitter(), stderr: new LineSplitter() };
-  for await (const chunk of scheduler.logs(containerId, { follow })) {
+  for await (const chunk of scheduler.logs(containerId, { follow, signal })) {
     if (signal.aborted) return;
     yield* splitters[chunk.stream].push(chunk.data);
   }

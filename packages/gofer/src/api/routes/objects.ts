@@ -9,6 +9,7 @@
 import type { Readable } from "node:stream";
 import type { FastifyReply } from "fastify";
 import { Type } from "typebox";
+import { notFound } from "../../domain/errors.ts";
 import {
   type ObjectInfo,
   type ObjectScope,
@@ -16,6 +17,7 @@ import {
   runObjectsExpired,
 } from "../../objects/object-store.ts";
 import type { GoferDb } from "../../storage/database.ts";
+import { getExtension } from "../../storage/extensions-store.ts";
 import type { GoferApp, RoutePlugin } from "../api-context.ts";
 import { requireIdentifier, requirePipeline, requireRun } from "../guards.ts";
 import { EpochMs, errorResponses, IdentifierParam, PipelineParams, RunParams } from "../schemas/common.ts";
@@ -78,9 +80,11 @@ const KINDS: Kind[] = [
     url: EXTENSION_URL,
     tag: "Objects",
     params: Type.Object({ extension_id: IdentifierParam }),
-    async scope(_db, params) {
+    async scope(db, params) {
       const extension_id = String(params.extension_id);
       requireIdentifier(extension_id, "extension id");
+      // Objects of an extension that is not installed would outlive every cleanup: refuse them.
+      if (!(await getExtension(db, extension_id))) throw notFound(`Extension "${extension_id}"`);
       return { kind: "extension", extension_id };
     },
   },

@@ -78,13 +78,15 @@ export class DockerScheduler implements Scheduler {
 
   async *logs(id: string, options: LogOptions): AsyncGenerator<LogChunk> {
     const since = options.sinceMs === undefined ? undefined : dockerSince(options.sinceMs);
+    const { signal } = options;
     try {
       if (options.follow) {
-        yield* this.#follow(id, since);
+        yield* this.#follow(id, since, signal);
       } else {
-        for await (const frame of this.#frames(id, false, since)) yield frame.chunk;
+        for await (const frame of this.#frames(id, false, since, { signal })) yield frame.chunk;
       }
     } catch (error) {
+      if (signal?.aborted) return;
       throw toSchedulerError(`could not read the logs of container ${id}`, error);
     }
   }
@@ -123,10 +125,10 @@ export class DockerScheduler implements Scheduler {
    * resumes from the newest timestamp delivered, skipping the frames already sent with it. Timestamps are
    * fixed-width UTC, so comparing them as strings orders them.
    */
-  async *#follow(id: string, since: string | undefined): AsyncGenerator<LogChunk> {
+  async *#follow(id: string, since: string | undefined, signal?: AbortSignal): AsyncGenerator<LogChunk> {
     let newest = "";
     let sentAtNewest = 0;
-    for await (const { timestamp, chunk } of this.#frames(id, true, since)) {
+    for await (const { timestamp, chunk } of this.#frames(id, true, since, { signal })) {
       if (timestamp > newest) {
         newest = timestamp;
         sentAtNewest = 0;
@@ -135,7 +137,8 @@ export class DockerScheduler implements Scheduler {
       yield chunk;
     }
     const resume = newest === "" ? since : sinceOfTimestamp(newest);
-    for await (const { timestamp, chunk } of this.#frames(id, false, resume, { missingOk: true })) {
+    if (signal?.aborted) return;
+    for await (const { timestamp, chunk } of this.#frames(id, false, resume, { missingOk: true, signal })) {
       if (timestamp === newest && sentAtNewest > 0) {
         sentAtNewest--;
         continue;
@@ -149,7 +152,7 @@ export class DockerScheduler implements Scheduler {
     id: string,
     follow: boolean,
     since: string | undefined,
-    { missingOk = false } = {},
+    { missingOk = false, signal }: { missingOk?: boolean; signal?: AbortSignal } = {},
   ): AsyncGenerator<{ timestamp: string; chunk: LogChunk }> {
     let stream: Readable;
     try {
@@ -164,9 +167,20 @@ export class DockerScheduler implements Scheduler {
       if (missingOk && error instanceof EngineError && error.status === 404) return;
       throw error;
     }
-    for await (const chunk of demuxLogStream(stream)) {
-      const frame = splitTimestamp(chunk);
-      if (frame.chunk.data.length > 0) yield frame;
+    if (signal?.aborted) {
+      stream.destroy();
+      return;
+    }
+    // A follow stream of a quiet container would otherwise stay open until the container exits.
+    const close = () => stream.destroy();
+    signal?.addEventListener("abort", close, { once: true });
+    try {
+      for await (const chunk of demuxLogStream(stream)) {
+        const frame = splitTimestamp(chunk);
+        if (frame.chunk.data.length > 0) yield frame;
+      }
+    } finally {
+      signal?.removeEventListener("abort", close);
     }
   }
 
