@@ -5,10 +5,12 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { existsSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EngineClient } from "../src/scheduler/docker/engine-client.ts";
+import type { Scheduler } from "../src/scheduler/scheduler.ts";
 import { deployPipeline, pipelineConfig, shTask } from "./support/pipelines.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
 
@@ -367,6 +369,117 @@ describe("extensions that cannot start", { timeout: 60_000 }, () => {
       );
     } finally {
       await server.stop();
+    }
+  });
+});
+
+/** The real scheduler, with `start` held back while `delayMs` is set: a start that is still pulling its image. */
+function slowStarts(docker: Scheduler) {
+  const control = { delayMs: 0 };
+  const scheduler: Scheduler = {
+    start: async (spec) => {
+      if (control.delayMs > 0) await sleep(control.delayMs);
+      return docker.start(spec);
+    },
+    wait: (id) => docker.wait(id),
+    logs: (id, options) => docker.logs(id, options),
+    stop: (id, timeout) => docker.stop(id, timeout),
+    remove: (id) => docker.remove(id),
+    listManaged: (labels) => docker.listManaged(labels),
+    serviceBindHost: () => docker.serviceBindHost(),
+  };
+  return { control, scheduler };
+}
+
+async function extensionTokens(server: TestServer, id: string): Promise<number> {
+  const tokens = (await server.api("GET", "/api/tokens")).json.tokens as Array<{ user: string }>;
+  return tokens.filter((token) => token.user === `${id} (extension)`).length;
+}
+
+describe("extension lifecycle races", { timeout: 120_000 }, () => {
+  let server: TestServer;
+  let control: { delayMs: number };
+
+  before(async () => {
+    server = await startTestServer(
+      { GOFER_WEB_EXTENSIONS__RESTART_BACKOFF_MAX: "1" },
+      {
+        wrapScheduler: (docker) => {
+          const slow = slowStarts(docker);
+          control = slow.control;
+          return slow.scheduler;
+        },
+      },
+    );
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  /** Kills the running container, so the supervisor's restart runs into the slow start. */
+  async function crashIntoSlowStart(id: string): Promise<void> {
+    const [container] = await containersOf(id);
+    assert.ok(container, `extension ${id} has no container`);
+    control.delayMs = 3_000;
+    await engine.killContainer(container);
+    await waitFor("the restart to begin", 5_000, async () => {
+      const state = (await server.api("GET", `/api/extensions/${id}`)).json.extension.state;
+      return state === "processing" ? true : undefined;
+    });
+  }
+
+  it("a disable during a slow restart leaves no container and no valid token, and enable brings one back", async () => {
+    await install(server, "racer", IMAGE("interval"));
+    await crashIntoSlowStart("racer");
+    assert.equal((await server.api("PATCH", "/api/extensions/racer", { enable: false })).status, 204);
+    control.delayMs = 0;
+    await sleep(4_000);
+    assert.deepEqual(await containersOf("racer"), [], "a container outlived the disable");
+    assert.equal(await extensionTokens(server, "racer"), 0, "a token outlived the disable");
+    assert.equal(
+      (await server.api("GET", "/api/extensions/racer")).json.extension.state_reason.reason,
+      "disabled",
+    );
+
+    assert.equal((await server.api("PATCH", "/api/extensions/racer", { enable: true })).status, 204);
+    assert.equal((await server.api("GET", "/api/extensions/racer")).json.extension.state, "running");
+    assert.equal((await containersOf("racer")).length, 1);
+    assert.equal(await extensionTokens(server, "racer"), 1);
+  });
+
+  it("an uninstall during a slow restart removes the container, the token and the role", async () => {
+    await install(server, "goner", IMAGE("interval"));
+    await crashIntoSlowStart("goner");
+    assert.equal((await server.api("DELETE", "/api/extensions/goner")).status, 204);
+    control.delayMs = 0;
+    await sleep(4_000);
+    assert.deepEqual(await containersOf("goner"), []);
+    assert.equal(await extensionTokens(server, "goner"), 0);
+    const roles = (await server.api("GET", "/api/roles")).json.roles.map((role: { id: string }) => role.id);
+    assert.ok(!roles.includes("extension_goner"));
+  });
+});
+
+describe("a server whose webhook port is taken", () => {
+  it("fails to start and leaves nothing listening", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const taken = (blocker.address() as { port: number }).port;
+    const api = createServer();
+    await new Promise<void>((resolve) => api.listen(0, "127.0.0.1", resolve));
+    const apiPort = (api.address() as { port: number }).port;
+    await new Promise((resolve) => api.close(resolve));
+    try {
+      await assert.rejects(
+        startTestServer({
+          GOFER_WEB_SERVER__BIND_ADDRESS: `127.0.0.1:${apiPort}`,
+          GOFER_WEB_EXTERNAL_EVENTS__BIND_ADDRESS: `127.0.0.1:${taken}`,
+        }),
+        /EADDRINUSE/,
+      );
+      await assert.rejects(fetch(`http://127.0.0.1:${apiPort}/api/system/metadata`), "the API still answers");
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
     }
   });
 });

@@ -7,9 +7,11 @@
  * Gofer, not the extension, replays the pipeline subscriptions, with secret references resolved, so an
  * extension needs no state of its own to survive a restart.
  *
- * Every start is a new "generation": callbacks of an older generation (a health check in flight, the exit of a
- * container already replaced) find their generation stale and do nothing, so uninstall, disable and restart
- * never race one another into two containers.
+ * Everything that changes one extension's container or token (a start, a stop, a subscription handed over)
+ * runs one at a time per extension, so a start that is still pulling its image cannot race a disable or an
+ * uninstall into a second container or a token nobody revokes. Every start is also a new "generation":
+ * callbacks of an older one (a health check in flight, the exit of a container already replaced) find their
+ * generation stale and do nothing, and a stop interrupts a start still waiting for its first health answer.
  */
 import { createServer } from "node:net";
 import type {
@@ -22,6 +24,7 @@ import type {
 import { ensureExtensionRole, rotateExtensionToken } from "../auth/extension-tokens.ts";
 import { GoferError, notFound } from "../domain/errors.ts";
 import type { EventBus } from "../events/event-bus.ts";
+import { SerialQueue } from "../orchestrator/serial-queue.ts";
 import { type ContainerSpec, MANAGED_LABEL, type Scheduler } from "../scheduler/scheduler.ts";
 import type { GoferDb } from "../storage/database.ts";
 import {
@@ -32,8 +35,9 @@ import {
 } from "../storage/extensions-store.ts";
 import {
   listExtensionSubscriptions,
+  markSubscriptionFailed,
+  reviveSubscription,
   type SubscriptionKey,
-  updateSubscriptionStatus,
 } from "../storage/subscriptions-store.ts";
 import { deleteToken } from "../storage/tokens-store.ts";
 import { ExtensionCallError, ExtensionClient, type SubscriptionMessage } from "./extension-client.ts";
@@ -91,6 +95,8 @@ interface Runtime {
   failures: number;
   client?: ExtensionClient;
   containerId?: string;
+  /** Aborts the start in progress (its wait for the first health answer) when a stop is asked for. */
+  starting?: AbortController;
   retryTimer?: NodeJS.Timeout;
   healthTimer?: NodeJS.Timeout;
   /** The subscriptions the current container holds, by key, for unsubscribing when their pipeline goes. */
@@ -124,6 +130,8 @@ export const configVariable = (key: string): string => `GOFER_EXTENSION_CONFIG_$
 export class ExtensionSupervisor {
   readonly #options: SupervisorOptions;
   readonly #runtimes = new Map<string, Runtime>();
+  /** One lifecycle change at a time per extension id. */
+  readonly #serial = new SerialQueue();
   readonly #unsubscribeBus: () => void;
   #closed = false;
 
@@ -146,12 +154,19 @@ export class ExtensionSupervisor {
    */
   async boot(): Promise<void> {
     const installed = await listExtensions(this.#options.db);
-    await this.#removeContainers();
     for (const extension of installed) {
       const runtime = this.#runtime(extension.extension_id);
-      if (extension.status === "disabled") this.#markDisabled(runtime);
-      else void this.#launch(runtime);
+      if (extension.status === "disabled") {
+        this.#markDisabled(runtime);
+        void this.#serially(runtime, () => this.#removeContainers(runtime.id));
+      } else {
+        void this.#start(runtime);
+      }
     }
+    // Containers of extensions no longer installed; each start clears its own. Not awaited: an engine that is
+    // slow or down must not hold up serving.
+    const known = new Set(installed.map((extension) => extension.extension_id));
+    void this.#removeContainers(undefined, 0, (id) => !known.has(id));
   }
 
   /**
@@ -159,34 +174,39 @@ export class ExtensionSupervisor {
    * with why it did not (the caller decides whether to undo the install); no retry is scheduled then.
    */
   async startFirst(extensionId: string): Promise<ExtensionReason | null> {
-    return this.#launch(this.#runtime(extensionId), { retry: false });
+    return this.#start(this.#runtime(extensionId), { retry: false });
   }
 
   /** Enables: starts it and waits for the first attempt; a failure stays visible and is retried with backoff. */
   async enable(extensionId: string): Promise<void> {
     const runtime = this.#runtime(extensionId);
     runtime.failures = 0;
-    await this.#launch(runtime);
+    await this.#start(runtime);
   }
 
   /** Disables: shuts its container down and revokes its token, so it can start no run until enabled again. */
   async disable(extensionId: string): Promise<void> {
     const runtime = this.#runtime(extensionId);
-    await this.#halt(runtime);
-    this.#markDisabled(runtime);
-    const stored = await getExtension(this.#options.db, extensionId);
-    if (stored?.token_id) await revokeToken(this.#options.db, stored);
+    this.#interrupt(runtime);
+    await this.#serially(runtime, async () => {
+      // The token first: from this moment the extension can start no run, however long it takes to stop.
+      const stored = await getExtension(this.#options.db, extensionId);
+      if (stored?.token_id) await revokeToken(this.#options.db, stored);
+      await this.#halt(runtime);
+      this.#markDisabled(runtime);
+    });
   }
 
   /** Uninstall's running half: unsubscribes everything, stops and removes the container, forgets it. */
   async remove(extensionId: string): Promise<void> {
     const runtime = this.#runtimes.get(extensionId);
     if (!runtime) return;
-    const client = runtime.state === "running" ? runtime.client : undefined;
-    if (client) {
-      for (const message of runtime.held.values()) {
+    this.#interrupt(runtime);
+    await this.#serially(runtime, async () => {
+      const client = runtime.client;
+      for (const message of client ? runtime.held.values() : []) {
         await client
-          .unsubscribe(message)
+          ?.unsubscribe(message)
           .catch((error: unknown) =>
             this.#options.log.error(
               `extension ${extensionId}: could not unsubscribe ${keyOf(message)}`,
@@ -194,9 +214,9 @@ export class ExtensionSupervisor {
             ),
           );
       }
-    }
-    await this.#halt(runtime);
-    this.#runtimes.delete(extensionId);
+      await this.#halt(runtime);
+      this.#runtimes.delete(extensionId);
+    });
   }
 
   view(extensionId: string): ExtensionRuntimeView {
@@ -244,25 +264,56 @@ export class ExtensionSupervisor {
 
   /** Hands one subscription to the running extension (idempotent on its side). */
   async subscribe(subscription: Subscription): Promise<void> {
-    const client = this.clientOf(subscription.extension_id);
-    const message = messageOf(subscription);
-    await client.subscribe(message, await this.#options.resolveSubscription(subscription));
-    this.#runtimes.get(subscription.extension_id)?.held.set(keyOf(message), message);
+    const runtime = this.#runtimes.get(subscription.extension_id);
+    if (!runtime) throw notFound(`Extension "${subscription.extension_id}"`);
+    await this.#serially(runtime, () => this.#subscribeNow(subscription));
   }
 
   /** Takes a subscription back from the extension; a stopped extension has nothing to take back. */
   async unsubscribe(key: SubscriptionKey): Promise<void> {
     const runtime = this.#runtimes.get(key.extension_id);
-    const message = messageOf(key);
-    runtime?.held.delete(keyOf(message));
-    if (runtime?.state === "running" && runtime.client) await runtime.client.unsubscribe(message);
+    if (!runtime) return;
+    await this.#serially(runtime, async () => {
+      const message = messageOf(key);
+      runtime.held.delete(keyOf(message));
+      if (runtime.state === "running" && runtime.client) await runtime.client.unsubscribe(message);
+    });
   }
 
   /** Tells every extension to shut down and stops its container; called when the server stops. */
   async close(): Promise<void> {
     this.#closed = true;
     this.#unsubscribeBus();
-    await Promise.all([...this.#runtimes.values()].map((runtime) => this.#halt(runtime)));
+    await Promise.all(
+      [...this.#runtimes.values()].map((runtime) => {
+        this.#interrupt(runtime);
+        return this.#serially(runtime, () => this.#halt(runtime));
+      }),
+    );
+  }
+
+  #serially<T>(runtime: Runtime, work: () => Promise<T>): Promise<T> {
+    return this.#serial.run(runtime.id, work);
+  }
+
+  /** Queues a start attempt behind whatever this extension is doing. */
+  #start(runtime: Runtime, options: { retry?: boolean } = {}): Promise<ExtensionReason | null> {
+    return this.#serially(runtime, () => this.#launch(runtime, options));
+  }
+
+  /** Makes the current start and every callback of it stale at once, before the stop that follows is queued. */
+  #interrupt(runtime: Runtime): void {
+    this.#clearTimers(runtime);
+    runtime.generation += 1;
+    runtime.starting?.abort();
+  }
+
+  /** Hands one subscription to the running extension; the caller holds the extension's turn. */
+  async #subscribeNow(subscription: Subscription): Promise<void> {
+    const client = this.clientOf(subscription.extension_id);
+    const message = messageOf(subscription);
+    await client.subscribe(message, await this.#options.resolveSubscription(subscription));
+    this.#runtimes.get(subscription.extension_id)?.held.set(keyOf(message), message);
   }
 
   #runtime(extensionId: string): Runtime {
@@ -292,9 +343,12 @@ export class ExtensionSupervisor {
     const { db, scheduler, timing } = this.#options;
     this.#clearTimers(runtime);
     const generation = ++runtime.generation;
+    if (this.#closed) return null;
     runtime.state = "processing";
     runtime.client = undefined;
     runtime.held.clear();
+    const starting = new AbortController();
+    runtime.starting = starting;
     let containerId: string | undefined;
     try {
       const stored = await getExtension(db, runtime.id);
@@ -311,8 +365,9 @@ export class ExtensionSupervisor {
         () => undefined,
       );
       const client = new ExtensionClient(`http://${started.serviceAddress}`, secret);
-      await waitUntilHealthy(client, exit, timing.startTimeoutMs);
+      await waitUntilHealthy(client, exit, timing.startTimeoutMs, starting.signal);
       const info = await client.info();
+      // Interrupted: the stop queued behind this start removes the container and revokes the token.
       if (generation !== runtime.generation || this.#closed) return null;
       runtime.state = "running";
       runtime.reason = null;
@@ -329,6 +384,8 @@ export class ExtensionSupervisor {
       const reason: ExtensionReason = { reason: "start_failed", description };
       this.#fail(runtime, reason, retry);
       return reason;
+    } finally {
+      if (runtime.starting === starting) runtime.starting = undefined;
     }
   }
 
@@ -347,7 +404,8 @@ export class ExtensionSupervisor {
     };
     for (const [key, value] of Object.entries(settings)) env[configVariable(key)] = value;
     return {
-      name: `gofer_extension_${stored.extension_id}`,
+      // The instance's id keeps two servers on one engine (or a server and an old data folder's leftovers) apart.
+      name: `gofer_${this.#options.instanceId.slice(-8).toLowerCase()}_extension_${stored.extension_id}`,
       image: stored.image,
       env,
       labels: { [EXTENSION_LABEL]: stored.extension_id, [INSTANCE_LABEL]: this.#options.instanceId },
@@ -360,22 +418,22 @@ export class ExtensionSupervisor {
   /** Sends every active subscription (and any that failed before) to the freshly started extension. */
   async #replay(runtime: Runtime, generation: number, stored: StoredExtension): Promise<void> {
     const { db, log } = this.#options;
+    // Read inside this extension's turn: a subscription disabled or deleted meanwhile waits for the replay and
+    // is then taken back, never re-sent after it.
     const subscriptions = await listExtensionSubscriptions(db, stored.extension_id);
     for (const subscription of subscriptions) {
       if (subscription.status === "disabled") continue;
       if (generation !== runtime.generation) return;
       try {
-        await this.subscribe(subscription);
-        if (subscription.status !== "active" || subscription.status_reason !== null) {
-          await updateSubscriptionStatus(db, subscription, "active", null);
-        }
+        await this.#subscribeNow(subscription);
+        if (subscription.status === "error") await reviveSubscription(db, subscription);
       } catch (error) {
         const description = error instanceof Error ? error.message : String(error);
         log.error(
           `extension ${runtime.id}: could not restore subscription ${keyOfSubscription(subscription)}`,
           error,
         );
-        await updateSubscriptionStatus(db, subscription, "error", { reason: "failed", description });
+        await markSubscriptionFailed(db, subscription, description);
       }
     }
   }
@@ -384,7 +442,6 @@ export class ExtensionSupervisor {
   #watch(runtime: Runtime, generation: number, containerId: string, exit: Promise<number | undefined>): void {
     void exit.then(async (code) => {
       if (generation !== runtime.generation || this.#closed) return;
-      if (Date.now() - runtime.started > STABLE_AFTER_MS) runtime.failures = 0;
       const logs = await this.#tail(containerId);
       const how = code === undefined ? "stopped" : `exited with code ${code}`;
       this.#fail(runtime, { reason: "crashed", description: `The container ${how}${logs}` });
@@ -410,19 +467,22 @@ export class ExtensionSupervisor {
   /** Marks the failure, removes the container, and (unless told not to) schedules the next attempt. */
   #fail(runtime: Runtime, reason: ExtensionReason, retry = true): void {
     this.#clearTimers(runtime);
+    if (runtime.state === "running" && Date.now() - runtime.started > STABLE_AFTER_MS) runtime.failures = 0;
     runtime.generation += 1;
     runtime.state = "exited";
     runtime.reason = reason;
     runtime.client = undefined;
     runtime.held.clear();
+    runtime.containerId = undefined;
     this.#options.log.error(`extension ${runtime.id}: ${reason.reason}: ${reason.description}`);
-    void this.#removeContainers(runtime.id);
+    // In the extension's turn, so the removal cannot meet the container of a start queued after it.
+    void this.#serially(runtime, () => this.#removeContainers(runtime.id));
     if (!retry || this.#closed) return;
     const delay = Math.min(this.#options.timing.backoffMaxMs, FIRST_RETRY_MS * 2 ** runtime.failures);
     runtime.failures += 1;
     runtime.retryTimer = setTimeout(() => {
       runtime.restarts += 1;
-      void this.#launch(runtime);
+      void this.#start(runtime);
     }, delay);
   }
 
@@ -433,7 +493,7 @@ export class ExtensionSupervisor {
     const client = runtime.client;
     runtime.client = undefined;
     runtime.held.clear();
-    if (runtime.state === "running") runtime.state = "exited";
+    runtime.state = "exited";
     // The extension's own shutdown lets it finish what it is doing; the stop timeout bounds it.
     if (client) await client.shutdown().catch(() => undefined);
     await this.#removeContainers(runtime.id, this.#options.timing.stopTimeoutMs);
@@ -454,14 +514,19 @@ export class ExtensionSupervisor {
   }
 
   /** Stops (gracefully, within `stopTimeoutMs`) and removes the extension's containers, or every extension's. */
-  async #removeContainers(extensionId?: string, stopTimeoutMs = 0): Promise<void> {
+  async #removeContainers(
+    extensionId?: string,
+    stopTimeoutMs = 0,
+    include: (extensionId: string) => boolean = () => true,
+  ): Promise<void> {
     const { scheduler, log } = this.#options;
     try {
       const labels: Record<string, string> = { [INSTANCE_LABEL]: this.#options.instanceId };
       if (extensionId) labels[EXTENSION_LABEL] = extensionId;
       const found = await scheduler.listManaged(labels);
       for (const container of found) {
-        if (!container.labels[EXTENSION_LABEL] || container.labels[MANAGED_LABEL] !== "true") continue;
+        const owner = container.labels[EXTENSION_LABEL];
+        if (!owner || container.labels[MANAGED_LABEL] !== "true" || !include(owner)) continue;
         if (stopTimeoutMs > 0 && container.state === "running") {
           await scheduler.stop(container.id, Math.ceil(stopTimeoutMs / 1000));
         }
@@ -523,6 +588,7 @@ async function waitUntilHealthy(
   client: ExtensionClient,
   exit: Promise<number | undefined>,
   timeoutMs: number,
+  signal: AbortSignal,
 ): Promise<void> {
   let exitCode: number | undefined | null = null;
   void exit.then((code) => {
@@ -530,6 +596,7 @@ async function waitUntilHealthy(
   });
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    if (signal.aborted) throw new ExtensionCallError("The start was interrupted by a stop");
     if (exitCode !== null) {
       throw new ExtensionCallError(
         `The container exited with code ${exitCode ?? "unknown"} before answering its health check`,

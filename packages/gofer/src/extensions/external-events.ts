@@ -50,7 +50,13 @@ export function buildExternalEventsServer(options: ExternalEventsOptions): Fasti
     const id = request.params.extension_id;
     if (!(await options.isInstalled(id)))
       throw new GoferError("NOT_FOUND", `No extension "${id}" is installed`);
-    const client = options.supervisor.clientOf(id);
+    let client: ReturnType<typeof options.supervisor.clientOf>;
+    try {
+      client = options.supervisor.clientOf(id);
+    } catch {
+      // Senders are anonymous: the extension's state and last output are for `gofer extension get`, not them.
+      throw new GoferError("EXTENSION_UNAVAILABLE", `Extension "${id}" is not running; retry later`);
+    }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(request.headers)) {
       if (value === undefined || HOP_HEADERS.has(name)) continue;

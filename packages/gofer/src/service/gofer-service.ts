@@ -72,41 +72,50 @@ export async function startService(
       instanceId: instance_id,
       apiBaseUrl: () => apiBaseUrl,
     });
-    await app.listen({ host, port });
-    const address = app.server.address() as AddressInfo;
-    const url = addressUrl(address);
-    if (apiBaseUrl.endsWith(":0")) apiBaseUrl = url;
-    orchestrator.resume();
-    if (config.extensions.install_std_extensions) {
-      await registerStandardExtensions(db, config.extensions.std_image_prefix);
-    }
-    // Extensions start in the background: one that cannot start is retried, never a reason not to serve.
-    await supervisor.boot();
-    const externalEvents = config.external_events.enable
-      ? await listenForExternalEvents(config, db, supervisor)
-      : undefined;
-    const sweep = setInterval(() => {
-      Promise.all([deleteExpiredTokens(db, Date.now()), deleteRetiredRunTokens(db)]).catch((error: unknown) =>
-        app.log.error({ err: error }, "could not delete expired tokens"),
-      );
-    }, EXPIRED_TOKEN_SWEEP_MS);
-    sweep.unref();
-
-    return {
-      app,
-      db,
-      orchestrator,
-      url,
-      externalEventsUrl: externalEvents?.url,
-      async stop() {
-        clearInterval(sweep);
-        await externalEvents?.app.close();
-        await app.close();
-        await supervisor.close();
-        await orchestrator.close();
-        await db.destroy();
-      },
+    // What is running so far, stopped in reverse order by stop() or by a start that fails part-way (a port
+    // already in use must not leave a half-started server serving).
+    const running: Array<() => Promise<unknown>> = [() => orchestrator.close(), () => supervisor.close()];
+    const stopAll = async () => {
+      for (const stop of running.reverse()) await stop();
     };
+    try {
+      await app.listen({ host, port });
+      running.push(() => app.close());
+      const url = addressUrl(app.server.address() as AddressInfo);
+      if (apiBaseUrl.endsWith(":0")) apiBaseUrl = url;
+      const externalEvents = config.external_events.enable
+        ? await listenForExternalEvents(config, db, supervisor)
+        : undefined;
+      if (externalEvents) running.push(() => externalEvents.app.close());
+      orchestrator.resume();
+      if (config.extensions.install_std_extensions) {
+        await registerStandardExtensions(db, config.extensions.std_image_prefix);
+      }
+      // Extensions start in the background: one that cannot start is retried, never a reason not to serve.
+      await supervisor.boot();
+      const sweep = setInterval(() => {
+        Promise.all([deleteExpiredTokens(db, Date.now()), deleteRetiredRunTokens(db)]).catch(
+          (error: unknown) => app.log.error({ err: error }, "could not delete expired tokens"),
+        );
+      }, EXPIRED_TOKEN_SWEEP_MS);
+      sweep.unref();
+      running.push(async () => clearInterval(sweep));
+
+      return {
+        app,
+        db,
+        orchestrator,
+        url,
+        externalEventsUrl: externalEvents?.url,
+        async stop() {
+          await stopAll();
+          await db.destroy();
+        },
+      };
+    } catch (error) {
+      await stopAll().catch(() => undefined);
+      throw error;
+    }
   } catch (error) {
     await db.destroy();
     throw error;

@@ -107,6 +107,30 @@ export async function updateSubscriptionStatus(
     .execute();
 }
 
+/** Back to `active` after a failed hand-over, unless the owner changed the status meanwhile. */
+export async function reviveSubscription(db: GoferDb, key: SubscriptionKey): Promise<void> {
+  await db
+    .updateTable("subscriptions")
+    .set({ status: "active", status_reason_json: null })
+    .where((eb) => eb.and(matches(key)))
+    .where("status", "=", "error")
+    .execute();
+}
+
+/** Records a failed hand-over, unless the owner disabled the subscription meanwhile. */
+export async function markSubscriptionFailed(
+  db: GoferDb,
+  key: SubscriptionKey,
+  description: string,
+): Promise<void> {
+  await db
+    .updateTable("subscriptions")
+    .set({ status: "error", status_reason_json: toNullableJson({ reason: "failed", description }) })
+    .where((eb) => eb.and(matches(key)))
+    .where("status", "!=", "disabled")
+    .execute();
+}
+
 export async function deleteSubscription(db: GoferDb, key: SubscriptionKey): Promise<void> {
   await db
     .deleteFrom("subscriptions")

@@ -7,7 +7,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/index.ts";
+import { DockerScheduler } from "../../src/scheduler/docker/docker-scheduler.ts";
 import { EngineClient } from "../../src/scheduler/docker/engine-client.ts";
+import type { Scheduler } from "../../src/scheduler/scheduler.ts";
 import { type RunningService, startService } from "../../src/service/gofer-service.ts";
 import { getSystemState } from "../../src/storage/system-store.ts";
 
@@ -33,7 +35,15 @@ export interface ApiResponse {
   json: any;
 }
 
-export async function startTestServer(settings: Record<string, string> = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  /** Wraps the real Docker scheduler, e.g. to slow a call down and widen a race window. */
+  wrapScheduler?: (docker: Scheduler) => Scheduler;
+}
+
+export async function startTestServer(
+  settings: Record<string, string> = {},
+  options: TestServerOptions = {},
+): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), "gofer-test-"));
   const config = loadConfig({
     systemConfigPath: join(dataDir, "absent.toml"),
@@ -52,7 +62,11 @@ export async function startTestServer(settings: Record<string, string> = {}): Pr
       ...settings,
     },
   });
-  const service = await startService(config);
+  const docker = new DockerScheduler({
+    client: new EngineClient({ host: config.scheduler.docker.host }),
+    networkMode: config.scheduler.docker.network_mode,
+  });
+  const service = await startService(config, { scheduler: options.wrapScheduler?.(docker) ?? docker });
   const { instance_id } = await getSystemState(service.db);
   const url = service.url;
 

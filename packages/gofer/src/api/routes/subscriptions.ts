@@ -70,6 +70,15 @@ export function subscriptionRoutes(app: GoferApp, services: SubscriptionRouteSer
     return subscription;
   };
 
+  /** Takes a subscription back; a failure is logged, not fatal: the extension forgets it at its next restart. */
+  const takeBack = async (key: SubscriptionKey): Promise<void> => {
+    await supervisor
+      .unsubscribe(key)
+      .catch((error: unknown) =>
+        log(`could not unsubscribe ${serialKey(key)} from extension ${key.extension_id}`, error),
+      );
+  };
+
   /** Hands the subscription to its extension, turning the extension's refusal into the caller's 400. */
   const handOver = async (subscription: Subscription): Promise<void> => {
     try {
@@ -78,20 +87,13 @@ export function subscriptionRoutes(app: GoferApp, services: SubscriptionRouteSer
       if (error instanceof UnresolvedReferenceError) throw badRequest(`Setting ${error.message}`);
       if (!(error instanceof ExtensionCallError)) throw error;
       const refused = error.status !== undefined && error.status >= 400 && error.status < 500;
+      // A timeout or failure may still have left the subscription with the extension: take it back.
+      if (!refused) await takeBack(subscription);
       throw new GoferError(
         refused ? "EXTENSION_REFUSED" : "EXTENSION_ERROR",
         `Extension "${subscription.extension_id}" ${refused ? "refused" : "could not take"} the subscription: ${error.message}`,
       );
     }
-  };
-
-  /** Takes a subscription back; a failure is logged, not fatal: the extension forgets it at its next restart. */
-  const takeBack = async (key: SubscriptionKey): Promise<void> => {
-    await supervisor
-      .unsubscribe(key)
-      .catch((error: unknown) =>
-        log(`could not unsubscribe ${serialKey(key)} from extension ${key.extension_id}`, error),
-      );
   };
 
   app.get(
@@ -163,7 +165,17 @@ export function subscriptionRoutes(app: GoferApp, services: SubscriptionRouteSer
           extension_id,
         );
         await handOver(subscription);
-        if (!(await insertSubscription(db, subscription))) {
+        let inserted: boolean;
+        try {
+          inserted = await insertSubscription(db, subscription);
+        } catch (error) {
+          // The pipeline or the extension went while the extension was being asked (a foreign key refused it).
+          await takeBack(key);
+          await requirePipeline(db, namespace_id, pipeline_id);
+          if (!(await getExtension(db, extension_id))) throw notFound(`Extension "${extension_id}"`);
+          throw error;
+        }
+        if (!inserted) {
           await takeBack(key);
           throw new GoferError("ALREADY_EXISTS", `Subscription "${subscription_id}" was created meanwhile`);
         }
