@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type RunningExtension, runExtension } from "@gofer/sdk/extension";
+import { callJson } from "../../../packages/sdk/test/support/extension-client.ts";
 import { FakeServer, sendCanned } from "../../../packages/sdk/test/support/fake-server.ts";
 import { createIntervalExtension } from "../src/extension.ts";
 
@@ -13,18 +14,8 @@ describe("interval extension", () => {
   let extension: RunningExtension;
   let runs = 0;
 
-  const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(extension.url + path, {
-      method,
-      headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return {
-      status: response.status,
-      json: text ? (JSON.parse(text) as Record<string, unknown>) : undefined,
-    };
-  };
+  const call = (method: string, path: string, body?: unknown) =>
+    callJson(extension.url, SECRET, method, path, body);
   const runRequests = () => gofer.requests.filter((request) => request.url.endsWith("/runs"));
   const subscription = {
     namespace_id: "default",

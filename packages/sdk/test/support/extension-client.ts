@@ -36,6 +36,21 @@ export async function call(
   return { status: response.status, headers: response.headers, text: await response.text() };
 }
 
+/** A call with `secret` as the bearer and a JSON body, answering the status and the parsed JSON (if any). */
+export async function callJson(
+  baseUrl: string,
+  secret: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> | undefined }> {
+  const answer = await call(baseUrl, method, path, { authorization: `Bearer ${secret}`, body });
+  return {
+    status: answer.status,
+    json: answer.text ? (JSON.parse(answer.text) as Record<string, unknown>) : undefined,
+  };
+}
+
 export interface Envelope {
   message: string;
   request_id: string;
