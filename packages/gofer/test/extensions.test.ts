@@ -55,8 +55,10 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-async function containersOf(extensionId: string): Promise<string[]> {
-  const found = await engine.listContainers({ all: true, labels: { "gofer.extension": extensionId } });
+/** This server's containers of the extension: tests running beside it install extensions of the same ids. */
+async function containersOf(server: TestServer, extensionId: string): Promise<string[]> {
+  const labels = { "gofer.extension": extensionId, "gofer.instance": server.instanceId };
+  const found = await engine.listContainers({ all: true, labels });
   return found.map((container) => container.Id);
 }
 
@@ -221,7 +223,7 @@ describe("extensions", { timeout: 240_000 }, () => {
   it("an extension killed by hand is restarted and its subscriptions work again", async () => {
     const created = await subscribe(server, "ticks", "interval", "survivor", { every: "1s" });
     assert.equal(created.status, 201, created.text);
-    const [container] = await containersOf("interval");
+    const [container] = await containersOf(server, "interval");
     assert.ok(container, "the interval extension has no container");
     await engine.killContainer(container);
 
@@ -255,7 +257,7 @@ describe("extensions", { timeout: 240_000 }, () => {
     const disabled = (await server.api("GET", "/api/extensions/interval")).json.extension;
     assert.equal(disabled.state, "exited");
     assert.equal(disabled.state_reason.reason, "disabled");
-    assert.deepEqual(await containersOf("interval"), []);
+    assert.deepEqual(await containersOf(server, "interval"), []);
     const before = (await runsOf(server, "quiet")).length;
     await sleep(2_500);
     assert.equal((await runsOf(server, "quiet")).length, before);
@@ -317,7 +319,7 @@ describe("extensions", { timeout: 240_000 }, () => {
 
     for (const id of ["bad-key", "typo", "ghost", "crasher"]) {
       assert.equal((await server.api("GET", `/api/extensions/${id}`)).status, 404, id);
-      assert.deepEqual(await containersOf(id), [], id);
+      assert.deepEqual(await containersOf(server, id), [], id);
     }
     const roles = (await server.api("GET", "/api/roles")).json.roles.map((role: { id: string }) => role.id);
     assert.ok(!roles.includes("extension_ghost"));
@@ -333,7 +335,7 @@ describe("extensions", { timeout: 240_000 }, () => {
 
     assert.equal((await server.api("DELETE", "/api/extensions/cron")).status, 204);
     assert.equal((await server.api("GET", "/api/extensions/cron")).status, 404);
-    assert.deepEqual(await containersOf("cron"), []);
+    assert.deepEqual(await containersOf(server, "cron"), []);
     assert.deepEqual((await server.api("GET", `${PIPELINES}/quiet/subscriptions`)).json.subscriptions, []);
     const tokens = (await server.api("GET", "/api/tokens")).json.tokens as Array<{ user: string }>;
     assert.ok(!tokens.some((token) => token.user === "cron (extension)"), "the extension's token survived");
@@ -418,7 +420,7 @@ describe("extension lifecycle races", { timeout: 120_000 }, () => {
 
   /** Kills the running container, so the supervisor's restart runs into the slow start. */
   async function crashIntoSlowStart(id: string): Promise<void> {
-    const [container] = await containersOf(id);
+    const [container] = await containersOf(server, id);
     assert.ok(container, `extension ${id} has no container`);
     control.delayMs = 3_000;
     await engine.killContainer(container);
@@ -434,7 +436,7 @@ describe("extension lifecycle races", { timeout: 120_000 }, () => {
     assert.equal((await server.api("PATCH", "/api/extensions/racer", { enable: false })).status, 204);
     control.delayMs = 0;
     await sleep(4_000);
-    assert.deepEqual(await containersOf("racer"), [], "a container outlived the disable");
+    assert.deepEqual(await containersOf(server, "racer"), [], "a container outlived the disable");
     assert.equal(await extensionTokens(server, "racer"), 0, "a token outlived the disable");
     assert.equal(
       (await server.api("GET", "/api/extensions/racer")).json.extension.state_reason.reason,
@@ -443,7 +445,7 @@ describe("extension lifecycle races", { timeout: 120_000 }, () => {
 
     assert.equal((await server.api("PATCH", "/api/extensions/racer", { enable: true })).status, 204);
     assert.equal((await server.api("GET", "/api/extensions/racer")).json.extension.state, "running");
-    assert.equal((await containersOf("racer")).length, 1);
+    assert.equal((await containersOf(server, "racer")).length, 1);
     assert.equal(await extensionTokens(server, "racer"), 1);
   });
 
@@ -453,7 +455,7 @@ describe("extension lifecycle races", { timeout: 120_000 }, () => {
     assert.equal((await server.api("DELETE", "/api/extensions/goner")).status, 204);
     control.delayMs = 0;
     await sleep(4_000);
-    assert.deepEqual(await containersOf("goner"), []);
+    assert.deepEqual(await containersOf(server, "goner"), []);
     assert.equal(await extensionTokens(server, "goner"), 0);
     const roles = (await server.api("GET", "/api/roles")).json.roles.map((role: { id: string }) => role.id);
     assert.ok(!roles.includes("extension_goner"));

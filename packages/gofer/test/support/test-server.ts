@@ -20,6 +20,8 @@ export interface TestServer {
   token: string;
   service: RunningService;
   dataDir: string;
+  /** The server's instance id, which every container it creates carries as `gofer.instance`. */
+  instanceId: string;
   /** A fetch against the API with the version header and the bootstrap token. */
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
   stop(): Promise<void>;
@@ -106,6 +108,7 @@ export async function startTestServer(
     token,
     service,
     dataDir,
+    instanceId: instance_id,
     api: (method, path, body, headers = {}) =>
       call(method, path, body, { authorization: `Bearer ${token}`, ...headers }),
     leftoverContainers,
