@@ -14,6 +14,8 @@ import type { Scheduler } from "../src/scheduler/scheduler.ts";
 import { deployPipeline, pipelineConfig, shTask } from "./support/pipelines.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
 
+/** Lets a run request the extension sent just before it was told to stop arrive, before runs are counted. */
+const SETTLE_MS = 500;
 const IMAGE = (name: string) => `gofer/extension-${name}:latest`;
 const PIPELINES = "/api/namespaces/default/pipelines";
 const engine = new EngineClient();
@@ -94,6 +96,7 @@ describe("extensions", { timeout: 240_000 }, () => {
 
     const deleted = await server.api("DELETE", `${PIPELINES}/ticks/subscriptions/interval/every-2s`);
     assert.equal(deleted.status, 204, deleted.text);
+    await sleep(SETTLE_MS);
     const afterDelete = (await runsOf(server, "ticks")).length;
     await sleep(4_500);
     assert.equal(
@@ -130,6 +133,7 @@ describe("extensions", { timeout: 240_000 }, () => {
     const path = `${PIPELINES}/quiet/subscriptions/interval/toggled`;
     const disabled = await server.api("PATCH", path, { status: "disabled" });
     assert.equal(disabled.status, 204, disabled.text);
+    await sleep(SETTLE_MS);
     const before = (await runsOf(server, "quiet")).length;
     await sleep(3_000);
     assert.equal((await runsOf(server, "quiet")).length, before, "a disabled subscription started runs");
@@ -258,6 +262,7 @@ describe("extensions", { timeout: 240_000 }, () => {
     assert.equal(disabled.state, "exited");
     assert.equal(disabled.state_reason.reason, "disabled");
     assert.deepEqual(await containersOf(server, "interval"), []);
+    await sleep(SETTLE_MS);
     const before = (await runsOf(server, "quiet")).length;
     await sleep(2_500);
     assert.equal((await runsOf(server, "quiet")).length, before);
