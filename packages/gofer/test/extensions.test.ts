@@ -140,6 +140,9 @@ describe("extensions", { timeout: 240_000 }, () => {
     assert.equal((await server.api("GET", path)).json.subscription.status, "disabled");
 
     assert.equal((await server.api("PATCH", path, {})).status, 400);
+    const paused = await server.api("PATCH", path, { status: "paused" });
+    assert.equal(paused.status, 400, paused.text);
+    assert.match(paused.json.message, /Invalid status "paused"; send "active" or "disabled"/);
     assert.equal((await server.api("PATCH", path, { status: "active" })).status, 204);
     await waitFor("a run after enabling", 5_000, async () =>
       (await runsOf(server, "quiet")).length > before ? true : undefined,

@@ -29,14 +29,7 @@ import {
 } from "../../storage/subscriptions-store.ts";
 import type { GoferApp } from "../api-context.ts";
 import { requireIdentifier, requirePipeline } from "../guards.ts";
-import {
-  errorResponses,
-  IdentifierParam,
-  Literals,
-  Nullable,
-  PipelineParams,
-  StringMap,
-} from "../schemas/common.ts";
+import { errorResponses, IdentifierParam, Nullable, PipelineParams, StringMap } from "../schemas/common.ts";
 
 export interface SubscriptionRouteServices {
   db: GoferDb;
@@ -211,7 +204,10 @@ export function subscriptionRoutes(app: GoferApp, services: SubscriptionRouteSer
           "extension and starts no runs until enabled again.",
         params: SubscriptionParams,
         body: Type.Object(
-          { status: Type.Optional(Nullable(Literals(["active", "disabled"]))) },
+          {
+            // Checked in the handler, so a wrong value gets a message naming the two that are allowed.
+            status: Type.Optional(Nullable(Type.String({ description: '"active" or "disabled"' }))),
+          },
           { additionalProperties: false },
         ),
         response: { 204: Type.Null(), ...errorResponses },
@@ -221,6 +217,9 @@ export function subscriptionRoutes(app: GoferApp, services: SubscriptionRouteSer
       const status = request.body.status;
       if (status === undefined || status === null) {
         throw badRequest('Nothing to update; send {"status": "active"} or {"status": "disabled"}');
+      }
+      if (status !== "active" && status !== "disabled") {
+        throw badRequest(`Invalid status ${JSON.stringify(status)}; send "active" or "disabled"`);
       }
       const key = request.params;
       await changes.run(serialKey(key), async () => {
