@@ -109,11 +109,14 @@ describe("extensions", { timeout: 240_000 }, () => {
   it("checks subscription settings against the extension's parameters before anything is stored", async () => {
     const missing = await subscribe(server, "quiet", "interval", "no-every", {});
     assert.equal(missing.status, 400, missing.text);
-    assert.match(missing.json.message, /Missing required setting "every"/);
+    assert.match(missing.json.message, /missing required setting "every"/);
 
     const unknown = await subscribe(server, "quiet", "interval", "typo", { every: "5s", evry: "5s" });
     assert.equal(unknown.status, 400, unknown.text);
     assert.match(unknown.json.message, /takes no setting "evry"; its settings are: every/);
+    const misspelt = await subscribe(server, "quiet", "interval", "misspelt", { evry: "5s" });
+    assert.equal(misspelt.status, 400, misspelt.text);
+    assert.match(misspelt.json.message, /missing required setting "every" .*; it takes no setting "evry"/);
 
     const refused = await subscribe(server, "quiet", "interval", "too-fast", { every: "10ms" });
     assert.equal(refused.status, 400, refused.text);

@@ -272,18 +272,18 @@ function checkSettings(
   if (entries.length > MAX_SETTINGS) throw badRequest(`At most ${MAX_SETTINGS} settings are allowed`);
   const keys = declared.map((parameter) => parameter.key);
   const listing = keys.length > 0 ? keys.join(", ") : "(none)";
+  // Both kinds of mistake at once: a misspelt key is usually also a missing one.
+  const problems: string[] = [];
   const missing = declared.filter((parameter) => parameter.required && !(parameter.key in settings));
   if (missing.length > 0) {
-    throw badRequest(
-      `Missing required setting ${missing.map((parameter) => `"${parameter.key}" (${parameter.documentation})`).join(", ")} ` +
-        `for extension "${extensionId}"`,
+    problems.push(
+      `missing required setting ${missing.map((parameter) => `"${parameter.key}" (${parameter.documentation})`).join(", ")}`,
     );
   }
   const unknown = entries.map(([key]) => key).filter((key) => !keys.includes(key));
-  if (unknown.length > 0) {
-    throw badRequest(
-      `Extension "${extensionId}" takes no setting ${unknown.map((key) => `"${key}"`).join(", ")}; its settings are: ${listing}`,
-    );
+  if (unknown.length > 0) problems.push(`it takes no setting ${unknown.map((key) => `"${key}"`).join(", ")}`);
+  if (problems.length > 0) {
+    throw badRequest(`Extension "${extensionId}": ${problems.join("; ")}; its settings are: ${listing}`);
   }
   for (const [key, value] of entries) {
     if (parseReference(value)?.kind === "run_object") {
