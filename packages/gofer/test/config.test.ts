@@ -84,7 +84,7 @@ describe("defaults", () => {
         health_check_interval_ms: 10_000,
         unhealthy_threshold: 3,
         restart_backoff_max_ms: 300_000,
-        stop_timeout_ms: 30_000,
+        stop_timeout_ms: 10_000,
       },
       external_events: { enable: true, bind_address: "127.0.0.1:8081", body_limit: 10_485_760 },
       scheduler: {

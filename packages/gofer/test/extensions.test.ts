@@ -3,6 +3,7 @@
  * run as containers, call the real API with their own tokens, and start real runs.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
@@ -249,6 +250,25 @@ describe("extensions", { timeout: 240_000 }, () => {
       (await server.api("DELETE", `${PIPELINES}/ticks/subscriptions/interval/survivor`)).status,
       204,
     );
+  });
+
+  it("an extension that stops answering its health checks is marked unhealthy and replaced", async () => {
+    const [container] = await containersOf(server, "interval");
+    assert.ok(container, "the interval extension has no container");
+    const restartsBefore = (await server.api("GET", "/api/extensions/interval")).json.extension.restarts;
+    // A paused container keeps its port but answers nothing: a hung process, as far as Gofer can tell.
+    execFileSync("docker", ["pause", container]);
+    await waitFor("the extension to be marked unhealthy", 15_000, async () => {
+      const extension = (await server.api("GET", "/api/extensions/interval")).json.extension;
+      return extension.state_reason?.reason === "unhealthy" ? true : undefined;
+    });
+    await waitFor("a healthy replacement", 20_000, async () => {
+      const extension = (await server.api("GET", "/api/extensions/interval")).json.extension;
+      return extension.state === "running" && extension.restarts > restartsBefore ? true : undefined;
+    });
+    const containers = await containersOf(server, "interval");
+    assert.equal(containers.length, 1);
+    assert.notEqual(containers[0], container, "the hung container was not replaced");
   });
 
   it("serves the extension's logs and debug information", async () => {

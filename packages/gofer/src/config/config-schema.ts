@@ -138,7 +138,10 @@ export const SettingsSchema = Section({
       description: "Failed health checks in a row after which an extension is restarted.",
     }),
     restart_backoff_max: Duration(300, "Longest wait between restarts of an extension that keeps failing."),
-    stop_timeout: Duration(30, "Grace period between asking an extension to stop and killing it."),
+    stop_timeout: Duration(
+      10,
+      "Grace period between asking an extension to stop and killing it; keep it below server.shutdown_timeout.",
+    ),
   }),
   external_events: Section({
     enable: Type.Boolean({
