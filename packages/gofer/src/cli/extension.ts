@@ -173,6 +173,8 @@ export function registerExtensionCommands(program: Command): void {
     .action(async (id: string, image: string, options: InstallOptions, command: Command) => {
       const auth = await registryAuth(options);
       const { client, out } = contextOf(command);
+      // The server answers only once the container runs and is healthy, which can take a while (image pull).
+      if (!out.json) out.note(`Starting ${id} from ${image}; waiting for its first health check…`);
       const installed = await client.extensions.install({
         id,
         image,
