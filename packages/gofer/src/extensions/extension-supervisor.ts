@@ -263,10 +263,25 @@ export class ExtensionSupervisor {
   }
 
   /** Hands one subscription to the running extension (idempotent on its side). */
-  async subscribe(subscription: Subscription): Promise<void> {
+  async subscribe(
+    subscription: Subscription,
+    commit: () => Promise<void> = async () => undefined,
+  ): Promise<void> {
     const runtime = this.#runtimes.get(subscription.extension_id);
     if (!runtime) throw notFound(`Extension "${subscription.extension_id}"`);
-    await this.#serially(runtime, () => this.#subscribeNow(subscription));
+    // `commit` stores the change in the same turn: a restart between hand-over and storage would replay
+    // without it. If storing fails, the extension is told to forget the subscription again.
+    await this.#serially(runtime, async () => {
+      await this.#subscribeNow(subscription);
+      try {
+        await commit();
+      } catch (error) {
+        const message = messageOf(subscription);
+        runtime.held.delete(keyOf(message));
+        await runtime.client?.unsubscribe(message).catch(() => undefined);
+        throw error;
+      }
+    });
   }
 
   /** Takes a subscription back from the extension; a stopped extension has nothing to take back. */
@@ -278,6 +293,15 @@ export class ExtensionSupervisor {
       runtime.held.delete(keyOf(message));
       if (runtime.state === "running" && runtime.client) await runtime.client.unsubscribe(message);
     });
+  }
+
+  /**
+   * The first step of stopping the server: no new start begins and starts in progress give up, so requests
+   * waiting on a start (an install) end before the API closes. `close` then stops the containers.
+   */
+  stopStarting(): void {
+    this.#closed = true;
+    for (const runtime of this.#runtimes.values()) this.#interrupt(runtime);
   }
 
   /** Tells every extension to shut down and stops its container; called when the server stops. */
@@ -298,7 +322,11 @@ export class ExtensionSupervisor {
 
   /** Queues a start attempt behind whatever this extension is doing. */
   #start(runtime: Runtime, options: { retry?: boolean } = {}): Promise<ExtensionReason | null> {
-    return this.#serially(runtime, () => this.#launch(runtime, options));
+    // A stop (or another start) that comes between queuing and running makes this start moot.
+    const queuedAt = runtime.generation;
+    return this.#serially(runtime, async () =>
+      runtime.generation === queuedAt ? this.#launch(runtime, options) : null,
+    );
   }
 
   /** Makes the current start and every callback of it stale at once, before the stop that follows is queued. */
@@ -353,6 +381,8 @@ export class ExtensionSupervisor {
     try {
       const stored = await getExtension(db, runtime.id);
       if (!stored) throw new Error("it is no longer installed");
+      // Belt and braces for callbacks that outlived a disable or an uninstall: never start those.
+      if (stored.status === "disabled" || this.#runtimes.get(runtime.id) !== runtime) return null;
       await this.#removeContainers(runtime.id);
       await ensureExtensionRole(db, runtime.id);
       const secret = await rotateExtensionToken(db, stored);
@@ -443,6 +473,8 @@ export class ExtensionSupervisor {
     void exit.then(async (code) => {
       if (generation !== runtime.generation || this.#closed) return;
       const logs = await this.#tail(containerId);
+      // Reading the output took time: a stop or a newer start may have come meanwhile.
+      if (generation !== runtime.generation || this.#closed) return;
       const how = code === undefined ? "stopped" : `exited with code ${code}`;
       this.#fail(runtime, { reason: "crashed", description: `The container ${how}${logs}` });
     });
@@ -560,16 +592,19 @@ export class ExtensionSupervisor {
   /** A deleted pipeline's (or namespace's) subscriptions went with it: the extensions must let them go too. */
   #releaseDeleted(namespaceId: string, pipelineId: string | undefined): void {
     for (const runtime of this.#runtimes.values()) {
-      for (const [key, message] of runtime.held) {
-        if (message.namespace_id !== namespaceId) continue;
-        if (pipelineId !== undefined && message.pipeline_id !== pipelineId) continue;
-        runtime.held.delete(key);
-        void runtime.client
-          ?.unsubscribe(message)
-          .catch((error: unknown) =>
-            this.#options.log.error(`extension ${runtime.id}: could not unsubscribe ${key}`, error),
-          );
-      }
+      // In the extension's turn, so a replay running now cannot re-send what is being let go.
+      void this.#serially(runtime, async () => {
+        for (const [key, message] of runtime.held) {
+          if (message.namespace_id !== namespaceId) continue;
+          if (pipelineId !== undefined && message.pipeline_id !== pipelineId) continue;
+          runtime.held.delete(key);
+          await runtime.client
+            ?.unsubscribe(message)
+            .catch((error: unknown) =>
+              this.#options.log.error(`extension ${runtime.id}: could not unsubscribe ${key}`, error),
+            );
+        }
+      });
     }
   }
 }

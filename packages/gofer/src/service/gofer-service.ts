@@ -100,6 +100,8 @@ export async function startService(
       }, EXPIRED_TOKEN_SWEEP_MS);
       sweep.unref();
       running.push(async () => clearInterval(sweep));
+      // Runs first when stopping: starts in progress give up before the API waits for requests to end.
+      running.push(async () => supervisor.stopStarting());
 
       return {
         app,

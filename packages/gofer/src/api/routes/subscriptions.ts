@@ -72,10 +72,13 @@ export function subscriptionRoutes(app: GoferApp, services: SubscriptionRouteSer
       );
   };
 
-  /** Hands the subscription to its extension, turning the extension's refusal into the caller's 400. */
-  const handOver = async (subscription: Subscription): Promise<void> => {
+  /**
+   * Hands the subscription to its extension and, in the same turn of the extension, stores it (`commit`);
+   * the extension's refusal becomes the caller's 400.
+   */
+  const handOver = async (subscription: Subscription, commit: () => Promise<void>): Promise<void> => {
     try {
-      await supervisor.subscribe(subscription);
+      await supervisor.subscribe(subscription, commit);
     } catch (error) {
       if (error instanceof UnresolvedReferenceError) throw badRequest(`Setting ${error.message}`);
       if (!(error instanceof ExtensionCallError)) throw error;
@@ -157,20 +160,21 @@ export function subscriptionRoutes(app: GoferApp, services: SubscriptionRouteSer
           supervisor.view(extension_id).documentation.pipeline_subscription_params,
           extension_id,
         );
-        await handOver(subscription);
-        let inserted: boolean;
         try {
-          inserted = await insertSubscription(db, subscription);
+          await handOver(subscription, async () => {
+            if (!(await insertSubscription(db, subscription))) {
+              throw new GoferError(
+                "ALREADY_EXISTS",
+                `Subscription "${subscription_id}" was created meanwhile`,
+              );
+            }
+          });
         } catch (error) {
-          // The pipeline or the extension went while the extension was being asked (a foreign key refused it).
-          await takeBack(key);
+          if (error instanceof GoferError) throw error;
+          // A foreign key refused the row: the pipeline or the extension went while the extension was asked.
           await requirePipeline(db, namespace_id, pipeline_id);
           if (!(await getExtension(db, extension_id))) throw notFound(`Extension "${extension_id}"`);
           throw error;
-        }
-        if (!inserted) {
-          await takeBack(key);
-          throw new GoferError("ALREADY_EXISTS", `Subscription "${subscription_id}" was created meanwhile`);
         }
         await bus.publish("pipeline_extension_subscription_registered", { ...key });
         return subscription;
@@ -231,8 +235,7 @@ export function subscriptionRoutes(app: GoferApp, services: SubscriptionRouteSer
           return;
         }
         if (subscription.status === "active") return;
-        await handOver(subscription);
-        await updateSubscriptionStatus(db, key, "active", null);
+        await handOver(subscription, () => updateSubscriptionStatus(db, key, "active", null));
       });
       return reply.code(204).send(null);
     },
