@@ -125,6 +125,14 @@ describe("DockerScheduler against the engine", () => {
     assert.equal((await client.inspectContainer(id)).State.Running, false);
   });
 
+  test("tailLines reads only the last lines", async (t) => {
+    const box = sandbox(t);
+    const { id } = await scheduler.start(box.spec({ command: ["sh", "-c", "seq 1 10"] }));
+    await scheduler.wait(id);
+    const { stdout } = await collect(scheduler.logs(id, { follow: false, tailLines: 3 }));
+    assert.equal(stdout.toString(), "8\n9\n10\n");
+  });
+
   test("aborting a follow ends the stream at once, while the container keeps running", async (t) => {
     const box = sandbox(t);
     const { id } = await scheduler.start(box.spec({ command: ["sh", "-c", "echo hello; sleep 30"] }));

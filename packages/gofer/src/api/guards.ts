@@ -1,11 +1,12 @@
 /** Lookups that every nested route repeats: each answers 404 naming the missing parent. */
 
 import { describeIdentifierRule, isValidIdentifier } from "@gofer/sdk";
-import { GoferError, notFound } from "../domain/errors.ts";
+import { badRequest, GoferError, notFound } from "../domain/errors.ts";
 import type { Namespace, PipelineMetadata } from "../domain/models.ts";
 import type { GoferDb } from "../storage/database.ts";
 import { getNamespace } from "../storage/namespaces-store.ts";
 import { getPipeline } from "../storage/pipelines-store.ts";
+import { getRoles } from "../storage/roles-store.ts";
 import { getRun, type StoredRun } from "../storage/runs-store.ts";
 
 export async function requireNamespace(db: GoferDb, namespaceId: string): Promise<Namespace> {
@@ -39,6 +40,15 @@ export async function requireRun(
     throw notFound(`Run ${runId} of pipeline "${pipelineId}"`);
   }
   return run;
+}
+
+/** Refuses role ids that do not exist, naming them: a misspelt role would otherwise grant nothing, silently. */
+export async function requireKnownRoles(db: GoferDb, roles: string[]): Promise<void> {
+  const known = new Set((await getRoles(db, roles)).map((role) => role.id));
+  const unknown = roles.filter((role) => !known.has(role));
+  if (unknown.length > 0) {
+    throw badRequest(`Unknown role(s) ${unknown.map((role) => `"${role}"`).join(", ")}; see GET /api/roles`);
+  }
 }
 
 export function requireIdentifier(value: string, what: string): void {

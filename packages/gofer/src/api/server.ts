@@ -2,7 +2,6 @@
  * Fastify wiring for the v0 API: the version header, authentication, the error envelope, request ids,
  * validation that refuses what the contract does not allow, and the generated OpenAPI document.
  */
-import { randomUUID } from "node:crypto";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import websocket from "@fastify/websocket";
@@ -14,6 +13,7 @@ import { ANONYMOUS, type Principal } from "../auth/tokens.ts";
 import { GoferError } from "../domain/errors.ts";
 import type { ApiServices, GoferApp } from "./api-context.ts";
 import { answerErrorsWithEnvelope } from "./error-envelope.ts";
+import { listenerOptions } from "./listener-options.ts";
 import { configRoutes } from "./routes/configs.ts";
 import { deploymentRoutes } from "./routes/deployments.ts";
 import { eventRoutes } from "./routes/events.ts";
@@ -45,12 +45,7 @@ const VERSIONLESS = new Set(["/api/openapi.json"]);
 
 export async function buildServer(options: ServerOptions): Promise<GoferApp> {
   const app = Fastify({
-    logger: options.logger,
-    bodyLimit: options.bodyLimit,
-    genReqId: () => randomUUID(),
-    requestIdHeader: false,
-    // Clients that disconnect mid-request must not leave handlers writing into a closed socket.
-    return503OnClosing: true,
+    ...listenerOptions(options),
     // Object keys are path parameters up to 256 UTF-8 bytes, percent-encoded; longer ones get a 400 naming the rule.
     routerOptions: { maxParamLength: 2048 },
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -63,12 +63,23 @@ export async function rotateExtensionToken(
   return secret;
 }
 
+/** Deletes the extension's current token (disable): it can call the API no more until its next start. */
+export async function revokeExtensionToken(
+  db: GoferDb,
+  extensionId: string,
+  tokenId: string | null,
+): Promise<void> {
+  if (!tokenId) return;
+  await updateExtension(db, extensionId, { token_id: null });
+  await deleteToken(db, tokenId);
+}
+
 /** Removes everything that gives the extension access: its token and its role. */
 export async function revokeExtensionAccess(
   db: GoferDb,
   extensionId: string,
   tokenId: string | null,
 ): Promise<void> {
-  if (tokenId) await deleteToken(db, tokenId);
+  await revokeExtensionToken(db, extensionId, tokenId);
   await deleteRole(db, extensionRoleId(extensionId));
 }

@@ -21,25 +21,19 @@ import type {
   StatusReason,
   Subscription,
 } from "@gofer/sdk/client";
-import { ensureExtensionRole, rotateExtensionToken } from "../auth/extension-tokens.ts";
+import { ensureExtensionRole, revokeExtensionToken, rotateExtensionToken } from "../auth/extension-tokens.ts";
 import { GoferError, notFound } from "../domain/errors.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import { SerialQueue } from "../orchestrator/serial-queue.ts";
 import { type ContainerSpec, MANAGED_LABEL, type Scheduler } from "../scheduler/scheduler.ts";
 import type { GoferDb } from "../storage/database.ts";
-import {
-  getExtension,
-  listExtensions,
-  type StoredExtension,
-  updateExtension,
-} from "../storage/extensions-store.ts";
+import { getExtension, listExtensions, type StoredExtension } from "../storage/extensions-store.ts";
 import {
   listExtensionSubscriptions,
   markSubscriptionFailed,
   reviveSubscription,
   type SubscriptionKey,
 } from "../storage/subscriptions-store.ts";
-import { deleteToken } from "../storage/tokens-store.ts";
 import { ExtensionCallError, ExtensionClient, type SubscriptionMessage } from "./extension-client.ts";
 
 /** The label that finds an extension's containers. */
@@ -191,7 +185,7 @@ export class ExtensionSupervisor {
     await this.#serially(runtime, async () => {
       // The token first: from this moment the extension can start no run, however long it takes to stop.
       const stored = await getExtension(this.#options.db, extensionId);
-      if (stored?.token_id) await revokeToken(this.#options.db, stored);
+      if (stored) await revokeExtensionToken(this.#options.db, stored.extension_id, stored.token_id);
       await this.#halt(runtime);
       this.#markDisabled(runtime);
     });
@@ -460,7 +454,7 @@ export class ExtensionSupervisor {
       } catch (error) {
         const description = error instanceof Error ? error.message : String(error);
         log.error(
-          `extension ${runtime.id}: could not restore subscription ${keyOfSubscription(subscription)}`,
+          `extension ${runtime.id}: could not restore subscription ${keyOf(messageOf(subscription))}`,
           error,
         );
         await markSubscriptionFailed(db, subscription, description);
@@ -578,10 +572,8 @@ export class ExtensionSupervisor {
   async #tail(containerId: string): Promise<string> {
     try {
       let text = "";
-      for await (const chunk of this.#options.scheduler.logs(containerId, { follow: false })) {
-        text += chunk.data.toString("utf8");
-        if (text.length > 64 * 1024) text = text.slice(-16 * 1024);
-      }
+      const last = this.#options.scheduler.logs(containerId, { follow: false, tailLines: TAIL_LINES });
+      for await (const chunk of last) text += chunk.data.toString("utf8");
       const lines = text.trimEnd().split("\n").slice(-TAIL_LINES);
       return lines.length === 0 || lines[0] === "" ? "" : `; its last output:\n${lines.join("\n")}`;
     } catch {
@@ -607,15 +599,6 @@ export class ExtensionSupervisor {
       });
     }
   }
-}
-
-const keyOfSubscription = (subscription: Subscription): string =>
-  `${subscription.namespace_id}/${subscription.pipeline_id}/${subscription.subscription_id}`;
-
-async function revokeToken(db: GoferDb, stored: StoredExtension): Promise<void> {
-  if (!stored.token_id) return;
-  await updateExtension(db, stored.extension_id, { token_id: null });
-  await deleteToken(db, stored.token_id);
 }
 
 /** Polls `/api/health` until it answers; fails at once if the container exits, or after `timeoutMs`. */

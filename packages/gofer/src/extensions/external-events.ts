@@ -7,9 +7,9 @@
  * It takes no Gofer token (a webhook sender has none): the extension authenticates the payload itself, e.g. by
  * its signature. It serves nothing else, so exposing it to the internet exposes only that route.
  */
-import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
 import { answerErrorsWithEnvelope } from "../api/error-envelope.ts";
+import { listenerOptions } from "../api/listener-options.ts";
 import { GoferError } from "../domain/errors.ts";
 import { ExtensionCallError } from "./extension-client.ts";
 import type { ExtensionSupervisor } from "./extension-supervisor.ts";
@@ -33,13 +33,7 @@ const HOP_HEADERS = new Set([
 ]);
 
 export function buildExternalEventsServer(options: ExternalEventsOptions): FastifyInstance {
-  const app = Fastify({
-    logger: options.logger,
-    bodyLimit: options.bodyLimit,
-    genReqId: () => randomUUID(),
-    requestIdHeader: false,
-    return503OnClosing: true,
-  });
+  const app = Fastify(listenerOptions(options));
   app.removeAllContentTypeParsers();
   // Signatures are computed over the exact bytes sent, so the body is never parsed or re-encoded here.
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));

@@ -53,6 +53,8 @@ export interface LogOptions {
   follow: boolean;
   /** Only output produced at or after this time (Unix epoch milliseconds). */
   sinceMs?: number;
+  /** Only the last this many lines (the engine counts them); for reads without `follow`. */
+  tailLines?: number;
   /** Ends the stream early, e.g. when the reader went away; the iterator then finishes quietly. */
   signal?: AbortSignal;
 }

@@ -31,10 +31,9 @@ import {
   type StoredExtension,
   updateExtension,
 } from "../../storage/extensions-store.ts";
-import { getRoles } from "../../storage/roles-store.ts";
 import { listExtensionSubscriptions } from "../../storage/subscriptions-store.ts";
 import type { GoferApp } from "../api-context.ts";
-import { requireIdentifier } from "../guards.ts";
+import { requireIdentifier, requireKnownRoles } from "../guards.ts";
 import { abortOnClose, sendPlainLines, streamToSocket } from "../log-streams.ts";
 import { errorResponses, IdentifierParam, Nullable, StringMap } from "../schemas/common.ts";
 import { RegistryAuth } from "../schemas/models.ts";
@@ -366,14 +365,7 @@ async function checkRoles(db: GoferDb, roles: string[]): Promise<void> {
   if (roles.includes("bootstrap")) {
     throw new GoferError("BAD_REQUEST", 'The "bootstrap" role cannot be given to an extension');
   }
-  const found = new Set((await getRoles(db, roles)).map((role) => role.id));
-  const missing = roles.filter((role) => !found.has(role));
-  if (missing.length > 0) {
-    throw new GoferError(
-      "BAD_REQUEST",
-      `Unknown role(s): ${missing.join(", ")}; create them first (gofer role create)`,
-    );
-  }
+  await requireKnownRoles(db, roles);
 }
 
 /** Setting keys the extension does not declare (case-insensitively, as they become upper-case variables). */

@@ -2,10 +2,10 @@
 import { Type } from "typebox";
 import { createToken } from "../../auth/tokens.ts";
 import { badRequest, GoferError, notFound } from "../../domain/errors.ts";
-import { getRoles } from "../../storage/roles-store.ts";
 import { claimBootstrap } from "../../storage/system-store.ts";
 import { deleteToken, getToken, listTokens, setTokenDisabled } from "../../storage/tokens-store.ts";
 import type { RoutePlugin } from "../api-context.ts";
+import { requireKnownRoles } from "../guards.ts";
 import { errorResponses, Nullable, StringMap } from "../schemas/common.ts";
 
 const TokenParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
@@ -107,13 +107,7 @@ export const tokenRoutes: RoutePlugin = (app, { db }) => {
           "The `bootstrap` role belongs to the bootstrap token only; use `admin`",
         );
       }
-      const known = new Set((await getRoles(db, roles)).map((role) => role.id));
-      const unknown = roles.filter((role) => !known.has(role));
-      if (unknown.length > 0) {
-        throw badRequest(
-          `Unknown role(s) ${unknown.map((role) => `"${role}"`).join(", ")}; see GET /api/roles`,
-        );
-      }
+      await requireKnownRoles(db, roles);
       const created = await createToken(db, {
         user,
         roles,

@@ -83,7 +83,8 @@ export class DockerScheduler implements Scheduler {
       if (options.follow) {
         yield* this.#follow(id, since, signal);
       } else {
-        for await (const frame of this.#frames(id, false, since, { signal })) yield frame.chunk;
+        const tail = options.tailLines;
+        for await (const frame of this.#frames(id, false, since, { signal, tail })) yield frame.chunk;
       }
     } catch (error) {
       if (signal?.aborted) return;
@@ -152,7 +153,7 @@ export class DockerScheduler implements Scheduler {
     id: string,
     follow: boolean,
     since: string | undefined,
-    { missingOk = false, signal }: { missingOk?: boolean; signal?: AbortSignal } = {},
+    { missingOk = false, signal, tail }: { missingOk?: boolean; signal?: AbortSignal; tail?: number } = {},
   ): AsyncGenerator<{ timestamp: string; chunk: LogChunk }> {
     let stream: Readable;
     try {
@@ -162,6 +163,7 @@ export class DockerScheduler implements Scheduler {
         stderr: true,
         timestamps: true,
         since,
+        tail,
       });
     } catch (error) {
       if (missingOk && error instanceof EngineError && error.status === 404) return;

@@ -131,6 +131,8 @@ export interface ContainerLogsOptions {
   timestamps?: boolean;
   /** Unix seconds, fractional allowed (`"1700000000.123456789"`). */
   since?: string;
+  /** Only the last this many lines. */
+  tail?: number;
 }
 
 export interface ContainerListOptions {
@@ -231,6 +233,7 @@ export class EngineClient {
         stderr: options.stderr,
         timestamps: options.timestamps ?? false,
         since: options.since,
+        tail: options.tail,
       },
     });
   }
