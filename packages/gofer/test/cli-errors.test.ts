@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { type CliResult, type Gofer, parseJson, runGofer, useCliServer } from "./support/cli.ts";
+import { freePort } from "./support/free-port.ts";
 import { BUSYBOX, type TestServer } from "./support/test-server.ts";
 
 /** Every folder this file makes, removed when it ends. */
@@ -31,12 +31,7 @@ function homeWith(toml: string): string {
 
 /** A loopback URL nothing listens on: a port the OS handed out and that was given back. */
 async function closedPortUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  assert.ok(address && typeof address === "object");
-  await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
-  return `http://127.0.0.1:${address.port}`;
+  return `http://127.0.0.1:${await freePort()}`;
 }
 
 const show = (result: CliResult): string =>

@@ -12,6 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EngineClient } from "../src/scheduler/docker/engine-client.ts";
 import type { Scheduler } from "../src/scheduler/scheduler.ts";
+import { freePort } from "./support/free-port.ts";
 import { deployPipeline, pipelineConfig, shTask } from "./support/pipelines.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
 
@@ -498,10 +499,7 @@ describe("a server whose webhook port is taken", () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
     const taken = (blocker.address() as { port: number }).port;
-    const api = createServer();
-    await new Promise<void>((resolve) => api.listen(0, "127.0.0.1", resolve));
-    const apiPort = (api.address() as { port: number }).port;
-    await new Promise((resolve) => api.close(resolve));
+    const apiPort = await freePort();
     try {
       await assert.rejects(
         startTestServer({

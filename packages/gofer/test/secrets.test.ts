@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runGofer } from "./support/cli.ts";
+import { freePort } from "./support/free-port.ts";
 import { deployPipeline, pipelineConfig, shTask, startRun, waitForRun } from "./support/pipelines.ts";
 import { type ApiResponse, startTestServer, type TestServer } from "./support/test-server.ts";
 import { collectSocket } from "./support/websocket.ts";
@@ -321,9 +322,15 @@ describe("the secret store key", () => {
     GOFER_WEB_SERVER__DATA_DIR: dataDir,
     ...(key !== undefined && { GOFER_WEB_SECRET_STORE__SQLITE__ENCRYPTION_KEY: key }),
   });
-  const rotate = (args: string[], key: string | undefined) =>
+  // Rotation refuses while a server answers at its configured address: give it one nothing listens on, so a
+  // Gofer that happens to run on the default port (the quickstart's) does not fail the test.
+  const rotate = async (args: string[], key: string | undefined) =>
     runGofer(["service", "rotate-secret-key", ...args], {
-      env: { ...settings(key), GOFER_WEB_API__LOG_LEVEL: "silent" },
+      env: {
+        ...settings(key),
+        GOFER_WEB_API__LOG_LEVEL: "silent",
+        GOFER_WEB_SERVER__BIND_ADDRESS: `127.0.0.1:${await freePort()}`,
+      },
     });
 
   it("refuses a wrong key at start, and serves the same values after rotate-secret-key", async () => {

@@ -10,11 +10,11 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
-import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { VERSION } from "../src/version.ts";
+import { freePort } from "./support/free-port.ts";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
 const BINARY = join(ROOT, "dist", "gofer");
@@ -90,16 +90,6 @@ async function expectedCommit(): Promise<string> {
   } catch {
     return "development";
   }
-}
-
-async function freeLoopbackPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, "close");
-  return port;
 }
 
 async function getMetadata(url: string): Promise<{ status: number; body: unknown }> {
@@ -306,7 +296,7 @@ describe("single binary", () => {
 
   it("runs as the server image built from the Dockerfile on the offline base", async () => {
     await run("bash", [join(ROOT, "images/build-runtime-base.sh")], { timeoutMs: 60_000 });
-    const port = await freeLoopbackPort();
+    const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     try {
       await docker(
