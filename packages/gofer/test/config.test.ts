@@ -68,6 +68,11 @@ describe("defaults", () => {
         global_run_concurrency_limit: 2000,
         log_level: "info",
         request_body_limit: 4_194_304,
+        task_execution_log_retention: 50,
+        run_retention: 1000,
+        event_log_retention_ms: 15_768_000_000,
+        event_prune_interval_ms: 3_600_000,
+        pipeline_version_retention: 10,
       },
       development: { bypass_auth: false, pretty_logging: false },
       secret_store: { sqlite: { encryption_key: "", key_file: join(dataDir, "secret-store.key") } },
@@ -90,6 +95,7 @@ describe("defaults", () => {
       scheduler: {
         engine: "docker",
         docker: { host: "unix:///var/run/docker.sock", network_mode: "bridge" },
+        retry_limit_ms: 60_000,
       },
     });
   });

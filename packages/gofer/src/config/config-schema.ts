@@ -80,6 +80,25 @@ export const SettingsSchema = Section({
       default: 4194304,
       description: "Largest accepted request body, in bytes.",
     }),
+    task_execution_log_retention: Type.Integer({
+      minimum: 1,
+      default: 50,
+      description: "Newest runs of each pipeline whose task logs are kept; older runs' logs are deleted.",
+    }),
+    run_retention: Type.Integer({
+      minimum: 0,
+      default: 1000,
+      description:
+        "Newest completed runs of each pipeline whose records are kept; older ones are deleted. 0 keeps every run.",
+    }),
+    event_log_retention: Duration(15768000, "How long events are kept (6 months by default)."),
+    event_prune_interval: Duration(3600, "How often expired events, runs, logs and config versions are pruned."),
+    pipeline_version_retention: Type.Integer({
+      minimum: 1,
+      default: 10,
+      description:
+        "Newest config versions of each pipeline that are kept; older ones go unless live or used by a kept run.",
+    }),
   }),
   development: Section({
     bypass_auth: Type.Boolean({ default: false, description: "Skip token checks. Never in production." }),
@@ -171,6 +190,10 @@ export const SettingsSchema = Section({
         description: "Network mode of task and extension containers.",
       }),
     }),
+    retry_limit: Duration(
+      60,
+      "How long Gofer keeps retrying an unreachable container engine before the affected tasks fail.",
+    ),
   }),
 });
 

@@ -28,6 +28,15 @@ export interface Config {
     log_level: LogLevel;
     /** Largest accepted request body, in bytes. */
     request_body_limit: number;
+    /** Newest runs of each pipeline whose task logs are kept. */
+    task_execution_log_retention: number;
+    /** Newest completed runs of each pipeline whose records are kept; 0 keeps all. */
+    run_retention: number;
+    event_log_retention_ms: number;
+    /** How often the retention pruner runs. */
+    event_prune_interval_ms: number;
+    /** Newest config versions of each pipeline kept (live ones and those of kept runs always are). */
+    pipeline_version_retention: number;
   };
   development: {
     /** Skip token checks entirely. Off by default: a server is secure unless someone opts out. */
@@ -78,5 +87,7 @@ export interface Config {
       /** Network mode of task and extension containers ("bridge" for users, "host" in tests). */
       network_mode: string;
     };
+    /** How long an unreachable engine is retried before the affected tasks fail with `scheduler_error`. */
+    retry_limit_ms: number;
   };
 }

@@ -56,6 +56,11 @@ export function resolveConfig(settings: Settings, context: ResolveContext, probl
       global_run_concurrency_limit: api.global_run_concurrency_limit,
       log_level: api.log_level,
       request_body_limit: api.request_body_limit,
+      task_execution_log_retention: api.task_execution_log_retention,
+      run_retention: api.run_retention,
+      event_log_retention_ms: durationToMs(api.event_log_retention),
+      event_prune_interval_ms: durationToMs(api.event_prune_interval),
+      pipeline_version_retention: api.pipeline_version_retention,
     },
     development: { bypass_auth: development.bypass_auth, pretty_logging: development.pretty_logging },
     secret_store: {
@@ -92,6 +97,7 @@ export function resolveConfig(settings: Settings, context: ResolveContext, probl
         host: scheduler.docker.host || context.env.DOCKER_HOST || DEFAULT_DOCKER_HOST,
         network_mode: scheduler.docker.network_mode,
       },
+      retry_limit_ms: durationToMs(scheduler.retry_limit),
     },
   };
 }
