@@ -421,7 +421,9 @@ describe("following logs against a fake engine", () => {
         timestampedFrame(2, t2, "b\n"),
         timestampedFrame(1, t2, "c\n"),
       ],
+      // What the engine answers for since=t1: everything from t1 on, in stream order.
       stored: [
+        timestampedFrame(1, t1, "a\n"),
         timestampedFrame(2, t2, "b\n"),
         timestampedFrame(1, t2, "c\n"),
         timestampedFrame(1, t3, "tail"),
@@ -441,8 +443,46 @@ describe("following logs against a fake engine", () => {
     ]);
     assert.deepEqual(sinces, [
       ["1", "1700000000.123500000"],
-      ["0", "1714979289.500000000"],
+      ["0", "1714979289.000000001"],
     ]);
+  });
+
+  test("a stamp earlier than the one before it is neither lost nor repeated when reading resumes", async (t) => {
+    // The engine stamps stdout and stderr pieces before they take turns at the log file, so a piece can carry
+    // an earlier stamp than its predecessor; resuming at the last stamp would skip it.
+    const early = "2024-05-06T07:08:09.400000000Z";
+    const engine = await fakeEngine(t, {
+      localImage: "other",
+      followed: [timestampedFrame(1, t2, "a\n"), timestampedFrame(2, early, "b\n")],
+      stored: [
+        timestampedFrame(1, t2, "a\n"),
+        timestampedFrame(2, early, "b\n"),
+        timestampedFrame(1, t3, "c\n"),
+      ],
+    });
+    const chunks: string[] = [];
+    for await (const chunk of engine.scheduler.logs("c0ffee", { follow: true })) chunks.push(`${chunk.data}`);
+    assert.deepEqual(chunks, ["a\n", "b\n", "c\n"]);
+    assert.equal(engine.requests[1]?.url.searchParams.get("since"), "1714979289.400000000");
+  });
+
+  test("a reader resuming after a position skips exactly what that position had delivered", async (t) => {
+    const frames = [
+      timestampedFrame(1, t1, "a\n"),
+      timestampedFrame(2, t2, "b\n"),
+      timestampedFrame(1, t2, "c\n"),
+      timestampedFrame(1, t3, "d\n"),
+    ];
+    const engine = await fakeEngine(t, { localImage: "other", followed: frames, stored: frames });
+    const first: LogChunk[] = [];
+    for await (const chunk of engine.scheduler.logs("c0ffee", { follow: false })) first.push(chunk);
+    const afterB = first[1]?.position;
+    assert.ok(afterB, "every chunk carries its position");
+    const resumed: string[] = [];
+    for await (const chunk of engine.scheduler.logs("c0ffee", { follow: false, after: afterB }))
+      resumed.push(`${chunk.data}`);
+    assert.deepEqual(resumed, ["c\n", "d\n"]);
+    assert.equal(engine.requests[1]?.url.searchParams.get("since"), "1714979289.000000001");
   });
 
   test("when the follow stream delivered nothing, the read afterwards starts at the caller's sinceMs", async (t) => {

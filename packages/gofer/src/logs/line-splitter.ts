@@ -31,6 +31,11 @@ export class LineSplitter {
     return lines;
   }
 
+  /** Whether an unterminated tail is waiting for its newline. */
+  get pending(): boolean {
+    return this.#pending.length > 0;
+  }
+
   /** The unterminated tail, if there is one, and forgets it. */
   flush(): Buffer | undefined {
     if (this.#pending.length === 0) return undefined;

@@ -2,7 +2,9 @@ import { mkdirSync } from "node:fs";
 import { access, mkdir, open, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { GoferError } from "../domain/errors.ts";
+import type { LogCursor } from "../scheduler/scheduler.ts";
 import { ChangeNotifier } from "./change-notifier.ts";
+import { loadCursor, removeCursor, saveCursor } from "./log-cursor.ts";
 import { type ReadLogOptions, readLogLines } from "./log-reader.ts";
 import { identityLine, type LineTransform, TaskLogWriter } from "./log-writer.ts";
 
@@ -17,6 +19,12 @@ export interface TaskLogKey {
 export interface OpenWriterOptions {
   /** Applied to every complete line before it is stored, e.g. to mask secrets. Identity by default. */
   transformLine?: LineTransform;
+  /**
+   * Capture from a container that may have written part of this log already (a reattach after a restart or
+   * an engine outage): the file is cut back to its saved resume point, and the writer's `resumeAfter` says
+   * where the container's output continues. Without it the writer appends after whatever the file holds.
+   */
+  resume?: boolean;
 }
 
 /**
@@ -56,8 +64,22 @@ export class LogStore {
     const path = this.pathFor(key);
     await mkdir(dirname(path), { recursive: true });
     const handle = await open(path, "a");
+    let start = { position: undefined as LogCursor | undefined, size: (await handle.stat()).size };
+    if (options.resume) {
+      try {
+        start = await loadCursor(path);
+        // Lines past the resume point are read again from the container; keeping them would double them.
+        await handle.truncate(start.size);
+      } catch (error) {
+        await handle.close();
+        throw error;
+      }
+    }
     this.#openWriters.set(path, (this.#openWriters.get(path) ?? 0) + 1);
     const writer = new TaskLogWriter(handle, {
+      startSize: start.size,
+      startPosition: start.position,
+      saveCommit: (commit) => saveCursor(path, commit),
       transformLine: options.transformLine ?? identityLine,
       onAppend: () => this.#changes.notify(path),
       onClose: () => {
@@ -91,7 +113,13 @@ export class LogStore {
 
   /** Deletes the log file; a missing one is not an error. */
   async remove(key: TaskLogKey): Promise<void> {
-    await rm(this.pathFor(key), { force: true });
+    const path = this.pathFor(key);
+    await Promise.all([rm(path, { force: true }), removeCursor(path)]);
+  }
+
+  /** Forgets the resume point once the task's final state is stored: its capture will never resume. */
+  async dropResumePoint(key: TaskLogKey): Promise<void> {
+    await removeCursor(this.pathFor(key));
   }
 
   /** Deletes every log of a pipeline, or of a whole namespace when `pipelineId` is left out. */

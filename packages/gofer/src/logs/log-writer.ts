@@ -1,7 +1,8 @@
 import type { FileHandle } from "node:fs/promises";
 import { GoferError } from "../domain/errors.ts";
-import type { LogChunk } from "../scheduler/scheduler.ts";
+import type { LogChunk, LogCursor } from "../scheduler/scheduler.ts";
 import { LineSplitter } from "./line-splitter.ts";
+import type { LogCommit } from "./log-cursor.ts";
 
 /**
  * The one place a complete line passes before it is stored, without its "\n". Secret masking plugs in here, so
@@ -17,7 +18,16 @@ export interface TaskLogWriterHooks {
   onAppend: () => void;
   /** After the file handle is closed, whether or not closing went cleanly. */
   onClose: () => void;
+  /** Persists the resume point (see log-cursor.ts); called at most every {@link COMMIT_INTERVAL_MS} and at the end. */
+  saveCommit?: (commit: LogCommit) => Promise<void>;
+  /** Bytes already in the file when it was opened. */
+  startSize?: number;
+  /** Where the container's stream stood at `startSize`, when resuming. */
+  startPosition?: LogCursor;
 }
+
+/** How often the resume point is saved while output streams; a crash re-reads at most this much output. */
+const COMMIT_INTERVAL_MS = 250;
 
 const NEWLINE = Buffer.from("\n");
 
@@ -40,10 +50,25 @@ export class TaskLogWriter {
    * so the first failure is final.
    */
   #failure: { error: unknown } | undefined;
+  /** Bytes in the file. */
+  #size: number;
+  /** The stream position of the last piece received. */
+  #position: LogCursor | undefined;
+  /** The newest point where the file held exactly the output up to a piece: no partial line pending. */
+  #committed: LogCommit;
+  #savedAt = 0;
 
   constructor(handle: FileHandle, hooks: TaskLogWriterHooks) {
     this.#handle = handle;
     this.#hooks = hooks;
+    this.#size = hooks.startSize ?? 0;
+    this.#position = hooks.startPosition;
+    this.#committed = { position: this.#position, size: this.#size };
+  }
+
+  /** Where to resume the container's stream so that nothing stored is read twice. */
+  get resumeAfter(): LogCursor | undefined {
+    return this.#committed.position;
   }
 
   /** Stores the lines `chunk` completes. `chunk.data` must not be modified until the promise settles. */
@@ -52,7 +77,33 @@ export class TaskLogWriter {
       // A bug in the caller, not a condition a user can fix.
       return Promise.reject(new GoferError("INTERNAL", "write to a closed task log writer"));
     }
-    return this.#enqueue(() => this.#append(this.#splitters[chunk.stream].push(chunk.data)));
+    return this.#enqueue(async () => {
+      await this.#append(this.#splitters[chunk.stream].push(chunk.data));
+      if (chunk.position !== undefined) this.#position = chunk.position;
+      if (this.#splitters.stdout.pending || this.#splitters.stderr.pending) return;
+      this.#committed = { position: this.#position, size: this.#size };
+      if (Date.now() - this.#savedAt >= COMMIT_INTERVAL_MS) await this.#save();
+    });
+  }
+
+  /**
+   * Saves the resume point and releases the file without completing a partial last line, because the
+   * container is still running and its output continues elsewhere: at the next boot, or after an engine
+   * outage. Idempotent, and a no-op after `close`.
+   */
+  detach(): Promise<void> {
+    this.#closed ??= this.#enqueue(async () => {
+      try {
+        if (!this.#failure) await this.#save();
+      } finally {
+        try {
+          await this.#handle.close();
+        } finally {
+          this.#hooks.onClose();
+        }
+      }
+    });
+    return this.#closed;
   }
 
   /**
@@ -66,6 +117,8 @@ export class TaskLogWriter {
         const rests = [this.#splitters.stdout.flush(), this.#splitters.stderr.flush()];
         await this.#append(rests.filter((rest) => rest !== undefined));
         await this.#handle.sync();
+        this.#committed = { position: this.#position, size: this.#size };
+        await this.#save();
       } finally {
         try {
           await this.#handle.close();
@@ -89,13 +142,21 @@ export class TaskLogWriter {
     if (lines.length === 0) return;
     const parts: Buffer[] = [];
     for (const line of lines) parts.push(this.#hooks.transformLine(line), NEWLINE);
+    const data = Buffer.concat(parts);
     try {
-      await writeAll(this.#handle, Buffer.concat(parts));
+      await writeAll(this.#handle, data);
     } catch (error) {
       this.#failure = { error };
       throw error;
     }
+    this.#size += data.length;
     this.#hooks.onAppend();
+  }
+
+  async #save(): Promise<void> {
+    if (!this.#hooks.saveCommit) return;
+    this.#savedAt = Date.now();
+    await this.#hooks.saveCommit(this.#committed);
   }
 }
 

@@ -46,6 +46,18 @@ export interface StartedContainer {
 export interface LogChunk {
   stream: "stdout" | "stderr";
   data: Buffer;
+  /** Where the output resumes right after this piece (pass it as `after`). Backends that can resume set it. */
+  position?: LogCursor;
+}
+
+/**
+ * A position in a container's output, opaque to callers: the engine's output from `timestamp` on, after its
+ * first `count` pieces. The engine filters by timestamp, and pieces of the two streams are not stamped in
+ * strict order, so the backend picks a timestamp safely before the position and counts what to skip.
+ */
+export interface LogCursor {
+  timestamp: string;
+  count: number;
 }
 
 export interface LogOptions {
@@ -55,6 +67,8 @@ export interface LogOptions {
   sinceMs?: number;
   /** Only the last this many lines (the engine counts them); for reads without `follow`. */
   tailLines?: number;
+  /** Only output after this position (exclusive): how log capture resumes without losing or repeating a piece. */
+  after?: LogCursor;
   /** Ends the stream early, e.g. when the reader went away; the iterator then finishes quietly. */
   signal?: AbortSignal;
 }
@@ -78,8 +92,11 @@ export interface Scheduler {
    * cannot be pulled or the container cannot be created or started; a half-created container is removed first.
    */
   start(spec: ContainerSpec): Promise<StartedContainer>;
-  /** Resolves once the container has exited, with its exit code. Event-driven: no polling delay. */
-  wait(id: string): Promise<ExitResult>;
+  /**
+   * Resolves once the container has exited, with its exit code. Event-driven: no polling delay. Aborting the
+   * signal abandons the wait (the container is untouched) and rejects.
+   */
+  wait(id: string, options?: { signal?: AbortSignal }): Promise<ExitResult>;
   /** The container's output in order. With `follow`, the iterator ends when the container exits. */
   logs(id: string, options: LogOptions): AsyncIterable<LogChunk>;
   /** Asks the container to stop (SIGTERM), kills it after `timeoutSeconds`. Stopping a stopped container is a no-op. */
@@ -95,9 +112,21 @@ export interface Scheduler {
   serviceBindHost(): string;
 }
 
+/**
+ * What went wrong, for callers that react differently: `unreachable` (the engine did not answer or the
+ * connection broke: worth retrying), `not_found` (the container is gone), `failed` (anything else).
+ */
+export type SchedulerErrorKind = "unreachable" | "not_found" | "failed";
+
 /** A failure of the backend itself (pull, create, engine unreachable), as opposed to a task that exits non-zero. */
 export class SchedulerError extends Error {
   override name = "SchedulerError";
+  readonly kind: SchedulerErrorKind;
+
+  constructor(message: string, options: { cause?: unknown; kind?: SchedulerErrorKind } = {}) {
+    super(message, { cause: options.cause });
+    this.kind = options.kind ?? "failed";
+  }
 }
 
 /** Labels shared by every container Gofer creates. */

@@ -19,6 +19,7 @@ import {
   EngineUnreachableError,
 } from "./engine-client.ts";
 import { demuxLogStream, splitTimestamp } from "./log-demux.ts";
+import { LogPosition } from "./log-position.ts";
 
 export interface DockerSchedulerOptions {
   /** Defaults to a client for `DOCKER_HOST` or the standard socket. */
@@ -71,20 +72,27 @@ export class DockerScheduler implements Scheduler {
     return `127.0.0.1:${binding.HostPort}`;
   }
 
-  async wait(id: string): Promise<ExitResult> {
-    const result = await guard(`could not wait for container ${id}`, () => this.#client.waitContainer(id));
+  async wait(id: string, options: { signal?: AbortSignal } = {}): Promise<ExitResult> {
+    const result = await guard(`could not wait for container ${id}`, () =>
+      this.#client.waitContainer(id, options),
+    );
     return { exitCode: result.StatusCode };
   }
 
   async *logs(id: string, options: LogOptions): AsyncGenerator<LogChunk> {
-    const since = options.sinceMs === undefined ? undefined : dockerSince(options.sinceMs);
-    const { signal } = options;
+    const { signal, after } = options;
+    const since = after
+      ? sinceOfTimestamp(after.timestamp)
+      : options.sinceMs === undefined
+        ? undefined
+        : dockerSince(options.sinceMs);
+    const skip = after?.count ?? 0;
     try {
       if (options.follow) {
-        yield* this.#follow(id, since, signal);
+        yield* this.#follow(id, since, skip, signal);
       } else {
-        const tail = options.tailLines;
-        for await (const frame of this.#frames(id, false, since, { signal, tail })) yield frame.chunk;
+        const frames = this.#frames(id, false, since, { signal, tail: options.tailLines });
+        yield* positioned(frames, skip, new LogPosition());
       }
     } catch (error) {
       if (signal?.aborted) return;
@@ -123,29 +131,23 @@ export class DockerScheduler implements Scheduler {
   /**
    * Docker (seen on 20.10) can end a follow stream before output written as the container exits reaches it: a last
    * line without newline, flushed only at exit, is lost more often than not. So once the stream ends, a plain read
-   * resumes from the newest timestamp delivered, skipping the frames already sent with it. Timestamps are
-   * fixed-width UTC, so comparing them as strings orders them.
+   * resumes after the last frame seen.
    */
-  async *#follow(id: string, since: string | undefined, signal?: AbortSignal): AsyncGenerator<LogChunk> {
-    let newest = "";
-    let sentAtNewest = 0;
-    for await (const { timestamp, chunk } of this.#frames(id, true, since, { signal })) {
-      if (timestamp > newest) {
-        newest = timestamp;
-        sentAtNewest = 0;
-      }
-      if (timestamp === newest) sentAtNewest++;
-      yield chunk;
-    }
-    const resume = newest === "" ? since : sinceOfTimestamp(newest);
+  async *#follow(
+    id: string,
+    since: string | undefined,
+    skip: number,
+    signal?: AbortSignal,
+  ): AsyncGenerator<LogChunk> {
+    const position = new LogPosition();
+    yield* positioned(this.#frames(id, true, since, { signal }), skip, position);
     if (signal?.aborted) return;
-    for await (const { timestamp, chunk } of this.#frames(id, false, resume, { missingOk: true, signal })) {
-      if (timestamp === newest && sentAtNewest > 0) {
-        sentAtNewest--;
-        continue;
-      }
-      yield chunk;
-    }
+    // Frames skipped as delivered before count as seen, so the cursor covers them whichever phase saw them.
+    const seen = position.cursor();
+    const rest = seen
+      ? this.#frames(id, false, sinceOfTimestamp(seen.timestamp), { missingOk: true, signal })
+      : this.#frames(id, false, since, { missingOk: true, signal });
+    yield* positioned(rest, seen ? seen.count : skip, new LogPosition());
   }
 
   /** The container's output frames with their engine timestamps; nothing when `missingOk` and it is gone. */
@@ -246,12 +248,40 @@ async function guard<T>(what: string, call: () => Promise<T>): Promise<T> {
 function toSchedulerError(what: string, error: unknown): SchedulerError {
   if (error instanceof SchedulerError) return error;
   // The address is the useful part here, whatever the operation was.
-  if (error instanceof EngineUnreachableError) return new SchedulerError(error.message, { cause: error });
+  if (error instanceof EngineUnreachableError) {
+    return new SchedulerError(error.message, { cause: error, kind: "unreachable" });
+  }
   if (error instanceof EngineError) {
-    return new SchedulerError(`${what}: ${error.engineMessage}`, { cause: error });
+    const kind = error.status === 404 ? "not_found" : "failed";
+    return new SchedulerError(`${what}: ${error.engineMessage}`, { cause: error, kind });
   }
   const message = error instanceof Error ? error.message : String(error);
-  return new SchedulerError(`${what}: ${message}`, { cause: error });
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  // A connection that broke mid-answer (the engine restarting) is as retryable as one that was refused.
+  const kind = code !== undefined && CONNECTION_LOST_CODES.has(code) ? "unreachable" : "failed";
+  return new SchedulerError(`${what}: ${message}`, { cause: error, kind });
+}
+
+const CONNECTION_LOST_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
+
+/**
+ * Yields the frames after the first `skip` (delivered before), each with the position right after it. Skipped
+ * frames still advance the position: they are part of what the stream has delivered.
+ */
+async function* positioned(
+  frames: AsyncIterable<{ timestamp: string; chunk: LogChunk }>,
+  skip: number,
+  position: LogPosition,
+): AsyncGenerator<LogChunk> {
+  let toSkip = skip;
+  for await (const frame of frames) {
+    const cursor = position.advance(frame.timestamp);
+    if (toSkip > 0) {
+      toSkip--;
+      continue;
+    }
+    yield { ...frame.chunk, position: cursor };
+  }
 }
 
 /**

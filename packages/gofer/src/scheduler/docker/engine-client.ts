@@ -150,6 +150,8 @@ interface RequestOptions {
   headers?: OutgoingHttpHeaders;
   /** Statuses outside 2xx that mean success for this call (e.g. 304 on start). */
   accept?: readonly number[];
+  /** Abandons the request (and its open answer); the call rejects with an AbortError. */
+  signal?: AbortSignal;
 }
 
 export class EngineClient {
@@ -216,8 +218,8 @@ export class EngineClient {
   }
 
   /** Resolves when the container is no longer running; the request stays open as long as that takes. */
-  async waitContainer(id: string): Promise<ContainerWaitResult> {
-    return this.#json<ContainerWaitResult>("POST", `${containerPath(id)}/wait`);
+  async waitContainer(id: string, options: { signal?: AbortSignal } = {}): Promise<ContainerWaitResult> {
+    return this.#json<ContainerWaitResult>("POST", `${containerPath(id)}/wait`, { signal: options.signal });
   }
 
   async inspectContainer(id: string): Promise<ContainerInspect> {
@@ -292,7 +294,14 @@ export class EngineClient {
     }
     return new Promise((resolve, reject) => {
       const req = http.request(
-        { ...this.#address, agent: this.#agent, method, path: `${this.#prefix}${path}${search}`, headers },
+        {
+          ...this.#address,
+          agent: this.#agent,
+          method,
+          path: `${this.#prefix}${path}${search}`,
+          headers,
+          signal: options.signal,
+        },
         (response) => {
           const status = response.statusCode ?? 0;
           if ((status >= 200 && status < 300) || options.accept?.includes(status)) {
