@@ -38,6 +38,7 @@ import {
   type StoredTaskExecution,
   type TaskExecutionKey,
 } from "../storage/task-executions-store.ts";
+import { type RecoveryReport, recoverTasks } from "./recovery.ts";
 import { admitRuns, type Limits } from "./run-admission.ts";
 import { SerialQueue } from "./serial-queue.ts";
 import { TaskLauncher } from "./task-launcher.ts";
@@ -61,7 +62,10 @@ export interface OrchestratorOptions {
   maskSecrets?: (secrets: string[]) => LineTransform;
   /** The API token secret for a run's tasks that ask for one. */
   runToken?: (run: RunKey) => Promise<string>;
+  /** How long an unreachable engine is retried before the affected tasks fail with `scheduler_error`. */
+  retryLimitMs: number;
   log?: (message: string, error?: unknown) => void;
+  info?: (message: string) => void;
 }
 
 const runKeyString = (key: RunKey): string => `${key.namespace_id}/${key.pipeline_id}/${key.run_id}`;
@@ -200,16 +204,47 @@ export class Orchestrator {
     await this.#advance(runKey);
   }
 
+  /**
+   * Settles every task caught mid-flight by the previous process against the containers the engine holds (see
+   * recovery.ts). Boot calls it once, before serving and before {@link resume}.
+   */
+  async recover(): Promise<RecoveryReport> {
+    const { db, scheduler, instanceId, retryLimitMs, stopTimeoutMs } = this.#options;
+    return recoverTasks({
+      db,
+      scheduler,
+      launcher: this.#launcher,
+      instanceId,
+      retryLimitMs,
+      resumeCancellation: (execution) =>
+        this.#launcher.requestStop(
+          execution,
+          stopTimeoutMs,
+          "The run was cancelled (stop resumed after a restart)",
+        ),
+      log: {
+        info: (message) => this.#options.info?.(message),
+        error: (message, error) => this.#log(message, error),
+      },
+    });
+  }
+
   /** Re-reads storage and starts every run the limits now allow. Boot calls it once; completions call it after. */
   resume(): void {
     this.#admit();
     void this.#resumeRunning();
   }
 
-  /** Stops accepting work and waits for in-flight decisions (containers keep running; see recovery). */
+  /**
+   * Stops accepting work, waits for in-flight decisions, and detaches from running containers, which keep
+   * running for the next boot to adopt (see recovery.ts).
+   */
   async close(): Promise<void> {
     this.#closed = true;
+    // Detaching first makes a start that is retrying an unreachable engine give up instead of holding the drain.
+    const detached = this.#launcher.close();
     await this.#serial.drain();
+    await detached;
     await this.#launcher.close();
   }
 

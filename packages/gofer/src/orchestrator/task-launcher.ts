@@ -2,6 +2,10 @@
  * Runs one task execution on the scheduler: builds its environment, starts its container, stores every log
  * line, observes its exit and records the result. The result is committed before the container is removed,
  * so a crash between the two leaves a container that recovery can still read, never a lost exit code.
+ *
+ * Observation survives interruptions: when the engine is out of reach it is retried (up to `retryLimitMs`)
+ * and log capture resumes exactly after the last stored piece; at shutdown it detaches and leaves the
+ * container running for the next boot to adopt.
  */
 import type { StatusReason, Variable } from "../domain/models.ts";
 import type { TaskExecutionStatus, TaskExecutionStatusReasonType } from "../domain/states.ts";
@@ -9,7 +13,7 @@ import { mergeVariables } from "../domain/variables.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { LogStore, TaskLogKey } from "../logs/log-store.ts";
 import type { LineTransform } from "../logs/log-writer.ts";
-import { type Scheduler, SchedulerError } from "../scheduler/scheduler.ts";
+import { type ExitResult, type Scheduler, SchedulerError } from "../scheduler/scheduler.ts";
 import type { GoferDb } from "../storage/database.ts";
 import type { RunKey, StoredRun } from "../storage/runs-store.ts";
 import {
@@ -17,6 +21,7 @@ import {
   type TaskExecutionKey,
   updateTaskExecution,
 } from "../storage/task-executions-store.ts";
+import { EngineRetry, isGone, isUnreachable } from "./engine-retry.ts";
 import {
   ReferenceRefusedError,
   type ReferenceResolvers,
@@ -39,10 +44,18 @@ export interface TaskLauncherOptions {
   maskSecrets?: (secrets: string[]) => LineTransform;
   /** The API token secret for a run's tasks that ask for one (`inject_api_token`). */
   runToken?: (run: RunKey) => Promise<string>;
+  /** How long an unreachable engine is retried before the affected task fails with `scheduler_error`. */
+  retryLimitMs: number;
   log?: (message: string, error?: unknown) => void;
 }
 
 type Reason = StatusReason<TaskExecutionStatusReasonType>;
+
+/** How observing a container ended. */
+type Observation =
+  | { kind: "exited"; exit: ExitResult; interrupted: boolean }
+  | { kind: "lost"; reason: Reason }
+  | { kind: "detached" };
 
 const executionKey = (execution: TaskExecutionKey): TaskExecutionKey => ({
   namespace_id: execution.namespace_id,
@@ -81,6 +94,8 @@ export class TaskLauncher {
   readonly #watches = new Set<Promise<void>>();
   /** Per running task, the transform that masks the secrets it received. */
   readonly #masks = new Map<string, LineTransform>();
+  /** Aborted at shutdown: starts give up, observers detach and leave their containers running. */
+  readonly #detaching = new AbortController();
 
   constructor(options: TaskLauncherOptions) {
     this.#options = options;
@@ -88,7 +103,7 @@ export class TaskLauncher {
 
   /** Starts the container; returns once it is running (or the task has failed to start). */
   async launch(run: StoredRun, execution: StoredTaskExecution): Promise<void> {
-    const { db, scheduler, bus } = this.#options;
+    const { db, bus } = this.#options;
     const key = executionKey(execution);
     const variables = mergeVariables(
       systemVariables(run, execution, this.#options.apiBaseUrl()),
@@ -118,23 +133,9 @@ export class TaskLauncher {
 
     let containerId: string;
     try {
-      const started = await scheduler.start({
-        name: containerName(execution),
-        image: execution.task.image,
-        env: environment.env,
-        entrypoint: execution.task.entrypoint,
-        command: execution.task.command,
-        labels: {
-          "gofer.instance": this.#options.instanceId,
-          "gofer.namespace": execution.namespace_id,
-          "gofer.pipeline": execution.pipeline_id,
-          "gofer.run": String(execution.run_id),
-          "gofer.task": execution.task_id,
-        },
-        registryAuth: execution.task.registry_auth,
-        alwaysPull: execution.task.always_pull_newest_image,
-      });
-      containerId = started.id;
+      const started = await this.#start(execution, environment.env);
+      if (started === undefined) return; // shutting down: the next boot finds the task and starts it
+      containerId = started;
     } catch (error) {
       this.#masks.delete(keyString(key));
       const description =
@@ -150,7 +151,24 @@ export class TaskLauncher {
       run_id: key.run_id,
       task_execution_id: key.task_id,
     });
-    this.#track(this.#watch(key, containerId));
+    this.#track(this.#watch(key, containerId, false));
+  }
+
+  /**
+   * Takes over a container this task already has (found at boot): captures the rest of its output after what
+   * the log holds, then records its exit. Never starts anything.
+   */
+  async adopt(execution: StoredTaskExecution, containerId: string): Promise<void> {
+    const key = executionKey(execution);
+    if (execution.state !== "running" || execution.container_id !== containerId) {
+      await updateTaskExecution(this.#options.db, key, {
+        state: "running",
+        started: execution.started || Date.now(),
+        container_id: containerId,
+      });
+    }
+    await this.#restoreMask(key, execution);
+    this.#track(this.#watch(key, containerId, true));
   }
 
   /**
@@ -182,8 +200,14 @@ export class TaskLauncher {
     await this.#complete(executionKey(execution), status, reason, null);
   }
 
+  /**
+   * Stops watching: starts in progress give up, log capture saves where it stands, and every container keeps
+   * running for the next boot to adopt. Resolves once nothing is being written.
+   */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.#watches]);
+    this.#detaching.abort();
+    // A launch that was already past its start adds its watch late; that one detaches at once too.
+    while (this.#watches.size > 0) await Promise.allSettled([...this.#watches]);
   }
 
   #track(watch: Promise<void>): void {
@@ -192,6 +216,49 @@ export class TaskLauncher {
     void watch
       .catch((error: unknown) => this.#options.log?.("watching a task failed", error))
       .finally(() => this.#watches.delete(watch));
+  }
+
+  /**
+   * Creates and starts the container, retrying while the engine is out of reach. A request cut off mid-way
+   * may still have created a container, so before each retry the task's own containers are looked up: one
+   * that never started is removed, one that did is adopted, and a second one is never started.
+   */
+  async #start(execution: StoredTaskExecution, env: Record<string, string>): Promise<string | undefined> {
+    const { scheduler, retryLimitMs } = this.#options;
+    const signal = this.#detaching.signal;
+    const labels = taskLabels(this.#options.instanceId, execution);
+    const retry = new EngineRetry(retryLimitMs);
+    for (let attempt = 0; ; attempt++) {
+      if (signal.aborted) return undefined;
+      try {
+        if (attempt > 0) {
+          const existing = await scheduler.listManaged(labels);
+          const ran = existing.find((container) => container.state !== "created");
+          if (ran) return ran.id;
+          for (const container of existing) await scheduler.remove(container.id);
+        }
+        const started = await scheduler.start({
+          name: containerName(execution),
+          image: execution.task.image,
+          env,
+          entrypoint: execution.task.entrypoint,
+          command: execution.task.command,
+          labels,
+          registryAuth: execution.task.registry_auth,
+          alwaysPull: execution.task.always_pull_newest_image,
+        });
+        return started.id;
+      } catch (error) {
+        if (!isUnreachable(error)) throw error;
+        if (!(await retry.wait(signal))) {
+          if (signal.aborted) return undefined;
+          throw new SchedulerError(
+            `Could not start the task: ${error.message} (gave up after ${Math.round(retryLimitMs / 1000)}s)`,
+            { cause: error, kind: "unreachable" },
+          );
+        }
+      }
+    }
   }
 
   /** The container's environment: references resolved, and the run's API token when the task asks for one. */
@@ -211,53 +278,132 @@ export class TaskLauncher {
     return environment;
   }
 
-  /** Streams the container's output to its log file and records its exit, then lets the run move on. */
-  async #watch(key: TaskExecutionKey, containerId: string): Promise<void> {
-    const { scheduler, logs, log } = this.#options;
-    const logKey = logKeyOf(key);
-    const capture = (async () => {
-      const writer = await logs.openWriter(logKey, { transformLine: this.#masks.get(keyString(key)) });
-      try {
-        for await (const chunk of scheduler.logs(containerId, { follow: true })) await writer.write(chunk);
-      } finally {
-        await writer.close();
-      }
-    })();
+  /**
+   * An adopted task's log goes on masking the secrets it was given. They are resolved again (their values are
+   * never stored); the run token minted by the previous process is not known here and cannot be masked.
+   */
+  async #restoreMask(key: TaskExecutionKey, execution: StoredTaskExecution): Promise<void> {
+    if (!this.#options.maskSecrets) return;
+    try {
+      const { secrets } = await resolveVariables(execution.variables, key, this.#options.resolvers ?? {});
+      if (secrets.length > 0) this.#masks.set(keyString(key), this.#options.maskSecrets(secrets));
+    } catch (error) {
+      this.#options.log?.(
+        `the secrets of task ${keyString(key)} could not be resolved again to mask its log`,
+        error,
+      );
+    }
+  }
 
+  /** Streams the container's output to its log file and records its exit, then lets the run move on. */
+  async #watch(key: TaskExecutionKey, containerId: string, resume: boolean): Promise<void> {
+    const observed = await this.#observe(key, containerId, resume);
+    if (observed.kind === "detached") {
+      this.#masks.delete(keyString(key));
+      return;
+    }
     let status: TaskExecutionStatus;
     let reason: Reason | null = null;
     let exitCode: number | null = null;
-    try {
-      const [exit] = await Promise.all([scheduler.wait(containerId), capture]);
-      exitCode = exit.exitCode;
-      const cancelledBy = this.#stopRequests.get(keyString(key));
+    const cancelledBy = this.#stopRequests.get(keyString(key));
+    if (observed.kind === "lost") {
+      status = "failed";
+      reason = observed.reason;
+    } else {
+      exitCode = observed.exit.exitCode;
       if (cancelledBy !== undefined) {
         status = "cancelled";
         reason = { reason: "cancelled", description: cancelledBy };
-      } else if (exit.exitCode === 0) {
+      } else if (exitCode === 0) {
         status = "successful";
+      } else if (observed.interrupted) {
+        status = "failed";
+        reason = {
+          reason: "scheduler_error",
+          description:
+            `The container engine was out of reach while the task ran, and its container ended with exit code ` +
+            `${exitCode} (an engine restart stops running containers)`,
+        };
       } else {
         status = "failed";
         reason = {
           reason: "abnormal_exit",
-          description: `Task execution has exited with an abnormal exit code (${exit.exitCode}).`,
+          description: `Task execution has exited with an abnormal exit code (${exitCode}).`,
         };
       }
-    } catch (error) {
-      log?.(`observing container ${containerId} failed`, error);
-      await capture.catch(() => undefined);
-      status = "failed";
-      reason = {
-        reason: "scheduler_error",
-        description: `Lost track of the task's container: ${messageOf(error)}`,
-      };
     }
     this.#stopRequests.delete(keyString(key));
     this.#masks.delete(keyString(key));
     await this.#complete(key, status, reason, exitCode);
-    await scheduler
+    await this.#options.scheduler
       .remove(containerId)
-      .catch((error: unknown) => log?.(`removing container ${containerId} failed`, error));
+      .catch((error: unknown) => this.#options.log?.(`removing container ${containerId} failed`, error));
+  }
+
+  /**
+   * Follows the container's output into the log until it exits. Each attempt resumes after the last piece the
+   * log holds (`resume` on the first attempt too when adopting: the log may already hold part of the output).
+   */
+  async #observe(key: TaskExecutionKey, containerId: string, resume: boolean): Promise<Observation> {
+    const { scheduler, logs, log, retryLimitMs } = this.#options;
+    const signal = this.#detaching.signal;
+    let retry: EngineRetry | undefined;
+    for (let attempt = 0; ; attempt++) {
+      if (signal.aborted) return { kind: "detached" };
+      const writer = await logs.openWriter(logKeyOf(key), {
+        transformLine: this.#masks.get(keyString(key)),
+        resume: resume || attempt > 0,
+      });
+      try {
+        const exit = scheduler.wait(containerId, { signal });
+        // Observed below; a failure of the log stream must not leave this rejection unhandled meanwhile.
+        exit.catch(() => undefined);
+        const output = scheduler.logs(containerId, { follow: true, after: writer.resumeAfter, signal });
+        for await (const chunk of output) await writer.write(chunk);
+        if (signal.aborted) {
+          await writer.detach();
+          return { kind: "detached" };
+        }
+        const result = await exit;
+        await writer.close();
+        return { kind: "exited", exit: result, interrupted: retry !== undefined };
+      } catch (error) {
+        await writer.detach().catch(() => undefined);
+        if (signal.aborted) return { kind: "detached" };
+        if (isGone(error)) {
+          return {
+            kind: "lost",
+            reason: {
+              reason: "orphaned",
+              description: `The task's container ${containerId.slice(0, 12)} disappeared (removed outside Gofer); its exit code is unknown`,
+            },
+          };
+        }
+        if (!isUnreachable(error)) {
+          log?.(`observing container ${containerId} failed`, error);
+          return {
+            kind: "lost",
+            reason: {
+              reason: "scheduler_error",
+              description: `Lost track of the task's container: ${messageOf(error)}`,
+            },
+          };
+        }
+        retry ??= new EngineRetry(retryLimitMs);
+        if (!(await retry.wait(signal))) {
+          if (signal.aborted) return { kind: "detached" };
+          return {
+            kind: "lost",
+            reason: {
+              reason: "scheduler_error",
+              description:
+                `Gave up on the task's container after the container engine was out of reach for ` +
+                `${Math.round(retryLimitMs / 1000)}s: ${error.message}`,
+            },
+          };
+        }
+      }
+    }
   }
 
   async #complete(
@@ -282,8 +428,22 @@ export class TaskLauncher {
       status,
     });
     logs.finish(logKeyOf(key));
+    logs
+      .dropResumePoint(logKeyOf(key))
+      .catch((error: unknown) => this.#options.log?.("removing a log's resume point failed", error));
     void onTaskComplete(key);
   }
+}
+
+/** The labels that tie a container to its task execution, for recovery and reaping. */
+export function taskLabels(instanceId: string, execution: TaskExecutionKey): Record<string, string> {
+  return {
+    "gofer.instance": instanceId,
+    "gofer.namespace": execution.namespace_id,
+    "gofer.pipeline": execution.pipeline_id,
+    "gofer.run": String(execution.run_id),
+    "gofer.task": execution.task_id,
+  };
 }
 
 /** Docker names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]*`; the random tail keeps retried or recovered names unique. */

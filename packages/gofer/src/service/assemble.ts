@@ -73,7 +73,9 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     runToken: (run) => runTokens.forRun(run),
     resolvers,
     maskSecrets,
+    retryLimitMs: config.scheduler.retry_limit_ms,
     log: (message, error) => app.log.error({ err: error }, message),
+    info: (message) => app.log.info(message),
   });
   // A run's token lives as long as its objects: retired the moment they expire or their pipeline goes.
   watchObjectLifecycle(

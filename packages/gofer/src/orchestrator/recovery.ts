@@ -1,0 +1,139 @@
+/**
+ * Boot-time reconciliation of storage with the containers the engine holds, before anything is served.
+ *
+ * Storage says what should exist; container labels say what does. Every task execution caught mid-flight by
+ * a crash or a shutdown is settled from both: a container that still runs (or exited meanwhile) is adopted and
+ * its remaining output and exit code collected; a task whose container vanished fails as `orphaned`; a task
+ * that never got a container goes back to waiting and starts normally. A managed container of this instance
+ * that storage does not account for is removed. Nothing here ever starts a second container for a task.
+ */
+import type { ManagedContainer, Scheduler } from "../scheduler/scheduler.ts";
+import type { GoferDb } from "../storage/database.ts";
+import { listUnfinishedRuns } from "../storage/runs-store.ts";
+import {
+  getTaskExecution,
+  listTaskExecutions,
+  type StoredTaskExecution,
+  updateTaskExecution,
+} from "../storage/task-executions-store.ts";
+import { EngineRetry, isUnreachable } from "./engine-retry.ts";
+import type { TaskLauncher } from "./task-launcher.ts";
+
+export interface RecoveryReport {
+  /** Tasks whose container was found (running or exited) and is observed again. */
+  adopted: number;
+  /** Tasks whose container was gone: failed with reason `orphaned`. */
+  orphaned: number;
+  /** Tasks caught before their container existed: back to waiting, to start normally. */
+  requeued: number;
+  /** Managed containers of this instance that storage does not account for, removed. */
+  reaped: number;
+}
+
+export interface RecoveryOptions {
+  db: GoferDb;
+  scheduler: Scheduler;
+  launcher: TaskLauncher;
+  instanceId: string;
+  retryLimitMs: number;
+  /** Re-issues the stop of a task whose run was being cancelled when the previous process ended. */
+  resumeCancellation: (execution: StoredTaskExecution) => Promise<void>;
+  log: { info: (message: string) => void; error: (message: string, error?: unknown) => void };
+}
+
+const taskOf = (labels: Record<string, string>): string | undefined =>
+  labels["gofer.task"] === undefined
+    ? undefined
+    : `${labels["gofer.namespace"]}/${labels["gofer.pipeline"]}/${labels["gofer.run"]}/${labels["gofer.task"]}`;
+
+const keyOf = (execution: StoredTaskExecution): string =>
+  `${execution.namespace_id}/${execution.pipeline_id}/${execution.run_id}/${execution.task_id}`;
+
+export async function recoverTasks(options: RecoveryOptions): Promise<RecoveryReport> {
+  const { db, scheduler, launcher, log } = options;
+  const report: RecoveryReport = { adopted: 0, orphaned: 0, requeued: 0, reaped: 0 };
+  const containers = await listTaskContainers(options);
+  const byTask = new Map<string, ManagedContainer[]>();
+  for (const container of containers) {
+    const task = taskOf(container.labels);
+    if (task === undefined) continue; // extension containers are the supervisor's
+    byTask.set(task, [...(byTask.get(task) ?? []), container]);
+  }
+  const claimed = new Set<string>();
+
+  for (const run of await listUnfinishedRuns(db)) {
+    if (run.state !== "running") continue;
+    for (const execution of await listTaskExecutions(db, run.namespace_id, run.pipeline_id, run.run_id)) {
+      if (execution.state !== "running" && execution.state !== "processing") continue;
+      const found = byTask.get(keyOf(execution)) ?? [];
+      // The stored id wins; otherwise the crash came between creating the container and storing its id.
+      const container =
+        found.find((candidate) => candidate.id === execution.container_id) ??
+        found.find((candidate) => candidate.state !== "created");
+      if (container) {
+        claimed.add(container.id);
+        await launcher.adopt(execution, container.id);
+        report.adopted++;
+        if (run.cancel_requested)
+          await options.resumeCancellation({ ...execution, container_id: container.id });
+        continue;
+      }
+      if (execution.state === "running") {
+        await launcher.completeWithoutContainer(execution, "failed", {
+          reason: "orphaned",
+          description:
+            `The task's container ${execution.container_id?.slice(0, 12) ?? "(unknown)"} was gone when Gofer ` +
+            "restarted (removed outside Gofer, or lost with the engine's data); its output after the last " +
+            "stored line and its exit code are unknown",
+        });
+        report.orphaned++;
+        continue;
+      }
+      // Created but never started: nothing ran, so it goes (below) and the task starts afresh.
+      await updateTaskExecution(db, execution, { state: "waiting", container_id: null });
+      report.requeued++;
+    }
+  }
+
+  for (const container of containers) {
+    if (claimed.has(container.id) || taskOf(container.labels) === undefined) continue;
+    const execution = await executionOf(db, container.labels);
+    const why = execution
+      ? `its task ${taskOf(container.labels)} is ${execution.state}`
+      : `storage knows no task ${taskOf(container.labels)}`;
+    log.info(`removing container ${container.name} (${container.state}): ${why}`);
+    try {
+      await scheduler.remove(container.id);
+      report.reaped++;
+    } catch (error) {
+      log.error(`could not remove container ${container.name}`, error);
+    }
+  }
+  return report;
+}
+
+/** The engine may be starting alongside Gofer (a host reboot): it gets the configured time to answer. */
+async function listTaskContainers(options: RecoveryOptions): Promise<ManagedContainer[]> {
+  const retry = new EngineRetry(options.retryLimitMs);
+  for (;;) {
+    try {
+      return await options.scheduler.listManaged({ "gofer.instance": options.instanceId });
+    } catch (error) {
+      if (!isUnreachable(error) || !(await retry.wait())) throw error;
+    }
+  }
+}
+
+async function executionOf(
+  db: GoferDb,
+  labels: Record<string, string>,
+): Promise<StoredTaskExecution | undefined> {
+  const runId = Number(labels["gofer.run"]);
+  if (!Number.isSafeInteger(runId)) return undefined;
+  return getTaskExecution(db, {
+    namespace_id: labels["gofer.namespace"] ?? "",
+    pipeline_id: labels["gofer.pipeline"] ?? "",
+    run_id: runId,
+    task_id: labels["gofer.task"] ?? "",
+  });
+}
