@@ -253,6 +253,34 @@ describe("extensions", { timeout: 240_000 }, () => {
     );
   });
 
+  it("after a server restart the extension runs again, in a new container, with its subscriptions replayed", async () => {
+    const created = await subscribe(server, "ticks", "interval", "rebooted", { every: "1s" });
+    assert.equal(created.status, 201, created.text);
+    const [before] = await containersOf(server, "interval");
+    assert.ok(before, "the interval extension has no container");
+    await server.restart(async () => {
+      assert.deepEqual(
+        await containersOf(server, "interval"),
+        [],
+        "shutdown stops and removes the extension",
+      );
+    });
+    await waitFor("the extension to run again", 20_000, async () => {
+      const extension = (await server.api("GET", "/api/extensions/interval")).json.extension;
+      return extension.state === "running" ? true : undefined;
+    });
+    const [after] = await containersOf(server, "interval");
+    assert.ok(after && after !== before, "the extension runs in a new container");
+    const counted = (await runsOf(server, "ticks")).length;
+    await waitFor("runs from the replayed subscription", 8_000, async () =>
+      (await runsOf(server, "ticks")).length >= counted + 2 ? true : undefined,
+    );
+    assert.equal(
+      (await server.api("DELETE", `${PIPELINES}/ticks/subscriptions/interval/rebooted`)).status,
+      204,
+    );
+  });
+
   it("an extension that stops answering its health checks is marked unhealthy and replaced", async () => {
     const [container] = await containersOf(server, "interval");
     assert.ok(container, "the interval extension has no container");

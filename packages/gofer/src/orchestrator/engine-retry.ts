@@ -36,9 +36,9 @@ export class EngineRetry {
   }
 }
 
-/** Whether the engine itself was out of reach (worth retrying), as opposed to refusing what was asked. */
-export const isUnreachable = (error: unknown): error is SchedulerError =>
-  error instanceof SchedulerErrorClass && error.kind === "unreachable";
+/** Whether the engine itself was out of reach or failing (worth retrying), as opposed to refusing what was asked. */
+export const isUnavailable = (error: unknown): error is SchedulerError =>
+  error instanceof SchedulerErrorClass && error.kind === "unavailable";
 
 export const isGone = (error: unknown): error is SchedulerError =>
   error instanceof SchedulerErrorClass && error.kind === "not_found";

@@ -21,7 +21,7 @@ import {
   type TaskExecutionKey,
   updateTaskExecution,
 } from "../storage/task-executions-store.ts";
-import { EngineRetry, isGone, isUnreachable } from "./engine-retry.ts";
+import { EngineRetry, isGone, isUnavailable } from "./engine-retry.ts";
 import {
   ReferenceRefusedError,
   type ReferenceResolvers,
@@ -249,12 +249,12 @@ export class TaskLauncher {
         });
         return started.id;
       } catch (error) {
-        if (!isUnreachable(error)) throw error;
+        if (!isUnavailable(error)) throw error;
         if (!(await retry.wait(signal))) {
           if (signal.aborted) return undefined;
           throw new SchedulerError(
             `Could not start the task: ${error.message} (gave up after ${Math.round(retryLimitMs / 1000)}s)`,
-            { cause: error, kind: "unreachable" },
+            { cause: error, kind: "unavailable" },
           );
         }
       }
@@ -379,7 +379,7 @@ export class TaskLauncher {
             },
           };
         }
-        if (!isUnreachable(error)) {
+        if (!isUnavailable(error)) {
           log?.(`observing container ${containerId} failed`, error);
           return {
             kind: "lost",

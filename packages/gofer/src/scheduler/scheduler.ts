@@ -113,10 +113,11 @@ export interface Scheduler {
 }
 
 /**
- * What went wrong, for callers that react differently: `unreachable` (the engine did not answer or the
- * connection broke: worth retrying), `not_found` (the container is gone), `failed` (anything else).
+ * What went wrong, for callers that react differently: `unavailable` (the engine did not answer, the
+ * connection broke, or it answered with a server error, as one shutting down or starting does: worth
+ * retrying), `not_found` (the container is gone), `failed` (anything else, such as a request it refused).
  */
-export type SchedulerErrorKind = "unreachable" | "not_found" | "failed";
+export type SchedulerErrorKind = "unavailable" | "not_found" | "failed";
 
 /** A failure of the backend itself (pull, create, engine unreachable), as opposed to a task that exits non-zero. */
 export class SchedulerError extends Error {

@@ -16,15 +16,21 @@ import { getSystemState } from "../../src/storage/system-store.ts";
 export const BUSYBOX = process.env.GOFER_BUSYBOX_IMAGE ?? "gofer/busybox:latest";
 
 export interface TestServer {
-  url: string;
+  /** The current address: a restart binds a new port. */
+  readonly url: string;
   token: string;
-  service: RunningService;
+  readonly service: RunningService;
   dataDir: string;
   /** The server's instance id, which every container it creates carries as `gofer.instance`. */
   instanceId: string;
   /** A fetch against the API with the version header and the bootstrap token. */
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
   stop(): Promise<void>;
+  /**
+   * Stops the service the way SIGTERM does (task containers keep running), optionally does something while it
+   * is down, and starts it again on the same data folder, with `settings` added to the first start's.
+   */
+  restart(whileDown?: () => Promise<void>, settings?: Record<string, string>): Promise<void>;
   /** Containers of this server still present on the engine. */
   leftoverContainers(): Promise<string[]>;
 }
@@ -47,30 +53,35 @@ export async function startTestServer(
   options: TestServerOptions = {},
 ): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), "gofer-test-"));
-  const config = loadConfig({
-    systemConfigPath: join(dataDir, "absent.toml"),
-    env: {
-      HOME: dataDir,
-      GOFER_WEB_SERVER__DATA_DIR: dataDir,
-      GOFER_WEB_SERVER__BIND_ADDRESS: "127.0.0.1:0",
-      GOFER_WEB_SCHEDULER__DOCKER__NETWORK_MODE: "host",
-      GOFER_WEB_API__LOG_LEVEL: "silent",
-      GOFER_WEB_API__TASK_EXECUTION_STOP_TIMEOUT: "2",
-      // Tests install the extensions they use; parallel servers must not share the webhook port.
-      GOFER_WEB_EXTENSIONS__INSTALL_STD_EXTENSIONS: "false",
-      GOFER_WEB_EXTERNAL_EVENTS__BIND_ADDRESS: "127.0.0.1:0",
-      GOFER_WEB_EXTENSIONS__STOP_TIMEOUT: "5",
-      ...(process.env.DOCKER_HOST && { DOCKER_HOST: process.env.DOCKER_HOST }),
-      ...settings,
-    },
-  });
-  const docker = new DockerScheduler({
-    client: new EngineClient({ host: config.scheduler.docker.host }),
-    networkMode: config.scheduler.docker.network_mode,
-  });
-  const service = await startService(config, { scheduler: options.wrapScheduler?.(docker) ?? docker });
+  const configFor = (extra: Record<string, string>) =>
+    loadConfig({
+      systemConfigPath: join(dataDir, "absent.toml"),
+      env: {
+        HOME: dataDir,
+        GOFER_WEB_SERVER__DATA_DIR: dataDir,
+        GOFER_WEB_SERVER__BIND_ADDRESS: "127.0.0.1:0",
+        GOFER_WEB_SCHEDULER__DOCKER__NETWORK_MODE: "host",
+        GOFER_WEB_API__LOG_LEVEL: "silent",
+        GOFER_WEB_API__TASK_EXECUTION_STOP_TIMEOUT: "2",
+        // Tests install the extensions they use; parallel servers must not share the webhook port.
+        GOFER_WEB_EXTENSIONS__INSTALL_STD_EXTENSIONS: "false",
+        GOFER_WEB_EXTERNAL_EVENTS__BIND_ADDRESS: "127.0.0.1:0",
+        GOFER_WEB_EXTENSIONS__STOP_TIMEOUT: "5",
+        ...(process.env.DOCKER_HOST && { DOCKER_HOST: process.env.DOCKER_HOST }),
+        ...settings,
+        ...extra,
+      },
+    });
+  const boot = (extra: Record<string, string>) => {
+    const config = configFor(extra);
+    const docker = new DockerScheduler({
+      client: new EngineClient({ host: config.scheduler.docker.host }),
+      networkMode: config.scheduler.docker.network_mode,
+    });
+    return startService(config, { scheduler: options.wrapScheduler?.(docker) ?? docker });
+  };
+  let service = await boot({});
   const { instance_id } = await getSystemState(service.db);
-  const url = service.url;
 
   const call = async (
     method: string,
@@ -83,7 +94,7 @@ export async function startTestServer(
       init.body = typeof body === "string" ? body : JSON.stringify(body);
       (init.headers as Record<string, string>)["content-type"] ??= "application/json";
     }
-    const response = await fetch(`${url}${path}`, init);
+    const response = await fetch(`${service.url}${path}`, init);
     const text = await response.text();
     let json: unknown;
     try {
@@ -96,7 +107,7 @@ export async function startTestServer(
 
   const bootstrap = await call("POST", "/api/tokens/bootstrap");
   const token: string = bootstrap.json.secret;
-  const engine = new EngineClient();
+  const engine = new EngineClient({ host: process.env.DOCKER_HOST || undefined });
 
   const leftoverContainers = async () => {
     const containers = await engine.listContainers({ all: true, labels: { "gofer.instance": instance_id } });
@@ -104,9 +115,13 @@ export async function startTestServer(
   };
 
   return {
-    url,
+    get url() {
+      return service.url;
+    },
     token,
-    service,
+    get service() {
+      return service;
+    },
     dataDir,
     instanceId: instance_id,
     api: (method, path, body, headers = {}) =>
@@ -114,12 +129,26 @@ export async function startTestServer(
     leftoverContainers,
     async stop() {
       await service.stop();
-      const leftovers = await leftoverContainers();
-      for (const id of leftovers)
-        await engine.removeContainer(id, { force: true, volumes: true }).catch(() => undefined);
+      // Task containers still running are left for the next boot by design; anything else left is a leak.
+      const containers = await engine.listContainers({
+        all: true,
+        labels: { "gofer.instance": instance_id },
+      });
+      for (const container of containers)
+        await engine.removeContainer(container.Id, { force: true, volumes: true }).catch(() => undefined);
       await rm(dataDir, { recursive: true, force: true });
-      if (leftovers.length > 0)
-        throw new Error(`${leftovers.length} gofer.managed container(s) were left behind`);
+      const leaked = containers.filter(
+        (container) => container.State !== "running" || container.Labels?.["gofer.task"] === undefined,
+      );
+      if (leaked.length > 0)
+        throw new Error(
+          `${leaked.length} gofer.managed container(s) were left behind: ${leaked.map((c) => `${c.Names[0]} (${c.State})`).join(", ")}`,
+        );
+    },
+    async restart(whileDown, extra = {}) {
+      await service.stop();
+      await whileDown?.();
+      service = await boot(extra);
     },
   };
 }

@@ -230,9 +230,14 @@ export class DockerScheduler implements Scheduler {
       if (local !== null) return;
     }
     const auth = spec.registryAuth;
-    await guard(what, () =>
-      this.#client.pullImage(spec.image, auth ? { username: auth.user, password: auth.pass } : null),
-    );
+    try {
+      await this.#client.pullImage(spec.image, auth ? { username: auth.user, password: auth.pass } : null);
+    } catch (error) {
+      const failure = toSchedulerError(what, error);
+      // The engine relays a registry's failure as a server error; retrying would only delay the answer.
+      if (error instanceof EngineError) throw new SchedulerError(failure.message, { cause: error });
+      throw failure;
+    }
   }
 }
 
@@ -249,16 +254,16 @@ function toSchedulerError(what: string, error: unknown): SchedulerError {
   if (error instanceof SchedulerError) return error;
   // The address is the useful part here, whatever the operation was.
   if (error instanceof EngineUnreachableError) {
-    return new SchedulerError(error.message, { cause: error, kind: "unreachable" });
+    return new SchedulerError(error.message, { cause: error, kind: "unavailable" });
   }
   if (error instanceof EngineError) {
-    const kind = error.status === 404 ? "not_found" : "failed";
+    const kind = error.status === 404 ? "not_found" : error.status >= 500 ? "unavailable" : "failed";
     return new SchedulerError(`${what}: ${error.engineMessage}`, { cause: error, kind });
   }
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   // A connection that broke mid-answer (the engine restarting) is as retryable as one that was refused.
-  const kind = code !== undefined && CONNECTION_LOST_CODES.has(code) ? "unreachable" : "failed";
+  const kind = code !== undefined && CONNECTION_LOST_CODES.has(code) ? "unavailable" : "failed";
   return new SchedulerError(`${what}: ${message}`, { cause: error, kind });
 }
 
