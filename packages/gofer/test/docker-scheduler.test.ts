@@ -260,6 +260,7 @@ describe("an unreachable engine", () => {
     const unreachable = (error: unknown): boolean => {
       assert.ok(error instanceof SchedulerError);
       assert.match(error.message, /^Docker engine unreachable at unix:\/\/\/nonexistent\.sock: .*ENOENT/);
+      assert.equal((error as SchedulerError).kind, "unavailable", "an unreachable engine is worth retrying");
       return true;
     };
     await assert.rejects(offline.start(specFor("unreachable")), unreachable);

@@ -16,7 +16,7 @@ import {
   type StoredTaskExecution,
   updateTaskExecution,
 } from "../storage/task-executions-store.ts";
-import { EngineRetry, isUnreachable } from "./engine-retry.ts";
+import { EngineRetry, isUnavailable } from "./engine-retry.ts";
 import type { TaskLauncher } from "./task-launcher.ts";
 
 export interface RecoveryReport {
@@ -119,7 +119,7 @@ async function listTaskContainers(options: RecoveryOptions): Promise<ManagedCont
     try {
       return await options.scheduler.listManaged({ "gofer.instance": options.instanceId });
     } catch (error) {
-      if (!isUnreachable(error) || !(await retry.wait())) throw error;
+      if (!isUnavailable(error) || !(await retry.wait())) throw error;
     }
   }
 }
