@@ -92,7 +92,10 @@ export const SettingsSchema = Section({
         "Newest completed runs of each pipeline whose records are kept; older ones are deleted. 0 keeps every run.",
     }),
     event_log_retention: Duration(15768000, "How long events are kept (6 months by default)."),
-    event_prune_interval: Duration(3600, "How often expired events, runs, logs and config versions are pruned."),
+    event_prune_interval: Duration(
+      3600,
+      "How often expired events, runs, logs and config versions are pruned.",
+    ),
     pipeline_version_retention: Type.Integer({
       minimum: 1,
       default: 10,

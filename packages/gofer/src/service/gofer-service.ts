@@ -12,6 +12,7 @@ import type { ExtensionSupervisor } from "../extensions/extension-supervisor.ts"
 import { buildExternalEventsServer } from "../extensions/external-events.ts";
 import { registerStandardExtensions } from "../extensions/standard-extensions.ts";
 import type { Orchestrator } from "../orchestrator/orchestrator.ts";
+import { startRetention } from "../orchestrator/retention.ts";
 import { DockerScheduler } from "../scheduler/docker/docker-scheduler.ts";
 import { EngineClient } from "../scheduler/docker/engine-client.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
@@ -67,7 +68,7 @@ export async function startService(
     const [host, port] = splitHostPort(config.server.bind_address);
     // The API URL tasks see depends on the bound port when the config asks for port 0.
     let apiBaseUrl = config.server.url;
-    const { app, orchestrator, supervisor } = await assemble(config, db, {
+    const { app, bus, logs, objects, orchestrator, supervisor } = await assemble(config, db, {
       scheduler,
       instanceId: instance_id,
       apiBaseUrl: () => apiBaseUrl,
@@ -79,15 +80,41 @@ export async function startService(
       for (const stop of running.reverse()) await stop();
     };
     try {
+      // Before serving: what the previous process left mid-flight is settled first (see recovery.ts).
+      const recovered = await orchestrator.recover();
+      if (Object.values(recovered).some((count) => count > 0)) {
+        app.log.info(
+          `recovered from the previous run of the server: ${recovered.adopted} task container(s) adopted, ` +
+            `${recovered.orphaned} orphaned, ${recovered.requeued} task(s) to start again, ` +
+            `${recovered.reaped} stray container(s) removed`,
+        );
+      }
       await app.listen({ host, port });
-      running.push(() => app.close());
+      running.push(() => closeWithin(app, config.server.shutdown_timeout_ms / 3));
       const url = addressUrl(app.server.address() as AddressInfo);
       if (apiBaseUrl.endsWith(":0")) apiBaseUrl = url;
       const externalEvents = config.external_events.enable
         ? await listenForExternalEvents(config, db, supervisor)
         : undefined;
-      if (externalEvents) running.push(() => externalEvents.app.close());
+      if (externalEvents)
+        running.push(() => closeWithin(externalEvents.app, config.server.shutdown_timeout_ms / 3));
       orchestrator.resume();
+      const retention = startRetention({
+        db,
+        bus,
+        logs,
+        objects,
+        limits: {
+          taskLogs: config.api.task_execution_log_retention,
+          runs: config.api.run_retention,
+          configVersions: config.api.pipeline_version_retention,
+          eventsMs: config.api.event_log_retention_ms,
+        },
+        intervalMs: config.api.event_prune_interval_ms,
+        onRunsDeleted: () => deleteRetiredRunTokens(db),
+        log: (message, error) => app.log.error({ err: error }, message),
+      });
+      running.push(() => retention.close());
       if (config.extensions.install_std_extensions) {
         await registerStandardExtensions(db, config.extensions.std_image_prefix);
       }
@@ -138,6 +165,19 @@ async function listenForExternalEvents(
   const [host, port] = splitHostPort(config.external_events.bind_address);
   await app.listen({ host, port });
   return { app, url: addressUrl(app.server.address() as AddressInfo) };
+}
+
+/**
+ * Stops listening and lets requests in flight finish, but cuts the connections still open after `graceMs`:
+ * a client following a running task's log would otherwise hold shutdown until the deadline kills the process.
+ */
+async function closeWithin(app: FastifyInstance, graceMs: number): Promise<void> {
+  const cut = setTimeout(() => app.server.closeAllConnections(), graceMs);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(cut);
+  }
 }
 
 function addressUrl(address: AddressInfo): string {

@@ -12,6 +12,7 @@ import * as roles from "./migrations/002-roles.ts";
 import * as secrets from "./migrations/003-secrets.ts";
 import * as objects from "./migrations/004-objects.ts";
 import * as extensions from "./migrations/005-extensions.ts";
+import * as retention from "./migrations/006-retention.ts";
 import type { Database } from "./schema.ts";
 import { nodeSqliteDialect } from "./sqlite-dialect.ts";
 
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "003-secrets": secrets,
   "004-objects": objects,
   "005-extensions": extensions,
+  "006-retention": retention,
 };
 
 export type GoferDb = Kysely<Database>;

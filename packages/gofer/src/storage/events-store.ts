@@ -35,6 +35,22 @@ export async function deleteEvent(db: GoferDb, id: number): Promise<boolean> {
   return Number(result.numDeletedRows) > 0;
 }
 
+/**
+ * Deletes up to `limit` of the oldest events emitted before `cutoff`; returns how many went. Bounded so a large
+ * backlog is deleted in short statements that let other queries in between.
+ */
+export async function deleteEventsEmittedBefore(db: GoferDb, cutoff: number, limit: number): Promise<number> {
+  const result = await db
+    .deleteFrom("events")
+    .where(
+      "id",
+      "in",
+      db.selectFrom("events").select("id").where("emitted", "<", cutoff).orderBy("id").limit(limit),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
 /** One page of history, strictly after (or, reversed, before) the given id. */
 export async function pageEvents(
   db: GoferDb,

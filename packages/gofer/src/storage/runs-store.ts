@@ -66,14 +66,23 @@ export async function getRun(
   return row && toRun(row);
 }
 
+/**
+ * Takes the pipeline's next run id from its counter (see 006-retention), never from the runs still stored:
+ * retention deletes runs, and an id handed out once must not come back. Call it in the transaction that
+ * inserts the run, so a failed insert gives the id back.
+ */
 export async function nextRunId(db: GoferDb, namespaceId: string, pipelineId: string): Promise<number> {
   const row = await db
-    .selectFrom("runs")
-    .select((eb) => eb.fn.max("run_id").as("last"))
-    .where("namespace_id", "=", namespaceId)
-    .where("pipeline_id", "=", pipelineId)
-    .executeTakeFirst();
-  return Number(row?.last ?? 0) + 1;
+    .insertInto("run_counters")
+    .values({ namespace_id: namespaceId, pipeline_id: pipelineId, last_run_id: 1 })
+    .onConflict((c) =>
+      c
+        .columns(["namespace_id", "pipeline_id"])
+        .doUpdateSet((eb) => ({ last_run_id: eb("run_counters.last_run_id", "+", 1) })),
+    )
+    .returning("last_run_id")
+    .executeTakeFirstOrThrow();
+  return row.last_run_id;
 }
 
 export async function insertRun(db: GoferDb, run: Run, created: number): Promise<void> {

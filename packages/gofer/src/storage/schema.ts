@@ -77,6 +77,13 @@ export interface RunsTable {
   cancel_requested: number;
 }
 
+/** The last run id handed out per pipeline: ids stay unique even after retention deletes the newest rows. */
+export interface RunCountersTable {
+  namespace_id: string;
+  pipeline_id: string;
+  last_run_id: number;
+}
+
 export interface TaskExecutionsTable {
   namespace_id: string;
   pipeline_id: string;
@@ -201,6 +208,7 @@ export interface Database {
   pipeline_tasks: PipelineTasksTable;
   deployments: DeploymentsTable;
   runs: RunsTable;
+  run_counters: RunCountersTable;
   task_executions: TaskExecutionsTable;
   events: EventsTable;
   tokens: TokensTable;
