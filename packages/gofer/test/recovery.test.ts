@@ -242,6 +242,28 @@ describe("recovery after a restart", () => {
     }
   });
 
+  it("a task cancelled during its grace period ends cancelled, with its reason, across a restart", async () => {
+    // Ignores SIGTERM, so only the kill at the end of the grace period stops it.
+    await deployPipeline(
+      server,
+      pipelineConfig("graceful", [shTask("stubborn", `trap '' TERM; ${counting("beat", 600)}`)]),
+    );
+    const runId = await startRun(server, "graceful");
+    await waitForLines(server, "graceful", runId, "stubborn", 2);
+    const cancelled = await server.api(
+      "DELETE",
+      `/api/namespaces/default/pipelines/graceful/runs/${runId}/tasks/stubborn?wait_for=120`,
+    );
+    assert.equal(cancelled.status, 204, cancelled.text);
+    await server.restart();
+    const { run, tasks } = await waitForRun(server, "graceful", runId, WAIT_MS);
+    assert.equal(tasks.stubborn.status, "cancelled", JSON.stringify(tasks.stubborn.status_reason));
+    assert.match(tasks.stubborn.status_reason.description, /^Cancelled by /);
+    assert.equal(run.status, "cancelled");
+    const lines = await logLines(server, "graceful", runId, "stubborn");
+    assert.deepEqual(lines, expectedLines("beat", lines.length));
+  });
+
   it("re-issues the stop of a run whose cancellation was under way when the server stopped", async () => {
     await deployPipeline(server, pipelineConfig("cancelled", [shTask("long", counting("beat", 600))]));
     const runId = await startRun(server, "cancelled");

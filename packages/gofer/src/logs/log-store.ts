@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { access, mkdir, open, rm } from "node:fs/promises";
+import { access, mkdir, open, rm, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { GoferError } from "../domain/errors.ts";
 import type { LogCursor } from "../scheduler/scheduler.ts";
@@ -115,6 +115,19 @@ export class LogStore {
   async remove(key: TaskLogKey): Promise<void> {
     const path = this.pathFor(key);
     await Promise.all([rm(path, { force: true }), removeCursor(path)]);
+  }
+
+  /**
+   * Deletes the folder of a run's logs once it holds none: retention removes runs' logs one task at a time, and
+   * an empty folder per run would still grow without bound. A folder still holding a log stays.
+   */
+  async removeRunFolderIfEmpty(key: TaskLogKey): Promise<void> {
+    try {
+      await rmdir(dirname(this.pathFor(key)));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTEMPTY") throw error;
+    }
   }
 
   /** Forgets the resume point once the task's final state is stored: its capture will never resume. */

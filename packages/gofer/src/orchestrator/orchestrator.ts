@@ -155,6 +155,7 @@ export class Orchestrator {
         // Stored before interpolation: resolved secret values never reach the database.
         variables: mergeVariables(task.variables, runVariables),
         container_id: null,
+        stop_requested: null,
       }));
       await insertTaskExecutions(tx, executions);
       return { run, event };
@@ -216,12 +217,8 @@ export class Orchestrator {
       launcher: this.#launcher,
       instanceId,
       retryLimitMs,
-      resumeCancellation: (execution) =>
-        this.#launcher.requestStop(
-          execution,
-          stopTimeoutMs,
-          "The run was cancelled (stop resumed after a restart)",
-        ),
+      resumeCancellation: (execution, description) =>
+        this.#launcher.requestStop(execution, stopTimeoutMs, description),
       log: {
         info: (message) => this.#options.info?.(message),
         error: (message, error) => this.#log(message, error),

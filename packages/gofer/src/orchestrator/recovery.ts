@@ -36,8 +36,8 @@ export interface RecoveryOptions {
   launcher: TaskLauncher;
   instanceId: string;
   retryLimitMs: number;
-  /** Re-issues the stop of a task whose run was being cancelled when the previous process ended. */
-  resumeCancellation: (execution: StoredTaskExecution) => Promise<void>;
+  /** Asks again for the stop of a task that was being cancelled when the previous process ended. */
+  resumeCancellation: (execution: StoredTaskExecution, description: string) => Promise<void>;
   log: { info: (message: string) => void; error: (message: string, error?: unknown) => void };
 }
 
@@ -74,8 +74,12 @@ export async function recoverTasks(options: RecoveryOptions): Promise<RecoveryRe
         claimed.add(container.id);
         await launcher.adopt(execution, container.id);
         report.adopted++;
-        if (run.cancel_requested)
-          await options.resumeCancellation({ ...execution, container_id: container.id });
+        // The stop may never have reached the engine, or its grace period ran out while nobody watched.
+        const stopping =
+          execution.stop_requested ??
+          (run.cancel_requested ? "The run was cancelled (stop resumed after a restart)" : null);
+        if (stopping !== null)
+          await options.resumeCancellation({ ...execution, container_id: container.id }, stopping);
         continue;
       }
       if (execution.state === "running") {

@@ -8,8 +8,6 @@
  * race to delete the same rows and files. Rows go first, in one transaction per pass; files after the commit,
  * so a crash in between leaves at worst a file nothing names, never a row naming a missing file.
  */
-import { rmdir } from "node:fs/promises";
-import { dirname } from "node:path";
 import { GoferError } from "../domain/errors.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { LogStore, TaskLogKey } from "../logs/log-store.ts";
@@ -174,7 +172,7 @@ export class Retention {
 
   async #removeLogs(pipeline: PipelineKey, owners: LogOwner[]): Promise<void> {
     const { logs, log } = this.#options;
-    const runFolders = new Set<string>();
+    const runs = new Map<number, TaskLogKey>();
     for (const owner of owners) {
       const key: TaskLogKey = {
         namespaceId: pipeline.namespace_id,
@@ -183,14 +181,14 @@ export class Retention {
         taskId: owner.task_id,
       };
       await logs.remove(key);
-      runFolders.add(dirname(logs.pathFor(key)));
+      runs.set(owner.run_id, key);
     }
-    // An empty folder per run would still grow without bound; one that is not empty yet is left alone.
-    for (const folder of runFolders) {
-      await rmdir(folder).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== "ENOENT" && error.code !== "ENOTEMPTY")
-          log(`retention: could not remove ${folder}`, error);
-      });
+    for (const key of runs.values()) {
+      await logs
+        .removeRunFolderIfEmpty(key)
+        .catch((error: unknown) =>
+          log(`retention: could not remove the log folder of run ${key.runId}`, error),
+        );
     }
   }
 

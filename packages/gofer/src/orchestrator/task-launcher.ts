@@ -179,6 +179,8 @@ export class TaskLauncher {
     const containerId = execution.container_id;
     if (!containerId) return;
     this.#stopRequests.set(keyString(execution), description);
+    // Stored first: a restart during the grace period must still end the task as cancelled, not failed.
+    await updateTaskExecution(this.#options.db, executionKey(execution), { stop_requested: description });
     await this.#options.bus.publish("started_task_execution_cancellation", {
       namespace_id: execution.namespace_id,
       pipeline_id: execution.pipeline_id,

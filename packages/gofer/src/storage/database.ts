@@ -13,6 +13,7 @@ import * as secrets from "./migrations/003-secrets.ts";
 import * as objects from "./migrations/004-objects.ts";
 import * as extensions from "./migrations/005-extensions.ts";
 import * as retention from "./migrations/006-retention.ts";
+import * as stopRequests from "./migrations/007-stop-requests.ts";
 import type { Database } from "./schema.ts";
 import { nodeSqliteDialect } from "./sqlite-dialect.ts";
 
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "004-objects": objects,
   "005-extensions": extensions,
   "006-retention": retention,
+  "007-stop-requests": stopRequests,
 };
 
 export type GoferDb = Kysely<Database>;

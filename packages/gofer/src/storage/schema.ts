@@ -102,6 +102,8 @@ export interface TaskExecutionsTable {
   variables_json: string;
   /** The scheduler's handle for the container, once started: recovery finds the container by it. */
   container_id: string | null;
+  /** Why the task was asked to stop (its cancellation's description), while the stop is under way. */
+  stop_requested: string | null;
 }
 
 export interface EventsTable {

@@ -10,6 +10,8 @@ import type { TaskExecutionsTable } from "./schema.ts";
 
 export interface StoredTaskExecution extends TaskExecution {
   container_id: string | null;
+  /** Set once the task was asked to stop: the description its cancellation will carry. */
+  stop_requested: string | null;
 }
 
 function toTaskExecution(row: TaskExecutionsTable): StoredTaskExecution {
@@ -27,7 +29,7 @@ function toTaskExecution(row: TaskExecutionsTable): StoredTaskExecution {
 }
 
 export function publicTaskExecution(execution: StoredTaskExecution): TaskExecution {
-  const { container_id: _container, ...rest } = execution;
+  const { container_id: _container, stop_requested: _stop, ...rest } = execution;
   return rest;
 }
 
@@ -97,6 +99,7 @@ export type TaskExecutionUpdate = Partial<{
   exit_code: number | null;
   variables: Variable[];
   container_id: string | null;
+  stop_requested: string | null;
   logs_removed: boolean;
 }>;
 
