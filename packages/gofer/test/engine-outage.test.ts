@@ -10,6 +10,8 @@ import {
   pipelineConfig,
   shTask,
   startRun,
+  taskLogLines,
+  waitForLogLines,
   waitForRun,
   waitForTask,
 } from "./support/pipelines.ts";
@@ -22,20 +24,6 @@ const WAIT_MS = 60_000;
 const counting = (count: number) =>
   `trap 'exit 3' TERM; i=1; while [ $i -le ${count} ]; do echo "line $i"; i=$((i+1)); sleep 0.1 & wait; done`;
 
-async function logLines(
-  server: TestServer,
-  pipeline: string,
-  runId: number,
-  task: string,
-): Promise<string[]> {
-  const response = await server.api(
-    "GET",
-    `/api/namespaces/default/pipelines/${pipeline}/runs/${runId}/tasks/${task}/logs`,
-  );
-  assert.equal(response.status, 200, response.text);
-  return response.text === "" ? [] : response.text.replace(/\n$/, "").split("\n");
-}
-
 /** The log is the task's output from its first line on: in order, nothing doubled, nothing skipped. */
 function assertCountingPrefix(lines: string[]): void {
   assert.deepEqual(
@@ -43,20 +31,6 @@ function assertCountingPrefix(lines: string[]): void {
     lines.map((_, index) => `line ${index + 1}`),
     "lines lost, doubled or out of order",
   );
-}
-
-async function waitForLines(
-  server: TestServer,
-  pipeline: string,
-  runId: number,
-  task: string,
-  count: number,
-) {
-  const deadline = Date.now() + WAIT_MS;
-  while ((await logLines(server, pipeline, runId, task)).length < count) {
-    assert.ok(Date.now() < deadline, `task ${task} printed fewer than ${count} lines in time`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe("an engine that restarts or goes away", { timeout: 180_000 }, () => {
@@ -84,36 +58,36 @@ describe("an engine that restarts or goes away", { timeout: 180_000 }, () => {
 
   it("a graceful engine restart ends the running task; the run completes and later tasks run on the engine", async () => {
     const runId = await startRun(server, "outage");
-    await waitForLines(server, "outage", runId, "count", 5);
+    await waitForLogLines(server, "outage", runId, "count", 5);
     await engine.restart();
     const { run, tasks } = await waitForRun(server, "outage", runId, WAIT_MS);
     assert.equal(run.state, "complete");
     assert.equal(run.status, "failed");
     assert.equal(tasks.count.status, "failed");
     assert.equal(tasks.count.exit_code, 3, "the engine's SIGTERM ended the task");
-    assertCountingPrefix(await logLines(server, "outage", runId, "count"));
+    assertCountingPrefix(await taskLogLines(server, "outage", runId, "count"));
     assert.equal(tasks.after.status, "successful", JSON.stringify(tasks.after.status_reason));
-    assert.deepEqual(await logLines(server, "outage", runId, "after"), ["after ran"]);
+    assert.deepEqual(await taskLogLines(server, "outage", runId, "after"), ["after ran"]);
   });
 
   it("an engine crash is ridden out: capture resumes after the last stored line and the task fails as scheduler_error", async () => {
     const runId = await startRun(server, "outage");
-    await waitForLines(server, "outage", runId, "count", 5);
+    await waitForLogLines(server, "outage", runId, "count", 5);
     await engine.restart({ crash: true });
     const { run, tasks } = await waitForRun(server, "outage", runId, WAIT_MS);
     assert.equal(run.status, "failed");
     assert.equal(tasks.count.status, "failed");
     assert.equal(tasks.count.status_reason.reason, "scheduler_error");
     assert.match(tasks.count.status_reason.description, /out of reach while the task ran/);
-    assertCountingPrefix(await logLines(server, "outage", runId, "count"));
-    assert.ok((await logLines(server, "outage", runId, "count")).length >= 5);
+    assertCountingPrefix(await taskLogLines(server, "outage", runId, "count"));
+    assert.ok((await taskLogLines(server, "outage", runId, "count")).length >= 5);
     assert.equal(tasks.after.status, "successful");
   });
 
   it("an engine that stays away fails the task with scheduler_error after the retry limit, never hangs", async () => {
     await server.restart(undefined, { GOFER_WEB_SCHEDULER__RETRY_LIMIT: "2" });
     const runId = await startRun(server, "outage");
-    await waitForLines(server, "outage", runId, "count", 3);
+    await waitForLogLines(server, "outage", runId, "count", 3);
     const stoppedAt = Date.now();
     await engine.stopDaemon({ crash: true });
     try {
@@ -129,7 +103,7 @@ describe("an engine that restarts or goes away", { timeout: 180_000 }, () => {
       assert.equal(execution.status_reason.reason, "scheduler_error");
       assert.match(execution.status_reason.description, /out of reach for 2s/);
       assert.ok(Date.now() - stoppedAt < 20_000, "gave up long after the retry limit");
-      assertCountingPrefix(await logLines(server, "outage", runId, "count"));
+      assertCountingPrefix(await taskLogLines(server, "outage", runId, "count"));
       // The dependent cannot start either; it fails within the limit too, and the run completes.
       const { run, tasks } = await waitForRun(server, "outage", runId, WAIT_MS);
       assert.equal(run.status, "failed");

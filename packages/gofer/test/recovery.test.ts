@@ -14,6 +14,8 @@ import {
   pipelineConfig,
   shTask,
   startRun,
+  taskLogLines,
+  waitForLogLines,
   waitForRun,
   waitForTask,
 } from "./support/pipelines.ts";
@@ -29,34 +31,6 @@ const counting = (prefix: string, count: number, pace = 0.1, exitCode = 0) =>
 
 const expectedLines = (prefix: string, count: number) =>
   Array.from({ length: count }, (_, index) => `${prefix} ${index + 1}`);
-
-async function logLines(
-  server: TestServer,
-  pipeline: string,
-  runId: number,
-  task: string,
-): Promise<string[]> {
-  const response = await server.api(
-    "GET",
-    `/api/namespaces/default/pipelines/${pipeline}/runs/${runId}/tasks/${task}/logs`,
-  );
-  assert.equal(response.status, 200, response.text);
-  return response.text === "" ? [] : response.text.replace(/\n$/, "").split("\n");
-}
-
-async function waitForLines(
-  server: TestServer,
-  pipeline: string,
-  runId: number,
-  task: string,
-  count: number,
-) {
-  const deadline = Date.now() + WAIT_MS;
-  while ((await logLines(server, pipeline, runId, task)).length < count) {
-    if (Date.now() > deadline) throw new Error(`task ${task} printed fewer than ${count} lines in time`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 async function containersOf(server: TestServer, labels: Record<string, string> = {}) {
   return engine.listContainers({ all: true, labels: { "gofer.instance": server.instanceId, ...labels } });
@@ -80,7 +54,7 @@ describe("recovery after a restart", () => {
       ]),
     );
     const runId = await startRun(server, "adopt");
-    await waitForLines(server, "adopt", runId, "count", 5);
+    await waitForLogLines(server, "adopt", runId, "count", 5);
     await server.restart(async () => {
       const [container] = await containersOf(server, { "gofer.task": "count" });
       assert.equal(container?.State, "running", "the task's container keeps running while Gofer is down");
@@ -90,8 +64,8 @@ describe("recovery after a restart", () => {
     const { run, tasks } = await waitForRun(server, "adopt", runId, WAIT_MS);
     assert.equal(run.status, "successful", JSON.stringify(run.status_reason));
     assert.equal(tasks.count.exit_code, 0);
-    assert.deepEqual(await logLines(server, "adopt", runId, "count"), expectedLines("line", 40));
-    assert.deepEqual(await logLines(server, "adopt", runId, "next"), ["next ran"]);
+    assert.deepEqual(await taskLogLines(server, "adopt", runId, "count"), expectedLines("line", 40));
+    assert.deepEqual(await taskLogLines(server, "adopt", runId, "next"), ["next ran"]);
     assert.equal(
       (await containersOf(server, { "gofer.run": String(runId), "gofer.pipeline": "adopt" })).length,
       0,
@@ -108,7 +82,7 @@ describe("recovery after a restart", () => {
       ]),
     );
     const runId = await startRun(server, "exited");
-    await waitForLines(server, "exited", runId, "fails", 2);
+    await waitForLogLines(server, "exited", runId, "fails", 2);
     await server.restart(async () => {
       const deadline = Date.now() + WAIT_MS;
       for (;;) {
@@ -125,13 +99,13 @@ describe("recovery after a restart", () => {
     assert.equal(tasks.fails.status_reason.reason, "abnormal_exit");
     assert.equal(tasks.skipped.status, "skipped");
     assert.equal(tasks.cleanup.status, "successful");
-    assert.deepEqual(await logLines(server, "exited", runId, "fails"), expectedLines("step", 12));
+    assert.deepEqual(await taskLogLines(server, "exited", runId, "fails"), expectedLines("step", 12));
   });
 
   it("fails a task whose container vanished as orphaned, and reaps a managed container storage does not know", async () => {
     await deployPipeline(server, pipelineConfig("vanish", [shTask("gone", counting("tick", 100))]));
     const runId = await startRun(server, "vanish");
-    await waitForLines(server, "vanish", runId, "gone", 2);
+    await waitForLogLines(server, "vanish", runId, "gone", 2);
     let strayId = "";
     await server.restart(async () => {
       const [container] = await containersOf(server, { "gofer.task": "gone" });
@@ -158,7 +132,7 @@ describe("recovery after a restart", () => {
     assert.equal(tasks.gone.status, "failed");
     assert.equal(tasks.gone.status_reason.reason, "orphaned");
     assert.match(tasks.gone.status_reason.description, /was gone when Gofer restarted/);
-    const lines = await logLines(server, "vanish", runId, "gone");
+    const lines = await taskLogLines(server, "vanish", runId, "gone");
     assert.deepEqual(lines, expectedLines("tick", lines.length), "what was captured stays, in order");
     const remaining = await engine.listContainers({ all: true, labels: { "gofer.run": "999" } });
     assert.deepEqual(
@@ -177,7 +151,7 @@ describe("recovery after a restart", () => {
       ]),
     );
     const runId = await startRun(server, "midstart");
-    await waitForLines(server, "midstart", runId, "first", 2);
+    await waitForLogLines(server, "midstart", runId, "first", 2);
     let createdId = "";
     await server.restart(async () => {
       // As if the previous process died after creating the second task's container, before starting it.
@@ -207,11 +181,11 @@ describe("recovery after a restart", () => {
     const { run, tasks } = await waitForRun(server, "midstart", runId, WAIT_MS);
     assert.equal(run.status, "successful", JSON.stringify(run.status_reason));
     assert.equal(tasks.second.status, "successful");
-    const lines = await logLines(server, "midstart", runId, "second");
+    const lines = await taskLogLines(server, "midstart", runId, "second");
     assert.equal(lines.length, 1);
     assert.match(lines[0] ?? "", /^second /);
     await assert.rejects(engine.inspectContainer(createdId), /404|No such container/);
-    assert.deepEqual(await logLines(server, "midstart", runId, "first"), expectedLines("first", 30));
+    assert.deepEqual(await taskLogLines(server, "midstart", runId, "first"), expectedLines("first", 30));
   });
 
   it("keeps queued runs queued and in order across a restart, under the pipeline's parallelism", async () => {
@@ -249,7 +223,7 @@ describe("recovery after a restart", () => {
       pipelineConfig("graceful", [shTask("stubborn", `trap '' TERM; ${counting("beat", 600)}`)]),
     );
     const runId = await startRun(server, "graceful");
-    await waitForLines(server, "graceful", runId, "stubborn", 2);
+    await waitForLogLines(server, "graceful", runId, "stubborn", 2);
     const cancelled = await server.api(
       "DELETE",
       `/api/namespaces/default/pipelines/graceful/runs/${runId}/tasks/stubborn?wait_for=120`,
@@ -260,7 +234,7 @@ describe("recovery after a restart", () => {
     assert.equal(tasks.stubborn.status, "cancelled", JSON.stringify(tasks.stubborn.status_reason));
     assert.match(tasks.stubborn.status_reason.description, /^Cancelled by /);
     assert.equal(run.status, "cancelled");
-    const lines = await logLines(server, "graceful", runId, "stubborn");
+    const lines = await taskLogLines(server, "graceful", runId, "stubborn");
     assert.deepEqual(lines, expectedLines("beat", lines.length));
   });
 

@@ -92,18 +92,9 @@ export class TaskLogWriter {
    * outage. Idempotent, and a no-op after `close`.
    */
   detach(): Promise<void> {
-    this.#closed ??= this.#enqueue(async () => {
-      try {
-        if (!this.#failure) await this.#save();
-      } finally {
-        try {
-          await this.#handle.close();
-        } finally {
-          this.#hooks.onClose();
-        }
-      }
+    return this.#finish(async () => {
+      if (!this.#failure) await this.#save();
     });
-    return this.#closed;
   }
 
   /**
@@ -111,14 +102,21 @@ export class TaskLogWriter {
    * line-complete, fsyncs and closes the file. Idempotent. After a failed write it only releases the file.
    */
   close(): Promise<void> {
+    return this.#finish(async () => {
+      if (this.#failure) return;
+      const rests = [this.#splitters.stdout.flush(), this.#splitters.stderr.flush()];
+      await this.#append(rests.filter((rest) => rest !== undefined));
+      await this.#handle.sync();
+      this.#committed = { position: this.#position, size: this.#size };
+      await this.#save();
+    });
+  }
+
+  /** Runs `last` as the final operation, then releases the file whatever happened; only the first call counts. */
+  #finish(last: () => Promise<void>): Promise<void> {
     this.#closed ??= this.#enqueue(async () => {
       try {
-        if (this.#failure) return;
-        const rests = [this.#splitters.stdout.flush(), this.#splitters.stderr.flush()];
-        await this.#append(rests.filter((rest) => rest !== undefined));
-        await this.#handle.sync();
-        this.#committed = { position: this.#position, size: this.#size };
-        await this.#save();
+        await last();
       } finally {
         try {
           await this.#handle.close();

@@ -125,3 +125,34 @@ export async function waitForTask(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/** A task's stored log as lines, without their "\n". */
+export async function taskLogLines(
+  server: TestServer,
+  pipelineId: string,
+  runId: number,
+  taskId: string,
+): Promise<string[]> {
+  const response = await server.api(
+    "GET",
+    `/api/namespaces/default/pipelines/${pipelineId}/runs/${runId}/tasks/${taskId}/logs`,
+  );
+  assert.equal(response.status, 200, response.text);
+  return response.text === "" ? [] : response.text.replace(/\n$/, "").split("\n");
+}
+
+/** Waits (bounded) until the task's log holds at least `count` lines. */
+export async function waitForLogLines(
+  server: TestServer,
+  pipelineId: string,
+  runId: number,
+  taskId: string,
+  count: number,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await taskLogLines(server, pipelineId, runId, taskId)).length < count) {
+    if (Date.now() > deadline) throw new Error(`task ${taskId} printed fewer than ${count} lines in time`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
