@@ -36,6 +36,46 @@ async function containersOf(server: TestServer, labels: Record<string, string> =
   return engine.listContainers({ all: true, labels: { "gofer.instance": server.instanceId, ...labels } });
 }
 
+describe("a boot with nothing in flight", () => {
+  it("serves even while the engine is unreachable, and removes strays in the background once it answers", async () => {
+    const offline = await startTestServer({ GOFER_WEB_SCHEDULER__DOCKER__HOST: "unix:///nonexistent.sock" });
+    try {
+      assert.equal((await offline.api("GET", "/api/system/metadata")).status, 200);
+    } finally {
+      await offline.stop();
+    }
+
+    const server = await startTestServer();
+    try {
+      let strayId = "";
+      await server.restart(async () => {
+        const stray = await engine.createContainer(`gofer-idle-stray-${server.instanceId.slice(-8)}`, {
+          Image: BUSYBOX,
+          Cmd: ["sleep", "60"],
+          Labels: {
+            "gofer.managed": "true",
+            "gofer.instance": server.instanceId,
+            "gofer.namespace": "default",
+            "gofer.pipeline": "nowhere",
+            "gofer.run": "1",
+            "gofer.task": "ghost",
+          },
+          HostConfig: { NetworkMode: "host" },
+        });
+        strayId = stray.Id;
+        await engine.startContainer(strayId);
+      });
+      const deadline = Date.now() + WAIT_MS;
+      while ((await containersOf(server)).some((container) => container.Id === strayId)) {
+        assert.ok(Date.now() < deadline, "the stray container was not removed");
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe("recovery after a restart", () => {
   let server: TestServer;
   before(async () => {

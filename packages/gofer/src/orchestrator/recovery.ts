@@ -7,9 +7,9 @@
  * that never got a container goes back to waiting and starts normally. A managed container of this instance
  * that storage does not account for is removed. Nothing here ever starts a second container for a task.
  */
-import type { ManagedContainer, Scheduler } from "../scheduler/scheduler.ts";
+import { type ManagedContainer, type Scheduler, SchedulerError } from "../scheduler/scheduler.ts";
 import type { GoferDb } from "../storage/database.ts";
-import { listUnfinishedRuns } from "../storage/runs-store.ts";
+import { listUnfinishedRuns, type StoredRun } from "../storage/runs-store.ts";
 import {
   getTaskExecution,
   listTaskExecutions,
@@ -50,8 +50,28 @@ const keyOf = (execution: StoredTaskExecution): string =>
   `${execution.namespace_id}/${execution.pipeline_id}/${execution.run_id}/${execution.task_id}`;
 
 export async function recoverTasks(options: RecoveryOptions): Promise<RecoveryReport> {
-  const { db, scheduler, launcher, log } = options;
+  const { db, launcher } = options;
   const report: RecoveryReport = { adopted: 0, orphaned: 0, requeued: 0, reaped: 0 };
+  const inFlight: Array<{ run: StoredRun; execution: StoredTaskExecution }> = [];
+  for (const run of await listUnfinishedRuns(db)) {
+    if (run.state !== "running") continue;
+    for (const execution of await listTaskExecutions(db, run.namespace_id, run.pipeline_id, run.run_id)) {
+      if (execution.state === "running" || execution.state === "processing")
+        inFlight.push({ run, execution });
+    }
+  }
+  if (inFlight.length === 0) {
+    // Nothing waits on the engine's answer, so an engine that is down (or slow) does not hold up serving:
+    // strays are removed in the background, when it answers.
+    void options.scheduler
+      .listManaged({ "gofer.instance": options.instanceId })
+      // Tasks may be starting by then: only containers of finished or unknown tasks are strays.
+      .then((containers) =>
+        reapStrays(options, containers, new Set(), (execution) => execution?.state === "complete"),
+      )
+      .catch((error: unknown) => options.log.error("could not look for stray containers", error));
+    return report;
+  }
   const containers = await listTaskContainers(options);
   const byTask = new Map<string, ManagedContainer[]>();
   for (const container of containers) {
@@ -61,59 +81,70 @@ export async function recoverTasks(options: RecoveryOptions): Promise<RecoveryRe
   }
   const claimed = new Set<string>();
 
-  for (const run of await listUnfinishedRuns(db)) {
-    if (run.state !== "running") continue;
-    for (const execution of await listTaskExecutions(db, run.namespace_id, run.pipeline_id, run.run_id)) {
-      if (execution.state !== "running" && execution.state !== "processing") continue;
-      const found = byTask.get(keyOf(execution)) ?? [];
-      // The stored id wins; otherwise the crash came between creating the container and storing its id.
-      const container =
-        found.find((candidate) => candidate.id === execution.container_id) ??
-        found.find((candidate) => candidate.state !== "created");
-      if (container) {
-        claimed.add(container.id);
-        await launcher.adopt(execution, container.id);
-        report.adopted++;
-        // The stop may never have reached the engine, or its grace period ran out while nobody watched.
-        const stopping =
-          execution.stop_requested ??
-          (run.cancel_requested ? "The run was cancelled (stop resumed after a restart)" : null);
-        if (stopping !== null)
-          await options.resumeCancellation({ ...execution, container_id: container.id }, stopping);
-        continue;
-      }
-      if (execution.state === "running") {
-        await launcher.completeWithoutContainer(execution, "failed", {
-          reason: "orphaned",
-          description:
-            `The task's container ${execution.container_id?.slice(0, 12) ?? "(unknown)"} was gone when Gofer ` +
-            "restarted (removed outside Gofer, or lost with the engine's data); its output after the last " +
-            "stored line and its exit code are unknown",
-        });
-        report.orphaned++;
-        continue;
-      }
-      // Created but never started: nothing ran, so it goes (below) and the task starts afresh.
-      await updateTaskExecution(db, execution, { state: "waiting", container_id: null });
-      report.requeued++;
+  for (const { run, execution } of inFlight) {
+    const found = byTask.get(keyOf(execution)) ?? [];
+    // The stored id wins; otherwise the crash came between creating the container and storing its id.
+    const container =
+      found.find((candidate) => candidate.id === execution.container_id) ??
+      found.find((candidate) => candidate.state !== "created");
+    if (container) {
+      claimed.add(container.id);
+      await launcher.adopt(execution, container.id);
+      report.adopted++;
+      // The stop may never have reached the engine, or its grace period ran out while nobody watched.
+      const stopping =
+        execution.stop_requested ??
+        (run.cancel_requested ? "The run was cancelled (stop resumed after a restart)" : null);
+      if (stopping !== null)
+        await options.resumeCancellation({ ...execution, container_id: container.id }, stopping);
+      continue;
     }
+    if (execution.state === "running") {
+      await launcher.completeWithoutContainer(execution, "failed", {
+        reason: "orphaned",
+        description:
+          `The task's container ${execution.container_id?.slice(0, 12) ?? "(unknown)"} was gone when Gofer ` +
+          "restarted (removed outside Gofer, or lost with the engine's data); its output after the last " +
+          "stored line and its exit code are unknown",
+      });
+      report.orphaned++;
+      continue;
+    }
+    // Created but never started: nothing ran, so it goes (below) and the task starts afresh.
+    await updateTaskExecution(db, execution, { state: "waiting", container_id: null });
+    report.requeued++;
   }
 
+  // Nothing else runs yet: every container no in-flight task claimed is a stray.
+  report.reaped = await reapStrays(options, containers, claimed, () => true);
+  return report;
+}
+
+/** Removes the managed containers of this instance that no unfinished task claimed; returns how many went. */
+async function reapStrays(
+  options: RecoveryOptions,
+  containers: ManagedContainer[],
+  claimed: Set<string>,
+  reapable: (execution: StoredTaskExecution | undefined) => boolean,
+): Promise<number> {
+  const { db, scheduler, log } = options;
+  let reaped = 0;
   for (const container of containers) {
     if (claimed.has(container.id) || taskOf(container.labels) === undefined) continue;
     const execution = await executionOf(db, container.labels);
+    if (execution !== undefined && !reapable(execution)) continue;
     const why = execution
       ? `its task ${taskOf(container.labels)} is ${execution.state}`
       : `storage knows no task ${taskOf(container.labels)}`;
     log.info(`removing container ${container.name} (${container.state}): ${why}`);
     try {
       await scheduler.remove(container.id);
-      report.reaped++;
+      reaped++;
     } catch (error) {
       log.error(`could not remove container ${container.name}`, error);
     }
   }
-  return report;
+  return reaped;
 }
 
 /** The engine may be starting alongside Gofer (a host reboot): it gets the configured time to answer. */
@@ -123,7 +154,15 @@ async function listTaskContainers(options: RecoveryOptions): Promise<ManagedCont
     try {
       return await options.scheduler.listManaged({ "gofer.instance": options.instanceId });
     } catch (error) {
-      if (!isUnavailable(error) || !(await retry.wait())) throw error;
+      if (!isUnavailable(error)) throw error;
+      if (!(await retry.wait())) {
+        throw new SchedulerError(
+          `cannot check the containers of unfinished runs before serving: ${error.message} (retried for ` +
+            `${Math.round(options.retryLimitMs / 1000)}s). Start the engine, or point scheduler.docker.host ` +
+            "(or DOCKER_HOST) at it",
+          { cause: error, kind: "unavailable" },
+        );
+      }
     }
   }
 }
