@@ -326,3 +326,47 @@ test("pathFor lays logs out by key and refuses ids that could escape the directo
     assert.throws(() => store.pathFor(bad), { code: "INVALID_IDENTIFIER" });
   }
 });
+
+/** A piece as a resumable backend hands it over: with the position right after it. */
+const at = (count: number, chunk: { stream: "stdout" | "stderr"; data: Buffer }) => ({
+  ...chunk,
+  position: { timestamp: `2026-01-01T00:00:00.00000000${count}Z`, count },
+});
+
+test("a detached writer saves the point where the file holds whole output, and resuming cuts back to it", async () => {
+  const first = await store.openWriter(key);
+  await first.write(at(1, out("one\n")));
+  await first.write(at(2, err("two\n")));
+  // A partial line, and a whole line of the other stream after it: neither is safe to resume after yet.
+  await first.write(at(3, out("three, begun ")));
+  await first.write(at(4, err("four\n")));
+  await first.detach();
+  assert.equal(await readFile(store.pathFor(key), "utf8"), "one\ntwo\nfour\n");
+
+  const second = await store.openWriter(key, { resume: true });
+  assert.deepEqual(second.resumeAfter, at(2, out("")).position, "resumes after the last whole piece");
+  assert.equal(await readFile(store.pathFor(key), "utf8"), "one\ntwo\n", "what follows the point is cut");
+  // The backend sends everything after the point again; each line ends up stored once.
+  await second.write(at(3, out("three, begun ")));
+  await second.write(at(4, err("four\n")));
+  await second.write(at(5, out("and ended\n")));
+  await second.close();
+  assert.equal(await readFile(store.pathFor(key), "utf8"), "one\ntwo\nfour\nthree, begun and ended\n");
+
+  await store.dropResumePoint(key);
+  const third = await store.openWriter(key, { resume: true });
+  assert.equal(third.resumeAfter, undefined, "without a resume point capture starts over");
+  assert.equal(await readFile(store.pathFor(key), "utf8"), "");
+  await third.close();
+});
+
+test("a torn or foreign resume point means starting over, never a wrong cut", async () => {
+  const writer = await store.openWriter(key);
+  await writer.write(at(1, out("kept only if the point is trusted\n")));
+  await writer.detach();
+  await writeFile(`${store.pathFor(key)}.cursor`, '{"position":{"timestamp":"2026-01');
+  const resumed = await store.openWriter(key, { resume: true });
+  assert.equal(resumed.resumeAfter, undefined);
+  assert.equal(await readFile(store.pathFor(key), "utf8"), "");
+  await resumed.close();
+});

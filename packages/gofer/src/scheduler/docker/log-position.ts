@@ -31,7 +31,12 @@ export class LogPosition {
     const stamp = { text: timestamp, ms: stampMs(timestamp) };
     const index = this.#window.length;
     this.#window.push(stamp);
-    while (this.#minima.length > this.#minHead && this.#stampAt(this.#minima.at(-1) as number).ms >= stamp.ms)
+    // Compared as text, exactly: the engine's stamps are fixed-width UTC with nine fraction digits, finer than
+    // a double holds at this magnitude. The millisecond value only decides what is old enough to leave.
+    while (
+      this.#minima.length > this.#minHead &&
+      this.#stampAt(this.#minima.at(-1) as number).text >= stamp.text
+    )
       this.#minima.pop();
     this.#minima.push(index);
     this.#newestMs = Math.max(this.#newestMs, stamp.ms);
