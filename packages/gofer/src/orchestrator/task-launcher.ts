@@ -356,11 +356,18 @@ export class TaskLauncher {
         transformLine: this.#masks.get(keyString(key)),
         resume: resume || attempt > 0,
       });
+      // Ends this attempt's calls when it fails part-way, so a wait left open does not outlive it.
+      const attemptOver = new AbortController();
+      const calls = AbortSignal.any([signal, attemptOver.signal]);
       try {
-        const exit = scheduler.wait(containerId, { signal });
+        const exit = scheduler.wait(containerId, { signal: calls });
         // Observed below; a failure of the log stream must not leave this rejection unhandled meanwhile.
         exit.catch(() => undefined);
-        const output = scheduler.logs(containerId, { follow: true, after: writer.resumeAfter, signal });
+        const output = scheduler.logs(containerId, {
+          follow: true,
+          after: writer.resumeAfter,
+          signal: calls,
+        });
         for await (const chunk of output) await writer.write(chunk);
         if (signal.aborted) {
           await writer.detach();
@@ -370,6 +377,7 @@ export class TaskLauncher {
         await writer.close();
         return { kind: "exited", exit: result, interrupted: retry !== undefined };
       } catch (error) {
+        attemptOver.abort();
         await writer.detach().catch(() => undefined);
         if (signal.aborted) return { kind: "detached" };
         if (isGone(error)) {
