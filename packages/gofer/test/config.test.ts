@@ -95,6 +95,7 @@ describe("defaults", () => {
       scheduler: {
         engine: "docker",
         docker: { host: "unix:///var/run/docker.sock", network_mode: "bridge" },
+        kubernetes: { namespace: "default", kubeconfig: "", context: "" },
         retry_limit_ms: 60_000,
       },
     });
@@ -241,7 +242,7 @@ network_mode = "host"
       ['[api]\nlog_level = "verbose"\n', ["`api.log_level`", 'one of "trace", "debug"']],
       ['[development]\nbypass_auth = "yes"\n', ["`development.bypass_auth`", "a boolean"]],
       ["[server]\nbind_address = 8080\n", ["`server.bind_address`", "a string", "got 8080"]],
-      ['[scheduler]\nengine = "kubernetes"\n', ["`scheduler.engine`", 'one of "docker"']],
+      ['[scheduler]\nengine = "nomad"\n', ["`scheduler.engine`", 'one of "docker", "swarm", "kubernetes"']],
       ["server = 1\n", ["`server`", "a table"]],
       ["[scheduler]\ndocker = [1]\n", ["`scheduler.docker`", "a table", "got an array"]],
     ];

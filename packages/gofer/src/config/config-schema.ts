@@ -182,7 +182,12 @@ export const SettingsSchema = Section({
     }),
   }),
   scheduler: Section({
-    engine: Type.Enum(["docker"], { default: "docker", description: "Container backend." }),
+    engine: Type.Enum(["docker", "swarm", "kubernetes"], {
+      default: "docker",
+      description:
+        "Where task and extension containers run: one Docker engine, a Docker Swarm (through a manager at " +
+        "scheduler.docker.host), or a Kubernetes cluster.",
+    }),
     docker: Section({
       host: Type.String({
         default: "",
@@ -191,6 +196,23 @@ export const SettingsSchema = Section({
       network_mode: Type.String({
         default: "bridge",
         description: "Network mode of task and extension containers.",
+      }),
+    }),
+    kubernetes: Section({
+      namespace: Type.String({
+        default: "default",
+        description: "Namespace of the task pods and extension deployments.",
+      }),
+      kubeconfig: Type.String({
+        default: "",
+        description:
+          "Path of a kubeconfig file. Empty: the in-cluster service account when running in a pod, else " +
+          "$KUBECONFIG, else ~/.kube/config.",
+        [IS_PATH]: true,
+      }),
+      context: Type.String({
+        default: "",
+        description: "Kubeconfig context to use. Empty: its current context.",
       }),
     }),
     retry_limit: Duration(

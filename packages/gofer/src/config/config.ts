@@ -80,12 +80,19 @@ export interface Config {
     body_limit: number;
   };
   scheduler: {
-    engine: "docker";
+    engine: "docker" | "swarm" | "kubernetes";
     docker: {
       /** Docker Engine address, e.g. unix:///var/run/docker.sock or tcp://host:2375; never empty. */
       host: string;
       /** Network mode of task and extension containers ("bridge" for users, "host" in tests). */
       network_mode: string;
+    };
+    kubernetes: {
+      namespace: string;
+      /** Absolute path of a kubeconfig file, or "" for in-cluster config, then $KUBECONFIG, then ~/.kube/config. */
+      kubeconfig: string;
+      /** Kubeconfig context, or "" for its current one. */
+      context: string;
     };
     /** How long an unreachable engine is retried before the affected tasks fail with `scheduler_error`. */
     retry_limit_ms: number;

@@ -97,6 +97,11 @@ export function resolveConfig(settings: Settings, context: ResolveContext, probl
         host: scheduler.docker.host || context.env.DOCKER_HOST || DEFAULT_DOCKER_HOST,
         network_mode: scheduler.docker.network_mode,
       },
+      kubernetes: {
+        namespace: scheduler.kubernetes.namespace,
+        kubeconfig: scheduler.kubernetes.kubeconfig,
+        context: scheduler.kubernetes.context,
+      },
       retry_limit_ms: durationToMs(scheduler.retry_limit),
     },
   };

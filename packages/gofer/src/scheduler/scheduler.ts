@@ -28,11 +28,21 @@ export interface ContainerSpec {
   registryAuth?: RegistryAuth | null;
   /** Pull even when the image is present locally. Otherwise pull only when it is missing. */
   alwaysPull: boolean;
+  /** Limits the task declared (an extension of v0); a backend applies what it can and ignores what is absent. */
+  resources?: ContainerResources;
   /**
    * For long-running services (extensions): the TCP port the container listens on. The backend makes it
    * reachable from Gofer and reports where in {@link StartedContainer.serviceAddress}.
    */
   servicePort?: number;
+}
+
+/** CPU and memory a container may use; Kubernetes also requests them. */
+export interface ContainerResources {
+  /** CPU cores, fractions allowed (0.5 is half a core). */
+  cpu?: number;
+  /** Bytes of memory. */
+  memoryBytes?: number;
 }
 
 /** What `start` hands back: the backend's own handle for the container. */
