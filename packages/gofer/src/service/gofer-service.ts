@@ -13,8 +13,7 @@ import { buildExternalEventsServer } from "../extensions/external-events.ts";
 import { registerStandardExtensions } from "../extensions/standard-extensions.ts";
 import type { Orchestrator } from "../orchestrator/orchestrator.ts";
 import { startRetention } from "../orchestrator/retention.ts";
-import { DockerScheduler } from "../scheduler/docker/docker-scheduler.ts";
-import { EngineClient } from "../scheduler/docker/engine-client.ts";
+import { createScheduler } from "../scheduler/create-scheduler.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import { type GoferDb, openDatabase } from "../storage/database.ts";
 import { getExtension } from "../storage/extensions-store.ts";
@@ -58,12 +57,7 @@ export async function startService(
     await deleteExpiredTokens(db, Date.now());
     await deleteRetiredRunTokens(db);
     const { instance_id } = await getSystemState(db);
-    const scheduler =
-      options.scheduler ??
-      new DockerScheduler({
-        client: new EngineClient({ host: config.scheduler.docker.host }),
-        networkMode: config.scheduler.docker.network_mode,
-      });
+    const scheduler = options.scheduler ?? (await createScheduler(config));
 
     const [host, port] = splitHostPort(config.server.bind_address);
     // The API URL tasks see depends on the bound port when the config asks for port 0.

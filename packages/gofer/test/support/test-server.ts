@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/index.ts";
-import { DockerScheduler } from "../../src/scheduler/docker/docker-scheduler.ts";
+import { createScheduler } from "../../src/scheduler/create-scheduler.ts";
 import { EngineClient } from "../../src/scheduler/docker/engine-client.ts";
 import type { Scheduler } from "../../src/scheduler/scheduler.ts";
 import { type RunningService, startService } from "../../src/service/gofer-service.ts";
@@ -72,13 +72,10 @@ export async function startTestServer(
         ...extra,
       },
     });
-  const boot = (extra: Record<string, string>) => {
+  const boot = async (extra: Record<string, string>) => {
     const config = configFor(extra);
-    const docker = new DockerScheduler({
-      client: new EngineClient({ host: config.scheduler.docker.host }),
-      networkMode: config.scheduler.docker.network_mode,
-    });
-    return startService(config, { scheduler: options.wrapScheduler?.(docker) ?? docker });
+    const scheduler = await createScheduler(config);
+    return startService(config, { scheduler: options.wrapScheduler?.(scheduler) ?? scheduler });
   };
   let service = await boot({});
   const { instance_id } = await getSystemState(service.db);
