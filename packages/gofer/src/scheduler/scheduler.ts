@@ -1,9 +1,23 @@
 /**
- * The contract every container backend implements (Docker now; Swarm and Kubernetes later).
+ * The contract every container backend implements: Docker (`docker/`), Docker Swarm (`swarm/`) and Kubernetes
+ * (`kubernetes/`). "Container" below means the backend's unit of work: a container, a one-shot swarm service, a
+ * pod. The orchestrator, recovery and the extension supervisor only ever talk to this interface, and
+ * `test/scheduler-conformance.test.ts` holds every backend to the same behaviour:
  *
- * The orchestrator only ever talks to this interface. A backend never touches storage: it starts, observes,
- * streams and removes containers, and reports failures as {@link SchedulerError}s whose message is fit to show
- * a user (it becomes the task's `status_reason.description`).
+ * - **Start** pulls per policy and starts; a start that fails leaves nothing behind, and an image that cannot be
+ *   had is a `failed` {@link SchedulerError} naming it. Everything started carries `gofer.managed=true` plus the
+ *   given labels, and {@link Scheduler.listManaged} finds it by them: recovery depends on that.
+ * - **Exit** is observed with {@link Scheduler.wait}, which answers again (at once) for an exited container and
+ *   says `not_found` for one that is gone.
+ * - **Logs** come demultiplexed, in order, complete (a last line without newline included), each piece with the
+ *   opaque {@link LogCursor} position after it; asking with `after` resumes exactly there, in a follower or a
+ *   plain read, so capture survives a restart of Gofer or of the engine without losing or repeating a line.
+ * - **Stop** sends SIGTERM and kills after the grace period; the exit code stays observable. **Remove** of a
+ *   missing container succeeds.
+ * - **Failures** are {@link SchedulerError}s whose message is fit to show a user (it becomes a task's
+ *   `status_reason.description`) and whose `kind` says whether retrying can help.
+ *
+ * A backend never touches storage. Attaching a terminal to a running task (exec) comes with the web UI.
  */
 
 /** Credentials for a private registry, as a task's `registry_auth` declares them. */
