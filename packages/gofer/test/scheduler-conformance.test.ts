@@ -187,6 +187,33 @@ for (const backend of selectedBackends()) {
       );
     });
 
+    it("runs a command inside a running container, with its stdin, output and exit code", async (t) => {
+      if (!scheduler.exec) {
+        t.skip(`${backend.name} cannot run commands inside a running container`);
+        return;
+      }
+      const id = await run("exec-target", "trap 'exit 0' TERM; while true; do sleep 0.1; done");
+      const session = await scheduler.exec(id, {
+        command: ["sh", "-c", 'read line; echo "got $line"; echo "to stderr" >&2; exit 4'],
+        tty: false,
+      });
+      session.input.write("hello\n");
+      session.input.end();
+      const { stdout, stderr } = linesOf(await collect(session.output));
+      assert.deepEqual(stdout, ["got hello"]);
+      assert.deepEqual(stderr, ["to stderr"]);
+      assert.equal(await session.exit(), 4);
+      session.close();
+
+      const terminal = await scheduler.exec(id, { command: ["sh"], tty: true });
+      await terminal.resize(100, 30);
+      terminal.input.write("stty size; exit 0\n");
+      const screen = Buffer.concat((await collect(terminal.output)).map((chunk) => chunk.data)).toString();
+      assert.match(screen, /30 100/);
+      assert.equal(await terminal.exit(), 0);
+      await scheduler.stop(id, 5);
+    });
+
     it("labels what it starts and lists it for recovery, running, exited and after removal", async () => {
       const id = await run("listed", "sleep 2");
       const running = await scheduler.listManaged({ "gofer.instance": instance, "gofer.task": "listed" });

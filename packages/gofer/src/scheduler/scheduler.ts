@@ -17,7 +17,10 @@
  * - **Failures** are {@link SchedulerError}s whose message is fit to show a user (it becomes a task's
  *   `status_reason.description`) and whose `kind` says whether retrying can help.
  *
- * A backend never touches storage. Attaching a terminal to a running task (exec) comes with the web UI.
+ * - **Exec** (optional: backends that cannot run a process inside a running container leave it out) starts a
+ *   command inside a running container, for attaching a terminal to a task.
+ *
+ * A backend never touches storage.
  */
 
 /** Credentials for a private registry, as a task's `registry_auth` declares them. */
@@ -106,6 +109,27 @@ export interface ManagedContainer {
   state: string;
 }
 
+/** A command to run inside a running container. */
+export interface ExecOptions {
+  command: string[];
+  /** A terminal: output comes as one stream (as "stdout") and the size can be set with `resize`. */
+  tty: boolean;
+}
+
+/** A process running inside a container, attached. */
+export interface ExecSession {
+  /** The process's stdin; ending it closes stdin. */
+  input: NodeJS.WritableStream;
+  /** The process's output, in order, until it ends. */
+  output: AsyncIterable<LogChunk>;
+  /** The exit code once the process has ended (null when the backend cannot tell). */
+  exit(): Promise<number | null>;
+  /** Sets the terminal's size (with `tty`). */
+  resize(columns: number, rows: number): Promise<void>;
+  /** Detaches; the process ends when its stdin closes, as a shell does. */
+  close(): void;
+}
+
 export interface ExitResult {
   exitCode: number;
 }
@@ -129,6 +153,8 @@ export interface Scheduler {
   remove(id: string): Promise<void>;
   /** Every container carrying `gofer.managed=true` and all the given labels. */
   listManaged(labels?: Record<string, string>): Promise<ManagedContainer[]>;
+  /** Runs a command inside a running container (see {@link ExecSession}); absent where the backend cannot. */
+  exec?(id: string, options: ExecOptions): Promise<ExecSession>;
   /**
    * The host a service container should bind its `servicePort` on: loopback when it shares the host's network
    * (so it is not exposed beyond this machine), every interface when the backend forwards a port to it.

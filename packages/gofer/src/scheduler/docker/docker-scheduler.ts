@@ -2,6 +2,8 @@
 import type { Readable } from "node:stream";
 import {
   type ContainerSpec,
+  type ExecOptions,
+  type ExecSession,
   type ExitResult,
   type LogChunk,
   type LogOptions,
@@ -114,6 +116,44 @@ export class DockerScheduler implements Scheduler {
     await guard(`could not remove container ${id}`, () =>
       this.#client.removeContainer(id, { force: true, volumes: true }),
     );
+  }
+
+  async exec(id: string, options: ExecOptions): Promise<ExecSession> {
+    const client = this.#client;
+    const execId = await guard(`could not run a command in container ${id}`, () =>
+      client.createExec(id, {
+        Cmd: options.command,
+        Tty: options.tty,
+        AttachStdin: true,
+        AttachStdout: true,
+        AttachStderr: true,
+      }),
+    );
+    const connection = await guard(`could not attach to a command in container ${id}`, () =>
+      client.startExec(execId, options.tty),
+    );
+    async function* output(): AsyncGenerator<LogChunk> {
+      if (options.tty) {
+        for await (const data of connection as AsyncIterable<Buffer>) yield { stream: "stdout", data };
+      } else {
+        yield* demuxLogStream(connection as AsyncIterable<Buffer>);
+      }
+    }
+    return {
+      input: connection,
+      output: output(),
+      async exit() {
+        const inspected = await guard(`could not inspect a command in container ${id}`, () =>
+          client.inspectExec(execId),
+        );
+        return inspected.Running ? null : inspected.ExitCode;
+      },
+      resize: (columns, rows) =>
+        guard(`could not resize the terminal in container ${id}`, () =>
+          client.resizeExec(execId, columns, rows),
+        ),
+      close: () => connection.destroy(),
+    };
   }
 
   async listManaged(labels: Record<string, string> = {}): Promise<ManagedContainer[]> {

@@ -5,7 +5,7 @@
  * conventions (status codes, streamed answers); it knows nothing about tasks or runs.
  */
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
-import type { Readable } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 
 const DEFAULT_HOST = "unix:///var/run/docker.sock";
 
@@ -56,6 +56,15 @@ export class EngineUnreachableError extends Error {
     super(`Docker engine unreachable at ${host}: ${cause.message}`, { cause });
     this.host = host;
   }
+}
+
+export interface ExecCreateBody {
+  Cmd: string[];
+  Tty: boolean;
+  AttachStdin: boolean;
+  AttachStdout: boolean;
+  AttachStderr: boolean;
+  Env?: string[];
 }
 
 export interface EngineVersion {
@@ -265,6 +274,70 @@ export class EngineClient {
     const filters = label.length > 0 ? JSON.stringify({ label }) : undefined;
     return this.#json<ContainerSummary[]>("GET", "/containers/json", {
       query: { all: options.all, filters },
+    });
+  }
+
+  /** Creates a process to run inside a running container; returns its exec id. */
+  async createExec(id: string, body: ExecCreateBody): Promise<string> {
+    const created = await this.#json<{ Id: string }>("POST", `${containerPath(id)}/exec`, { body });
+    return created.Id;
+  }
+
+  /**
+   * Starts an exec and hands back the connection the engine hijacks for it: the process's stdin one way, its
+   * output the other (multiplexed like logs unless it has a TTY).
+   */
+  startExec(execId: string, tty: boolean): Promise<Duplex> {
+    const payload = JSON.stringify({ Detach: false, Tty: tty });
+    return new Promise((resolve, reject) => {
+      const req = http.request({
+        ...this.#address,
+        // A hijacked connection can never go back to the keep-alive pool.
+        agent: false,
+        method: "POST",
+        path: `${this.#prefix}/exec/${encodeURIComponent(execId)}/start`,
+        headers: {
+          "Content-Type": "application/json",
+          "Content-Length": Buffer.byteLength(payload),
+          Connection: "Upgrade",
+          Upgrade: "tcp",
+        },
+      });
+      req.on("upgrade", (_response, socket, head) => {
+        if (head.length > 0) socket.unshift(head);
+        resolve(socket);
+      });
+      req.on("response", (response) => {
+        readAll(response).then(
+          (body) =>
+            reject(
+              new EngineError(
+                response.statusCode ?? 0,
+                engineMessage(body, response.statusCode ?? 0),
+                "POST /exec/start",
+              ),
+            ),
+          reject,
+        );
+      });
+      req.on("error", (error: NodeJS.ErrnoException) =>
+        reject(
+          error.code !== undefined && UNREACHABLE_CODES.has(error.code)
+            ? new EngineUnreachableError(this.host, error)
+            : error,
+        ),
+      );
+      req.end(payload);
+    });
+  }
+
+  async inspectExec(execId: string): Promise<{ Running: boolean; ExitCode: number | null }> {
+    return this.#json("GET", `/exec/${encodeURIComponent(execId)}/json`);
+  }
+
+  async resizeExec(execId: string, columns: number, rows: number): Promise<void> {
+    await this.#send("POST", `/exec/${encodeURIComponent(execId)}/resize`, {
+      query: { w: columns, h: rows },
     });
   }
 
