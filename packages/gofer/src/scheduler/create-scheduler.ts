@@ -15,6 +15,10 @@ export async function createScheduler(config: Config): Promise<Scheduler> {
         client: new EngineClient({ host: scheduler.docker.host }),
         networkMode: scheduler.docker.network_mode,
       });
+    case "kubernetes": {
+      const { createKubernetesScheduler } = await import("./kubernetes/kubernetes-scheduler.ts");
+      return createKubernetesScheduler(scheduler.kubernetes);
+    }
     default:
       throw new Error(`scheduler.engine "${scheduler.engine}" is not available in this build`);
   }

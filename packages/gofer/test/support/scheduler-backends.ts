@@ -12,6 +12,11 @@ export interface BackendSetup {
   scheduler: Scheduler;
   /** An image the backend can run that has `sh`, `echo`, `sleep`, `printf` and `trap` (busybox). */
   image: string;
+  /**
+   * The backend delivers stdout and stderr as one stream (Kubernetes' log API interleaves them), so only the
+   * order within each is checked, not which stream a line came on.
+   */
+  mergedStreams?: boolean;
   /** Removes everything the setup made (containers, services, pods, a private engine). */
   close(): Promise<void>;
 }
@@ -38,7 +43,49 @@ const docker: Backend = {
   },
 };
 
-export const BACKENDS: Record<string, Backend> = { docker };
+/**
+ * A real cluster named by GOFER_TEST_KUBECONFIG (namespace GOFER_TEST_KUBERNETES_NAMESPACE, image
+ * GOFER_TEST_KUBERNETES_IMAGE). Every pod the run starts also carries a `gofer.test-run` label unique to the run
+ * (the suite sets `gofer.instance` itself), and close() removes whatever still carries it, Services and registry
+ * Secrets included.
+ */
+const kubernetes: Backend = {
+  name: "kubernetes",
+  unavailable: () =>
+    process.env.GOFER_TEST_KUBECONFIG
+      ? undefined
+      : "set GOFER_TEST_KUBECONFIG to a kubeconfig of a real cluster to run the Kubernetes conformance cases",
+  async setUp() {
+    const { createKubernetesScheduler } = await import(
+      "../../src/scheduler/kubernetes/kubernetes-scheduler.ts"
+    );
+    const inner = await createKubernetesScheduler({
+      namespace: process.env.GOFER_TEST_KUBERNETES_NAMESPACE || "default",
+      kubeconfig: process.env.GOFER_TEST_KUBECONFIG ?? "",
+      context: "",
+    });
+    const run = { "gofer.test-run": `k8s-${crypto.randomUUID().slice(0, 8)}` };
+    const scheduler: Scheduler = {
+      start: (spec) => inner.start({ ...spec, labels: { ...run, ...spec.labels } }),
+      wait: (id, options) => inner.wait(id, options),
+      logs: (id, options) => inner.logs(id, options),
+      stop: (id, timeoutSeconds) => inner.stop(id, timeoutSeconds),
+      remove: (id) => inner.remove(id),
+      listManaged: (labels) => inner.listManaged(labels),
+      serviceBindHost: () => inner.serviceBindHost(),
+    };
+    return {
+      scheduler,
+      image: process.env.GOFER_TEST_KUBERNETES_IMAGE || "busybox:1.36",
+      mergedStreams: true,
+      async close() {
+        for (const pod of await inner.listManaged(run)) await inner.remove(pod.id);
+      },
+    };
+  },
+};
+
+export const BACKENDS: Record<string, Backend> = { docker, kubernetes };
 
 /** The backends named by SCHEDULER (comma-separated), or all of them. */
 export function selectedBackends(): Backend[] {
