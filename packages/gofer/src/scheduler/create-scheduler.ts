@@ -15,11 +15,16 @@ export async function createScheduler(config: Config): Promise<Scheduler> {
         client: new EngineClient({ host: scheduler.docker.host }),
         networkMode: scheduler.docker.network_mode,
       });
+    case "swarm": {
+      const { SwarmScheduler } = await import("./swarm/swarm-scheduler.ts");
+      return new SwarmScheduler({
+        client: new EngineClient({ host: scheduler.docker.host }),
+        networkMode: scheduler.docker.network_mode,
+      });
+    }
     case "kubernetes": {
       const { createKubernetesScheduler } = await import("./kubernetes/kubernetes-scheduler.ts");
       return createKubernetesScheduler(scheduler.kubernetes);
     }
-    default:
-      throw new Error(`scheduler.engine "${scheduler.engine}" is not available in this build`);
   }
 }

@@ -6,6 +6,8 @@
 import { DockerScheduler } from "../../src/scheduler/docker/docker-scheduler.ts";
 import { EngineClient } from "../../src/scheduler/docker/engine-client.ts";
 import type { Scheduler } from "../../src/scheduler/scheduler.ts";
+import { SwarmScheduler } from "../../src/scheduler/swarm/swarm-scheduler.ts";
+import { startSwarmEngine, swarmEngineUnavailable } from "./swarm-engine.ts";
 import { BUSYBOX } from "./test-server.ts";
 
 export interface BackendSetup {
@@ -38,6 +40,27 @@ const docker: Backend = {
       image: BUSYBOX,
       async close() {
         client.close();
+      },
+    };
+  },
+};
+
+/**
+ * A single-node swarm of the suite's own (swarm-engine.ts: a private engine in a network namespace of its own,
+ * holding only the host and none networks), so the machine's main engine never joins a swarm.
+ */
+const swarm: Backend = {
+  name: "swarm",
+  unavailable: swarmEngineUnavailable,
+  async setUp() {
+    const engine = await startSwarmEngine();
+    const client = new EngineClient({ host: engine.host });
+    return {
+      scheduler: new SwarmScheduler({ client, networkMode: "host" }),
+      image: BUSYBOX,
+      async close() {
+        client.close();
+        await engine.close();
       },
     };
   },
@@ -85,7 +108,7 @@ const kubernetes: Backend = {
   },
 };
 
-export const BACKENDS: Record<string, Backend> = { docker, kubernetes };
+export const BACKENDS: Record<string, Backend> = { docker, swarm, kubernetes };
 
 /** The backends named by SCHEDULER (comma-separated), or all of them. */
 export function selectedBackends(): Backend[] {

@@ -1,6 +1,6 @@
 /** The {@link Scheduler} backed by a single Docker engine. */
-import type { Readable } from "node:stream";
 import {
+  type ContainerResources,
   type ContainerSpec,
   type ExecOptions,
   type ExecSession,
@@ -18,10 +18,18 @@ import {
   type ContainerCreateResult,
   EngineClient,
   EngineError,
-  EngineUnreachableError,
 } from "./engine-client.ts";
-import { demuxLogStream, splitTimestamp } from "./log-demux.ts";
+import { guard, toSchedulerError } from "./engine-errors.ts";
+import { ensureImage } from "./image-policy.ts";
+import { demuxLogStream } from "./log-demux.ts";
 import { LogPosition } from "./log-position.ts";
+import {
+  logSince,
+  positioned,
+  sinceOfTimestamp,
+  type TimestampedFrame,
+  timestampedFrames,
+} from "./log-resume.ts";
 
 export interface DockerSchedulerOptions {
   /** Defaults to a client for `DOCKER_HOST` or the standard socket. */
@@ -40,7 +48,7 @@ export class DockerScheduler implements Scheduler {
   }
 
   async start(spec: ContainerSpec): Promise<StartedContainer> {
-    await this.#ensureImage(spec);
+    await ensureImage(this.#client, spec);
     const created = await this.#create(spec);
     try {
       await guard(`could not start container "${spec.name}"`, () => this.#client.startContainer(created.Id));
@@ -83,11 +91,7 @@ export class DockerScheduler implements Scheduler {
 
   async *logs(id: string, options: LogOptions): AsyncGenerator<LogChunk> {
     const { signal, after } = options;
-    const since = after
-      ? sinceOfTimestamp(after.timestamp)
-      : options.sinceMs === undefined
-        ? undefined
-        : dockerSince(options.sinceMs);
+    const since = logSince(options);
     const skip = after?.count ?? 0;
     try {
       if (options.follow) {
@@ -191,44 +195,19 @@ export class DockerScheduler implements Scheduler {
   }
 
   /** The container's output frames with their engine timestamps; nothing when `missingOk` and it is gone. */
-  async *#frames(
+  #frames(
     id: string,
     follow: boolean,
     since: string | undefined,
     { missingOk = false, signal, tail }: { missingOk?: boolean; signal?: AbortSignal; tail?: number } = {},
-  ): AsyncGenerator<{ timestamp: string; chunk: LogChunk }> {
-    let stream: Readable;
-    try {
-      stream = await this.#client.containerLogs(id, {
-        follow,
-        stdout: true,
-        stderr: true,
-        timestamps: true,
-        since,
-        tail,
-      });
-    } catch (error) {
-      if (missingOk && error instanceof EngineError && error.status === 404) return;
-      throw error;
-    }
-    if (signal?.aborted) {
-      stream.destroy();
-      return;
-    }
-    // A follow stream of a quiet container would otherwise stay open until the container exits.
-    const close = () => stream.destroy();
-    signal?.addEventListener("abort", close, { once: true });
-    try {
-      for await (const chunk of demuxLogStream(stream)) {
-        const frame = splitTimestamp(chunk);
-        if (frame.chunk.data.length > 0) yield frame;
-      }
-    } finally {
-      signal?.removeEventListener("abort", close);
-    }
+  ): AsyncGenerator<TimestampedFrame> {
+    const open = () =>
+      this.#client.containerLogs(id, { follow, stdout: true, stderr: true, timestamps: true, since, tail });
+    return timestampedFrames(open, { missingOk, signal });
   }
 
   async #create(spec: ContainerSpec): Promise<ContainerCreateResult> {
+    const { HostConfig, ...ports } = this.#networking(spec.servicePort);
     try {
       return await this.#client.createContainer(spec.name, {
         Image: spec.image,
@@ -237,7 +216,8 @@ export class DockerScheduler implements Scheduler {
         Labels: { ...spec.labels, [MANAGED_LABEL]: "true" },
         ...(spec.entrypoint == null ? {} : { Entrypoint: spec.entrypoint }),
         ...(spec.command == null ? {} : { Cmd: spec.command }),
-        ...this.#networking(spec.servicePort),
+        ...ports,
+        HostConfig: { ...HostConfig, ...this.#limits(spec.resources) },
       });
     } catch (error) {
       if (error instanceof EngineError && error.status === 409) {
@@ -263,86 +243,15 @@ export class DockerScheduler implements Scheduler {
     };
   }
 
-  async #ensureImage(spec: ContainerSpec): Promise<void> {
-    const what = `could not pull image "${spec.image}"`;
-    if (!spec.alwaysPull) {
-      const local = await guard(what, () => this.#client.inspectImage(spec.image));
-      if (local !== null) return;
-    }
-    const auth = spec.registryAuth;
-    try {
-      await this.#client.pullImage(spec.image, auth ? { username: auth.user, password: auth.pass } : null);
-    } catch (error) {
-      const failure = toSchedulerError(what, error);
-      // The engine relays a registry's failure as a server error; retrying would only delay the answer.
-      if (error instanceof EngineError) throw new SchedulerError(failure.message, { cause: error });
-      throw failure;
-    }
+  /**
+   * CPU as a share of cores (`NanoCpus`), memory as a hard limit. Swap is capped at the same amount (no swap on
+   * top), so a task that outgrows its memory is killed as it would be on Kubernetes, not slowed by swapping.
+   */
+  #limits(resources: ContainerResources | undefined): ContainerCreateBody["HostConfig"] {
+    const { cpu, memoryBytes } = resources ?? {};
+    return {
+      ...(cpu === undefined ? {} : { NanoCpus: Math.round(cpu * 1e9) }),
+      ...(memoryBytes === undefined ? {} : { Memory: memoryBytes, MemorySwap: memoryBytes }),
+    };
   }
-}
-
-/** Runs an engine call, turning every failure into a {@link SchedulerError} that keeps the original as cause. */
-async function guard<T>(what: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    throw toSchedulerError(what, error);
-  }
-}
-
-function toSchedulerError(what: string, error: unknown): SchedulerError {
-  if (error instanceof SchedulerError) return error;
-  // The address is the useful part here, whatever the operation was.
-  if (error instanceof EngineUnreachableError) {
-    return new SchedulerError(error.message, { cause: error, kind: "unavailable" });
-  }
-  if (error instanceof EngineError) {
-    const kind = error.status === 404 ? "not_found" : error.status >= 500 ? "unavailable" : "failed";
-    return new SchedulerError(`${what}: ${error.engineMessage}`, { cause: error, kind });
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  // A connection that broke mid-answer (the engine restarting) is as retryable as one that was refused.
-  const kind = code !== undefined && CONNECTION_LOST_CODES.has(code) ? "unavailable" : "failed";
-  return new SchedulerError(`${what}: ${message}`, { cause: error, kind });
-}
-
-const CONNECTION_LOST_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
-
-/**
- * Yields the frames after the first `skip` (delivered before), each with the position right after it. Skipped
- * frames still advance the position: they are part of what the stream has delivered.
- */
-async function* positioned(
-  frames: AsyncIterable<{ timestamp: string; chunk: LogChunk }>,
-  skip: number,
-  position: LogPosition,
-): AsyncGenerator<LogChunk> {
-  let toSkip = skip;
-  for await (const frame of frames) {
-    const cursor = position.advance(frame.timestamp);
-    if (toSkip > 0) {
-      toSkip--;
-      continue;
-    }
-    yield { ...frame.chunk, position: cursor };
-  }
-}
-
-/**
- * Docker's `since`: Unix seconds with a nine-digit fraction. Whole milliseconds and the sub-millisecond rest are
- * converted apart because epoch nanoseconds exceed a double's exact integer range.
- */
-function dockerSince(ms: number): string {
-  const whole = Math.floor(ms);
-  const nanos = BigInt(whole) * 1_000_000n + BigInt(Math.round((ms - whole) * 1_000_000));
-  return `${nanos / 1_000_000_000n}.${(nanos % 1_000_000_000n).toString().padStart(9, "0")}`;
-}
-
-/** The `since` that starts at a timestamp the engine printed (RFC 3339 with up to nine fraction digits). */
-function sinceOfTimestamp(timestamp: string): string {
-  const match = /^(.+T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(timestamp);
-  const seconds = match ? Date.parse(`${match[1]}${match[3]}`) / 1000 : Number.NaN;
-  if (!match || !Number.isInteger(seconds)) throw new Error(`unexpected log timestamp "${timestamp}"`);
-  return `${seconds}.${(match[2] ?? "").padEnd(9, "0")}`;
 }

@@ -94,6 +94,12 @@ export interface ContainerCreateBody {
   HostConfig?: {
     NetworkMode?: string;
     PortBindings?: Record<string, Array<{ HostIp: string; HostPort: string }>>;
+    /** CPU quota in units of 10⁻⁹ CPUs. */
+    NanoCpus?: number;
+    /** Memory limit in bytes. */
+    Memory?: number;
+    /** Memory plus swap, in bytes; equal to `Memory` allows no swap. */
+    MemorySwap?: number;
   };
   ExposedPorts?: Record<string, Record<string, never>>;
 }
@@ -120,6 +126,7 @@ export interface ContainerInspect {
     FinishedAt: string;
   };
   Config: { Image: string; Labels: Record<string, string> | null };
+  HostConfig?: { NanoCpus?: number; Memory?: number; MemorySwap?: number };
   NetworkSettings?: { Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | null };
 }
 
@@ -149,6 +156,93 @@ export interface ContainerListOptions {
   all: boolean;
   /** Every `key=value` here must match. */
   labels?: Record<string, string>;
+}
+
+/** The engine's own state, as far as Gofer reads it. */
+export interface EngineInfo {
+  Swarm: {
+    /** Empty when the engine is not part of a swarm. */
+    NodeID: string;
+    /** `inactive`, `pending`, `active`, `error` or `locked`. */
+    LocalNodeState: string;
+    /** Whether this node is a manager, which alone can create services. */
+    ControlAvailable: boolean;
+  };
+}
+
+/** A swarm service's definition: the slice of `ServiceSpec` Gofer writes. */
+export interface ServiceSpec {
+  Name: string;
+  Labels?: Record<string, string>;
+  TaskTemplate: {
+    ContainerSpec: {
+      Image: string;
+      /** The container's entrypoint. */
+      Command?: string[];
+      /** The container's command (arguments to the entrypoint). */
+      Args?: string[];
+      Env?: string[];
+      /** Labels of the task's container. */
+      Labels?: Record<string, string>;
+    };
+    RestartPolicy?: { Condition: "none" | "on-failure" | "any" };
+    Resources?: { Limits?: { NanoCPUs?: number; MemoryBytes?: number } };
+    Placement?: { Constraints?: string[] };
+    Networks?: Array<{ Target: string }>;
+  };
+  Mode?: { Replicated?: { Replicas: number } };
+  EndpointSpec?: {
+    Ports?: Array<{ Protocol: "tcp" | "udp"; TargetPort: number; PublishMode: "ingress" | "host" }>;
+  };
+}
+
+export interface ServiceInspect {
+  ID: string;
+  /** The version an update must name, so that concurrent updates cannot overwrite each other. */
+  Version: { Index: number };
+  CreatedAt: string;
+  /** As the engine stores it: what Gofer sent plus defaults (and network names resolved to ids). */
+  Spec: ServiceSpec;
+}
+
+/**
+ * A task's lifecycle, in order; `complete` and what follows it are final. Tasks the orchestrator wants gone have
+ * the desired state `remove`.
+ */
+export type TaskState =
+  | "new"
+  | "allocated"
+  | "pending"
+  | "assigned"
+  | "accepted"
+  | "preparing"
+  | "ready"
+  | "starting"
+  | "running"
+  | "complete"
+  | "shutdown"
+  | "failed"
+  | "rejected"
+  | "remove"
+  | "orphaned";
+
+/** One run of a service's container on some node. */
+export interface SwarmTask {
+  ID: string;
+  ServiceID: string;
+  /** Empty until the task is assigned to a node. */
+  NodeID?: string;
+  CreatedAt: string;
+  DesiredState: TaskState;
+  Status: {
+    Timestamp: string;
+    State: TaskState;
+    Message?: string;
+    /** Why the task failed, was rejected, or cannot be scheduled yet. */
+    Err?: string;
+    ContainerStatus?: { ContainerID?: string; PID?: number; ExitCode?: number };
+    PortStatus?: { Ports?: Array<{ Protocol: string; TargetPort: number; PublishedPort?: number }> };
+  };
 }
 
 type Address = { socketPath: string } | { host: string; port: number };
@@ -203,13 +297,11 @@ export class EngineClient {
   /** Pulls `image`, resolving once the engine reports the pull complete and rejecting on any in-stream error. */
   async pullImage(image: string, credentials?: RegistryCredentials | null): Promise<void> {
     const { name, tag } = splitReference(image);
-    const headers: OutgoingHttpHeaders = {};
-    if (credentials) {
-      const auth = { username: credentials.username, password: credentials.password };
-      headers["X-Registry-Auth"] = Buffer.from(JSON.stringify(auth)).toString("base64url");
-    }
     const request = `POST /images/create (${image})`;
-    const response = await this.#open("POST", "/images/create", { query: { fromImage: name, tag }, headers });
+    const response = await this.#open("POST", "/images/create", {
+      query: { fromImage: name, tag },
+      headers: registryAuthHeaders(credentials),
+    });
     // Throwing out of the loop destroys the response, dropping whatever the engine would still send.
     for await (const message of jsonLines(response)) {
       const failure = streamError(message);
@@ -270,10 +362,8 @@ export class EngineClient {
   }
 
   async listContainers(options: ContainerListOptions): Promise<ContainerSummary[]> {
-    const label = Object.entries(options.labels ?? {}).map(([key, value]) => `${key}=${value}`);
-    const filters = label.length > 0 ? JSON.stringify({ label }) : undefined;
     return this.#json<ContainerSummary[]>("GET", "/containers/json", {
-      query: { all: options.all, filters },
+      query: { all: options.all, filters: labelFilters(options.labels) },
     });
   }
 
@@ -338,6 +428,68 @@ export class EngineClient {
   async resizeExec(execId: string, columns: number, rows: number): Promise<void> {
     await this.#send("POST", `/exec/${encodeURIComponent(execId)}/resize`, {
       query: { w: columns, h: rows },
+    });
+  }
+
+  async info(): Promise<EngineInfo> {
+    return this.#json<EngineInfo>("GET", "/info");
+  }
+
+  /**
+   * Creates a swarm service; returns its id. The credentials travel with the service so that whichever node
+   * runs its task can pull the image.
+   */
+  async createService(spec: ServiceSpec, credentials?: RegistryCredentials | null): Promise<string> {
+    const created = await this.#json<{ ID: string }>("POST", "/services/create", {
+      body: spec,
+      headers: registryAuthHeaders(credentials),
+    });
+    return created.ID;
+  }
+
+  async inspectService(id: string): Promise<ServiceInspect> {
+    return this.#json<ServiceInspect>("GET", servicePath(id));
+  }
+
+  /** Replaces the service's spec; fails when `version` is no longer the service's current one. */
+  async updateService(id: string, version: number, spec: ServiceSpec): Promise<void> {
+    await this.#send("POST", `${servicePath(id)}/update`, { query: { version }, body: spec });
+  }
+
+  /** Removing a missing service succeeds. */
+  async removeService(id: string): Promise<void> {
+    await this.#send("DELETE", servicePath(id), { accept: [404] });
+  }
+
+  async listServices(options: { labels?: Record<string, string> } = {}): Promise<ServiceInspect[]> {
+    return this.#json<ServiceInspect[]>("GET", "/services", {
+      query: { filters: labelFilters(options.labels) },
+    });
+  }
+
+  /** The tasks of one service, past and present; a missing service is a 404. */
+  async listTasks(serviceId: string, options: { signal?: AbortSignal } = {}): Promise<SwarmTask[]> {
+    return this.#json<SwarmTask[]>("GET", "/tasks", {
+      query: { filters: JSON.stringify({ service: [serviceId] }) },
+      signal: options.signal,
+    });
+  }
+
+  /**
+   * The raw multiplexed log stream of a service's tasks, framed like a container's (see log-demux.ts), without
+   * the task details the engine can put in front of each line. The caller consumes or destroys it.
+   */
+  async serviceLogs(id: string, options: ContainerLogsOptions): Promise<Readable> {
+    return this.#open("GET", `${servicePath(id)}/logs`, {
+      query: {
+        follow: options.follow,
+        stdout: options.stdout,
+        stderr: options.stderr,
+        timestamps: options.timestamps ?? false,
+        details: false,
+        since: options.since,
+        tail: options.tail,
+      },
     });
   }
 
@@ -418,6 +570,22 @@ function parseHost(host: string): Address {
 
 function containerPath(id: string): string {
   return `/containers/${encodeURIComponent(id)}`;
+}
+
+function servicePath(id: string): string {
+  return `/services/${encodeURIComponent(id)}`;
+}
+
+/** The `filters` parameter matching every `key=value` label given, or none when there are none. */
+function labelFilters(labels: Record<string, string> = {}): string | undefined {
+  const label = Object.entries(labels).map(([key, value]) => `${key}=${value}`);
+  return label.length > 0 ? JSON.stringify({ label }) : undefined;
+}
+
+function registryAuthHeaders(credentials: RegistryCredentials | null | undefined): OutgoingHttpHeaders {
+  if (!credentials) return {};
+  const auth = { username: credentials.username, password: credentials.password };
+  return { "X-Registry-Auth": Buffer.from(JSON.stringify(auth)).toString("base64url") };
 }
 
 function toSearch(query: RequestOptions["query"]): string {
