@@ -223,6 +223,23 @@ describe("diffPipelineConfigs", () => {
     });
     assert.equal(lines(LIVE, next)[0], '~ task build: variables: +"BAD\\u001b[31mKEY"');
   });
+
+  it("reports each resource limit added, removed or changed, as written", () => {
+    const limited = withTask("build", { resources: { cpu: "0.5", memory: "256Mi" } });
+    assert.deepEqual(lines(LIVE, limited), [
+      "~ task build: cpu unlimited → 0.5, memory unlimited → 256Mi",
+      "  2 tasks unchanged",
+    ]);
+    const diff = diffPipelineConfigs(limited, withTask("build", { resources: { cpu: "500m" } }));
+    assert.deepEqual(diff.changedTasks[0]?.fields, ["resources"]);
+    assert.deepEqual(diff.changedTasks[0]?.resources, [
+      { field: "cpu", from: "0.5", to: "500m" },
+      { field: "memory", from: "256Mi", to: null },
+    ]);
+    assert.equal(lines(limited, LIVE)[0], "~ task build: cpu 0.5 → unlimited, memory 256Mi → unlimited");
+    assert.equal(diffPipelineConfigs(limited, structuredClone(limited)).identical, true);
+    assert.equal(diffPipelineConfigs(LIVE, withTask("build", { resources: {} })).identical, true);
+  });
 });
 
 describe("formatConfigDiff colours", () => {
@@ -284,5 +301,37 @@ describe("liveConfigFromVersion", () => {
       "~ task build: variables: -TOKEN",
       "  2 tasks unchanged",
     ]);
+  });
+
+  it("keeps a task's resources, and leaves them out when it has none", () => {
+    const version = (resources?: { cpu?: string; memory?: string }): PipelineConfigVersion => ({
+      namespace_id: "default",
+      pipeline_id: "web",
+      version: 1,
+      parallelism: 0,
+      name: "Web",
+      description: "",
+      state: "live",
+      registered: 1,
+      deprecated: 0,
+      tasks: {
+        build: {
+          id: "build",
+          description: "",
+          image: "gofer/busybox:latest",
+          registry_auth: null,
+          depends_on: {},
+          variables: [],
+          entrypoint: null,
+          command: null,
+          inject_api_token: false,
+          always_pull_newest_image: false,
+          ...(resources && { resources }),
+        },
+      },
+    });
+    const limited = liveConfigFromVersion(version({ cpu: "2", memory: "1Gi" }));
+    assert.deepEqual(limited.tasks[0]?.resources, { cpu: "2", memory: "1Gi" });
+    assert.equal(Object.hasOwn(liveConfigFromVersion(version()).tasks[0] ?? {}, "resources"), false);
   });
 });

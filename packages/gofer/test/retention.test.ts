@@ -306,9 +306,10 @@ describe("retention", () => {
     t.diagnostic(`database bytes and log folder entries after each round: ${JSON.stringify(sizes)}`);
     const [, second, third] = sizes;
     assert.ok(second && third);
-    // Freed pages are reused: a third round of the same work fits in the space the second one left.
+    // Freed pages are reused: a third round of the same work fits in the space the second one left, give or take
+    // a few pages of B-tree reshaping (up to 3 pages seen). Without run deletion a round adds about 64 KiB.
     assert.ok(
-      third.bytes <= second.bytes + 8192,
+      third.bytes <= second.bytes + 6 * 4096,
       `the database grew from ${second.bytes} to ${third.bytes} bytes between rounds 2 and 3`,
     );
     assert.ok(third.logEntries <= second.logEntries, `log folder entries: ${JSON.stringify(sizes)}`);

@@ -27,5 +27,7 @@ export { PipelineConfigError } from "./pipeline-config-error.ts";
 export type { DependencyNode } from "./pipeline-dag.ts";
 export { findDependencyCycles, topologicalOrder } from "./pipeline-dag.ts";
 export { PIPELINE_CONFIG_LIMITS } from "./pipeline-limits.ts";
+export type { QuantityParse, TaskResources } from "./resource-quantities.ts";
+export { parseCpuQuantity, parseMemoryQuantity, RESOURCE_LIMITS } from "./resource-quantities.ts";
 export type { PipelineValidationResult, ValidationProblem } from "./validate-pipeline.ts";
 export { MAX_REPORTED_PROBLEMS, validatePipelineConfig } from "./validate-pipeline.ts";

@@ -10,6 +10,7 @@ import type {
   TaskConfigInput,
 } from "./pipeline-config.ts";
 import { PipelineConfigError } from "./pipeline-config-error.ts";
+import type { TaskResources } from "./resource-quantities.ts";
 import { validatePipelineConfig } from "./validate-pipeline.ts";
 
 /**
@@ -110,6 +111,7 @@ export class TaskBuilder {
   #command: string[] | null = null;
   #injectApiToken = false;
   #alwaysPullNewestImage = false;
+  #resources: TaskResources = {};
 
   static {
     snapshotTask = (builder) => builder.#snapshot();
@@ -241,6 +243,25 @@ export class TaskBuilder {
     return this;
   }
 
+  /**
+   * Limits the CPU and memory the task's container may use, merged over earlier calls (a field given again
+   * takes the new value). Without a call, or for a field never given, there is no limit. Quantities are
+   * written as in Kubernetes and checked in `finish()`:
+   *
+   * - `cpu`: cores (`"0.5"`, `"2"`) or millicores (`"500m"`); from `"10m"` to `"1024"`.
+   * - `memory`: bytes (`"1000000"`), or with a suffix: `Ki`, `Mi`, `Gi`, `Ti` (powers of 1024) or `k`, `M`,
+   *   `G`, `T` (powers of 1000); from `"6Mi"` to `"1Pi"`. A task that uses more is killed (exit code 137).
+   *
+   * Docker applies them as limits; Kubernetes as requests and limits. An extension of v0: servers that predate
+   * it ignore the field.
+   *
+   * @example `task("build", "node:24").resources({ cpu: "0.5", memory: "256Mi" })`
+   */
+  resources(resources: Readonly<TaskResources>): this {
+    this.#resources = { ...this.#resources, ...definedFields(resources) };
+    return this;
+  }
+
   #snapshot(): TaskConfigInput {
     return {
       id: this.#id,
@@ -253,6 +274,7 @@ export class TaskBuilder {
       command: this.#command === null ? null : [...this.#command],
       inject_api_token: this.#injectApiToken,
       always_pull_newest_image: this.#alwaysPullNewestImage,
+      ...(Object.keys(this.#resources).length > 0 && { resources: { ...this.#resources } }),
     };
   }
 }
@@ -323,6 +345,11 @@ export class PipelineBuilder {
     if (!result.ok) throw new PipelineConfigError(result.problems, this.#id);
     return result.config;
   }
+}
+
+// `{ cpu: undefined }` (an optional value passed through) must not clear a limit given earlier.
+function definedFields(resources: Readonly<TaskResources>): TaskResources {
+  return Object.fromEntries(Object.entries(resources).filter(([, value]) => value !== undefined));
 }
 
 const BLANK_LINE = /^[ \t]*$/;

@@ -6,7 +6,13 @@
  * absent optional values are `null`, and `depends_on` conditions are PascalCase. This is what the validator
  * returns, what a client sends and what the server stores. The looser {@link PipelineConfigInput} describes what
  * the validator also accepts from hand-written JSON.
+ *
+ * The one exception to "every field is present" is a task's `resources`, an extension of v0: it is left out
+ * when the task declares none, so a config without limits is exactly v0 and servers and clients that predate
+ * the field see nothing new.
  */
+
+import type { TaskResources } from "./resource-quantities.ts";
 
 /**
  * The final state a parent task must reach for a dependent task to run. A task waits until every parent has
@@ -86,6 +92,12 @@ export interface TaskConfig {
    * missing, which is faster and works offline but will not notice a moved tag such as `latest`.
    */
   always_pull_newest_image: boolean;
+  /**
+   * CPU and memory limits (an extension of v0; see `TaskResources` for the quantities). Absent, or an absent
+   * field: no limit. Docker applies them as limits; Kubernetes as requests and limits. Servers and clients
+   * that predate the field ignore it.
+   */
+  resources?: TaskResources;
 }
 
 /** A pipeline: a directed acyclic graph of container tasks that run together as one run. */
@@ -113,11 +125,16 @@ export interface PipelineConfig {
 
 /**
  * A task as the validator accepts it: `description`, `registry_auth`, `entrypoint` and `command` may be left out
- * (they become `null`), and `depends_on` conditions may be lowercase.
+ * (they become `null`), `depends_on` conditions may be lowercase, and `resources` may be `null` or `{}` (both
+ * become absent).
  */
 export interface TaskConfigInput
-  extends Omit<TaskConfig, "description" | "registry_auth" | "entrypoint" | "command" | "depends_on"> {
+  extends Omit<
+    TaskConfig,
+    "description" | "registry_auth" | "entrypoint" | "command" | "depends_on" | "resources"
+  > {
   description?: string | null;
+  resources?: TaskResources | null;
   registry_auth?: RegistryAuth | null;
   depends_on: Record<string, RequiredParentStatusInput>;
   entrypoint?: string[] | null;

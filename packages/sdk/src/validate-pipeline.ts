@@ -14,6 +14,12 @@ import type { PipelineConfig, RegistryAuth, RequiredParentStatus, TaskConfig } f
 import { normaliseRequiredParentStatus } from "./pipeline-config.ts";
 import { findDependencyCycles } from "./pipeline-dag.ts";
 import { PIPELINE_CONFIG_LIMITS as LIMITS } from "./pipeline-limits.ts";
+import {
+  parseCpuQuantity,
+  parseMemoryQuantity,
+  type QuantityParse,
+  type TaskResources,
+} from "./resource-quantities.ts";
 
 /** One reason a config was refused. */
 export interface ValidationProblem {
@@ -48,12 +54,15 @@ const TASK_FIELDS = [
   "command",
   "inject_api_token",
   "always_pull_newest_image",
+  "resources",
 ];
 const REGISTRY_AUTH_FIELDS = ["user", "pass"];
+const RESOURCES_FIELDS = ["cpu", "memory"];
 
 /**
- * Checks `input` (typically parsed JSON) and returns it in canonical form: absent optional fields become `null`,
- * `depends_on` conditions become PascalCase, and arrays and maps are fresh copies. Otherwise returns every
+ * Checks `input` (typically parsed JSON) and returns it in canonical form: absent optional fields become `null`
+ * (but a task's `resources` is left out when it declares no limit), `depends_on` conditions become PascalCase,
+ * and arrays and maps are fresh copies. Otherwise returns every
  * problem found, in a stable order: shape problems in document order, then duplicate ids and missing parents
  * task by task, then dependency cycles.
  */
@@ -171,6 +180,7 @@ function readTask(value: unknown, path: string, problems: ProblemList): TaskConf
   if (typeof value.id === "string" && !isValidTaskId(id)) {
     scope.add(`${path}.id`, `task id ${quote(id)} is not valid: use ${describeTaskIdRule}`);
   }
+  const resources = readResources(value.resources, `${path}.resources`, usableTaskId(value.id), scope);
   return {
     id,
     description: optionalString(value, "description", `${path}.description`, scope, {
@@ -192,6 +202,7 @@ function readTask(value: unknown, path: string, problems: ProblemList): TaskConf
       `${path}.always_pull_newest_image`,
       scope,
     ),
+    ...(resources && { resources }),
   };
 }
 
@@ -230,6 +241,62 @@ function readRegistryAuth(value: unknown, path: string, scope: Scope): RegistryA
     user: requiredString(value, "user", `${path}.user`, scope, { ...rules, nonBlank: true }),
     pass: requiredString(value, "pass", `${path}.pass`, scope, rules),
   };
+}
+
+// Messages name the task even on the server, whose problem list shows paths (`tasks[2]`), not task ids.
+function readResources(
+  value: unknown,
+  path: string,
+  taskId: string | undefined,
+  scope: Scope,
+): TaskResources | undefined {
+  if (value === undefined || value === null) return undefined;
+  const subject = taskId === undefined ? path.slice(0, -".resources".length) : `task ${quote(taskId)}`;
+  if (!isJsonObject(value)) {
+    scope.add(
+      path,
+      `${subject}: resources must be an object with cpu and/or memory, or null, got ${describeType(value)}`,
+    );
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    if (!RESOURCES_FIELDS.includes(key)) {
+      scope.add(
+        childPath(path, key),
+        `${subject}: unknown field ${quote(key)} in resources; the fields are ${RESOURCES_FIELDS.join(", ")}`,
+      );
+    }
+  }
+  const cpu = readQuantity(value.cpu, "cpu", parseCpuQuantity, `${path}.cpu`, subject, scope);
+  const memory = readQuantity(value.memory, "memory", parseMemoryQuantity, `${path}.memory`, subject, scope);
+  if (cpu === undefined && memory === undefined) return undefined;
+  return { ...(cpu !== undefined && { cpu }), ...(memory !== undefined && { memory }) };
+}
+
+const QUANTITY_EXAMPLES = { cpu: '"0.5" or "500m"', memory: '"256Mi" or "1G"' };
+
+function readQuantity(
+  value: unknown,
+  field: "cpu" | "memory",
+  parse: (text: string) => QuantityParse,
+  path: string,
+  subject: string,
+  scope: Scope,
+): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") {
+    scope.add(
+      path,
+      `${subject}: ${field} must be a string such as ${QUANTITY_EXAMPLES[field]}, got ${describeType(value)}`,
+    );
+    return undefined;
+  }
+  const parsed = parse(value);
+  if (!parsed.ok) {
+    scope.add(path, `${subject}: ${field} ${quote(value)} ${parsed.reason}`);
+    return undefined;
+  }
+  return value;
 }
 
 function readDependsOn(value: unknown, path: string, scope: Scope): Record<string, RequiredParentStatus> {

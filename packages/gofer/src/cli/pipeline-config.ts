@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { positiveInteger } from "./arguments.ts";
 import { contextOf } from "./command-context.ts";
+import { anyResources, formatResources } from "./output/resources-format.ts";
 
 export function registerPipelineConfigCommands(pipeline: Command): void {
   const config = pipeline.command("config").description("Manage a pipeline's config versions");
@@ -34,6 +35,8 @@ export function registerPipelineConfigCommands(pipeline: Command): void {
     .action(async (pipelineId: string, versionText: string, _options, command: Command) => {
       const { client, out, namespace } = contextOf(command);
       const item = await client.configs.get(namespace, pipelineId, positiveInteger(versionText));
+      const tasks = Object.values(item.tasks);
+      const withResources = anyResources(tasks);
       out.result(item, () => [
         ...out.fields([
           ["pipeline", item.pipeline_id],
@@ -46,14 +49,15 @@ export function registerPipelineConfigCommands(pipeline: Command): void {
         ]),
         "",
         out.table(
-          ["task", "image", "command", "depends on"],
-          Object.values(item.tasks).map((task) => [
+          ["task", "image", "command", "depends on", ...(withResources ? ["resources"] : [])],
+          tasks.map((task) => [
             task.id,
             task.image,
             [...(task.entrypoint ?? []), ...(task.command ?? [])].join(" ").slice(0, 60) || "-",
             Object.entries(task.depends_on)
               .map(([parent, condition]) => `${parent} (${condition.toLowerCase()})`)
               .join(", ") || "-",
+            ...(withResources ? [formatResources(task.resources)] : []),
           ]),
         ),
       ]);

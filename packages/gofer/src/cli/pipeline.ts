@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { collectVariable } from "./arguments.ts";
 import { contextOf } from "./command-context.ts";
 import { registerPipelineObjectCommands } from "./object.ts";
+import { anyResources, formatResources } from "./output/resources-format.ts";
 import { registerPipelineConfigCommands } from "./pipeline-config.ts";
 import { registerPipelineDeploymentCommands } from "./pipeline-deployment.ts";
 import { startRunAction } from "./run.ts";
@@ -39,6 +40,8 @@ export function registerPipelineCommands(program: Command): void {
       const metadata = await client.pipelines.get(namespace, pipelineId);
       const configs = await client.configs.list(namespace, pipelineId);
       const live = configs.find((config) => config.state === "live");
+      const tasks = live ? Object.values(live.tasks) : [];
+      const withResources = anyResources(tasks);
       out.result({ pipeline: metadata, live_config: live ?? null }, () => [
         ...out.fields([
           ["pipeline", metadata.pipeline_id],
@@ -54,13 +57,14 @@ export function registerPipelineCommands(program: Command): void {
           ? [
               "",
               out.table(
-                ["task", "image", "depends on"],
-                Object.values(live.tasks).map((task) => [
+                ["task", "image", "depends on", ...(withResources ? ["resources"] : [])],
+                tasks.map((task) => [
                   task.id,
                   task.image,
                   Object.entries(task.depends_on)
                     .map(([parent, condition]) => `${parent} (${condition.toLowerCase()})`)
                     .join(", ") || "-",
+                  ...(withResources ? [formatResources(task.resources)] : []),
                 ]),
               ),
             ]

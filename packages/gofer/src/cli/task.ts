@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import { positiveInteger } from "./arguments.ts";
 import { type CommandContext, contextOf } from "./command-context.ts";
 import { printLogLines } from "./output/log-lines.ts";
+import { formatResources } from "./output/resources-format.ts";
 import { spanDuration } from "./output/time-format.ts";
 
 export function registerTaskCommands(program: Command): void {
@@ -31,6 +32,9 @@ export function registerTaskCommands(program: Command): void {
         out.fields([
           ["task", item.task_id],
           ["image", item.task.image],
+          ...(item.task.resources
+            ? [["resources", formatResources(item.task.resources)] as [string, string]]
+            : []),
           ["state", item.state],
           ["status", out.style.outcome(item.status)],
           ...out.reasonRow(item.status_reason),

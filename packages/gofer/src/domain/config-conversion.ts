@@ -23,6 +23,8 @@ export function toStoredTasks(config: PipelineConfigInput): { tasks: Record<stri
       command: task.command,
       inject_api_token: task.inject_api_token,
       always_pull_newest_image: task.always_pull_newest_image,
+      // Left out when none are declared, so the stored task (and what the API serves) is exactly v0.
+      ...(task.resources && { resources: { ...task.resources } }),
     };
   }
   return { tasks, order: config.tasks.map((task) => task.id) };

@@ -9,6 +9,7 @@
  */
 import type { StatusReason, Variable } from "../domain/models.ts";
 import type { TaskExecutionStatus, TaskExecutionStatusReasonType } from "../domain/states.ts";
+import { resourceAmounts } from "../domain/task-resources.ts";
 import { mergeVariables } from "../domain/variables.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { LogStore, TaskLogKey } from "../logs/log-store.ts";
@@ -248,6 +249,7 @@ export class TaskLauncher {
           labels,
           registryAuth: execution.task.registry_auth,
           alwaysPull: execution.task.always_pull_newest_image,
+          resources: resourceAmounts(execution.task.resources),
         });
         return started.id;
       } catch (error) {

@@ -5,6 +5,7 @@
  */
 
 import type { RegistryAuth } from "../pipeline-config.ts";
+import type { TaskResources } from "../resource-quantities.ts";
 
 /** Milliseconds since the Unix epoch. `0` means "not set", e.g. the `ended` time of a run still in progress. */
 export type EpochMillis = number;
@@ -175,6 +176,8 @@ export interface Task {
   command: string[] | null;
   inject_api_token: boolean;
   always_pull_newest_image: boolean;
+  /** CPU and memory limits as registered (an extension of v0); absent when the task declared none. */
+  resources?: TaskResources;
 }
 
 /**

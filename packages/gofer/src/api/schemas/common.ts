@@ -61,4 +61,28 @@ export const StatusReason = (reasons: string[]) =>
     }),
   );
 
+/** A task's CPU and memory limits: an extension of v0, absent when the task declares none. */
+export const TaskResources = Type.Object(
+  {
+    cpu: Type.Optional(
+      Type.String({
+        description: "CPU cores, as in Kubernetes: 0.5, 2 or millicores such as 500m; 10m to 1024.",
+      }),
+    ),
+    memory: Type.Optional(
+      Type.String({
+        description:
+          "Memory, as in Kubernetes: bytes, or with a suffix Ki, Mi, Gi, Ti, Pi (powers of 1024) or k, M, G, T, P " +
+          "(powers of 1000), such as 256Mi or 1G; 6Mi to 1Pi.",
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "CPU and memory limits (an extension of v0, ignored by servers and clients that predate it). Docker " +
+      "applies them as limits; Kubernetes as requests and limits. An absent field sets no limit.",
+  },
+);
+
 export const Literals = (values: string[]) => Type.Union(values.map((value) => Type.Literal(value)));

@@ -1,6 +1,6 @@
 /** The v0 wire models, as response schemas. Field names, enums and envelopes follow Gofer's v0 contract. */
 import { Type } from "typebox";
-import { EpochMs, Literals, Nullable, StatusReason, StringMap, Variable } from "./common.ts";
+import { EpochMs, Literals, Nullable, StatusReason, StringMap, TaskResources, Variable } from "./common.ts";
 
 export const Namespace = Type.Object(
   {
@@ -38,6 +38,7 @@ export const Task = Type.Object(
     command: Nullable(Type.Array(Type.String())),
     inject_api_token: Type.Boolean(),
     always_pull_newest_image: Type.Boolean(),
+    resources: Type.Optional(TaskResources),
   },
   { $id: "Task" },
 );

@@ -4,7 +4,7 @@
  * SDK refuse the same configs with the same messages.
  */
 import { Type } from "typebox";
-import { Literals, Nullable, StringMap } from "./common.ts";
+import { Literals, Nullable, StringMap, TaskResources } from "./common.ts";
 
 export const TaskInput = Type.Object(
   {
@@ -18,6 +18,7 @@ export const TaskInput = Type.Object(
     command: Type.Optional(Nullable(Type.Array(Type.String()))),
     inject_api_token: Type.Boolean(),
     always_pull_newest_image: Type.Boolean(),
+    resources: Type.Optional(Nullable(TaskResources)),
   },
   { additionalProperties: false },
 );

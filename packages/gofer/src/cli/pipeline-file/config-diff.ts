@@ -16,7 +16,7 @@
  * variables that changed, and whether the credentials did.
  */
 import { styleText } from "node:util";
-import type { PipelineConfig, RequiredParentStatus, TaskConfig } from "@gofer/sdk";
+import type { PipelineConfig, RequiredParentStatus, TaskConfig, TaskResources } from "@gofer/sdk";
 
 export type PipelineFieldChange =
   | { field: "name"; from: string; to: string }
@@ -33,6 +33,7 @@ export type TaskField =
   | "registry_auth"
   | "inject_api_token"
   | "always_pull_newest_image"
+  | "resources"
   | "description";
 
 export const TASK_FIELDS: readonly TaskField[] = [
@@ -44,6 +45,7 @@ export const TASK_FIELDS: readonly TaskField[] = [
   "registry_auth",
   "inject_api_token",
   "always_pull_newest_image",
+  "resources",
   "description",
 ];
 
@@ -75,6 +77,15 @@ export interface TaskChange {
   injectApiToken?: boolean;
   /** Set when `always_pull_newest_image` changed: its new value. */
   alwaysPullNewestImage?: boolean;
+  /** Set when `resources` changed: each limit that changed, `null` where there is none. */
+  resources?: ResourceChange[];
+}
+
+/** One limit of a task's `resources` that changed, as written in the configs. */
+export interface ResourceChange {
+  field: keyof TaskResources;
+  from: string | null;
+  to: string | null;
 }
 
 export interface ConfigDiff {
@@ -155,6 +166,7 @@ function diffTask(live: TaskConfig, next: TaskConfig): TaskChange | undefined {
   const change: TaskChange = { id: next.id, fields: [] };
   const variables = diffKeys(live.variables, next.variables);
   const dependsOn = diffDependencies(live.depends_on, next.depends_on);
+  const resources = diffResources(live.resources, next.resources);
   const differs: Record<TaskField, boolean> = {
     image: live.image !== next.image,
     command: !sameList(live.command, next.command),
@@ -164,6 +176,7 @@ function diffTask(live: TaskConfig, next: TaskConfig): TaskChange | undefined {
     registry_auth: !sameRegistryAuth(live.registry_auth, next.registry_auth),
     inject_api_token: live.inject_api_token !== next.inject_api_token,
     always_pull_newest_image: live.always_pull_newest_image !== next.always_pull_newest_image,
+    resources: resources !== undefined,
     description: !sameText(live.description, next.description),
   };
   change.fields = TASK_FIELDS.filter((field) => differs[field]);
@@ -173,7 +186,20 @@ function diffTask(live: TaskConfig, next: TaskConfig): TaskChange | undefined {
   if (dependsOn !== undefined) change.dependsOn = dependsOn;
   if (differs.inject_api_token) change.injectApiToken = next.inject_api_token;
   if (differs.always_pull_newest_image) change.alwaysPullNewestImage = next.always_pull_newest_image;
+  if (resources !== undefined) change.resources = resources;
   return change;
+}
+
+// Compared as written: `"0.5"` and `"500m"` are the same limit, but registering either changes the stored config.
+function diffResources(
+  live: TaskResources | undefined,
+  next: TaskResources | undefined,
+): ResourceChange[] | undefined {
+  const fields: Array<keyof TaskResources> = ["cpu", "memory"];
+  const changes = fields
+    .map((field) => ({ field, from: live?.[field] ?? null, to: next?.[field] ?? null }))
+    .filter((change) => change.from !== change.to);
+  return changes.length === 0 ? undefined : changes;
 }
 
 function diffKeys(live: Record<string, string>, next: Record<string, string>): KeyChanges | undefined {
@@ -310,6 +336,12 @@ function describeField(change: TaskChange, field: TaskField): string {
       return `inject_api_token ${!change.injectApiToken} → ${change.injectApiToken}`;
     case "always_pull_newest_image":
       return `always_pull_newest_image ${!change.alwaysPullNewestImage} → ${change.alwaysPullNewestImage}`;
+    case "resources": {
+      if (change.resources === undefined) return "resources changed";
+      return change.resources
+        .map(({ field, from, to }) => `${field} ${show(from ?? "unlimited")} → ${show(to ?? "unlimited")}`)
+        .join(", ");
+    }
     default:
       return `${field} changed`;
   }

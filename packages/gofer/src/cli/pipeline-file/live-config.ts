@@ -29,6 +29,7 @@ export function liveConfigFromVersion(version: PipelineConfigVersion): PipelineC
       command: task.command === null ? null : [...task.command],
       inject_api_token: task.inject_api_token,
       always_pull_newest_image: task.always_pull_newest_image,
+      ...(task.resources && { resources: { ...task.resources } }),
     })),
   };
 }
