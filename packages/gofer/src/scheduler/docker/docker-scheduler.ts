@@ -24,8 +24,8 @@ import { ensureImage } from "./image-policy.ts";
 import { demuxLogStream } from "./log-demux.ts";
 import { LogPosition } from "./log-position.ts";
 import {
-  logSince,
   positioned,
+  readLogs,
   sinceOfTimestamp,
   type TimestampedFrame,
   timestampedFrames,
@@ -89,21 +89,13 @@ export class DockerScheduler implements Scheduler {
     return { exitCode: result.StatusCode };
   }
 
-  async *logs(id: string, options: LogOptions): AsyncGenerator<LogChunk> {
-    const { signal, after } = options;
-    const since = logSince(options);
-    const skip = after?.count ?? 0;
-    try {
-      if (options.follow) {
-        yield* this.#follow(id, since, skip, signal);
-      } else {
-        const frames = this.#frames(id, false, since, { signal, tail: options.tailLines });
-        yield* positioned(frames, skip, new LogPosition());
-      }
-    } catch (error) {
-      if (signal?.aborted) return;
-      throw toSchedulerError(`could not read the logs of container ${id}`, error);
-    }
+  logs(id: string, options: LogOptions): AsyncGenerator<LogChunk> {
+    return readLogs(
+      `container ${id}`,
+      options,
+      (since, skip, signal) => this.#follow(id, since, skip, signal),
+      (since, signal, tail) => this.#frames(id, false, since, { signal, tail }),
+    );
   }
 
   async stop(id: string, timeoutSeconds: number): Promise<void> {

@@ -5,8 +5,9 @@
 import type { Readable } from "node:stream";
 import type { LogChunk, LogOptions } from "../scheduler.ts";
 import { EngineError } from "./engine-client.ts";
+import { toSchedulerError } from "./engine-errors.ts";
 import { demuxLogStream, splitTimestamp } from "./log-demux.ts";
-import type { LogPosition } from "./log-position.ts";
+import { LogPosition } from "./log-position.ts";
 
 export interface TimestampedFrame {
   timestamp: string;
@@ -87,4 +88,27 @@ export function sinceOfTimestamp(timestamp: string): string {
   const seconds = match ? Date.parse(`${match[1]}${match[3]}`) / 1000 : Number.NaN;
   if (!match || !Number.isInteger(seconds)) throw new Error(`unexpected log timestamp "${timestamp}"`);
   return `${seconds}.${(match[2] ?? "").padEnd(9, "0")}`;
+}
+
+/**
+ * `Scheduler.logs` for the engine backends: a follower (`follow`, which knows how its stream can end early) or a
+ * plain read of `read`'s frames, both resuming after `options.after`; failures become SchedulerErrors naming
+ * `what`, and an aborted read ends quietly.
+ */
+export async function* readLogs(
+  what: string,
+  options: LogOptions,
+  follow: (since: string | undefined, skip: number, signal?: AbortSignal) => AsyncIterable<LogChunk>,
+  read: (since: string | undefined, signal?: AbortSignal, tail?: number) => AsyncIterable<TimestampedFrame>,
+): AsyncGenerator<LogChunk> {
+  const { signal, after } = options;
+  const since = logSince(options);
+  const skip = after?.count ?? 0;
+  try {
+    if (options.follow) yield* follow(since, skip, signal);
+    else yield* positioned(read(since, signal, options.tailLines), skip, new LogPosition());
+  } catch (error) {
+    if (signal?.aborted) return;
+    throw toSchedulerError(`could not read the logs of ${what}`, error);
+  }
 }

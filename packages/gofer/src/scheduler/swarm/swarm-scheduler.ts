@@ -30,8 +30,8 @@ import { guard, toSchedulerError } from "../docker/engine-errors.ts";
 import { ensureImage } from "../docker/image-policy.ts";
 import { LogPosition } from "../docker/log-position.ts";
 import {
-  logSince,
   positioned,
+  readLogs,
   sinceOfTimestamp,
   type TimestampedFrame,
   timestampedFrames,
@@ -150,21 +150,13 @@ export class SwarmScheduler implements Scheduler {
     }
   }
 
-  async *logs(id: string, options: LogOptions): AsyncGenerator<LogChunk> {
-    const { signal, after } = options;
-    const since = logSince(options);
-    const skip = after?.count ?? 0;
-    try {
-      if (options.follow) {
-        yield* this.#follow(id, since, skip, signal);
-      } else {
-        const frames = this.#frames(id, false, since, { signal, tail: options.tailLines });
-        yield* positioned(frames, skip, new LogPosition());
-      }
-    } catch (error) {
-      if (signal?.aborted) return;
-      throw toSchedulerError(`could not read the logs of service ${id}`, error);
-    }
+  logs(id: string, options: LogOptions): AsyncGenerator<LogChunk> {
+    return readLogs(
+      `service ${id}`,
+      options,
+      (since, skip, signal) => this.#follow(id, since, skip, signal),
+      (since, signal, tail) => this.#frames(id, false, since, { signal, tail }),
+    );
   }
 
   async stop(id: string, timeoutSeconds: number): Promise<void> {
