@@ -77,7 +77,14 @@ export async function startTestServer(
     const scheduler = await createScheduler(config);
     return startService(config, { scheduler: options.wrapScheduler?.(scheduler) ?? scheduler });
   };
-  let service = await boot({});
+  let service: RunningService;
+  try {
+    service = await boot({});
+  } catch (error) {
+    // A server that fails to start (as some tests want) leaves no data folder behind either.
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   const { instance_id } = await getSystemState(service.db);
 
   const call = async (
