@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, before, describe, it } from "node:test";
+import { taskLabels } from "../src/orchestrator/task-launcher.ts";
 import { EngineClient } from "../src/scheduler/docker/engine-client.ts";
 import {
   deployPipeline,
@@ -36,6 +37,40 @@ async function containersOf(server: TestServer, labels: Record<string, string> =
   return engine.listContainers({ all: true, labels: { "gofer.instance": server.instanceId, ...labels } });
 }
 
+/**
+ * Creates (without starting) a container labelled as Gofer labels a task's, as if an earlier process had made it.
+ */
+async function taskContainer(
+  server: TestServer,
+  task: { pipeline: string; run: number; task: string },
+  name: string,
+  command: string[],
+): Promise<string> {
+  const labels = taskLabels(server.instanceId, {
+    namespace_id: "default",
+    pipeline_id: task.pipeline,
+    run_id: task.run,
+    task_id: task.task,
+  });
+  const created = await engine.createContainer(`gofer-${name}-${server.instanceId.slice(-8)}`, {
+    Image: BUSYBOX,
+    Cmd: command,
+    Labels: { ...labels, "gofer.managed": "true" },
+    HostConfig: { NetworkMode: "host" },
+  });
+  return created.Id;
+}
+
+/** Changes the stopped server's database directly, as a crash at an awkward moment would have left it. */
+function editDatabase(server: TestServer, statement: string, ...parameters: number[]): void {
+  const db = new DatabaseSync(join(server.dataDir, "gofer.db"));
+  try {
+    db.prepare(statement).run(...parameters);
+  } finally {
+    db.close();
+  }
+}
+
 describe("a boot with nothing in flight", () => {
   it("serves even while the engine is unreachable, and removes strays in the background once it answers", async () => {
     const offline = await startTestServer({ GOFER_WEB_SCHEDULER__DOCKER__HOST: "unix:///nonexistent.sock" });
@@ -49,20 +84,10 @@ describe("a boot with nothing in flight", () => {
     try {
       let strayId = "";
       await server.restart(async () => {
-        const stray = await engine.createContainer(`gofer-idle-stray-${server.instanceId.slice(-8)}`, {
-          Image: BUSYBOX,
-          Cmd: ["sleep", "60"],
-          Labels: {
-            "gofer.managed": "true",
-            "gofer.instance": server.instanceId,
-            "gofer.namespace": "default",
-            "gofer.pipeline": "nowhere",
-            "gofer.run": "1",
-            "gofer.task": "ghost",
-          },
-          HostConfig: { NetworkMode: "host" },
-        });
-        strayId = stray.Id;
+        strayId = await taskContainer(server, { pipeline: "nowhere", run: 1, task: "ghost" }, "idle-stray", [
+          "sleep",
+          "60",
+        ]);
         await engine.startContainer(strayId);
       });
       const deadline = Date.now() + WAIT_MS;
@@ -151,20 +176,10 @@ describe("recovery after a restart", () => {
       const [container] = await containersOf(server, { "gofer.task": "gone" });
       assert.ok(container);
       await engine.removeContainer(container.Id, { force: true, volumes: true });
-      const stray = await engine.createContainer(`gofer-stray-${server.instanceId.slice(-8)}`, {
-        Image: BUSYBOX,
-        Cmd: ["sleep", "60"],
-        Labels: {
-          "gofer.managed": "true",
-          "gofer.instance": server.instanceId,
-          "gofer.namespace": "default",
-          "gofer.pipeline": "vanish",
-          "gofer.run": "999",
-          "gofer.task": "gone",
-        },
-        HostConfig: { NetworkMode: "host" },
-      });
-      strayId = stray.Id;
+      strayId = await taskContainer(server, { pipeline: "vanish", run: 999, task: "gone" }, "stray", [
+        "sleep",
+        "60",
+      ]);
       await engine.startContainer(strayId);
     });
     const { run, tasks } = await waitForRun(server, "vanish", runId, WAIT_MS);
@@ -195,28 +210,17 @@ describe("recovery after a restart", () => {
     let createdId = "";
     await server.restart(async () => {
       // As if the previous process died after creating the second task's container, before starting it.
-      const created = await engine.createContainer(`gofer-midstart-${server.instanceId.slice(-8)}`, {
-        Image: BUSYBOX,
-        Cmd: ["echo", "must never run"],
-        Labels: {
-          "gofer.managed": "true",
-          "gofer.instance": server.instanceId,
-          "gofer.namespace": "default",
-          "gofer.pipeline": "midstart",
-          "gofer.run": String(runId),
-          "gofer.task": "second",
-        },
-        HostConfig: { NetworkMode: "host" },
-      });
-      createdId = created.Id;
-      const db = new DatabaseSync(join(server.dataDir, "gofer.db"));
-      try {
-        db.prepare(
-          "UPDATE task_executions SET state = 'processing' WHERE pipeline_id = 'midstart' AND run_id = ? AND task_id = 'second'",
-        ).run(runId);
-      } finally {
-        db.close();
-      }
+      createdId = await taskContainer(
+        server,
+        { pipeline: "midstart", run: runId, task: "second" },
+        "midstart",
+        ["echo", "must never run"],
+      );
+      editDatabase(
+        server,
+        "UPDATE task_executions SET state = 'processing' WHERE pipeline_id = 'midstart' AND run_id = ? AND task_id = 'second'",
+        runId,
+      );
     });
     const { run, tasks } = await waitForRun(server, "midstart", runId, WAIT_MS);
     assert.equal(run.status, "successful", JSON.stringify(run.status_reason));
@@ -283,14 +287,11 @@ describe("recovery after a restart", () => {
     const runId = await startRun(server, "cancelled");
     await waitForTask(server, "cancelled", runId, "long", (execution) => execution.state === "running");
     await server.restart(async () => {
-      const db = new DatabaseSync(join(server.dataDir, "gofer.db"));
-      try {
-        db.prepare("UPDATE runs SET cancel_requested = 1 WHERE pipeline_id = 'cancelled' AND run_id = ?").run(
-          runId,
-        );
-      } finally {
-        db.close();
-      }
+      editDatabase(
+        server,
+        "UPDATE runs SET cancel_requested = 1 WHERE pipeline_id = 'cancelled' AND run_id = ?",
+        runId,
+      );
     });
     const { run, tasks } = await waitForRun(server, "cancelled", runId, WAIT_MS);
     assert.equal(run.status, "cancelled");

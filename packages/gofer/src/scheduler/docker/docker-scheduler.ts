@@ -23,13 +23,7 @@ import { guard, toSchedulerError } from "./engine-errors.ts";
 import { ensureImage } from "./image-policy.ts";
 import { demuxLogStream } from "./log-demux.ts";
 import { LogPosition } from "./log-position.ts";
-import {
-  positioned,
-  readLogs,
-  sinceOfTimestamp,
-  type TimestampedFrame,
-  timestampedFrames,
-} from "./log-resume.ts";
+import { positioned, readLogs, type TimestampedFrame, timestampedFrames, unreadRest } from "./log-resume.ts";
 
 export interface DockerSchedulerOptions {
   /** Defaults to a client for `DOCKER_HOST` or the standard socket. */
@@ -178,12 +172,9 @@ export class DockerScheduler implements Scheduler {
     const position = new LogPosition();
     yield* positioned(this.#frames(id, true, since, { signal }), skip, position);
     if (signal?.aborted) return;
-    // Frames skipped as delivered before count as seen, so the cursor covers them whichever phase saw them.
-    const seen = position.cursor();
-    const rest = seen
-      ? this.#frames(id, false, sinceOfTimestamp(seen.timestamp), { missingOk: true, signal })
-      : this.#frames(id, false, since, { missingOk: true, signal });
-    yield* positioned(rest, seen ? seen.count : skip, new LogPosition());
+    yield* unreadRest(position, since, skip, (from) =>
+      this.#frames(id, false, from, { missingOk: true, signal }),
+    );
   }
 
   /** The container's output frames with their engine timestamps; nothing when `missingOk` and it is gone. */

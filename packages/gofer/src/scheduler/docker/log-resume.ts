@@ -112,3 +112,19 @@ export async function* readLogs(
     throw toSchedulerError(`could not read the logs of ${what}`, error);
   }
 }
+
+/**
+ * What a follow stream did not deliver (engines can end one before the last output reaches it): a plain read
+ * after the last frame it saw, skipped ones included, or from the caller's own start when it saw none.
+ */
+export function unreadRest(
+  position: LogPosition,
+  since: string | undefined,
+  skip: number,
+  read: (since: string | undefined) => AsyncIterable<TimestampedFrame>,
+): AsyncGenerator<LogChunk> {
+  const seen = position.cursor();
+  return seen
+    ? positioned(read(sinceOfTimestamp(seen.timestamp)), seen.count, new LogPosition())
+    : positioned(read(since), skip, new LogPosition());
+}

@@ -32,9 +32,9 @@ import { LogPosition } from "../docker/log-position.ts";
 import {
   positioned,
   readLogs,
-  sinceOfTimestamp,
   type TimestampedFrame,
   timestampedFrames,
+  unreadRest,
 } from "../docker/log-resume.ts";
 import {
   type ContainerSpec,
@@ -315,12 +315,9 @@ export class SwarmScheduler implements Scheduler {
     }
     if (watchFailure !== undefined) throw watchFailure;
     if (signal?.aborted) return;
-    // Frames skipped as delivered before count as seen, so the cursor covers them whichever phase saw them.
-    const seen = position.cursor();
-    const rest = seen
-      ? this.#frames(id, false, sinceOfTimestamp(seen.timestamp), { missingOk: true, signal })
-      : this.#frames(id, false, since, { missingOk: true, signal });
-    yield* positioned(rest, seen ? seen.count : skip, new LogPosition());
+    yield* unreadRest(position, since, skip, (from) =>
+      this.#frames(id, false, from, { missingOk: true, signal }),
+    );
   }
 
   /** Resolves once the service's task is final, or the service is gone. */
