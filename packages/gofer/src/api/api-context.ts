@@ -30,6 +30,8 @@ export interface ApiServices {
   version: { semver: string; commit: string };
   /** Default grace period for task cancellation when the caller gives none. */
   stopTimeoutMs: number;
+  /** `api.task_attach`: whether a terminal may be attached to a running task. */
+  taskAttach: boolean;
 }
 
 export type RoutePlugin = (app: GoferApp, services: ApiServices) => void;

@@ -26,6 +26,7 @@ import { systemRoutes } from "./routes/system.ts";
 import { taskExecutionRoutes } from "./routes/task-executions.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { ErrorResponse } from "./schemas/common.ts";
+import { registerWebUi } from "./web-ui.ts";
 import { SHARED_SCHEMAS } from "./schemas/models.ts";
 
 declare module "fastify" {
@@ -38,6 +39,8 @@ export interface ServerOptions extends ApiServices {
   bypassAuth: boolean;
   bodyLimit: number;
   logger: boolean | { level: string };
+  /** The web UI at `/`: off, or served from `path` ("" for the one shipped with Gofer). */
+  web: { enable: boolean; path: string };
 }
 
 /** Paths that answer without the version header: the API's own description. */
@@ -118,6 +121,7 @@ export async function buildServer(options: ServerOptions): Promise<GoferApp> {
     routes(app, options);
   }
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  if (options.web.enable) registerWebUi(app, { path: options.web.path });
   return app;
 }
 

@@ -102,6 +102,21 @@ export const SettingsSchema = Section({
       description:
         "Newest config versions of each pipeline that are kept; older ones go unless live or used by a kept run.",
     }),
+    task_attach: Type.Boolean({
+      default: true,
+      description:
+        "Allow attaching a terminal to a running task (GET .../tasks/<task_id>/attach, `gofer task attach`, the " +
+        "web UI's terminal) for tokens with write access to the run. false refuses every attach.",
+    }),
+  }),
+  web: Section({
+    enable: Type.Boolean({ default: true, description: "Serve the web UI at / on the API listener." }),
+    path: Type.String({
+      default: "",
+      description:
+        "Folder of a built web UI to serve instead of the one shipped with Gofer (a Vite build: index.html and assets/).",
+      [IS_PATH]: true,
+    }),
   }),
   development: Section({
     bypass_auth: Type.Boolean({ default: false, description: "Skip token checks. Never in production." }),

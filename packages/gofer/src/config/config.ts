@@ -37,6 +37,13 @@ export interface Config {
     event_prune_interval_ms: number;
     /** Newest config versions of each pipeline kept (live ones and those of kept runs always are). */
     pipeline_version_retention: number;
+    /** Whether a terminal may be attached to a running task. */
+    task_attach: boolean;
+  };
+  web: {
+    enable: boolean;
+    /** Absolute folder of a built web UI, or "" for the one shipped with Gofer. */
+    path: string;
   };
   development: {
     /** Skip token checks entirely. Off by default: a server is secure unless someone opts out. */

@@ -17,7 +17,7 @@ const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
 
 /** Appends to `problems` what is wrong; the returned Config is only meaningful when nothing was appended. */
 export function resolveConfig(settings: Settings, context: ResolveContext, problems: string[]): Config {
-  const { server, api, development, scheduler, secret_store, object_store, extensions, external_events } =
+  const { server, api, web, development, scheduler, secret_store, object_store, extensions, external_events } =
     settings;
 
   const bind = parseHostPort(server.bind_address);
@@ -61,7 +61,9 @@ export function resolveConfig(settings: Settings, context: ResolveContext, probl
       event_log_retention_ms: durationToMs(api.event_log_retention),
       event_prune_interval_ms: durationToMs(api.event_prune_interval),
       pipeline_version_retention: api.pipeline_version_retention,
+      task_attach: api.task_attach,
     },
+    web: { enable: web.enable, path: web.path },
     development: { bypass_auth: development.bypass_auth, pretty_logging: development.pretty_logging },
     secret_store: {
       sqlite: {

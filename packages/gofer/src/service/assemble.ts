@@ -94,6 +94,8 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     orchestrator,
     version: VERSION,
     stopTimeoutMs: config.api.task_execution_stop_timeout_ms,
+    taskAttach: config.api.task_attach,
+    web: config.web,
     bypassAuth: config.development.bypass_auth,
     bodyLimit: config.api.request_body_limit,
     logger: config.api.log_level === "silent" ? false : { level: config.api.log_level },
