@@ -26,8 +26,8 @@ import { systemRoutes } from "./routes/system.ts";
 import { taskExecutionRoutes } from "./routes/task-executions.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { ErrorResponse } from "./schemas/common.ts";
-import { registerWebUi } from "./web-ui.ts";
 import { SHARED_SCHEMAS } from "./schemas/models.ts";
+import { registerWebUi } from "./web-ui.ts";
 
 declare module "fastify" {
   interface FastifyRequest {

@@ -17,8 +17,17 @@ const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
 
 /** Appends to `problems` what is wrong; the returned Config is only meaningful when nothing was appended. */
 export function resolveConfig(settings: Settings, context: ResolveContext, problems: string[]): Config {
-  const { server, api, web, development, scheduler, secret_store, object_store, extensions, external_events } =
-    settings;
+  const {
+    server,
+    api,
+    web,
+    development,
+    scheduler,
+    secret_store,
+    object_store,
+    extensions,
+    external_events,
+  } = settings;
 
   const bind = parseHostPort(server.bind_address);
   if (typeof bind === "string") {
