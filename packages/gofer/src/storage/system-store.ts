@@ -25,3 +25,12 @@ export async function claimBootstrap(db: GoferDb): Promise<boolean> {
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
+
+/** The server-wide pause of new runs (`ignore_pipeline_run_events`); runs already started are not touched. */
+export async function setRunsPaused(db: GoferDb, paused: boolean): Promise<void> {
+  await db
+    .updateTable("system")
+    .set({ ignore_pipeline_run_events: paused ? 1 : 0 })
+    .where("id", "=", 1)
+    .execute();
+}

@@ -1,8 +1,16 @@
 import { Type } from "typebox";
+import { getSystemState, setRunsPaused } from "../../storage/system-store.ts";
 import type { RoutePlugin } from "../api-context.ts";
 import { errorResponses } from "../schemas/common.ts";
 
-export const systemRoutes: RoutePlugin = (app, { version }) => {
+const SystemPreferences = Type.Object({
+  bootstrap_token_created: Type.Boolean(),
+  ignore_pipeline_run_events: Type.Boolean({
+    description: "While true every new run is refused (503 RUNS_PAUSED); runs already started go on.",
+  }),
+});
+
+export const systemRoutes: RoutePlugin = (app, { db, version }) => {
   app.get(
     "/api/system/metadata",
     {
@@ -15,4 +23,53 @@ export const systemRoutes: RoutePlugin = (app, { version }) => {
     },
     async () => version,
   );
+
+  app.get(
+    "/api/system",
+    {
+      schema: {
+        operationId: "get_system_preferences",
+        tags: ["System"],
+        summary:
+          "Server-wide switches: whether the bootstrap token was given out and whether new runs are paused.",
+        response: { 200: SystemPreferences, ...errorResponses },
+      },
+    },
+    async () => preferencesOf(await getSystemState(db)),
+  );
+
+  app.patch(
+    "/api/system",
+    {
+      schema: {
+        operationId: "update_system_preferences",
+        tags: ["System"],
+        summary:
+          "Pause (`ignore_pipeline_run_events: true`) or resume new runs server-wide. Answers the preferences " +
+          "as they now are (v0 answered `{}`; clients that ignore the body are unaffected).",
+        body: Type.Object(
+          { ignore_pipeline_run_events: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])) },
+          { additionalProperties: false },
+        ),
+        response: { 200: SystemPreferences, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const paused = request.body.ignore_pipeline_run_events;
+      if (typeof paused === "boolean") {
+        await setRunsPaused(db, paused);
+        request.log.warn(
+          { paused, by: request.principal.initiator.user },
+          "new runs %s",
+          paused ? "paused" : "resumed",
+        );
+      }
+      return preferencesOf(await getSystemState(db));
+    },
+  );
 };
+
+const preferencesOf = (state: { bootstrap_token_created: boolean; ignore_pipeline_run_events: boolean }) => ({
+  bootstrap_token_created: state.bootstrap_token_created,
+  ignore_pipeline_run_events: state.ignore_pipeline_run_events,
+});
