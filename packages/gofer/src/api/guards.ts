@@ -8,6 +8,11 @@ import { getNamespace } from "../storage/namespaces-store.ts";
 import { getPipeline } from "../storage/pipelines-store.ts";
 import { getRoles } from "../storage/roles-store.ts";
 import { getRun, type StoredRun } from "../storage/runs-store.ts";
+import {
+  getTaskExecution,
+  type StoredTaskExecution,
+  type TaskExecutionKey,
+} from "../storage/task-executions-store.ts";
 
 export async function requireNamespace(db: GoferDb, namespaceId: string): Promise<Namespace> {
   const namespace = await getNamespace(db, namespaceId);
@@ -40,6 +45,15 @@ export async function requireRun(
     throw notFound(`Run ${runId} of pipeline "${pipelineId}"`);
   }
   return run;
+}
+
+export async function requireTaskExecution(db: GoferDb, key: TaskExecutionKey): Promise<StoredTaskExecution> {
+  const execution = await getTaskExecution(db, key);
+  if (!execution) {
+    await requireRun(db, key.namespace_id, key.pipeline_id, key.run_id);
+    throw notFound(`Task "${key.task_id}" of run ${key.run_id}`);
+  }
+  return execution;
 }
 
 /** Refuses role ids that do not exist, naming them: a misspelt role would otherwise grant nothing, silently. */

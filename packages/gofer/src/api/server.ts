@@ -23,11 +23,13 @@ import { pipelineRoutes } from "./routes/pipelines.ts";
 import { roleRoutes } from "./routes/roles.ts";
 import { runRoutes } from "./routes/runs.ts";
 import { systemRoutes } from "./routes/system.ts";
+import { taskAttachRoutes } from "./routes/task-attach.ts";
 import { taskExecutionRoutes } from "./routes/task-executions.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { ErrorResponse } from "./schemas/common.ts";
 import { SHARED_SCHEMAS } from "./schemas/models.ts";
 import { registerWebUi } from "./web-ui.ts";
+import { applySubprotocolCredentials, chooseSubprotocol } from "./websocket-credentials.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -75,7 +77,9 @@ export async function buildServer(options: ServerOptions): Promise<GoferApp> {
       buildLocalReference: (json, _base, _fragment, index) => String(json.$id ?? `def-${index}`),
     },
   });
-  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+  await app.register(websocket, {
+    options: { maxPayload: 1024 * 1024, handleProtocols: (protocols) => chooseSubprotocol(protocols) },
+  });
 
   // A route without an access entry must fail startup, not answer open.
   app.addHook("onRoute", (route) => {
@@ -91,6 +95,7 @@ export async function buildServer(options: ServerOptions): Promise<GoferApp> {
     request.principal = ANONYMOUS;
     const path = request.url.split("?", 1)[0] ?? "";
     if (!path.startsWith("/api/") || VERSIONLESS.has(path)) return;
+    applySubprotocolCredentials(request.headers);
     if (request.headers["gofer-api-version"] !== "v0") {
       throw new GoferError(
         "MISSING_API_VERSION",
@@ -115,6 +120,7 @@ export async function buildServer(options: ServerOptions): Promise<GoferApp> {
     deploymentRoutes,
     runRoutes,
     taskExecutionRoutes,
+    taskAttachRoutes,
     eventRoutes,
     objectRoutes,
   ]) {

@@ -40,6 +40,14 @@ export const ERROR_CODES = {
   LOGS_REMOVED: { status: 410, doc: "The task's logs were deleted (by request or retention)." },
   ALREADY_EXISTS: { status: 409, doc: "A resource with this id already exists." },
   CONFLICT: { status: 409, doc: "The resource is in a state that forbids the request." },
+  ATTACH_DISABLED: {
+    status: 403,
+    doc: "Attaching to tasks is turned off on this server (`api.task_attach = false`).",
+  },
+  NOT_SUPPORTED: {
+    status: 501,
+    doc: "The configured container backend cannot do this (e.g. attach on Kubernetes).",
+  },
   PIPELINE_INACTIVE: { status: 503, doc: "The pipeline is disabled; enable it to start runs." },
   RUNS_PAUSED: { status: 503, doc: "New runs are paused server-wide." },
   EXTENSION_START_FAILED: {

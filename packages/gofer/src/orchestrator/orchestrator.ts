@@ -14,7 +14,7 @@ import { mergeVariables, variablesFromRecord } from "../domain/variables.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { LogStore } from "../logs/log-store.ts";
 import type { LineTransform } from "../logs/log-writer.ts";
-import type { Scheduler } from "../scheduler/scheduler.ts";
+import type { ExecSession, Scheduler } from "../scheduler/scheduler.ts";
 import { getLiveConfig } from "../storage/configs-store.ts";
 import type { GoferDb } from "../storage/database.ts";
 import { getPipeline } from "../storage/pipelines-store.ts";
@@ -203,6 +203,28 @@ export class Orchestrator {
       });
     });
     await this.#advance(runKey);
+  }
+
+  /**
+   * Runs a command in a running task's container with a terminal, for a person debugging it. The task's own
+   * process is not touched, and the task ends as it would have.
+   */
+  async attach(key: TaskExecutionKey, command: string[]): Promise<ExecSession> {
+    const { db, scheduler } = this.#options;
+    const execution = (await listTaskExecutions(db, key.namespace_id, key.pipeline_id, key.run_id)).find(
+      (candidate) => candidate.task_id === key.task_id,
+    );
+    if (!execution) throw notFound(`Task "${key.task_id}" of run ${key.run_id}`);
+    if (execution.state !== "running" || !execution.container_id) {
+      throw new GoferError(
+        "CONFLICT",
+        `Task "${key.task_id}" is ${execution.state}; only a running task can be attached to`,
+      );
+    }
+    if (!scheduler.exec) {
+      throw new GoferError("NOT_SUPPORTED", "This server's container backend cannot run commands in a task");
+    }
+    return scheduler.exec(execution.container_id, { command, tty: true });
   }
 
   /**

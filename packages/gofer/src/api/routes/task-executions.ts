@@ -2,7 +2,7 @@ import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { WebSocket } from "ws";
 import { redactTask } from "../../domain/config-conversion.ts";
-import { badRequest, GoferError, notFound } from "../../domain/errors.ts";
+import { badRequest, GoferError } from "../../domain/errors.ts";
 import { logKeyOf } from "../../orchestrator/task-launcher.ts";
 import type { GoferDb } from "../../storage/database.ts";
 import {
@@ -14,20 +14,11 @@ import {
   updateTaskExecution,
 } from "../../storage/task-executions-store.ts";
 import type { ApiServices, RoutePlugin } from "../api-context.ts";
-import { requireRun } from "../guards.ts";
+import { requireRun, requireTaskExecution } from "../guards.ts";
 import { abortOnClose, sendPlainLines, streamToSocket } from "../log-streams.ts";
 import { errorResponses, RunParams, TaskParams } from "../schemas/common.ts";
 
 const TASKS_URL = "/api/namespaces/:namespace_id/pipelines/:pipeline_id/runs/:run_id/tasks";
-
-async function requireTaskExecution(db: GoferDb, key: TaskExecutionKey): Promise<StoredTaskExecution> {
-  const execution = await getTaskExecution(db, key);
-  if (!execution) {
-    await requireRun(db, key.namespace_id, key.pipeline_id, key.run_id);
-    throw notFound(`Task "${key.task_id}" of run ${key.run_id}`);
-  }
-  return execution;
-}
 
 const present = (execution: StoredTaskExecution) => {
   const wire = publicTaskExecution(execution);

@@ -1,0 +1,106 @@
+/**
+ * `GET .../tasks/{task_id}/attach`: a terminal into a running task's container over a WebSocket (v0's attach).
+ * Everything that can be refused is refused before the upgrade, so a client gets an HTTP status and the v0 error
+ * envelope instead of a socket that opens and closes at once.
+ */
+import type { FastifyRequest } from "fastify";
+import { Type } from "typebox";
+import type { WebSocket } from "ws";
+import { badRequest, ERROR_CODES, GoferError } from "../../domain/errors.ts";
+import type { TaskExecutionKey } from "../../storage/task-executions-store.ts";
+import type { RoutePlugin } from "../api-context.ts";
+import { requireTaskExecution } from "../guards.ts";
+import { errorResponses, TaskParams } from "../schemas/common.ts";
+import { closeReason, relayTerminal } from "../terminal-relay.ts";
+
+const DEFAULT_COMMAND = "/bin/sh";
+const Dimension = Type.Integer({ minimum: 1, maximum: 1000 });
+const AttachQuery = Type.Object({
+  command: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      description: "Command to run, split on whitespace (default `/bin/sh`).",
+    }),
+  ),
+  columns: Type.Optional(Dimension),
+  rows: Type.Optional(Dimension),
+});
+
+interface AttachQueryValue {
+  command?: string;
+  columns?: number;
+  rows?: number;
+}
+
+export const taskAttachRoutes: RoutePlugin = (app, { db, orchestrator, taskAttach }) => {
+  app.route({
+    method: "GET",
+    url: "/api/namespaces/:namespace_id/pipelines/:pipeline_id/runs/:run_id/tasks/:task_id/attach",
+    schema: {
+      operationId: "attach_task_execution",
+      tags: ["Tasks"],
+      summary:
+        "WebSocket terminal into a running task: runs `command` (default `/bin/sh`) in its container with a " +
+        "TTY. Frames from the client are stdin; a text frame starting with NUL is a control message, " +
+        '`\\u0000{"resize":{"columns":C,"rows":R}}`. Output arrives as binary frames; when the command exits ' +
+        "the socket closes with code 1000 and reason `exited <code>`. Turned off by `api.task_attach = false`.",
+      params: TaskParams,
+      querystring: AttachQuery,
+      response: { ...errorResponses },
+    },
+    preHandler: async (request) => {
+      if (!taskAttach) {
+        throw new GoferError(
+          "ATTACH_DISABLED",
+          "Attaching to tasks is turned off on this server; an operator can allow it with api.task_attach = true",
+        );
+      }
+      commandOf(request.query as AttachQueryValue);
+      const execution = await requireTaskExecution(db, request.params as TaskExecutionKey);
+      if (execution.state !== "running") {
+        throw new GoferError(
+          "CONFLICT",
+          `Task "${execution.task_id}" is ${execution.state}; only a running task can be attached to`,
+        );
+      }
+    },
+    handler: async () => {
+      throw new GoferError(
+        "BAD_REQUEST",
+        "This route is a WebSocket; connect with an Upgrade: websocket request",
+      );
+    },
+    wsHandler: (socket: WebSocket, request: FastifyRequest) => {
+      const query = request.query as AttachQueryValue;
+      const key = request.params as TaskExecutionKey;
+      void (async () => {
+        try {
+          const session = await orchestrator.attach(key, commandOf(query));
+          if (query.columns && query.rows) await session.resize(query.columns, query.rows);
+          request.log.info(
+            { task: key, by: request.principal.initiator.user, command: commandOf(query) },
+            "terminal attached to task",
+          );
+          await relayTerminal(socket, session);
+        } catch (error) {
+          // The task ended between the check and the exec, or the engine refused: say so, then close.
+          socket.close(4000 + statusOf(error), messageOf(error));
+        }
+      })();
+    },
+  });
+};
+
+function commandOf(query: AttachQueryValue): string[] {
+  const command = (query.command ?? DEFAULT_COMMAND).split(/\s+/).filter((part) => part !== "");
+  if (command.length === 0) throw badRequest("`command` is empty; give a program to run, e.g. /bin/sh");
+  return command;
+}
+
+/** WebSocket close codes 4000-4999 are the application's: 4000 + the HTTP status the error would have had. */
+const statusOf = (error: unknown): number =>
+  error instanceof GoferError ? ERROR_CODES[error.code].status : 500;
+
+const messageOf = (error: unknown): string =>
+  closeReason(error instanceof Error ? error.message : "attach failed");
