@@ -98,6 +98,26 @@ describe("attaching a terminal to a running task", () => {
     assert.equal(task.json.task_execution.state, "running", "leaving the shell does not end the task");
   });
 
+  it("without a terminal, pipes stdin and output and ends the command when the client sends end-of-input", async () => {
+    const socket = new WebSocket(
+      socketUrl(
+        server,
+        `${taskPath("sleeper")}/attach?tty=false&command=${encodeURIComponent("sh -c 'wc -l; exit 7'")}`,
+      ),
+      { headers: socketHeaders(server) },
+    );
+    const received: Buffer[] = [];
+    socket.on("message", (data: Buffer) => received.push(Buffer.from(data)));
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      socket.on("close", (code, reason) => resolve({ code, reason: String(reason) })),
+    );
+    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+    socket.send("one\ntwo\nthree\n");
+    socket.send(`\u0000${JSON.stringify({ eof: true })}`);
+    assert.deepEqual(await closed, { code: 1000, reason: "exited 7" });
+    assert.equal(Buffer.concat(received).toString().trim(), "3");
+  });
+
   it("accepts a browser's credentials as subprotocols and never echoes the token", async () => {
     const terminal = await openTerminal(server, `${taskPath("sleeper")}/attach`, {
       headers: {},

@@ -2,10 +2,12 @@
  * Carries a terminal session over a WebSocket: the client's frames are the process's stdin, the process's
  * output goes back as binary frames, and the socket closes with the exit code when the process ends.
  *
- * A text frame that starts with NUL is a control message rather than input: `\0{"resize":{"columns":C,"rows":R}}`.
+ * A text frame that starts with NUL is a control message rather than input: `\0{"resize":{"columns":C,"rows":R}}`,
+ * or `\0{"eof":true}`, which closes the process's stdin (how piped input ends without a terminal).
  * No keystroke produces a lone leading NUL in a text frame, so typing can never be mistaken for one.
  */
 import type { RawData, WebSocket } from "ws";
+import { ERROR_CODES, GoferError } from "../domain/errors.ts";
 import type { ExecSession } from "../scheduler/scheduler.ts";
 
 const CONTROL = 0;
@@ -19,21 +21,40 @@ export interface TerminalSize {
   rows: number;
 }
 
-export async function relayTerminal(socket: WebSocket, session: ExecSession): Promise<void> {
+/**
+ * Relays until the process ends or the client leaves. Listening starts at once, before the session exists, so
+ * input a client sends right after the upgrade waits for the process instead of being lost.
+ */
+export async function relayTerminal(socket: WebSocket, starting: Promise<ExecSession>): Promise<void> {
+  const early: { data: RawData; isBinary: boolean }[] = [];
+  let session: ExecSession | undefined;
   let ended = false;
-  socket.on("message", (data: RawData, isBinary: boolean) => {
-    const bytes = toBuffer(data);
-    if (!isBinary && bytes[0] === CONTROL) {
-      const size = parseResize(bytes.subarray(1).toString("utf8"));
-      if (size) session.resize(size.columns, size.rows).catch(() => undefined);
+  const receive = (data: RawData, isBinary: boolean) => {
+    if (!session) {
+      early.push({ data, isBinary });
       return;
     }
-    session.input.write(bytes);
-  });
+    const bytes = toBuffer(data);
+    if (!isBinary && bytes[0] === CONTROL) {
+      const control = parseControl(bytes.subarray(1).toString("utf8"));
+      if (control?.eof) session.input.end();
+      // A resize of a session without a terminal is refused by the engine; nothing to tell the client.
+      if (control?.resize) session.resize(control.resize.columns, control.resize.rows).catch(() => undefined);
+      return;
+    }
+    if (session.input.writable) session.input.write(bytes);
+  };
+  socket.on("message", receive);
   socket.on("close", () => {
-    if (!ended) session.close();
+    if (!ended) session?.close();
   });
   try {
+    session = await starting;
+    if (socket.readyState !== socket.OPEN) {
+      session.close();
+      return;
+    }
+    for (const message of early.splice(0)) receive(message.data, message.isBinary);
     for await (const chunk of session.output) {
       if (socket.readyState !== socket.OPEN) return;
       socket.send(chunk.data, { binary: true });
@@ -47,10 +68,17 @@ export async function relayTerminal(socket: WebSocket, session: ExecSession): Pr
     socket.close(1000, `exited ${code ?? "unknown"}`);
   } catch (error) {
     ended = true;
-    session.close();
-    socket.close(1011, closeReason(error instanceof Error ? error.message : "the terminal failed"));
+    session?.close();
+    if (socket.readyState === socket.OPEN) socket.close(closeCodeOf(error), closeReason(messageOf(error)));
   }
 }
+
+/** WebSocket close codes 4000-4999 are the application's: 4000 + the HTTP status the error would have had. */
+const closeCodeOf = (error: unknown): number =>
+  4000 + (error instanceof GoferError ? ERROR_CODES[error.code].status : 500);
+
+const messageOf = (error: unknown): string =>
+  error instanceof Error ? error.message : "the terminal failed";
 
 /** Cuts a message to what a close frame can carry, on a character boundary. */
 export function closeReason(message: string): string {
@@ -59,16 +87,25 @@ export function closeReason(message: string): string {
   return reason;
 }
 
-/** A resize request, or undefined when the message is not one (it is then ignored). */
-export function parseResize(text: string): TerminalSize | undefined {
+export interface TerminalControl {
+  resize?: TerminalSize;
+  eof?: boolean;
+}
+
+/** What a control message asks for, or undefined when it is not one this server knows (it is then ignored). */
+export function parseControl(text: string): TerminalControl | undefined {
+  let message: { resize?: { columns?: unknown; rows?: unknown }; eof?: unknown };
   try {
-    const message = JSON.parse(text) as { resize?: { columns?: unknown; rows?: unknown } };
-    const { columns, rows } = message.resize ?? {};
-    if (isDimension(columns) && isDimension(rows)) return { columns, rows };
+    message = JSON.parse(text);
   } catch {
-    // Not JSON: not a control message this server knows.
+    return undefined;
   }
-  return undefined;
+  if (typeof message !== "object" || message === null) return undefined;
+  const { columns, rows } = message.resize ?? {};
+  return {
+    ...(isDimension(columns) && isDimension(rows) && { resize: { columns, rows } }),
+    ...(message.eof === true && { eof: true }),
+  };
 }
 
 const isDimension = (value: unknown): value is number =>

@@ -206,10 +206,10 @@ export class Orchestrator {
   }
 
   /**
-   * Runs a command in a running task's container with a terminal, for a person debugging it. The task's own
+   * Runs a command in a running task's container, with a terminal or plain pipes, for a person debugging it. The task's own
    * process is not touched, and the task ends as it would have.
    */
-  async attach(key: TaskExecutionKey, command: string[]): Promise<ExecSession> {
+  async attach(key: TaskExecutionKey, command: string[], tty: boolean): Promise<ExecSession> {
     const { db, scheduler } = this.#options;
     const execution = (await listTaskExecutions(db, key.namespace_id, key.pipeline_id, key.run_id)).find(
       (candidate) => candidate.task_id === key.task_id,
@@ -224,7 +224,7 @@ export class Orchestrator {
     if (!scheduler.exec) {
       throw new GoferError("NOT_SUPPORTED", "This server's container backend cannot run commands in a task");
     }
-    return scheduler.exec(execution.container_id, { command, tty: true });
+    return scheduler.exec(execution.container_id, { command, tty });
   }
 
   /**

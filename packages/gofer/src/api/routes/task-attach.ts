@@ -6,12 +6,13 @@
 import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { WebSocket } from "ws";
-import { badRequest, ERROR_CODES, GoferError } from "../../domain/errors.ts";
+import { GoferError } from "../../domain/errors.ts";
 import type { TaskExecutionKey } from "../../storage/task-executions-store.ts";
 import type { RoutePlugin } from "../api-context.ts";
+import { splitCommandWords } from "../command-words.ts";
 import { requireTaskExecution } from "../guards.ts";
 import { errorResponses, TaskParams } from "../schemas/common.ts";
-import { closeReason, relayTerminal } from "../terminal-relay.ts";
+import { relayTerminal } from "../terminal-relay.ts";
 
 const DEFAULT_COMMAND = "/bin/sh";
 const Dimension = Type.Integer({ minimum: 1, maximum: 1000 });
@@ -20,17 +21,26 @@ const AttachQuery = Type.Object({
     Type.String({
       minLength: 1,
       maxLength: 4096,
-      description: "Command to run, split on whitespace (default `/bin/sh`).",
+      description:
+        "Command to run (default `/bin/sh`), split into words as a shell would: quotes and backslashes work, nothing is expanded.",
     }),
   ),
   columns: Type.Optional(Dimension),
   rows: Type.Optional(Dimension),
+  tty: Type.Optional(
+    Type.Boolean({
+      description:
+        "Run the command with a terminal (default). false gives plain pipes, for scripted input: send the " +
+        '`\\u0000{"eof":true}` control message to close its stdin.',
+    }),
+  ),
 });
 
 interface AttachQueryValue {
   command?: string;
   columns?: number;
   rows?: number;
+  tty?: boolean;
 }
 
 export const taskAttachRoutes: RoutePlugin = (app, { db, orchestrator, taskAttach }) => {
@@ -42,8 +52,8 @@ export const taskAttachRoutes: RoutePlugin = (app, { db, orchestrator, taskAttac
       tags: ["Tasks"],
       summary:
         "WebSocket terminal into a running task: runs `command` (default `/bin/sh`) in its container with a " +
-        "TTY. Frames from the client are stdin; a text frame starting with NUL is a control message, " +
-        '`\\u0000{"resize":{"columns":C,"rows":R}}`. Output arrives as binary frames; when the command exits ' +
+        "TTY. Frames from the client are stdin; a text frame starting with NUL is a control message: " +
+        '`\\u0000{"resize":{"columns":C,"rows":R}}` or `\\u0000{"eof":true}` (closes stdin). Output arrives as binary frames; when the command exits ' +
         "the socket closes with code 1000 and reason `exited <code>`. Turned off by `api.task_attach = false`.",
       params: TaskParams,
       querystring: AttachQuery,
@@ -74,33 +84,20 @@ export const taskAttachRoutes: RoutePlugin = (app, { db, orchestrator, taskAttac
     wsHandler: (socket: WebSocket, request: FastifyRequest) => {
       const query = request.query as AttachQueryValue;
       const key = request.params as TaskExecutionKey;
-      void (async () => {
-        try {
-          const session = await orchestrator.attach(key, commandOf(query));
-          if (query.columns && query.rows) await session.resize(query.columns, query.rows);
-          request.log.info(
-            { task: key, by: request.principal.initiator.user, command: commandOf(query) },
-            "terminal attached to task",
-          );
-          await relayTerminal(socket, session);
-        } catch (error) {
-          // The task ended between the check and the exec, or the engine refused: say so, then close.
-          socket.close(4000 + statusOf(error), messageOf(error));
-        }
-      })();
+      const command = commandOf(query);
+      request.log.info(
+        { task: key, by: request.principal.initiator.user, command },
+        "terminal attached to task",
+      );
+      // The task may end between the check and the exec, or the engine may refuse: the relay closes with why.
+      const starting = orchestrator.attach(key, command, query.tty ?? true).then(async (session) => {
+        if (query.columns && query.rows)
+          await session.resize(query.columns, query.rows).catch(() => undefined);
+        return session;
+      });
+      void relayTerminal(socket, starting);
     },
   });
 };
 
-function commandOf(query: AttachQueryValue): string[] {
-  const command = (query.command ?? DEFAULT_COMMAND).split(/\s+/).filter((part) => part !== "");
-  if (command.length === 0) throw badRequest("`command` is empty; give a program to run, e.g. /bin/sh");
-  return command;
-}
-
-/** WebSocket close codes 4000-4999 are the application's: 4000 + the HTTP status the error would have had. */
-const statusOf = (error: unknown): number =>
-  error instanceof GoferError ? ERROR_CODES[error.code].status : 500;
-
-const messageOf = (error: unknown): string =>
-  closeReason(error instanceof Error ? error.message : "attach failed");
+const commandOf = (query: AttachQueryValue): string[] => splitCommandWords(query.command ?? DEFAULT_COMMAND);

@@ -25,6 +25,10 @@ import { demuxLogStream } from "./log-demux.ts";
 import { LogPosition } from "./log-position.ts";
 import { positioned, readLogs, type TimestampedFrame, timestampedFrames, unreadRest } from "./log-resume.ts";
 
+/** How long exit() waits for the engine to notice that an exec'd process ended: 20 × 50 ms. */
+const EXIT_POLLS = 20;
+const EXIT_POLL_MS = 50;
+
 export interface DockerSchedulerOptions {
   /** Defaults to a client for `DOCKER_HOST` or the standard socket. */
   client?: EngineClient;
@@ -133,10 +137,15 @@ export class DockerScheduler implements Scheduler {
       input: connection,
       output: output(),
       async exit() {
-        const inspected = await guard(`could not inspect a command in container ${id}`, () =>
-          client.inspectExec(execId),
-        );
-        return inspected.Running ? null : inspected.ExitCode;
+        // The engine may report the process running for a moment after its output ended.
+        for (let attempt = 0; ; attempt += 1) {
+          const inspected = await guard(`could not inspect a command in container ${id}`, () =>
+            client.inspectExec(execId),
+          );
+          if (!inspected.Running) return inspected.ExitCode;
+          if (attempt === EXIT_POLLS) return null;
+          await new Promise((resolve) => setTimeout(resolve, EXIT_POLL_MS));
+        }
       },
       resize: (columns, rows) =>
         guard(`could not resize the terminal in container ${id}`, () =>
