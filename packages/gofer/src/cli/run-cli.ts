@@ -16,6 +16,7 @@ import { registerRoleCommands } from "./role.ts";
 import { registerRunCommands } from "./run.ts";
 import { registerSecretCommands } from "./secret.ts";
 import { registerServiceCommands } from "./service.ts";
+import { registerSystemCommands } from "./system.ts";
 import { registerTaskCommands } from "./task.ts";
 import { registerTokenCommands } from "./token.ts";
 import { registerUpCommand } from "./up.ts";
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerExtensionCommands(program);
   registerTokenCommands(program);
   registerRoleCommands(program);
+  registerSystemCommands(program);
   registerServiceCommands(program);
   // exitOverride is inherited only by commands created after it is set, so apply it to the whole tree.
   const applyExitOverride = (command: Command) => {

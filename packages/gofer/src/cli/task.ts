@@ -1,4 +1,4 @@
-/** `gofer task …`: the task executions of a run, their logs, and cancelling one. */
+/** `gofer task …`: the task executions of a run, their logs, attaching to one, and cancelling one. */
 import { topologicalOrder } from "@gofer/sdk";
 import type { TaskExecution } from "@gofer/sdk/client";
 import type { Command } from "commander";
@@ -7,6 +7,7 @@ import { type CommandContext, contextOf } from "./command-context.ts";
 import { printLogLines } from "./output/log-lines.ts";
 import { formatResources } from "./output/resources-format.ts";
 import { spanDuration } from "./output/time-format.ts";
+import { attachToTask } from "./task-attach.ts";
 
 export function registerTaskCommands(program: Command): void {
   const task = program.command("task").description("Inspect a run's tasks and read their logs");
@@ -57,6 +58,32 @@ export function registerTaskCommands(program: Command): void {
       await client.tasks.cancel(namespace, pipelineId, positiveInteger(runText), taskId);
       out.result({ cancelled: taskId }, () => `Cancelling task ${taskId}`);
     });
+
+  task
+    .command("attach <pipeline> <run> <task>")
+    .description(
+      "Run a shell (or --command) inside a running task's container, connected to this terminal; with piped " +
+        "input, send it and print the output. Exits with the command's exit code",
+    )
+    .option("-c, --command <command>", "command line to run (quotes work; nothing is expanded)", "/bin/sh")
+    .action(
+      async (
+        pipelineId: string,
+        runText: string,
+        taskId: string,
+        options: { command: string },
+        command: Command,
+      ) => {
+        const context = contextOf(command);
+        const runId = positiveInteger(runText);
+        process.exitCode = await attachToTask(context, {
+          pipelineId,
+          runId,
+          taskId,
+          command: options.command,
+        });
+      },
+    );
 
   task
     .command("logs <pipeline> <run> <task>")

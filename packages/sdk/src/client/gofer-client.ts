@@ -13,6 +13,7 @@ import { type ObjectsApi, objectsApi } from "./objects-api.ts";
 import { type RolesApi, rolesApi } from "./roles-api.ts";
 import { type SecretsApi, secretsApi } from "./secrets-api.ts";
 import { type SubscriptionsApi, subscriptionsApi } from "./subscriptions-api.ts";
+import { type AttachOptions, openTaskTerminal, type TaskTerminal } from "./task-terminal.ts";
 import type {
   CreateNamespaceInput,
   CreateTokenInput,
@@ -24,6 +25,7 @@ import type {
   RegisteredPipeline,
   Run,
   SystemMetadata,
+  SystemPreferences,
   TaskExecution,
   Token,
   TokenWithSecret,
@@ -51,6 +53,10 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 export interface SystemApi {
   /** The server's version. Needs no token. */
   metadata(): Promise<SystemMetadata>;
+  /** Admin only: whether new runs are paused, and whether the bootstrap token was given out. */
+  preferences(): Promise<SystemPreferences>;
+  /** Admin only: pauses (`true`) or resumes new runs server-wide; runs already started go on. */
+  setRunsPaused(paused: boolean): Promise<SystemPreferences>;
 }
 
 export interface TokensApi {
@@ -169,6 +175,18 @@ export interface TasksApi {
   ): AsyncIterable<string>;
   /** Deletes a completed task's log. */
   deleteLogs(namespace: string, pipelineId: string, runId: number, taskId: string): Promise<void>;
+  /**
+   * Runs a command in a running task's container (default `/bin/sh` with a terminal) and connects to it. Needs
+   * write access to the run; refused with 409 once the task is no longer running, 403 when the server has
+   * attaching turned off.
+   */
+  attach(
+    namespace: string,
+    pipelineId: string,
+    runId: number,
+    taskId: string,
+    options?: AttachOptions,
+  ): Promise<TaskTerminal>;
 }
 
 export interface EventStreamOptions {
@@ -219,6 +237,9 @@ export class GoferClient {
 
     this.system = {
       metadata: async () => http.json("GET", "/api/system/metadata", undefined),
+      preferences: async () => http.json("GET", "/api/system", undefined),
+      setRunsPaused: async (paused) =>
+        http.json("PATCH", "/api/system", undefined, { body: { ignore_pipeline_run_events: paused } }),
     };
 
     this.tokens = {
@@ -340,6 +361,24 @@ export class GoferClient {
       },
       deleteLogs: async (namespace, pipelineId, runId, taskId) =>
         http.empty("DELETE", `${task(namespace, pipelineId, runId, taskId)}/logs`),
+      attach: (namespace, pipelineId, runId, taskId, options = {}) => {
+        const attachPath = `${task(namespace, pipelineId, runId, taskId)}/attach`;
+        const query = {
+          command: options.command,
+          tty: options.tty,
+          columns: options.columns,
+          rows: options.rows,
+        };
+        const url = http.url(attachPath, query);
+        url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+        return openTaskTerminal({
+          url: url.href,
+          headers: http.headers(),
+          baseUrl: http.baseUrl,
+          handshakeTimeoutMs: timeoutMs,
+          explainRefusal: () => http.explainRefusedUpgrade(attachPath, query),
+        });
+      },
     };
 
     this.events = {

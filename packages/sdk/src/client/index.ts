@@ -46,4 +46,5 @@ export type {
   SecretWithValue,
 } from "./secrets-api.ts";
 export type { SubscriptionsApi } from "./subscriptions-api.ts";
+export type { AttachOptions, TaskTerminal } from "./task-terminal.ts";
 export type * from "./wire-types.ts";

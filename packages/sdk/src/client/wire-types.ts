@@ -20,6 +20,13 @@ export interface ErrorEnvelope {
 }
 
 /** `GET /api/system/metadata`: which build of the server is answering. */
+/** `GET /api/system`: server-wide switches. */
+export interface SystemPreferences {
+  bootstrap_token_created: boolean;
+  /** While true, every new run is refused (503 `RUNS_PAUSED`). */
+  ignore_pipeline_run_events: boolean;
+}
+
 export interface SystemMetadata {
   /** The source commit the server was built from. */
   commit: string;

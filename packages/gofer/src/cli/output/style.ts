@@ -21,6 +21,7 @@ const OUTCOME_COLOURS: Record<string, Format> = {
   failed: "red",
   cancelled: "yellow",
   skipped: "yellow",
+  paused: "yellow",
   disabled: "yellow",
   deprecated: "gray",
   running: "cyan",
