@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { tmpdir } from "node:os";
 import { before, describe, it } from "node:test";
-import { assertExit, type Gofer, parseJson, useCliServer } from "./support/cli.ts";
+import { assertExit, GOFER_BIN, type Gofer, parseJson, useCliServer } from "./support/cli.ts";
 import { deployPipeline, pipelineConfig, shTask, startRun, waitForTask } from "./support/pipelines.ts";
 import type { TestServer } from "./support/test-server.ts";
 
@@ -50,6 +52,41 @@ describe("gofer task attach and gofer system", () => {
     assert.equal(result.stdout.trim(), "task=sleeper");
   });
 
+  it("on a terminal, connects the keyboard raw to a shell in the task and exits with the shell's code", async () => {
+    // `script` gives the CLI a real pseudo-terminal, as a person's terminal would.
+    const cli = `${shellQuote(process.execPath)} ${shellQuote(GOFER_BIN)} task attach shell ${runId} sleeper`;
+    const child = spawn("script", ["-qefc", `stty rows 24 cols 100; ${cli}`, "/dev/null"], {
+      env: { ...process.env, HOME: tmpdir(), GOFER_API_BASE_URL: server.url, GOFER_TOKEN: server.token },
+      stdio: "pipe",
+    });
+    let screen = "";
+    child.stdout.setEncoding("utf8").on("data", (text: string) => {
+      screen += text;
+      // Busybox's shell asks where the cursor is before each prompt and waits for a terminal's answer.
+      if (text.includes("\u001b[6n")) child.stdin.write("\u001b[1;1R");
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const waitFor = async (pattern: RegExp) => {
+      const deadline = Date.now() + 15_000;
+      while (!pattern.test(screen)) {
+        if (Date.now() > deadline) {
+          child.kill();
+          throw new Error(`the terminal never showed ${pattern}:\n${JSON.stringify(screen)}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    };
+    try {
+      await waitFor(/# /);
+      child.stdin.write("stty size; echo tty-$GOFER_TASK_ID\r");
+      await waitFor(/24 100[\s\S]*tty-sleeper/);
+      child.stdin.write("exit 6\r");
+      assert.equal(await exited, 6);
+    } finally {
+      child.kill();
+    }
+  });
+
   it("says why it cannot attach to a finished task, with a non-zero exit", async () => {
     const result = await gofer(["task", "attach", "shell", String(runId), "quick"], { input: "" });
     assertExit(result, 1);
@@ -85,3 +122,5 @@ describe("gofer task attach and gofer system", () => {
     assert.equal((await server.api("GET", "/api/system")).json.ignore_pipeline_run_events, false);
   });
 });
+
+const shellQuote = (text: string): string => `'${text.replaceAll("'", "'\\''")}'`;
