@@ -51,6 +51,8 @@ const INSTEAD_OF_SUCCESS: Record<string, { status: number; code: string }> = {
   create_bootstrap_token: { status: 409, code: "ALREADY_EXISTS" },
   // WebSocket only: a plain GET is refused; its success, the upgrade, is checked in the WebSocket test.
   stream_events: { status: 400, code: "BAD_REQUEST" },
+  // The walk's tasks have finished, and only a running task can be attached to (task-attach.test.ts).
+  attach_task_execution: { status: 409, code: "CONFLICT" },
 };
 
 /** Query strings the operations need to succeed: secrets only answer with `include_secret`, objects overwrite. */
@@ -412,6 +414,8 @@ describe("authorization matrix over every served operation", () => {
         settings: { every: "1h" },
       },
       update_subscription: { status: "active" },
+      // false: a paused server would refuse the start_run calls that follow.
+      update_system_preferences: { ignore_pipeline_run_events: false },
     };
     return bodies[operationId];
   };

@@ -73,7 +73,9 @@ describe("defaults", () => {
         event_log_retention_ms: 15_768_000_000,
         event_prune_interval_ms: 3_600_000,
         pipeline_version_retention: 10,
+        task_attach: true,
       },
+      web: { enable: true, path: "" },
       development: { bypass_auth: false, pretty_logging: false },
       secret_store: { sqlite: { encryption_key: "", key_file: join(dataDir, "secret-store.key") } },
       object_store: {
