@@ -1,0 +1,33 @@
+/** How times, durations and statuses read on the page. */
+
+export function duration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return "–";
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const seconds = ms / 1000;
+  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m ${Math.round(seconds % 60)}s`;
+  return `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
+}
+
+/** From `started` to `ended`, or to now while still going; "–" when it never started. */
+export function span(started: number, ended: number, now = Date.now()): string {
+  if (!started) return "–";
+  return duration((ended || now) - started);
+}
+
+export function when(epochMs: number): string {
+  if (!epochMs) return "–";
+  const seconds = Math.round((Date.now() - epochMs) / 1000);
+  if (seconds < 60) return "just now";
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ago`;
+  return new Date(epochMs).toLocaleString();
+}
+
+export const exactTime = (epochMs: number): string => (epochMs ? new Date(epochMs).toLocaleString() : "");
+
+/** The word shown for a run or task: its status once complete, its state before. */
+export function outcome(state: string, status: string): string {
+  return state === "complete" ? status : state;
+}

@@ -1,0 +1,160 @@
+/**
+ * A log that stays smooth at 100,000 lines: rows have one fixed height, so only the rows in view (plus a few
+ * either side) are in the DOM, placed under a spacer as tall as the whole log. While following, new lines keep
+ * the view at the bottom unless the reader scrolled up.
+ */
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
+
+const ROW_HEIGHT = 18;
+const OVERSCAN = 20;
+
+interface Props {
+  lines: string[];
+  /** Changes whenever lines were appended (the array itself is appended to in place). */
+  version: number;
+  fileName: string;
+  following: boolean;
+  /** The accessible name of the log region. */
+  label?: string;
+}
+
+export function LogViewer({ lines, version, fileName, following, label = "Task log" }: Props) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const [scrollTop, setScrollTop] = useState(0);
+  const [viewHeight, setViewHeight] = useState(400);
+  const [query, setQuery] = useState("");
+  const [current, setCurrent] = useState(0);
+  const stickToBottom = useRef(true);
+
+  const matches = useMemo(() => {
+    if (!query) return [];
+    const needle = query.toLowerCase();
+    const found: number[] = [];
+    lines.forEach((line, index) => {
+      if (line.toLowerCase().includes(needle)) found.push(index);
+    });
+    return found;
+    // `version` marks appends to `lines`, which is the same array throughout.
+  }, [query, version, lines]);
+
+  useEffect(() => {
+    const element = scroller.current;
+    if (!element) return;
+    const observer = new ResizeObserver(() => setViewHeight(element.clientHeight));
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, []);
+
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (element && following && stickToBottom.current) element.scrollTop = element.scrollHeight;
+  }, [version, following]);
+
+  const jumpTo = (matchIndex: number) => {
+    if (matches.length === 0) return;
+    const wrapped = (matchIndex + matches.length) % matches.length;
+    setCurrent(wrapped);
+    const line = matches[wrapped] ?? 0;
+    stickToBottom.current = false;
+    if (scroller.current) scroller.current.scrollTop = Math.max(0, line * ROW_HEIGHT - viewHeight / 2);
+  };
+
+  const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN);
+  const last = Math.min(lines.length, Math.ceil((scrollTop + viewHeight) / ROW_HEIGHT) + OVERSCAN);
+  const currentLine = matches.length > 0 ? matches[Math.min(current, matches.length - 1)] : undefined;
+  const matchSet = new Set(matches.filter((line) => line >= first && line < last));
+
+  const download = () => {
+    const url = URL.createObjectURL(new Blob([lines.join("\n"), "\n"], { type: "text/plain" }));
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = fileName;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  };
+
+  return (
+    <div class="log-panel">
+      <div class="log-tools">
+        <label class="search">
+          <span class="visually-hidden">Search log</span>
+          <input
+            type="search"
+            placeholder="Search log"
+            aria-label="Search log"
+            value={query}
+            onInput={(event) => {
+              setQuery(event.currentTarget.value);
+              setCurrent(0);
+            }}
+            onKeyDown={(event) => {
+              if (event.key === "Enter") jumpTo(current + (event.shiftKey ? -1 : 1));
+            }}
+          />
+        </label>
+        <span class="match-count" aria-live="polite">
+          {query
+            ? matches.length
+              ? `${Math.min(current, matches.length - 1) + 1} of ${matches.length}`
+              : "no match"
+            : ""}
+        </span>
+        <button
+          type="button"
+          onClick={() => jumpTo(current - 1)}
+          disabled={!matches.length}
+          aria-label="Previous match"
+        >
+          ↑
+        </button>
+        <button
+          type="button"
+          onClick={() => jumpTo(current + 1)}
+          disabled={!matches.length}
+          aria-label="Next match"
+        >
+          ↓
+        </button>
+        <span class="line-count">{lines.length.toLocaleString()} lines</span>
+        <button type="button" onClick={download} disabled={lines.length === 0}>
+          Download log
+        </button>
+      </div>
+      <div
+        class="log"
+        role="log"
+        aria-label={label}
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must take focus to scroll by keyboard
+        tabIndex={0}
+        ref={scroller}
+        onScroll={(event) => {
+          const element = event.currentTarget;
+          setScrollTop(element.scrollTop);
+          stickToBottom.current =
+            element.scrollTop + element.clientHeight >= element.scrollHeight - ROW_HEIGHT * 2;
+        }}
+      >
+        <div style={{ height: `${lines.length * ROW_HEIGHT}px`, position: "relative" }}>
+          {lines.slice(first, last).map((line, offset) => {
+            const index = first + offset;
+            const kind = index === currentLine ? " log-current" : matchSet.has(index) ? " log-match" : "";
+            return (
+              // The line number is drawn from data-line by CSS, so a row's text is exactly the log line.
+              <div
+                key={index}
+                class={`log-line${kind}`}
+                data-line={index + 1}
+                style={{ top: `${index * ROW_HEIGHT}px`, height: `${ROW_HEIGHT}px` }}
+              >
+                {line}
+              </div>
+            );
+          })}
+        </div>
+        {lines.length === 0 && (
+          <p class="empty log-empty">{following ? "Waiting for output…" : "No output."}</p>
+        )}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,56 @@
+/**
+ * Lines read from a log route as it grows, batched into one re-render per animation frame: a task printing
+ * thousands of lines a second re-renders at most 60 times a second.
+ */
+import { useEffect, useRef, useState } from "preact/hooks";
+import { streamLines } from "../api/log-stream.ts";
+
+export interface LineStream {
+  lines: string[];
+  version: number;
+  following: boolean;
+  error: unknown;
+}
+
+/** Reads `path` (undefined: nothing to read) with `follow=true` while `follow` holds. */
+export function useLineStream(path: string | undefined, follow: boolean): LineStream {
+  const lines = useRef<string[]>([]);
+  const [version, setVersion] = useState(0);
+  const [error, setError] = useState<unknown>(undefined);
+  const [following, setFollowing] = useState(false);
+  useEffect(() => {
+    lines.current = [];
+    setVersion((value) => value + 1);
+    setError(undefined);
+    if (!path) return;
+    const abort = new AbortController();
+    let frame = 0;
+    setFollowing(follow);
+    streamLines(
+      `${path}${follow ? "?follow=true" : ""}`,
+      (batch) => {
+        lines.current.push(...batch);
+        if (!frame) {
+          frame = requestAnimationFrame(() => {
+            frame = 0;
+            setVersion((value) => value + 1);
+          });
+        }
+      },
+      abort.signal,
+    )
+      .catch((failure: unknown) => {
+        if (!abort.signal.aborted) setError(failure);
+      })
+      .finally(() => {
+        if (abort.signal.aborted) return;
+        setFollowing(false);
+        setVersion((value) => value + 1);
+      });
+    return () => {
+      abort.abort();
+      cancelAnimationFrame(frame);
+    };
+  }, [path, follow]);
+  return { lines: lines.current, version, following, error };
+}
