@@ -24,13 +24,26 @@ export function DagGraph({ tasks, executions, selected, onSelect }: Props) {
     [tasks],
   );
   if (tasks.length === 0) return <p class="empty">This pipeline has no tasks.</p>;
-  const edges = tasks.flatMap((task) =>
-    Object.entries(task.depends_on ?? {}).flatMap(([parent, condition]) => {
-      const from = layout.nodes.get(parent);
-      const to = layout.nodes.get(task.id);
-      return from && to ? [{ key: `${parent}->${task.id}`, from, to, condition }] : [];
-    }),
-  );
+  const edges = tasks.flatMap((task) => {
+    const to = layout.nodes.get(task.id);
+    // A child's incoming edges are labelled at different points along them, top parent nearest the child,
+    // so labels of edges that meet at one arrow do not sit on each other.
+    const parents = Object.entries(task.depends_on ?? {})
+      .flatMap(([parent, condition]) => {
+        const from = layout.nodes.get(parent);
+        return from ? [{ parent, from, condition }] : [];
+      })
+      .sort((a, b) => a.from.y - b.from.y);
+    return to
+      ? parents.map(({ parent, from, condition }, index) => ({
+          key: `${parent}->${task.id}`,
+          from,
+          to,
+          condition,
+          labelAt: 0.8 - (0.45 * index) / Math.max(1, parents.length - 1 || 1),
+        }))
+      : [];
+  });
   return (
     <div class="graph-scroll">
       <svg
@@ -54,19 +67,20 @@ export function DagGraph({ tasks, executions, selected, onSelect }: Props) {
             <path d="M0,0 L10,5 L0,10 z" class="arrow-head" />
           </marker>
         </defs>
-        {edges.map(({ key, from, to, condition }) => {
+        {edges.map(({ key, from, to, condition, labelAt }) => {
           const x1 = from.x + NODE_WIDTH;
           const y1 = from.y + NODE_HEIGHT / 2;
           const x2 = to.x;
           const y2 = to.y + NODE_HEIGHT / 2;
           const middle = (x1 + x2) / 2;
+          const label = bezierPoint(labelAt, [x1, y1], [middle, y1], [middle, y2], [x2, y2]);
           return (
             <g key={key} class={`edge edge-${condition}`}>
               <path
                 d={`M${x1},${y1} C${middle},${y1} ${middle},${y2} ${x2},${y2}`}
                 marker-end="url(#arrow)"
               />
-              <text x={middle} y={(y1 + y2) / 2 - 4} text-anchor="middle" class="edge-label">
+              <text x={label[0]} y={label[1] - 4} text-anchor="middle" class="edge-label">
                 {EDGE_LABELS[condition]}
               </text>
             </g>
@@ -110,4 +124,15 @@ export function DagGraph({ tasks, executions, selected, onSelect }: Props) {
       </svg>
     </div>
   );
+}
+
+type Point = [number, number];
+
+function bezierPoint(t: number, p0: Point, p1: Point, p2: Point, p3: Point): Point {
+  const u = 1 - t;
+  const weights = [u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t] as const;
+  const points = [p0, p1, p2, p3];
+  return [0, 1].map((axis) =>
+    points.reduce((sum, point, index) => sum + (weights[index] ?? 0) * (point[axis] ?? 0), 0),
+  ) as Point;
 }

@@ -23,7 +23,7 @@ export interface Layout {
 
 export const NODE_WIDTH = 150;
 export const NODE_HEIGHT = 40;
-const COLUMN_GAP = 70;
+const COLUMN_GAP = 110;
 const ROW_GAP = 22;
 const MARGIN = 12;
 
