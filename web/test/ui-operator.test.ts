@@ -1,0 +1,155 @@
+/**
+ * The web UI's operator controls and its answers to people without permission, in a real browser against a
+ * real server: pausing and resuming new runs, a terminal into a running task, anonymous and limited tokens.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Browser } from "playwright-core";
+import {
+  deployPipeline,
+  pipelineConfig,
+  shTask,
+  startRun,
+  waitForRun,
+} from "../../packages/gofer/test/support/pipelines.ts";
+import { startTestServer, type TestServer } from "../../packages/gofer/test/support/test-server.ts";
+import {
+  launchBrowser,
+  openPage,
+  screenshot,
+  signIn,
+  storedToken,
+  urlQueryAndHash,
+} from "./support/browser.ts";
+
+describe("the web UI: operator controls and permissions", () => {
+  let server: TestServer;
+  let browser: Browser;
+  before(async () => {
+    server = await startTestServer();
+    browser = await launchBrowser();
+    await deployPipeline(server, pipelineConfig("quick", [shTask("hello", "echo hello")]));
+    await deployPipeline(
+      server,
+      pipelineConfig("service", [shTask("serve", "trap 'exit 0' TERM; while true; do sleep 0.2; done")]),
+    );
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it("pauses new runs with a banner on every page, refuses a start while paused, and resumes", async () => {
+    const { page, context, errors } = await openPage(browser);
+    await page.goto(`${server.url}/namespaces/default/pipelines/quick`);
+    await signIn(page, server.token);
+    await page.getByRole("button", { name: "Pause runs" }).click();
+    const banner = page.getByRole("alert").filter({ hasText: "New runs are paused" });
+    await banner.waitFor();
+    assert.equal((await server.api("GET", "/api/system")).json.ignore_pipeline_run_events, true);
+    await screenshot(page, "paused");
+
+    await page.getByRole("button", { name: "Start run" }).click();
+    await page.getByRole("button", { name: "Start", exact: true }).click();
+    await page
+      .getByRole("dialog")
+      .getByRole("alert")
+      .filter({ hasText: /paused/ })
+      .waitFor();
+    assert.equal(
+      (await server.api("GET", "/api/namespaces/default/pipelines/quick/runs")).json.runs.length,
+      0,
+    );
+    await page.getByRole("button", { name: "Close" }).click();
+
+    // The banner follows the person to other pages and survives a reload.
+    await page.goto(`${server.url}/events`);
+    await banner.waitFor();
+
+    await page.getByRole("button", { name: "Resume runs" }).click();
+    await banner.waitFor({ state: "detached" });
+    await page.goto(`${server.url}/namespaces/default/pipelines/quick`);
+    await page.getByRole("button", { name: "Start run" }).click();
+    await page.getByRole("button", { name: "Start", exact: true }).click();
+    await page.waitForURL(/\/runs\/1$/);
+    await waitForRun(server, "quick", 1);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  it("opens a terminal into a running task and runs a command through it", async () => {
+    const { page, context, errors } = await openPage(browser);
+    const runId = await startRun(server, "service");
+    await page.goto(`${server.url}/namespaces/default/pipelines/service/runs/${runId}`);
+    await signIn(page, server.token);
+    await page.locator('g[data-task-id="serve"][data-state="running"]').waitFor({ timeout: 30_000 });
+    await page.getByRole("button", { name: "Attach" }).click();
+    const terminal = page.getByRole("region", { name: "Terminal" });
+    await terminal.getByText("Connected").waitFor();
+    await terminal.locator(".xterm-rows").getByText("#").first().waitFor();
+    await terminal.locator(".xterm").click();
+    // The shell computes the answer, so seeing it proves the command ran rather than that input was echoed.
+    await page.keyboard.type("echo hello-from-$((6*7))");
+    await page.keyboard.press("Enter");
+    await terminal.locator(".xterm-rows").getByText("hello-from-42").waitFor();
+    await screenshot(page, "terminal");
+    await page.keyboard.type("exit");
+    await page.keyboard.press("Enter");
+    await terminal.locator(".terminal-status", { hasText: "Session ended (exited 0)" }).waitFor();
+
+    const task = await server.api(
+      "GET",
+      `/api/namespaces/default/pipelines/service/runs/${runId}/tasks/serve`,
+    );
+    assert.equal(task.json.task_execution.state, "running", "leaving the shell leaves the task running");
+    await server.api("DELETE", `/api/namespaces/default/pipelines/service/runs/${runId}`);
+    await waitForRun(server, "service", runId);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  it("tells an anonymous visitor and a token without permission what they cannot see, and why", async () => {
+    const { page, context, errors } = await openPage(browser);
+    // Anonymous: v0 lets anyone read the default namespace's pipelines and runs, not its events.
+    await page.goto(`${server.url}/namespaces/default`);
+    await page.getByRole("link", { name: "quick", exact: true }).waitFor();
+    await page.goto(`${server.url}/events`);
+    await page
+      .getByRole("alert")
+      .filter({ hasText: /sign in/i })
+      .waitFor();
+
+    // A token that is not known at all is refused at sign-in, and nothing is kept.
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByLabel("API token").fill("not-a-real-token");
+    await page.locator("form.signin").getByRole("button", { name: "Sign in" }).click();
+    await page
+      .locator("form.signin")
+      .getByRole("alert")
+      .filter({ hasText: /unknown/ })
+      .waitFor();
+    assert.equal(await storedToken(page), null);
+
+    // The `user` role works in the default namespace only: another team's page says so instead of showing nothing.
+    const team = await server.api("POST", "/api/namespaces", {
+      id: "payments",
+      name: "Payments",
+      description: "",
+    });
+    assert.equal(team.status, 201, team.text);
+    const user = await server.api("POST", "/api/tokens", { user: "dev", roles: ["user"], expires: 0 });
+    await page.getByLabel("API token").fill(user.json.secret);
+    await page.locator("form.signin").getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign out" }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Pause runs" }).count(), 0, "no operator controls");
+    await page.goto(`${server.url}/namespaces/payments`);
+    await page
+      .getByRole("alert")
+      .filter({ hasText: /may not read/ })
+      .waitFor();
+    await screenshot(page, "forbidden");
+    assert.equal(await urlQueryAndHash(page), "", "the token never enters a URL");
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+});
