@@ -47,6 +47,7 @@ describe("the web UI: runs", () => {
       ]),
     );
     await deployPipeline(server, pipelineConfig("forever", [shTask("wait", "sleep 300")]));
+    await deployPipeline(server, pipelineConfig("chatty", [shTask("count", "seq 1 100000")]));
     console.log(`screenshots: ${SCREENSHOTS}`);
   });
   after(async () => {
@@ -134,6 +135,26 @@ describe("the web UI: runs", () => {
     await page.getByLabel("Search log").fill("line-5");
     assert.match((await page.locator(".match-count").textContent()) ?? "", /1 of 1/);
     await waitForRun(server, "talker", runId);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  it("keeps a 100,000-line log in a handful of DOM rows, and finds any line", async () => {
+    const { page, context, errors } = await signedInPage();
+    const runId = await startRun(server, "chatty");
+    await waitForRun(server, "chatty", runId);
+    await page.goto(`${server.url}/namespaces/default/pipelines/chatty/runs/${runId}`);
+    await page.getByText("100,000 lines").waitFor({ timeout: 30_000 });
+    const log = page.getByRole("log", { name: "Task log" });
+    const rendered = await log.locator(".log-line").count();
+    assert.ok(rendered > 0 && rendered < 200, `${rendered} rows in the DOM for 100,000 lines`);
+    const started = Date.now();
+    await page.getByLabel("Search log").fill("99999");
+    await page.getByLabel("Search log").press("Enter");
+    await log.locator(".log-current", { hasText: /^99999$/ }).waitFor();
+    const searchMs = Date.now() - started;
+    assert.ok((await log.locator(".log-line").count()) < 200);
+    console.log(`100,000-line log: ${rendered} rows rendered; search and jump in ${searchMs} ms`);
     assert.deepEqual(errors, []);
     await context.close();
   });
