@@ -70,17 +70,42 @@ JS
   --minify-syntax \
   --log-level=warning
 
+# The web UI rides inside the binary as SEA assets: one per built file under web-ui/, plus web-ui/manifest.json
+# listing them (packages/gofer/src/api/web-ui.ts reads them back).
+log "building the web UI"
+npm run build:web --silent >"$work/web-build.log" 2>&1 || {
+  cat "$work/web-build.log" >&2
+  fail "the web UI did not build"
+}
+
 # Paths are relative to the work folder, since `main` is the file name stack traces show: "gofer.cjs:123:45"
 # rather than a temporary folder of the build machine. The code cache (V8 bytecode compiled at build time) halves
 # start-up: `gofer --version` takes 0.09 s instead of 0.2 s.
-cat >"$work/sea-config.json" <<EOF
-{
-  "main": "gofer.cjs",
-  "output": "gofer.blob",
-  "disableExperimentalSEAWarning": true,
-  "useCodeCache": true
-}
-EOF
+node - "$work" "$PWD/web/dist" <<'JS'
+const { readdirSync, statSync, writeFileSync } = require("node:fs");
+const { join, relative } = require("node:path");
+const [work, dist] = process.argv.slice(2);
+const files = [];
+const walk = (dir) => {
+  for (const entry of readdirSync(dir)) {
+    const full = join(dir, entry);
+    if (statSync(full).isDirectory()) walk(full);
+    else files.push(relative(dist, full).split("\\").join("/"));
+  }
+};
+walk(dist);
+writeFileSync(join(work, "web-ui-manifest.json"), JSON.stringify(files));
+const assets = { "web-ui/manifest.json": join(work, "web-ui-manifest.json") };
+for (const name of files) assets[`web-ui/${name}`] = join(dist, name);
+const config = {
+  main: "gofer.cjs",
+  output: "gofer.blob",
+  disableExperimentalSEAWarning: true,
+  useCodeCache: true,
+  assets,
+};
+writeFileSync(join(work, "sea-config.json"), JSON.stringify(config, null, 2));
+JS
 # Runs a step quietly (postject warns about every ELF note it does not know), showing its output if it fails.
 quietly() {
   if ! "$@" >"$work/step.log" 2>&1; then

@@ -247,6 +247,19 @@ describe("single binary", () => {
       assert.deepEqual(metadata.body, { commit, semver: VERSION.semver });
     });
 
+    it("serves the web UI built into it, with no checkout on the machine", async () => {
+      const page = await fetch(`${url}/namespaces/default`);
+      assert.equal(page.status, 200, output());
+      const html = await page.text();
+      assert.match(html, /<div id="app"><\/div>/);
+      const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+      assert.ok(script, html);
+      const asset = await fetch(`${url}${script}`);
+      assert.equal(asset.status, 200);
+      assert.equal(asset.headers.get("cache-control"), "public, max-age=31536000, immutable");
+      assert.ok((await asset.text()).length > 1000);
+    });
+
     it("registers a TypeScript pipeline file that imports @gofer/sdk with nothing installed", async () => {
       const response = await fetch(`${url}/api/tokens/bootstrap`, {
         method: "POST",

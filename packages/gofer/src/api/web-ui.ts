@@ -9,7 +9,8 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { extname, join, relative, resolve, sep } from "node:path";
+import { extname, join, relative, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { GoferApp } from "./api-context.ts";
@@ -31,7 +32,7 @@ interface UiFile {
 /** The prefix of the embedded files' asset keys, and the key of the list of them. */
 export const SEA_ASSET_PREFIX = "web-ui/";
 export const SEA_MANIFEST = `${SEA_ASSET_PREFIX}manifest.json`;
-const CHECKOUT_BUILD = resolve(import.meta.dirname, "../../../../web/dist");
+const CHECKOUT_BUILD = fileURLToPath(new URL("../../../../web/dist", import.meta.url));
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
