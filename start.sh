@@ -6,6 +6,7 @@ cd "$(dirname "$0")"
 scripts/install.sh
 scripts/ensure-docker.sh
 scripts/build-images.sh
+scripts/build-web.sh
 
 export GOFER_WEB_SERVER__DATA_DIR="${GOFER_WEB_SERVER__DATA_DIR:-$PWD/.gofer-data}"
 # An engine started without its bridge network (as on machines that must not create networks) can only run

@@ -9,6 +9,7 @@ root=$PWD
 scripts/install.sh
 scripts/ensure-docker.sh
 scripts/build-images.sh
+scripts/build-web.sh
 
 export PATH="$root/node_modules/.bin:$PATH"
 data="${GOFER_WEB_SERVER__DATA_DIR:-$root/.gofer-data}"
@@ -74,6 +75,7 @@ gofer run logs dag "$run_id"
 cat <<NEXT
 
 That was run $run_id of the "dag" pipeline. The server keeps running in the background (PID $(cat "$data/server.pid" 2>/dev/null || echo "?")).
+See it in the browser at $url/ (Sign in with the token in $cli_config).
 Try next, from this folder:
   export GOFER_CONFIG=$cli_config PATH=$root/node_modules/.bin:\$PATH
   gofer run start dag -v FAIL_TESTS=1 --watch   # the failure branch: notify-failure runs, publish is skipped
