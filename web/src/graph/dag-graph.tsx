@@ -1,6 +1,6 @@
 /** A pipeline's tasks drawn as a graph; on a run page each node is coloured by its task's status. */
 import { useMemo } from "preact/hooks";
-import type { RequiredParentStatus, Task, TaskExecution } from "../api/types.ts";
+import type { Task, TaskDependencyCondition, TaskExecution } from "../api/types.ts";
 import { layoutDag, NODE_HEIGHT, NODE_WIDTH } from "./layout.ts";
 
 interface Props {
@@ -11,7 +11,7 @@ interface Props {
   onSelect?: (taskId: string) => void;
 }
 
-const EDGE_LABELS: Record<RequiredParentStatus, string> = {
+const EDGE_LABELS: Record<TaskDependencyCondition, string> = {
   any: "any",
   success: "success",
   failure: "failure",

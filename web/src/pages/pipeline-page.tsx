@@ -161,7 +161,9 @@ export function PipelinePage({ namespace, pipeline }: { namespace: string; pipel
             {(deployments.value ?? []).map((deployment) => (
               <li key={deployment.deployment_id}>
                 #{deployment.deployment_id}: v{deployment.start_version} → v{deployment.end_version}{" "}
-                <StatusPill value={outcome(deployment.state, deployment.status)} />{" "}
+                <StatusPill
+                  value={outcome(deployment.state.toLowerCase(), deployment.status.toLowerCase())}
+                />{" "}
                 <span class="muted">{when(deployment.started)}</span>
               </li>
             ))}

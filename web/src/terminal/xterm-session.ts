@@ -6,6 +6,7 @@ import { FitAddon } from "@xterm/addon-fit";
 import { Terminal } from "@xterm/xterm";
 import "@xterm/xterm/css/xterm.css";
 import { ApiError, apiFetch, openApiSocket } from "../api/client.ts";
+import { currentTheme } from "../theme.ts";
 
 export interface SessionCallbacks {
   onStatus: (status: string) => void;
@@ -20,8 +21,7 @@ export function startTerminal(
   attachPath: string,
   callbacks: SessionCallbacks,
 ): () => void {
-  const dark =
-    matchMedia("(prefers-color-scheme: dark)").matches || document.documentElement.dataset.theme === "dark";
+  const dark = currentTheme() === "dark";
   const terminal = new Terminal({
     cursorBlink: true,
     fontSize: 13,

@@ -5,6 +5,7 @@
  */
 
 import { GoferConnectionError } from "./errors.ts";
+import type { SocketTarget } from "./http.ts";
 import type { GoferEvent } from "./wire-types.ts";
 
 /**
@@ -30,17 +31,10 @@ const OPEN = 1;
 /** Closes that end the stream normally: 1000, or a close frame without a code (1005). */
 const NORMAL_CLOSE_CODES = new Set([1000, 1005]);
 
-export interface EventStreamOptions {
-  /** `ws:` or `wss:` URL of `/api/events` with its query. */
-  url: string;
-  headers: Record<string, string>;
-  /** For error messages. */
-  baseUrl: string;
+export interface EventStreamOptions extends SocketTarget {
   /** How long to wait for the upgrade to succeed. */
   handshakeTimeoutMs: number;
   signal?: AbortSignal | undefined;
-  /** Why the upgrade was refused: the WebSocket API does not expose the refusing response. */
-  explainRefusal: () => Promise<unknown>;
 }
 
 type Outcome = { kind: "ended" } | { kind: "failed"; error: unknown } | { kind: "refused" };

@@ -369,15 +369,7 @@ export class GoferClient {
           columns: options.columns,
           rows: options.rows,
         };
-        const url = http.url(attachPath, query);
-        url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-        return openTaskTerminal({
-          url: url.href,
-          headers: http.headers(),
-          baseUrl: http.baseUrl,
-          handshakeTimeoutMs: timeoutMs,
-          explainRefusal: () => http.explainRefusedUpgrade(attachPath, query),
-        });
+        return openTaskTerminal({ ...http.socketTarget(attachPath, query), handshakeTimeoutMs: timeoutMs });
       },
     };
 
@@ -390,18 +382,12 @@ export class GoferClient {
           reverse: options.reverse ? true : undefined,
         };
         return {
-          [Symbol.asyncIterator]: () => {
-            const url = http.url("/api/events", query);
-            url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-            return streamEvents({
-              url: url.href,
-              headers: http.headers(),
-              baseUrl: http.baseUrl,
+          [Symbol.asyncIterator]: () =>
+            streamEvents({
+              ...http.socketTarget("/api/events", query),
               handshakeTimeoutMs: timeoutMs,
               signal: options.signal,
-              explainRefusal: () => http.explainRefusedUpgrade("/api/events", query),
-            });
-          },
+            }),
         };
       },
     };

@@ -9,6 +9,15 @@ import { GoferApiError, GoferConnectionError } from "./errors.ts";
 export type QueryValue = string | number | boolean | undefined;
 export type Query = Record<string, QueryValue>;
 
+export interface SocketTarget {
+  /** `ws:` or `wss:` URL of the route with its query. */
+  url: string;
+  headers: Record<string, string>;
+  /** For error messages. */
+  baseUrl: string;
+  explainRefusal: () => Promise<unknown>;
+}
+
 export interface HttpClientOptions {
   baseUrl: string;
   token?: string | undefined;
@@ -99,6 +108,21 @@ export class HttpClient {
       if (value !== undefined) url.searchParams.set(name, String(value));
     }
     return url;
+  }
+
+  /**
+   * Where and how to open a WebSocket route: its ws(s) URL, the headers the upgrade needs, and how to learn why
+   * an upgrade was refused (the WebSocket API hides the refusing response).
+   */
+  socketTarget(path: string, query: Query): SocketTarget {
+    const url = this.url(path, query);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    return {
+      url: url.href,
+      headers: this.headers(),
+      baseUrl: this.baseUrl,
+      explainRefusal: () => this.explainRefusedUpgrade(path, query),
+    };
   }
 
   /**

@@ -4,6 +4,7 @@
  * so none is lost while the consumer is busy.
  */
 import { GoferConnectionError } from "./errors.ts";
+import type { SocketTarget } from "./http.ts";
 
 export interface AttachOptions {
   /** The command line to run, split as a shell would (quotes work, nothing is expanded). Default `/bin/sh`. */
@@ -44,13 +45,9 @@ type TerminalSocketConstructor = new (
   init: { headers: Record<string, string> },
 ) => TerminalSocket;
 
-export interface TerminalConnection {
-  url: string;
-  headers: Record<string, string>;
-  baseUrl: string;
+export interface TerminalConnection extends SocketTarget {
+  /** How long to wait for the upgrade to succeed. */
   handshakeTimeoutMs: number;
-  /** Why the upgrade was refused: the WebSocket API does not expose the refusing response. */
-  explainRefusal: () => Promise<unknown>;
 }
 
 const OPEN = 1;
