@@ -9,6 +9,20 @@ import { runsPaused, setRunsPaused } from "../state/system.ts";
 import { toggleTheme } from "../theme.ts";
 import { Link } from "./link.tsx";
 
+const STREAM_LABELS = {
+  live: "live",
+  connecting: "connecting…",
+  offline: "reconnecting…",
+  forbidden: "not live",
+} as const;
+
+const STREAM_HINTS = {
+  live: "Pages update as events happen",
+  connecting: "Connecting to the event stream",
+  offline: "The event stream dropped; reconnecting. Pages show what they last loaded",
+  forbidden: "This token may not read events, so pages do not update by themselves; reload to refresh",
+} as const;
+
 export function Header() {
   const path = useSignal(currentPath);
   const user = useSignal(session.user);
@@ -49,9 +63,9 @@ export function Header() {
           </Link>
         ))}
       </nav>
-      <span class={`stream stream-${stream}`} title={`Live updates: ${stream}`}>
+      <span class={`stream stream-${stream}`} title={STREAM_HINTS[stream]}>
         <span class="visually-hidden">Live updates: </span>
-        {stream === "live" ? "live" : stream}
+        {STREAM_LABELS[stream]}
       </span>
       <div class="account">
         {admin && paused !== undefined && (
