@@ -108,6 +108,38 @@ describe("the web UI: operator controls and permissions", () => {
     await context.close();
   });
 
+  it("streams events as they happen, and pages refetch only what an event touches instead of polling", async () => {
+    const { page, context, errors } = await openPage(browser);
+    await page.goto(`${server.url}/events`);
+    await signIn(page, server.token);
+    await page.locator(".stream-live").waitFor();
+    const events = page.getByRole("log", { name: "Events" });
+    const first = await startRun(server, "quick");
+    await events.getByText(new RegExp(`pipeline_id=quick\\s+run_id=${first}\\s+status=successful`)).waitFor();
+    await screenshot(page, "events");
+
+    await page.goto(`${server.url}/namespaces/default/pipelines/quick`);
+    await page.getByRole("link", { name: `#${first}` }).waitFor();
+    await page.locator(".stream-live").waitFor();
+    const requests: string[] = [];
+    page.on("request", (request) => {
+      const { pathname, search } = new URL(request.url());
+      if (pathname.startsWith("/api/")) requests.push(`${request.method()} ${pathname}${search}`);
+    });
+    await page.waitForTimeout(3000);
+    assert.deepEqual(requests, [], "an idle page asks the server nothing");
+
+    const second = await startRun(server, "quick");
+    await page.getByRole("link", { name: `#${second}` }).waitFor();
+    await waitForRun(server, "quick", second);
+    assert.ok(requests.length > 0);
+    for (const request of requests) {
+      assert.match(request, /^GET \/api\/namespaces\/default\/pipelines\/quick(\/runs\?|$)/, request);
+    }
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   it("tells an anonymous visitor and a token without permission what they cannot see, and why", async () => {
     const { page, context, errors } = await openPage(browser);
     // Anonymous: v0 lets anyone read the default namespace's pipelines and runs, not its events.
