@@ -43,13 +43,15 @@ export function layoutDag(nodes: GraphNode[]): Layout {
     depth.set(id, value);
     return value;
   };
-  const columns: string[][] = [];
+  const byDepth: string[][] = [];
   for (const node of [...nodes].sort((a, b) => a.id.localeCompare(b.id))) {
     const column = depthOf(node.id);
-    const members = columns[column] ?? [];
+    const members = byDepth[column] ?? [];
     members.push(node.id);
-    columns[column] = members;
+    byDepth[column] = members;
   }
+  // Only a cycle leaves a depth empty; dropping the gap keeps such a graph drawable.
+  const columns = byDepth.filter((column) => column !== undefined);
   const row = new Map<string, number>();
   for (const [index, column] of columns.entries()) {
     if (index > 0) {

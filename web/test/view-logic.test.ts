@@ -1,0 +1,92 @@
+/** The UI's pure logic, run in Node: graph layout, config diff, run statistics. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Run } from "../../packages/sdk/src/client/wire-types.ts";
+import { lineDiff } from "../src/diff/line-diff.ts";
+import { layoutDag, NODE_HEIGHT, NODE_WIDTH } from "../src/graph/layout.ts";
+import { runStats } from "../src/runs/run-stats.ts";
+
+describe("graph layout", () => {
+  const dag = [
+    { id: "checkout", parents: [] },
+    { id: "build", parents: ["checkout"] },
+    { id: "test", parents: ["checkout"] },
+    { id: "publish", parents: ["build", "test"] },
+    { id: "notify", parents: ["test"] },
+    { id: "lint", parents: [] },
+  ];
+
+  it("puts every task right of its parents, with no two nodes overlapping", () => {
+    const { nodes, width, height } = layoutDag(dag);
+    assert.equal(nodes.size, dag.length);
+    for (const task of dag) {
+      const child = nodes.get(task.id);
+      assert.ok(child);
+      for (const parent of task.parents) assert.ok((nodes.get(parent)?.x ?? Infinity) + NODE_WIDTH < child.x);
+      assert.ok(
+        child.x >= 0 && child.y >= 0 && child.x + NODE_WIDTH <= width && child.y + NODE_HEIGHT <= height,
+      );
+    }
+    const placed = [...nodes.values()];
+    for (const a of placed)
+      for (const b of placed) {
+        if (a === b) continue;
+        const apart =
+          a.x + NODE_WIDTH <= b.x ||
+          b.x + NODE_WIDTH <= a.x ||
+          a.y + NODE_HEIGHT <= b.y ||
+          b.y + NODE_HEIGHT <= a.y;
+        assert.ok(apart, `${a.id} overlaps ${b.id}`);
+      }
+  });
+
+  it("draws a graph with a cycle or an unknown parent instead of hanging", () => {
+    const { nodes } = layoutDag([
+      { id: "a", parents: ["b"] },
+      { id: "b", parents: ["a", "missing"] },
+    ]);
+    assert.deepEqual([...nodes.keys()].sort(), ["a", "b"]);
+  });
+});
+
+describe("config diff", () => {
+  it("keeps common lines and marks only what changed", () => {
+    const before = ["{", '  "image": "alpine:3.19",', '  "command": ["make"]', "}"];
+    const after = ["{", '  "image": "alpine:3.20",', '  "command": ["make"]', '  "parallelism": 2', "}"];
+    const diff = lineDiff(before, after);
+    assert.deepEqual(
+      diff.filter((line) => line.kind !== "same"),
+      [
+        { kind: "removed", text: '  "image": "alpine:3.19",' },
+        { kind: "added", text: '  "image": "alpine:3.20",' },
+        { kind: "added", text: '  "parallelism": 2' },
+      ],
+    );
+    assert.deepEqual(
+      diff.filter((line) => line.kind !== "added").map((line) => line.text),
+      before,
+    );
+    assert.deepEqual(
+      diff.filter((line) => line.kind !== "removed").map((line) => line.text),
+      after,
+    );
+  });
+});
+
+describe("run statistics", () => {
+  const run = (status: Run["status"], seconds: number, state: Run["state"] = "complete") =>
+    ({ state, status, started: 1_000, ended: state === "complete" ? 1_000 + seconds * 1000 : 0 }) as Run;
+
+  it("counts success over finished runs, leaving out cancelled and unfinished ones, and takes the median time", () => {
+    const stats = runStats([
+      run("successful", 10),
+      run("failed", 30),
+      run("successful", 20),
+      run("cancelled", 1),
+      run("unknown", 0, "running"),
+    ]);
+    assert.equal(stats.successRate, 2 / 3);
+    assert.equal(stats.medianMs, 20_000);
+    assert.deepEqual(runStats([]), { successRate: undefined, medianMs: undefined });
+  });
+});
