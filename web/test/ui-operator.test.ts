@@ -3,41 +3,32 @@
  * real server: pausing and resuming new runs, a terminal into a running task, anonymous and limited tokens.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { Browser } from "playwright-core";
+import { pipelineConfig, shTask, startRun, waitForRun } from "../../packages/gofer/test/support/pipelines.ts";
+import type { TestServer } from "../../packages/gofer/test/support/test-server.ts";
 import {
-  deployPipeline,
-  pipelineConfig,
-  shTask,
-  startRun,
-  waitForRun,
-} from "../../packages/gofer/test/support/pipelines.ts";
-import { startTestServer, type TestServer } from "../../packages/gofer/test/support/test-server.ts";
-import {
-  launchBrowser,
   openPage,
   screenshot,
   signIn,
   storedToken,
   urlQueryAndHash,
+  useServerAndBrowser,
 } from "./support/browser.ts";
 
 describe("the web UI: operator controls and permissions", () => {
   let server: TestServer;
   let browser: Browser;
-  before(async () => {
-    server = await startTestServer();
-    browser = await launchBrowser();
-    await deployPipeline(server, pipelineConfig("quick", [shTask("hello", "echo hello")]));
-    await deployPipeline(
-      server,
+  useServerAndBrowser(
+    [
+      pipelineConfig("quick", [shTask("hello", "echo hello")]),
       pipelineConfig("service", [shTask("serve", "trap 'exit 0' TERM; while true; do sleep 0.2; done")]),
-    );
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+    ],
+    (started, launched) => {
+      server = started;
+      browser = launched;
+    },
+  );
 
   it("pauses new runs with a banner on every page, refuses a start while paused, and resumes", async () => {
     const { page, context, errors } = await openPage(browser);

@@ -3,35 +3,26 @@
  * with the right colours, a task's log arriving while it runs, cancelling a long run.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
-import {
-  deployPipeline,
-  pipelineConfig,
-  shTask,
-  startRun,
-  waitForRun,
-} from "../../packages/gofer/test/support/pipelines.ts";
-import { startTestServer, type TestServer } from "../../packages/gofer/test/support/test-server.ts";
+import { pipelineConfig, shTask, startRun, waitForRun } from "../../packages/gofer/test/support/pipelines.ts";
+import type { TestServer } from "../../packages/gofer/test/support/test-server.ts";
 import {
   bodyBackground,
   computedStyle,
-  launchBrowser,
   openPage,
   PHONE,
   SCREENSHOTS,
   screenshot,
   signIn,
+  useServerAndBrowser,
 } from "./support/browser.ts";
 
 describe("the web UI: runs", () => {
   let server: TestServer;
   let browser: Browser;
-  before(async () => {
-    server = await startTestServer();
-    browser = await launchBrowser();
-    await deployPipeline(
-      server,
+  useServerAndBrowser(
+    [
       pipelineConfig("release", [
         shTask("checkout", "echo fetching; sleep 1; echo done"),
         shTask("build", "echo compiling; sleep 1", { depends_on: { checkout: "success" } }),
@@ -39,21 +30,18 @@ describe("the web UI: runs", () => {
         shTask("publish", "echo publishing", { depends_on: { build: "success", test: "success" } }),
         shTask("notify", "echo tests failed", { depends_on: { test: "failure" } }),
       ]),
-    );
-    await deployPipeline(
-      server,
       pipelineConfig("talker", [
         shTask("talk", "for i in 1 2 3 4 5 6 7 8; do echo line-$i; sleep 0.5; done"),
       ]),
-    );
-    await deployPipeline(server, pipelineConfig("forever", [shTask("wait", "sleep 300")]));
-    await deployPipeline(server, pipelineConfig("chatty", [shTask("count", "seq 1 100000")]));
-    console.log(`screenshots: ${SCREENSHOTS}`);
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+      pipelineConfig("forever", [shTask("wait", "sleep 300")]),
+      pipelineConfig("chatty", [shTask("count", "seq 1 100000")]),
+    ],
+    (started, launched) => {
+      server = started;
+      browser = launched;
+      console.log(`screenshots: ${SCREENSHOTS}`);
+    },
+  );
 
   async function signedInPage(options: Parameters<typeof openPage>[1] = {}) {
     const opened = await openPage(browser, options);

@@ -6,7 +6,10 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { after, before } from "node:test";
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
+import { deployPipeline } from "../../../packages/gofer/test/support/pipelines.ts";
+import { startTestServer, type TestServer } from "../../../packages/gofer/test/support/test-server.ts";
 
 export const CHROMIUM = process.env.GOFER_TEST_CHROMIUM ?? "/usr/bin/chromium";
 /** Where screenshots go, for a person to look at after a run. */
@@ -110,5 +113,27 @@ export function bodyBackground(page: Page): Promise<string | undefined> {
   return page.evaluate(() => {
     const window = globalThis as unknown as PageWindow & { document: { body: unknown } };
     return window.getComputedStyle(window.document.body).backgroundColor;
+  });
+}
+
+/**
+ * One real server (with `pipelines` deployed) and one browser for a test file: started before its tests, both
+ * closed after them. `assign` receives them for the file's own variables.
+ */
+export function useServerAndBrowser(
+  pipelines: { id: string }[],
+  assign: (server: TestServer, browser: Browser) => void,
+): void {
+  let server: TestServer | undefined;
+  let browser: Browser | undefined;
+  before(async () => {
+    server = await startTestServer();
+    browser = await launchBrowser();
+    for (const pipeline of pipelines) await deployPipeline(server, pipeline);
+    assign(server, browser);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
   });
 }
