@@ -1,18 +1,14 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
-import { type CliResult, type Gofer, parseJson, runGofer, useCliServer } from "./support/cli.ts";
+import { describe, it } from "node:test";
+import { type CliResult, type Gofer, parseJson, runGofer, scratchDir, useCliServer } from "./support/cli.ts";
 import { freePort } from "./support/free-port.ts";
 import { BUSYBOX, type TestServer } from "./support/test-server.ts";
 
 /** Every folder this file makes, removed when it ends. */
-const made: string[] = [];
 function freshDir(prefix = "gofer-cli-errors-"): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  made.push(dir);
-  return dir;
+  return scratchDir(prefix);
 }
 
 /** Writes `files` (relative name → content) into a new folder and returns the folder. */
@@ -79,9 +75,6 @@ describe("gofer CLI: bad input fails clearly and leaves nothing behind", () => {
   useCliServer((started, cli) => {
     server = started;
     gofer = cli;
-  });
-  after(() => {
-    for (const dir of made) rmSync(dir, { recursive: true, force: true });
   });
 
   /** None of this file's commands may register anything, so the default namespace stays empty throughout. */

@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { assertExit, type Gofer, parseJson, useCliServer } from "./support/cli.ts";
+import { assertExit, type Gofer, parseJson, scratchDir, useCliServer } from "./support/cli.ts";
 import { BUSYBOX, type TestServer } from "./support/test-server.ts";
 
 /** A pipeline file in a folder outside the repository, importing the SDK as a user's file would. */
 function pipelineFile(source: string, name = "pipeline.ts"): string {
-  const dir = mkdtempSync(join(tmpdir(), "gofer-cli-pipeline-"));
+  const dir = scratchDir("gofer-cli-pipeline-");
   const path = join(dir, name);
   writeFileSync(path, source);
   return path;

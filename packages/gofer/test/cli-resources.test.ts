@@ -1,22 +1,19 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type CliResult, goferAgainst, parseJson } from "./support/cli.ts";
+import { type CliResult, goferAgainst, parseJson, scratchDir } from "./support/cli.ts";
 import { waitForRun, waitForTask } from "./support/pipelines.ts";
 import { BUSYBOX, startTestServer, type TestServer } from "./support/test-server.ts";
 
 /** Every folder this file makes, removed when it ends. */
-const made: string[] = [];
 
 /**
  * A pipeline file in a folder outside the repository, importing the SDK as a user's file would. `tasks` is the
  * body of `.tasks(…)`, written with `task(id, image)` where `image` is the busybox image.
  */
 function pipelineFile(id: string, tasks: string): string {
-  const dir = mkdtempSync(join(tmpdir(), "gofer-cli-resources-"));
-  made.push(dir);
+  const dir = scratchDir("gofer-cli-resources-");
   const path = join(dir, "pipeline.ts");
   writeFileSync(
     path,
@@ -80,7 +77,6 @@ describe("gofer CLI: resource commands, as tables and as JSON", () => {
   });
   after(async () => {
     await server.stop();
-    for (const dir of made) rmSync(dir, { recursive: true, force: true });
   });
 
   it("namespace create, get, update, list and delete", async () => {

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { assertExit, type Gofer, useCliServer } from "./support/cli.ts";
+import { assertExit, type Gofer, scratchDir, useCliServer } from "./support/cli.ts";
 import { BUSYBOX } from "./support/test-server.ts";
 
 const limited = (memory: string) => `
@@ -22,7 +21,7 @@ describe("gofer CLI: task resources", () => {
   });
 
   it("`up` registers limits, finds them unchanged, then shows a changed limit; `config get` lists them", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "gofer-cli-resources-"));
+    const dir = scratchDir("gofer-cli-resources-");
     const file = join(dir, "pipeline.ts");
     writeFileSync(file, limited("64Mi"));
     assertExit(await gofer(["up", file]), 0);

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcessByStdio, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
@@ -34,8 +34,21 @@ export interface CliOptions {
   input?: string | Buffer;
 }
 
+const scratch: string[] = [];
+
+/** A temporary folder, removed when the test file that made it ends. */
+export function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scratch.push(dir);
+  return dir;
+}
+
+after(() => {
+  for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 /** A home folder with nothing in it, made once per test file. */
-const emptyHome = mkdtempSync(join(tmpdir(), "gofer-cli-home-"));
+const emptyHome = scratchDir("gofer-cli-home-");
 
 export async function runGofer(args: string[], options: CliOptions = {}): Promise<CliResult> {
   const result = await runGoferBytes(args, options);
