@@ -32,36 +32,38 @@ export function ExtensionsPage() {
         </p>
       )}
       {extensions.value && extensions.value.length > 0 && (
-        <table>
-          <thead>
-            <tr>
-              <th>Extension</th>
-              <th>State</th>
-              <th>Image</th>
-              <th>Started</th>
-            </tr>
-          </thead>
-          <tbody>
-            {extensions.value.map((extension) => (
-              <tr key={extension.registration.extension_id}>
-                <td>
-                  <Link href={paths.extension(extension.registration.extension_id)}>
-                    {extension.registration.extension_id}
-                  </Link>
-                </td>
-                <td>
-                  <StatusPill
-                    value={extension.registration.status === "disabled" ? "disabled" : extension.state}
-                  />
-                </td>
-                <td>
-                  <code>{extension.registration.image}</code>
-                </td>
-                <td title={exactTime(extension.started)}>{when(extension.started)}</td>
+        <div class="table-scroll">
+          <table>
+            <thead>
+              <tr>
+                <th>Extension</th>
+                <th>State</th>
+                <th>Image</th>
+                <th>Started</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {extensions.value.map((extension) => (
+                <tr key={extension.registration.extension_id}>
+                  <td>
+                    <Link href={paths.extension(extension.registration.extension_id)}>
+                      {extension.registration.extension_id}
+                    </Link>
+                  </td>
+                  <td>
+                    <StatusPill
+                      value={extension.registration.status === "disabled" ? "disabled" : extension.state}
+                    />
+                  </td>
+                  <td>
+                    <code>{extension.registration.image}</code>
+                  </td>
+                  <td title={exactTime(extension.started)}>{when(extension.started)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </main>
   );

@@ -53,22 +53,24 @@ export function NamespacePage({ namespace }: { namespace: string }) {
         </p>
       )}
       {pipelines.value && pipelines.value.length > 0 && (
-        <table class="pipelines">
-          <thead>
-            <tr>
-              <th>Pipeline</th>
-              <th>State</th>
-              <th>Recent runs</th>
-              <th>Success</th>
-              <th>Median</th>
-            </tr>
-          </thead>
-          <tbody>
-            {pipelines.value.map((pipeline) => (
-              <PipelineRow key={pipeline.pipeline_id} pipeline={pipeline} />
-            ))}
-          </tbody>
-        </table>
+        <div class="table-scroll">
+          <table class="pipelines">
+            <thead>
+              <tr>
+                <th>Pipeline</th>
+                <th>State</th>
+                <th>Recent runs</th>
+                <th>Success</th>
+                <th>Median</th>
+              </tr>
+            </thead>
+            <tbody>
+              {pipelines.value.map((pipeline) => (
+                <PipelineRow key={pipeline.pipeline_id} pipeline={pipeline} />
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       {pipelines.loading && !pipelines.value && <p class="empty">Loading…</p>}
     </main>

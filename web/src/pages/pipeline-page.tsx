@@ -3,7 +3,7 @@
  * subscriptions, with enable/disable and "Start run".
  */
 import { useEffect, useState } from "preact/hooks";
-import { api, apiPath } from "../api/client.ts";
+import { ApiError, api, apiPath } from "../api/client.ts";
 import { concerns, eventKind, onEvent } from "../api/event-stream.ts";
 import type { Deployment, PipelineConfig, PipelineMetadata, Run, Subscription } from "../api/types.ts";
 import { Link } from "../components/link.tsx";
@@ -62,6 +62,22 @@ export function PipelinePage({ namespace, pipeline }: { namespace: string; pipel
     }
   };
 
+  // Every section would repeat the same "not found": say it once.
+  if (metadata.error instanceof ApiError && metadata.error.status === 404) {
+    return (
+      <main>
+        <nav class="crumbs" aria-label="Breadcrumbs">
+          <Link href={paths.namespace(namespace)}>{namespace}</Link> / <span>{pipeline}</span>
+        </nav>
+        <h1>{pipeline}</h1>
+        <ErrorNote error={metadata.error} />
+        <p>
+          <Link href={paths.namespace(namespace)}>See the pipelines of {namespace}</Link>.
+        </p>
+      </main>
+    );
+  }
+
   return (
     <main>
       <nav class="crumbs" aria-label="Breadcrumbs">
@@ -105,32 +121,34 @@ export function PipelinePage({ namespace, pipeline }: { namespace: string; pipel
         <ErrorNote error={runs.error} />
         {runs.value && runs.value.length === 0 && <p class="empty">No runs yet. Start one above.</p>}
         {runs.value && runs.value.length > 0 && (
-          <table>
-            <thead>
-              <tr>
-                <th>Run</th>
-                <th>Status</th>
-                <th>Started</th>
-                <th>Duration</th>
-                <th>By</th>
-              </tr>
-            </thead>
-            <tbody>
-              {runs.value.map((run) => (
-                <tr key={run.run_id}>
-                  <td>
-                    <Link href={paths.run(namespace, pipeline, run.run_id)}>#{run.run_id}</Link>
-                  </td>
-                  <td>
-                    <StatusPill value={outcome(run.state, run.status)} />
-                  </td>
-                  <td title={exactTime(run.started)}>{when(run.started)}</td>
-                  <td>{span(run.started, run.ended)}</td>
-                  <td>{run.initiator?.user ?? ""}</td>
+          <div class="table-scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th>Run</th>
+                  <th>Status</th>
+                  <th>Started</th>
+                  <th>Duration</th>
+                  <th>By</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {runs.value.map((run) => (
+                  <tr key={run.run_id}>
+                    <td>
+                      <Link href={paths.run(namespace, pipeline, run.run_id)}>#{run.run_id}</Link>
+                    </td>
+                    <td>
+                      <StatusPill value={outcome(run.state, run.status)} />
+                    </td>
+                    <td title={exactTime(run.started)}>{when(run.started)}</td>
+                    <td>{span(run.started, run.ended)}</td>
+                    <td>{run.initiator?.user ?? ""}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
       </section>
 
