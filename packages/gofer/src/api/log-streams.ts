@@ -5,6 +5,7 @@
 import { Readable } from "node:stream";
 import type { FastifyReply } from "fastify";
 import type { WebSocket } from "ws";
+import { closeReason } from "./websocket-routes.ts";
 
 /** WebSocket sends are awaited in batches: per-line acknowledgement would make large logs crawl. */
 const WS_BATCH = 256;
@@ -52,7 +53,6 @@ export async function streamToSocket(
     await acknowledged;
     socket.close(1000, "out of events");
   } catch (error) {
-    if (!signal.aborted)
-      socket.close(1011, (error instanceof Error ? error.message : "log stream failed").slice(0, 120));
+    if (!signal.aborted) socket.close(1011, closeReason(error, "log stream failed"));
   }
 }

@@ -9,12 +9,11 @@
 import type { RawData, WebSocket } from "ws";
 import { ERROR_CODES, GoferError } from "../domain/errors.ts";
 import type { ExecSession } from "../scheduler/scheduler.ts";
+import { closeReason } from "./websocket-routes.ts";
 
 const CONTROL = 0;
 /** Output waits while this much is queued for a slow client, rather than grow without bound. */
 const HIGH_WATER = 1024 * 1024;
-/** A close reason may hold at most 123 bytes. */
-const MAX_REASON_BYTES = 123;
 
 export interface TerminalSize {
   columns: number;
@@ -69,23 +68,14 @@ export async function relayTerminal(socket: WebSocket, starting: Promise<ExecSes
   } catch (error) {
     ended = true;
     session?.close();
-    if (socket.readyState === socket.OPEN) socket.close(closeCodeOf(error), closeReason(messageOf(error)));
+    if (socket.readyState === socket.OPEN)
+      socket.close(closeCodeOf(error), closeReason(error, "the terminal failed"));
   }
 }
 
 /** WebSocket close codes 4000-4999 are the application's: 4000 + the HTTP status the error would have had. */
 const closeCodeOf = (error: unknown): number =>
   4000 + (error instanceof GoferError ? ERROR_CODES[error.code].status : 500);
-
-const messageOf = (error: unknown): string =>
-  error instanceof Error ? error.message : "the terminal failed";
-
-/** Cuts a message to what a close frame can carry, on a character boundary. */
-export function closeReason(message: string): string {
-  let reason = message;
-  while (Buffer.byteLength(reason) > MAX_REASON_BYTES) reason = reason.slice(0, -1);
-  return reason;
-}
 
 export interface TerminalControl {
   resize?: TerminalSize;

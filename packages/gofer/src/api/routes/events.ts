@@ -8,6 +8,7 @@ import type { GoferDb } from "../../storage/database.ts";
 import { deleteEvent, getEvent, pageEvents } from "../../storage/events-store.ts";
 import type { RoutePlugin } from "../api-context.ts";
 import { errorResponses } from "../schemas/common.ts";
+import { closeReason, refusePlainHttp } from "../websocket-routes.ts";
 
 const HISTORY_PAGE = 200;
 const EventParams = Type.Object({ event_id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
@@ -38,12 +39,7 @@ export const eventRoutes: RoutePlugin = (app, { db, bus }) => {
         );
       }
     },
-    handler: async () => {
-      throw new GoferError(
-        "BAD_REQUEST",
-        "This route is a WebSocket; connect with an Upgrade: websocket request",
-      );
-    },
+    handler: refusePlainHttp,
     wsHandler: (socket: WebSocket, request: FastifyRequest) => {
       const { history = false, reverse = false } = request.query as { history?: boolean; reverse?: boolean };
       void streamEvents(socket, db, bus, history, reverse);
@@ -134,6 +130,6 @@ async function streamEvents(
     };
   } catch (error) {
     unsubscribe();
-    socket.close(1011, (error instanceof Error ? error.message : "event stream failed").slice(0, 120));
+    socket.close(1011, closeReason(error, "event stream failed"));
   }
 }

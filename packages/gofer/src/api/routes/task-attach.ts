@@ -13,6 +13,7 @@ import { splitCommandWords } from "../command-words.ts";
 import { requireTaskExecution } from "../guards.ts";
 import { errorResponses, TaskParams } from "../schemas/common.ts";
 import { relayTerminal } from "../terminal-relay.ts";
+import { refusePlainHttp } from "../websocket-routes.ts";
 
 const DEFAULT_COMMAND = "/bin/sh";
 const Dimension = Type.Integer({ minimum: 1, maximum: 1000 });
@@ -75,12 +76,7 @@ export const taskAttachRoutes: RoutePlugin = (app, { db, orchestrator, taskAttac
         );
       }
     },
-    handler: async () => {
-      throw new GoferError(
-        "BAD_REQUEST",
-        "This route is a WebSocket; connect with an Upgrade: websocket request",
-      );
-    },
+    handler: refusePlainHttp,
     wsHandler: (socket: WebSocket, request: FastifyRequest) => {
       const query = request.query as AttachQueryValue;
       const key = request.params as TaskExecutionKey;
