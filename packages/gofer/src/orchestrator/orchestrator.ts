@@ -33,6 +33,7 @@ import {
 } from "../storage/runs-store.ts";
 import { getSystemState } from "../storage/system-store.ts";
 import {
+  getTaskExecution,
   insertTaskExecutions,
   listTaskExecutions,
   type StoredTaskExecution,
@@ -211,20 +212,13 @@ export class Orchestrator {
    */
   async attach(key: TaskExecutionKey, command: string[], tty: boolean): Promise<ExecSession> {
     const { db, scheduler } = this.#options;
-    const execution = (await listTaskExecutions(db, key.namespace_id, key.pipeline_id, key.run_id)).find(
-      (candidate) => candidate.task_id === key.task_id,
-    );
+    const execution = await getTaskExecution(db, key);
     if (!execution) throw notFound(`Task "${key.task_id}" of run ${key.run_id}`);
-    if (execution.state !== "running" || !execution.container_id) {
-      throw new GoferError(
-        "CONFLICT",
-        `Task "${key.task_id}" is ${execution.state}; only a running task can be attached to`,
-      );
-    }
+    const containerId = attachableContainer(execution);
     if (!scheduler.exec) {
       throw new GoferError("NOT_SUPPORTED", "This server's container backend cannot run commands in a task");
     }
-    return scheduler.exec(execution.container_id, { command, tty });
+    return scheduler.exec(containerId, { command, tty });
   }
 
   /**
@@ -409,4 +403,15 @@ function runStatusReason(
     reason: "abnormal_exit",
     description: `One or more task executions failed during execution: ${names} (run ${run.run_id})`,
   };
+}
+
+/** The container a terminal may be attached to: only a running task's; anything else is a 409 saying why. */
+export function attachableContainer(execution: StoredTaskExecution): string {
+  if (execution.state !== "running" || !execution.container_id) {
+    throw new GoferError(
+      "CONFLICT",
+      `Task "${execution.task_id}" is ${execution.state}; only a running task can be attached to`,
+    );
+  }
+  return execution.container_id;
 }

@@ -7,6 +7,7 @@ import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { WebSocket } from "ws";
 import { GoferError } from "../../domain/errors.ts";
+import { attachableContainer } from "../../orchestrator/orchestrator.ts";
 import type { TaskExecutionKey } from "../../storage/task-executions-store.ts";
 import type { RoutePlugin } from "../api-context.ts";
 import { splitCommandWords } from "../command-words.ts";
@@ -68,13 +69,7 @@ export const taskAttachRoutes: RoutePlugin = (app, { db, orchestrator, taskAttac
         );
       }
       commandOf(request.query as AttachQueryValue);
-      const execution = await requireTaskExecution(db, request.params as TaskExecutionKey);
-      if (execution.state !== "running") {
-        throw new GoferError(
-          "CONFLICT",
-          `Task "${execution.task_id}" is ${execution.state}; only a running task can be attached to`,
-        );
-      }
+      attachableContainer(await requireTaskExecution(db, request.params as TaskExecutionKey));
     },
     handler: refusePlainHttp,
     wsHandler: (socket: WebSocket, request: FastifyRequest) => {
