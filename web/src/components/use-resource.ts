@@ -1,8 +1,11 @@
 /**
- * Loads something from the API and keeps it with its error; `reload` fetches it again (called when an event
- * says it changed). A reload keeps showing the previous value until the new one arrives, so pages do not flicker.
+ * Loads something from the API and keeps it with its error; `reload` fetches it again shortly (called when an
+ * event says it changed). A reload keeps showing the previous value until the new one arrives, so pages do not
+ * flicker.
  */
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+
+const COALESCE_MS = 50;
 
 export interface Resource<T> {
   value: T | undefined;
@@ -16,7 +19,8 @@ export function useResource<T>(load: () => Promise<T>, keys: unknown[]): Resourc
   const [error, setError] = useState<unknown>(undefined);
   const [loading, setLoading] = useState(true);
   const generation = useRef(0);
-  const reload = useCallback(() => {
+  const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const fetchNow = useCallback(() => {
     const mine = ++generation.current;
     setLoading(true);
     load().then(
@@ -33,9 +37,21 @@ export function useResource<T>(load: () => Promise<T>, keys: unknown[]): Resourc
       },
     );
   }, keys);
+  // Events come in bursts (a run's tasks start and end together): the reloads of one burst become one request.
+  const reload = useCallback(() => {
+    if (pending.current !== undefined) return;
+    pending.current = setTimeout(() => {
+      pending.current = undefined;
+      fetchNow();
+    }, COALESCE_MS);
+  }, [fetchNow]);
   useEffect(() => {
     setValue(undefined);
-    reload();
+    fetchNow();
+    return () => {
+      clearTimeout(pending.current);
+      pending.current = undefined;
+    };
   }, keys);
   return { value, error, loading, reload };
 }

@@ -29,7 +29,8 @@ export function useLineStream(path: string | undefined, follow: boolean): LineSt
     streamLines(
       `${path}${follow ? "?follow=true" : ""}`,
       (batch) => {
-        lines.current.push(...batch);
+        // A loop, not push(...batch): a whole log read at once can exceed the engine's argument limit.
+        for (const line of batch) lines.current.push(line);
         if (!frame) {
           frame = requestAnimationFrame(() => {
             frame = 0;
