@@ -910,7 +910,7 @@ describe("log positions", () => {
     for (let cut = 0; cut < whole.length; cut++) {
       const position = whole[cut]?.position;
       assert.ok(position);
-      assert.match(position.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      assert.match(String(position.timestamp), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
       const rest = read(log, readFromCursor(position), { size: 1 + (cut % 29) }).pieces;
       assert.equal(
         textOf(whole.slice(0, cut + 1)) + textOf(rest),

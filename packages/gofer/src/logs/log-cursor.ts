@@ -5,7 +5,7 @@
  * After a crash the log is cut back to `size` and capture resumes at `position`: whatever was written after
  * the cursor was saved is written again, once, so no line is lost and none is doubled. That makes saving the
  * cursor lazily (not after every line) safe, and a missing or torn cursor file only means starting over from
- * the container's first line.
+ * the container's first line. So does one of an older format, whose positions the backends no longer read.
  */
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import type { LogCursor } from "../scheduler/scheduler.ts";
@@ -17,12 +17,15 @@ export interface LogCommit {
   size: number;
 }
 
+/** Written into every cursor file; bumped when the shape of positions changes. */
+const FORMAT = 2;
+
 export const cursorPathOf = (logPath: string): string => `${logPath}.cursor`;
 
 /** Replaces the cursor file whole (write, then rename), so a reader never sees half of one. */
 export async function saveCursor(logPath: string, commit: LogCommit): Promise<void> {
   const path = cursorPathOf(logPath);
-  await writeFile(`${path}.tmp`, JSON.stringify(commit));
+  await writeFile(`${path}.tmp`, JSON.stringify({ format: FORMAT, ...commit }));
   await rename(`${path}.tmp`, path);
 }
 
@@ -37,12 +40,15 @@ export async function loadCursor(logPath: string): Promise<LogCommit> {
     throw error;
   }
   try {
-    const parsed = JSON.parse(text) as Partial<LogCommit>;
+    const parsed = JSON.parse(text) as Partial<LogCommit> & { format?: unknown };
     const position = parsed.position;
     const validPosition =
       position === undefined ||
-      (typeof position?.timestamp === "string" && Number.isSafeInteger(position.count));
-    if (!Number.isSafeInteger(parsed.size) || (parsed.size as number) < 0 || !validPosition) return start;
+      (typeof position === "object" &&
+        position !== null &&
+        Object.values(position).every((value) => typeof value === "string" || typeof value === "number"));
+    if (parsed.format !== FORMAT || !validPosition) return start;
+    if (!Number.isSafeInteger(parsed.size) || (parsed.size as number) < 0) return start;
     return { position, size: parsed.size as number };
   } catch {
     return start;

@@ -1,13 +1,13 @@
 /**
  * Reading an engine log stream (a container's or a swarm service's: both are framed alike) as timestamped
- * frames, and resuming it at a {@link LogCursor}: the `since` to ask for and the frames to skip.
+ * frames, and resuming it at a {@link LogCursor}: the `since` to ask for and the bytes to skip.
  */
 import type { Readable } from "node:stream";
 import type { LogChunk, LogOptions } from "../scheduler.ts";
 import { EngineError } from "./engine-client.ts";
 import { toSchedulerError } from "./engine-errors.ts";
 import { demuxLogStream, splitTimestamp } from "./log-demux.ts";
-import { LogPosition } from "./log-position.ts";
+import { engineCursor, LogPosition } from "./log-position.ts";
 
 export interface TimestampedFrame {
   timestamp: string;
@@ -46,30 +46,58 @@ export async function* timestampedFrames(
   }
 }
 
+/** Bytes of each stream to pass over before output is new to the reader. */
+export type Skip = { stdout: number; stderr: number };
+
+export const NOTHING_TO_SKIP: Skip = { stdout: 0, stderr: 0 };
+
 /**
- * Yields the frames after the first `skip` (delivered before), each with the position right after it. Skipped
- * frames still advance the position: they are part of what the stream has delivered.
+ * Yields what follows the first `skip` bytes of each stream (delivered before), each piece with the position
+ * right after it; a frame only partly delivered before yields its rest. Skipped bytes still advance the
+ * position: they are part of what the stream has delivered.
  */
 export async function* positioned(
   frames: AsyncIterable<TimestampedFrame>,
-  skip: number,
+  skip: Skip,
   position: LogPosition,
 ): AsyncGenerator<LogChunk> {
-  let toSkip = skip;
-  for await (const frame of frames) {
-    const cursor = position.advance(frame.timestamp);
-    if (toSkip > 0) {
-      toSkip--;
+  const toSkip = { ...skip };
+  for await (const { timestamp, chunk } of frames) {
+    const cursor = position.advance(timestamp, chunk.stream, chunk.data.length);
+    const skipped = Math.min(toSkip[chunk.stream], chunk.data.length);
+    if (skipped === chunk.data.length) {
+      toSkip[chunk.stream] -= skipped;
       continue;
     }
-    yield { ...frame.chunk, position: cursor };
+    toSkip[chunk.stream] = 0;
+    yield {
+      stream: chunk.stream,
+      data: skipped === 0 ? chunk.data : chunk.data.subarray(skipped),
+      position: cursor,
+    };
   }
 }
 
-/** The engine's `since` for a log request: the cursor's timestamp when resuming, else `sinceMs` if given. */
-export function logSince(options: Pick<LogOptions, "after" | "sinceMs">): string | undefined {
-  if (options.after) return sinceOfTimestamp(options.after.timestamp);
-  return options.sinceMs === undefined ? undefined : dockerSince(options.sinceMs);
+/** Where a read resumes after `after`: the engine's `since`, the bytes to skip, and the base of its positions. */
+export interface ResumePoint {
+  since: string | undefined;
+  skip: Skip;
+  base: string | undefined;
+}
+
+/** The read that continues after `options.after`, or starts at `sinceMs` (or the first byte) without one. */
+export function resumePoint(options: Pick<LogOptions, "after" | "sinceMs">): ResumePoint {
+  if (options.after) {
+    const { timestamp, stdout, stderr } = engineCursor(options.after);
+    return {
+      since: timestamp === undefined ? undefined : sinceOfTimestamp(timestamp),
+      skip: { stdout, stderr },
+      base: timestamp,
+    };
+  }
+  if (options.sinceMs === undefined) return { since: undefined, skip: NOTHING_TO_SKIP, base: undefined };
+  const since = dockerSince(options.sinceMs);
+  return { since, skip: NOTHING_TO_SKIP, base: timestampOfSince(since) };
 }
 
 /**
@@ -80,6 +108,12 @@ function dockerSince(ms: number): string {
   const whole = Math.floor(ms);
   const nanos = BigInt(whole) * 1_000_000n + BigInt(Math.round((ms - whole) * 1_000_000));
   return `${nanos / 1_000_000_000n}.${(nanos % 1_000_000_000n).toString().padStart(9, "0")}`;
+}
+
+/** The engine's stamp for a `since`, so that positions counted from it resume at exactly that instant. */
+function timestampOfSince(since: string): string {
+  const [seconds, fraction] = since.split(".") as [string, string];
+  return new Date(Number(seconds) * 1000).toISOString().replace(/\.\d+Z$/, `.${fraction}Z`);
 }
 
 /** The `since` that starts at a timestamp the engine printed (RFC 3339 with up to nine fraction digits). */
@@ -98,15 +132,15 @@ export function sinceOfTimestamp(timestamp: string): string {
 export async function* readLogs(
   what: string,
   options: LogOptions,
-  follow: (since: string | undefined, skip: number, signal?: AbortSignal) => AsyncIterable<LogChunk>,
+  follow: (from: ResumePoint, signal?: AbortSignal) => AsyncIterable<LogChunk>,
   read: (since: string | undefined, signal?: AbortSignal, tail?: number) => AsyncIterable<TimestampedFrame>,
 ): AsyncGenerator<LogChunk> {
-  const { signal, after } = options;
-  const since = logSince(options);
-  const skip = after?.count ?? 0;
+  const { signal } = options;
   try {
-    if (options.follow) yield* follow(since, skip, signal);
-    else yield* positioned(read(since, signal, options.tailLines), skip, new LogPosition());
+    const from = resumePoint(options);
+    if (options.follow) yield* follow(from, signal);
+    else
+      yield* positioned(read(from.since, signal, options.tailLines), from.skip, new LogPosition(from.base));
   } catch (error) {
     if (signal?.aborted) return;
     throw toSchedulerError(`could not read the logs of ${what}`, error);
@@ -119,12 +153,11 @@ export async function* readLogs(
  */
 export function unreadRest(
   position: LogPosition,
-  since: string | undefined,
-  skip: number,
+  from: ResumePoint,
   read: (since: string | undefined) => AsyncIterable<TimestampedFrame>,
 ): AsyncGenerator<LogChunk> {
   const seen = position.cursor();
-  return seen
-    ? positioned(read(sinceOfTimestamp(seen.timestamp)), seen.count, new LogPosition())
-    : positioned(read(since), skip, new LogPosition());
+  if (!seen) return positioned(read(from.since), from.skip, new LogPosition(from.base));
+  const since = seen.timestamp === undefined ? undefined : sinceOfTimestamp(seen.timestamp);
+  return positioned(read(since), seen, new LogPosition(seen.timestamp));
 }

@@ -146,10 +146,14 @@ export interface ReadFrom {
   skip: number;
 }
 
-/** The read that resumes after `cursor`. */
+/** The read that resumes after `cursor`, which must be one of this module's (it may come from a file on disk). */
 export function readFromCursor(cursor: LogCursor): ReadFrom {
-  parseStamp(cursor.timestamp);
-  return { sinceTime: cursor.timestamp, skip: cursor.count };
+  const { timestamp, count } = cursor;
+  if (typeof timestamp !== "string" || !Number.isSafeInteger(count) || (count as number) < 0) {
+    throw new Error(`unusable log position ${JSON.stringify(cursor)}`);
+  }
+  parseStamp(timestamp);
+  return { sinceTime: timestamp, skip: count as number };
 }
 
 /**

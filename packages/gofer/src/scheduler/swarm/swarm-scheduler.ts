@@ -31,6 +31,7 @@ import { ensureImage } from "../docker/image-policy.ts";
 import { LogPosition } from "../docker/log-position.ts";
 import {
   positioned,
+  type ResumePoint,
   readLogs,
   type TimestampedFrame,
   timestampedFrames,
@@ -154,7 +155,7 @@ export class SwarmScheduler implements Scheduler {
     return readLogs(
       `service ${id}`,
       options,
-      (since, skip, signal) => this.#follow(id, since, skip, signal),
+      (from, signal) => this.#follow(id, from, signal),
       (since, signal, tail) => this.#frames(id, false, since, { signal, tail }),
     );
   }
@@ -285,13 +286,8 @@ export class SwarmScheduler implements Scheduler {
    * Follows the service's log until its task is final, then reads what the follow stream has not delivered
    * (the swarm's follow stream would wait for further tasks forever, and drops a last line flushed at exit).
    */
-  async *#follow(
-    id: string,
-    since: string | undefined,
-    skip: number,
-    signal?: AbortSignal,
-  ): AsyncGenerator<LogChunk> {
-    const position = new LogPosition();
+  async *#follow(id: string, from: ResumePoint, signal?: AbortSignal): AsyncGenerator<LogChunk> {
+    const position = new LogPosition(from.base);
     const finished = new AbortController();
     const stopWatching = new AbortController();
     const reading = signal ? AbortSignal.any([signal, finished.signal]) : finished.signal;
@@ -305,7 +301,7 @@ export class SwarmScheduler implements Scheduler {
       })
       .finally(() => finished.abort());
     try {
-      yield* positioned(this.#frames(id, true, since, { signal: reading }), skip, position);
+      yield* positioned(this.#frames(id, true, from.since, { signal: reading }), from.skip, position);
     } catch (error) {
       // Cutting the stream short once the task is final is the plan; any other failure is not.
       if (!finished.signal.aborted || signal?.aborted) throw error;
@@ -315,9 +311,7 @@ export class SwarmScheduler implements Scheduler {
     }
     if (watchFailure !== undefined) throw watchFailure;
     if (signal?.aborted) return;
-    yield* unreadRest(position, since, skip, (from) =>
-      this.#frames(id, false, from, { missingOk: true, signal }),
-    );
+    yield* unreadRest(position, from, (since) => this.#frames(id, false, since, { missingOk: true, signal }));
   }
 
   /** Resolves once the service's task is final, or the service is gone. */
