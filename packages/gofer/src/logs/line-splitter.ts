@@ -31,6 +31,30 @@ export class LineSplitter {
     return lines;
   }
 
+  /**
+   * The complete lines `data` finishes as a few buffers holding them back to back, each line with its "\n":
+   * at most the pending tail joined to the first line, then the rest of the lines as one view into `data`.
+   * Storing output unchanged needs no split into single lines, which would cost a buffer per line.
+   */
+  pushBlock(data: Buffer): Buffer[] {
+    const last = data.lastIndexOf(NEWLINE);
+    if (last === -1) {
+      if (data.length > 0) this.#pending.push(Buffer.from(data));
+      return [];
+    }
+    const block: Buffer[] = [];
+    let start = 0;
+    if (this.#pending.length > 0) {
+      start = data.indexOf(NEWLINE) + 1;
+      this.#pending.push(data.subarray(0, start));
+      block.push(Buffer.concat(this.#pending));
+      this.#pending = [];
+    }
+    if (start <= last) block.push(data.subarray(start, last + 1));
+    if (last + 1 < data.length) this.#pending.push(Buffer.from(data.subarray(last + 1)));
+    return block;
+  }
+
   /** Whether an unterminated tail is waiting for its newline. */
   get pending(): boolean {
     return this.#pending.length > 0;

@@ -29,21 +29,35 @@ export interface TaskLogWriterHooks {
 /** How often the resume point is saved while output streams; a crash re-reads at most this much output. */
 const COMMIT_INTERVAL_MS = 250;
 
+/**
+ * Encoded output waiting for the file beyond which `write` makes its caller wait: enough to keep the file busy
+ * while the caller reads on, little enough that a task writing gigabytes never grows the server's memory.
+ */
+const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+
 const NEWLINE = Buffer.from("\n");
+
+const WRITTEN: Promise<void> = Promise.resolve();
 
 /**
  * Appends one task execution's output to its log file, line by line.
  *
  * Each stream has its own partial-line buffer, so a stdout line and a stderr line never mix mid-line; lines are
- * stored in the order their newline arrives. All lines a chunk completes go out in one write, and the file is
- * fsynced once, on close: per-line writes or syncs would make chatty tasks slow.
+ * stored in the order their newline arrives. Storing runs beside the caller's reading, not in series with it:
+ * `write` only queues, and one loop appends everything queued meanwhile in a single write, so a fast task's
+ * output costs a few large writes rather than one per piece. The file is fsynced once, on close.
  */
 export class TaskLogWriter {
   readonly #handle: FileHandle;
   readonly #hooks: TaskLogWriterHooks;
   readonly #splitters = { stdout: new LineSplitter(), stderr: new LineSplitter() };
-  /** Operations run one after another, in call order. */
-  #queue: Promise<void> = Promise.resolve();
+  /** Bytes queued for the file, in order, and the resume point reached at their end (if one was). */
+  #queued: Buffer[] = [];
+  #queuedBytes = 0;
+  #queuedCommit: LogCommit | undefined;
+  /** The append loop while it runs, and a promise settled when its current batch is stored. */
+  #appending: Promise<void> | undefined;
+  #batchStored: Promise<void> = WRITTEN;
   #closed: Promise<void> | undefined;
   /**
    * A failed append may have stored part of a batch; appending more would glue the next line onto that torn one,
@@ -52,6 +66,8 @@ export class TaskLogWriter {
   #failure: { error: unknown } | undefined;
   /** Bytes in the file. */
   #size: number;
+  /** Bytes in the file once everything queued is stored. */
+  #end: number;
   /** The stream position of the last piece received. */
   #position: LogCursor | undefined;
   /** The newest point where the file held exactly the output up to a piece: no partial line pending. */
@@ -62,6 +78,7 @@ export class TaskLogWriter {
     this.#handle = handle;
     this.#hooks = hooks;
     this.#size = hooks.startSize ?? 0;
+    this.#end = this.#size;
     this.#position = hooks.startPosition;
     this.#committed = { position: this.#position, size: this.#size };
   }
@@ -71,18 +88,29 @@ export class TaskLogWriter {
     return this.#committed.position;
   }
 
-  /** Stores the lines `chunk` completes. `chunk.data` must not be modified until the promise settles. */
+  /**
+   * Queues the lines `chunk` completes for the file. Resolves at once while little is queued, else once the
+   * file has caught up some; rejects once an append has failed. `chunk.data` must not be modified afterwards.
+   */
   write(chunk: LogChunk): Promise<void> {
     if (this.#closed) {
       // A bug in the caller, not a condition a user can fix.
       return Promise.reject(new GoferError("INTERNAL", "write to a closed task log writer"));
     }
-    return this.#enqueue(async () => {
-      await this.#append(this.#splitters[chunk.stream].push(chunk.data));
-      if (chunk.position !== undefined) this.#position = chunk.position;
-      if (this.#splitters.stdout.pending || this.#splitters.stderr.pending) return;
-      this.#committed = { position: this.#position, size: this.#size };
-      if (Date.now() - this.#savedAt >= COMMIT_INTERVAL_MS) await this.#save();
+    if (this.#failure) return Promise.reject(this.#failure.error);
+    for (const part of this.#encode(chunk)) {
+      this.#queued.push(part);
+      this.#queuedBytes += part.length;
+      this.#end += part.length;
+    }
+    if (chunk.position !== undefined) this.#position = chunk.position;
+    if (!this.#splitters.stdout.pending && !this.#splitters.stderr.pending) {
+      this.#queuedCommit = { position: this.#position, size: this.#end };
+    }
+    this.#startAppending();
+    if (this.#queuedBytes <= HIGH_WATER_BYTES) return WRITTEN;
+    return this.#batchStored.then(() => {
+      if (this.#failure) throw this.#failure.error;
     });
   }
 
@@ -99,23 +127,66 @@ export class TaskLogWriter {
 
   /**
    * Stores each stream's unterminated last line (stdout's first) with a "\n", so the file is always
-   * line-complete, fsyncs and closes the file. Idempotent. After a failed write it only releases the file.
+   * line-complete, fsyncs and closes the file. Idempotent. After a failed append it releases the file and
+   * rejects with that failure: output was lost.
    */
   close(): Promise<void> {
     return this.#finish(async () => {
-      if (this.#failure) return;
+      if (this.#failure) throw this.#failure.error;
       const rests = [this.#splitters.stdout.flush(), this.#splitters.stderr.flush()];
-      await this.#append(rests.filter((rest) => rest !== undefined));
+      const parts: Buffer[] = [];
+      for (const rest of rests) if (rest !== undefined) parts.push(this.#hooks.transformLine(rest), NEWLINE);
+      await this.#append(parts);
       await this.#handle.sync();
       this.#committed = { position: this.#position, size: this.#size };
       await this.#save();
     });
   }
 
-  /** Runs `last` as the final operation, then releases the file whatever happened; only the first call counts. */
+  /** The bytes to store for `chunk`: its complete lines, each transformed (unless the transform is identity). */
+  #encode(chunk: LogChunk): Buffer[] {
+    const splitter = this.#splitters[chunk.stream];
+    const transform = this.#hooks.transformLine;
+    if (transform === identityLine) return splitter.pushBlock(chunk.data);
+    const parts: Buffer[] = [];
+    for (const line of splitter.push(chunk.data)) parts.push(transform(line), NEWLINE);
+    return parts;
+  }
+
+  #startAppending(): void {
+    // With something queued and no failure, the loop awaits before it ends: it is always the one set here.
+    if (this.#appending || this.#failure || this.#queued.length === 0) return;
+    this.#appending = this.#appendQueued();
+  }
+
+  /** Stores what is queued, batch after batch, until nothing is; a failure ends it and is kept for callers. */
+  async #appendQueued(): Promise<void> {
+    try {
+      while (this.#queued.length > 0 && !this.#failure) {
+        const batch = this.#queued;
+        const commit = this.#queuedCommit;
+        this.#queued = [];
+        this.#queuedBytes = 0;
+        this.#queuedCommit = undefined;
+        const stored = this.#append(batch);
+        this.#batchStored = stored.catch(() => undefined);
+        await stored;
+        if (commit === undefined) continue;
+        this.#committed = commit;
+        if (Date.now() - this.#savedAt >= COMMIT_INTERVAL_MS) await this.#save();
+      }
+    } catch (error) {
+      this.#failure ??= { error };
+    } finally {
+      this.#appending = undefined;
+    }
+  }
+
+  /** Runs `last` as the final operation once everything queued is stored, then releases the file. */
   #finish(last: () => Promise<void>): Promise<void> {
-    this.#closed ??= this.#enqueue(async () => {
+    this.#closed ??= (async () => {
       try {
+        while (this.#appending) await this.#appending;
         await last();
       } finally {
         try {
@@ -124,23 +195,14 @@ export class TaskLogWriter {
           this.#hooks.onClose();
         }
       }
-    });
+    })();
     return this.#closed;
   }
 
-  #enqueue(operation: () => Promise<void>): Promise<void> {
-    const result = this.#queue.then(operation);
-    // The queue only orders operations; each failure is reported to the caller of the operation that failed.
-    this.#queue = result.catch(() => {});
-    return result;
-  }
-
-  async #append(lines: Buffer[]): Promise<void> {
+  async #append(parts: Buffer[]): Promise<void> {
     if (this.#failure) throw this.#failure.error;
-    if (lines.length === 0) return;
-    const parts: Buffer[] = [];
-    for (const line of lines) parts.push(this.#hooks.transformLine(line), NEWLINE);
-    const data = Buffer.concat(parts);
+    if (parts.length === 0) return;
+    const data = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
     try {
       await writeAll(this.#handle, data);
     } catch (error) {
