@@ -14,7 +14,13 @@ import { mergeVariables } from "../domain/variables.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { LogStore, TaskLogKey } from "../logs/log-store.ts";
 import type { LineTransform } from "../logs/log-writer.ts";
-import { type ExitResult, type Scheduler, SchedulerError } from "../scheduler/scheduler.ts";
+import {
+  type ExitResult,
+  type LiveOutput,
+  type Scheduler,
+  SchedulerError,
+  type StartedContainer,
+} from "../scheduler/scheduler.ts";
 import type { GoferDb } from "../storage/database.ts";
 import type { RunKey, StoredRun } from "../storage/runs-store.ts";
 import {
@@ -23,6 +29,7 @@ import {
   updateTaskExecution,
 } from "../storage/task-executions-store.ts";
 import { EngineRetry, isGone, isUnavailable } from "./engine-retry.ts";
+import { capturePass, LogCaptureError, noteIncompleteLog } from "./log-capture.ts";
 import {
   ReferenceRefusedError,
   type ReferenceResolvers,
@@ -51,6 +58,9 @@ export interface TaskLauncherOptions {
 }
 
 type Reason = StatusReason<TaskExecutionStatusReasonType>;
+
+/** How often capture resumes after its log failed for reasons of its own before the log is given up. */
+const LOG_RESUMES = 3;
 
 /** How observing a container ended. */
 type Observation =
@@ -132,11 +142,11 @@ export class TaskLauncher {
     if (environment.secrets.length > 0 && this.#options.maskSecrets)
       this.#masks.set(keyString(key), this.#options.maskSecrets(environment.secrets));
 
-    let containerId: string;
+    let started: StartedContainer;
     try {
-      const started = await this.#start(execution, environment.env);
-      if (started === undefined) return; // shutting down: the next boot finds the task and starts it
-      containerId = started;
+      const container = await this.#start(execution, environment.env);
+      if (container === undefined) return; // shutting down: the next boot finds the task and starts it
+      started = container;
     } catch (error) {
       this.#masks.delete(keyString(key));
       const description =
@@ -145,14 +155,20 @@ export class TaskLauncher {
       return;
     }
 
-    await updateTaskExecution(db, key, { state: "running", started: Date.now(), container_id: containerId });
-    await bus.publish("started_task_execution", {
-      namespace_id: key.namespace_id,
-      pipeline_id: key.pipeline_id,
-      run_id: key.run_id,
-      task_execution_id: key.task_id,
-    });
-    this.#track(this.#watch(key, containerId, false));
+    try {
+      await updateTaskExecution(db, key, { state: "running", started: Date.now(), container_id: started.id });
+      await bus.publish("started_task_execution", {
+        namespace_id: key.namespace_id,
+        pipeline_id: key.pipeline_id,
+        run_id: key.run_id,
+        task_execution_id: key.task_id,
+      });
+    } catch (error) {
+      // Unread, the live output would hold the container up; the next boot adopts it through the engine's log.
+      started.output?.close();
+      throw error;
+    }
+    this.#track(this.#watch(key, started.id, false, started.output));
   }
 
   /**
@@ -226,7 +242,10 @@ export class TaskLauncher {
    * may still have created a container, so before each retry the task's own containers are looked up: one
    * that never started is removed, one that did is adopted, and a second one is never started.
    */
-  async #start(execution: StoredTaskExecution, env: Record<string, string>): Promise<string | undefined> {
+  async #start(
+    execution: StoredTaskExecution,
+    env: Record<string, string>,
+  ): Promise<StartedContainer | undefined> {
     const { scheduler, retryLimitMs } = this.#options;
     const signal = this.#detaching.signal;
     const labels = taskLabels(this.#options.instanceId, execution);
@@ -237,7 +256,7 @@ export class TaskLauncher {
         if (attempt > 0) {
           const existing = await scheduler.listManaged(labels);
           const ran = existing.find((container) => container.state !== "created");
-          if (ran) return ran.id;
+          if (ran) return { id: ran.id };
           for (const container of existing) await scheduler.remove(container.id);
         }
         const started = await scheduler.start({
@@ -250,8 +269,9 @@ export class TaskLauncher {
           registryAuth: execution.task.registry_auth,
           alwaysPull: execution.task.always_pull_newest_image,
           resources: resourceAmounts(execution.task.resources),
+          captureOutput: true,
         });
-        return started.id;
+        return started;
       } catch (error) {
         if (!isUnavailable(error)) throw error;
         if (!(await retry.wait(signal))) {
@@ -300,8 +320,13 @@ export class TaskLauncher {
   }
 
   /** Streams the container's output to its log file and records its exit, then lets the run move on. */
-  async #watch(key: TaskExecutionKey, containerId: string, resume: boolean): Promise<void> {
-    const observed = await this.#observe(key, containerId, resume);
+  async #watch(
+    key: TaskExecutionKey,
+    containerId: string,
+    resume: boolean,
+    live?: LiveOutput,
+  ): Promise<void> {
+    const observed = await this.#observe(key, containerId, resume, live);
     if (observed.kind === "detached") {
       this.#masks.delete(keyString(key));
       return;
@@ -345,19 +370,27 @@ export class TaskLauncher {
   }
 
   /**
-   * Follows the container's output into the log until it exits. Each attempt resumes after the last piece the
-   * log holds (`resume` on the first attempt too when adopting: the log may already hold part of the output).
+   * Stores the container's output in the log until it exits, and its exit. Each attempt resumes after the last
+   * piece the log holds (`resume` on the first attempt too when adopting: the log may already hold part of the
+   * output). A log that fails for reasons of its own is resumed a few times and then given up with a note in
+   * it: the task's outcome is its exit code, never its log.
    */
-  async #observe(key: TaskExecutionKey, containerId: string, resume: boolean): Promise<Observation> {
+  async #observe(
+    key: TaskExecutionKey,
+    containerId: string,
+    resume: boolean,
+    live: LiveOutput | undefined,
+  ): Promise<Observation> {
     const { scheduler, logs, log, retryLimitMs } = this.#options;
     const signal = this.#detaching.signal;
     let retry: EngineRetry | undefined;
+    let logFailures = 0;
+    let logProblem: string | undefined;
     for (let attempt = 0; ; attempt++) {
-      if (signal.aborted) return { kind: "detached" };
-      const writer = await logs.openWriter(logKeyOf(key), {
-        transformLine: this.#masks.get(keyString(key)),
-        resume: resume || attempt > 0,
-      });
+      if (signal.aborted) {
+        live?.close();
+        return { kind: "detached" };
+      }
       // Ends this attempt's calls when it fails part-way, so a wait left open does not outlive it.
       const attemptOver = new AbortController();
       const calls = AbortSignal.any([signal, attemptOver.signal]);
@@ -365,23 +398,38 @@ export class TaskLauncher {
         const exit = scheduler.wait(containerId, { signal: calls });
         // Observed below; a failure of the log stream must not leave this rejection unhandled meanwhile.
         exit.catch(() => undefined);
-        const output = scheduler.logs(containerId, {
-          follow: true,
-          after: writer.resumeAfter,
-          signal: calls,
-        });
-        for await (const chunk of output) await writer.write(chunk);
-        if (signal.aborted) {
-          await writer.detach();
-          return { kind: "detached" };
+        if (logProblem === undefined) {
+          const captured = await capturePass({
+            scheduler,
+            logs,
+            key: logKeyOf(key),
+            containerId,
+            transformLine: this.#masks.get(keyString(key)),
+            resume: resume || attempt > 0,
+            live: attempt === 0 ? live : undefined,
+            exit,
+            signal: calls,
+          });
+          if (captured === "stopped") return { kind: "detached" };
         }
         const result = await exit;
-        await writer.close();
+        if (logProblem !== undefined) {
+          await noteIncompleteLog(logs, logKeyOf(key), logProblem).catch((error: unknown) =>
+            log?.(`noting that the log of task ${keyString(key)} is incomplete failed`, error),
+          );
+        }
         return { kind: "exited", exit: result, interrupted: retry !== undefined };
-      } catch (error) {
+      } catch (failure) {
         attemptOver.abort();
-        await writer.detach().catch(() => undefined);
+        if (attempt === 0) live?.close();
         if (signal.aborted) return { kind: "detached" };
+        const error = failure instanceof LogCaptureError ? failure.cause : failure;
+        if (failure instanceof LogCaptureError && !isGone(error) && !isUnavailable(error)) {
+          logFailures++;
+          log?.(`storing the log of task ${keyString(key)} failed (${logFailures} time(s))`, error);
+          if (logFailures > LOG_RESUMES) logProblem = messageOf(error);
+          continue;
+        }
         if (isGone(error)) {
           return {
             kind: "lost",

@@ -12,6 +12,8 @@
  * - **Logs** come demultiplexed, in order, complete (a last line without newline included), each piece with the
  *   opaque {@link LogCursor} position after it; asking with `after` resumes exactly there, in a follower or a
  *   plain read, so capture survives a restart of Gofer or of the engine without losing or repeating a line.
+ *   A start with `captureOutput` may hand the output back live ({@link LiveOutput}); its positions resume the
+ *   same way.
  * - **Stop** sends SIGTERM and kills after the grace period; the exit code stays observable. **Remove** of a
  *   missing container succeeds.
  * - **Failures** are {@link SchedulerError}s whose message is fit to show a user (it becomes a task's
@@ -48,6 +50,12 @@ export interface ContainerSpec {
   /** Limits the task declared (an extension of v0); a backend applies what it can and ignores what is absent. */
   resources?: ContainerResources;
   /**
+   * Hand the container's output from its first byte back with the start ({@link StartedContainer.output}), for
+   * the one reader that captures it. Backends that cannot leave `output` unset, and the caller follows
+   * {@link Scheduler.logs} instead.
+   */
+  captureOutput?: boolean;
+  /**
    * For long-running services (extensions): the TCP port the container listens on. The backend makes it
    * reachable from Gofer and reports where in {@link StartedContainer.serviceAddress}.
    */
@@ -67,6 +75,20 @@ export interface StartedContainer {
   id: string;
   /** `host:port` where Gofer reaches the container's `servicePort`; set only when one was asked for. */
   serviceAddress?: string;
+  /** The container's output from its first byte, when `captureOutput` asked for it (see {@link LiveOutput}). */
+  output?: LiveOutput;
+}
+
+/**
+ * Output delivered as the container writes it (Docker: the attach stream, as `docker run` reads it), each piece
+ * with its position, so that a reader interrupted part-way resumes with {@link Scheduler.logs} `after` it. The
+ * container may wait for it to be read, as it waits for a full pipe: the receiver must read it to its end or
+ * `close` it.
+ */
+export interface LiveOutput {
+  chunks: AsyncIterable<LogChunk>;
+  /** Stops reading; the container goes on and its output stays readable through {@link Scheduler.logs}. */
+  close(): void;
 }
 
 /** One piece of a container's output, already demultiplexed. Never split or joined into lines here. */
@@ -78,14 +100,11 @@ export interface LogChunk {
 }
 
 /**
- * A position in a container's output, opaque to callers: the engine's output from `timestamp` on, after its
- * first `count` pieces. The engine filters by timestamp, and pieces of the two streams are not stamped in
- * strict order, so the backend picks a timestamp safely before the position and counts what to skip.
+ * A position in a container's output, opaque to callers: each backend gives it the shape it needs to resume
+ * exactly (engine timestamps and how much to skip after one; see the backends' log-position modules) and checks
+ * the one it is handed. It survives JSON, since capture keeps it on disk to resume after a restart.
  */
-export interface LogCursor {
-  timestamp: string;
-  count: number;
-}
+export type LogCursor = { readonly [key: string]: string | number | undefined };
 
 export interface LogOptions {
   /** Keep the stream open until the container exits. */

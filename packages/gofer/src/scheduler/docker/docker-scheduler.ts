@@ -1,4 +1,5 @@
 /** The {@link Scheduler} backed by a single Docker engine. */
+import type { Duplex } from "node:stream";
 import {
   type ContainerResources,
   type ContainerSpec,
@@ -21,9 +22,17 @@ import {
 } from "./engine-client.ts";
 import { guard, toSchedulerError } from "./engine-errors.ts";
 import { ensureImage } from "./image-policy.ts";
+import { liveOutput } from "./live-output.ts";
 import { demuxLogStream } from "./log-demux.ts";
 import { LogPosition } from "./log-position.ts";
-import { positioned, readLogs, type TimestampedFrame, timestampedFrames, unreadRest } from "./log-resume.ts";
+import {
+  positioned,
+  type ResumePoint,
+  readLogs,
+  type TimestampedFrame,
+  timestampedFrames,
+  unreadRest,
+} from "./log-resume.ts";
 
 /** How long exit() waits for the engine to notice that an exec'd process ended: 20 × 50 ms. */
 const EXIT_POLLS = 20;
@@ -48,16 +57,29 @@ export class DockerScheduler implements Scheduler {
   async start(spec: ContainerSpec): Promise<StartedContainer> {
     await ensureImage(this.#client, spec);
     const created = await this.#create(spec);
+    let attached: Duplex | undefined;
     try {
+      // Attached before the start, as `docker run` does, so the stream holds the output from its first byte.
+      if (spec.captureOutput) {
+        attached = await guard(`could not attach to container "${spec.name}"`, () =>
+          this.#client.attachContainer(created.Id),
+        );
+      }
       await guard(`could not start container "${spec.name}"`, () => this.#client.startContainer(created.Id));
     } catch (error) {
+      attached?.destroy();
       // The start failure is what the user needs to see; a container left behind still carries the managed
       // label, so the reaper removes it even when this removal fails.
       await this.#client.removeContainer(created.Id, { force: true, volumes: true }).catch(() => undefined);
       throw error;
     }
-    if (spec.servicePort === undefined) return { id: created.Id };
-    return { id: created.Id, serviceAddress: await this.#serviceAddress(created.Id, spec.servicePort) };
+    const output = attached && liveOutput(attached, `container ${created.Id}`);
+    if (spec.servicePort === undefined) return { id: created.Id, ...(output && { output }) };
+    return {
+      id: created.Id,
+      serviceAddress: await this.#serviceAddress(created.Id, spec.servicePort),
+      ...(output && { output }),
+    };
   }
 
   serviceBindHost(): string {
@@ -91,7 +113,7 @@ export class DockerScheduler implements Scheduler {
     return readLogs(
       `container ${id}`,
       options,
-      (since, skip, signal) => this.#follow(id, since, skip, signal),
+      (from, signal) => this.#follow(id, from, signal),
       (since, signal, tail) => this.#frames(id, false, since, { signal, tail }),
     );
   }
@@ -172,18 +194,11 @@ export class DockerScheduler implements Scheduler {
    * line without newline, flushed only at exit, is lost more often than not. So once the stream ends, a plain read
    * resumes after the last frame seen.
    */
-  async *#follow(
-    id: string,
-    since: string | undefined,
-    skip: number,
-    signal?: AbortSignal,
-  ): AsyncGenerator<LogChunk> {
-    const position = new LogPosition();
-    yield* positioned(this.#frames(id, true, since, { signal }), skip, position);
+  async *#follow(id: string, from: ResumePoint, signal?: AbortSignal): AsyncGenerator<LogChunk> {
+    const position = new LogPosition(from.base);
+    yield* positioned(this.#frames(id, true, from.since, { signal }), from.skip, position);
     if (signal?.aborted) return;
-    yield* unreadRest(position, since, skip, (from) =>
-      this.#frames(id, false, from, { missingOk: true, signal }),
-    );
+    yield* unreadRest(position, from, (since) => this.#frames(id, false, since, { missingOk: true, signal }));
   }
 
   /** The container's output frames with their engine timestamps; nothing when `missingOk` and it is gone. */

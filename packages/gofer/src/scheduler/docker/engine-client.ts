@@ -378,16 +378,34 @@ export class EngineClient {
    * output the other (multiplexed like logs unless it has a TTY).
    */
   startExec(execId: string, tty: boolean): Promise<Duplex> {
-    const payload = JSON.stringify({ Detach: false, Tty: tty });
+    return this.#hijack(`/exec/${encodeURIComponent(execId)}/start`, "POST /exec/start", {
+      Detach: false,
+      Tty: tty,
+    });
+  }
+
+  /**
+   * Attaches to a container's stdout and stderr as `docker run` does (multiplexed like logs): made before the
+   * start, the stream holds everything the container writes. The engine waits for this reader as for a pipe,
+   * so the caller reads it to its end or destroys it.
+   */
+  attachContainer(id: string): Promise<Duplex> {
+    const search = toSearch({ stream: true, stdout: true, stderr: true });
+    return this.#hijack(`${containerPath(id)}/attach${search}`, "POST /containers/attach");
+  }
+
+  /** A request whose connection the engine takes over (`101 UPGRADED`) for a raw stream both ways. */
+  #hijack(path: string, request: string, body?: unknown): Promise<Duplex> {
+    const payload = body === undefined ? "" : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = http.request({
         ...this.#address,
         // A hijacked connection can never go back to the keep-alive pool.
         agent: false,
         method: "POST",
-        path: `${this.#prefix}/exec/${encodeURIComponent(execId)}/start`,
+        path: `${this.#prefix}${path}`,
         headers: {
-          "Content-Type": "application/json",
+          ...(body === undefined ? {} : { "Content-Type": "application/json" }),
           "Content-Length": Buffer.byteLength(payload),
           Connection: "Upgrade",
           Upgrade: "tcp",
@@ -399,12 +417,12 @@ export class EngineClient {
       });
       req.on("response", (response) => {
         readAll(response).then(
-          (body) =>
+          (text) =>
             reject(
               new EngineError(
                 response.statusCode ?? 0,
-                engineMessage(body, response.statusCode ?? 0),
-                "POST /exec/start",
+                engineMessage(text, response.statusCode ?? 0),
+                request,
               ),
             ),
           reject,
