@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { getEventListeners } from "node:events";
-import { appendFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { GoferError } from "../src/domain/errors.ts";
 import { LogStore, type TaskLogKey } from "../src/logs/log-store.ts";
 
@@ -369,4 +370,63 @@ test("a torn or foreign resume point means starting over, never a wrong cut", as
   assert.equal(resumed.resumeAfter, undefined);
   assert.equal(await readFile(store.pathFor(key), "utf8"), "");
   await resumed.close();
+});
+
+test("a read in blocks yields the same text as its lines, an unterminated last line ended by a newline", async () => {
+  const writer = await store.openWriter(key);
+  for (const piece of cut(
+    Buffer.from(`${Array.from({ length: 3000 }, (_, i) => `line ${i}`).join("\n")}\n`),
+    900,
+  ))
+    await writer.write(out(piece));
+  await writer.write(err("error line\nunterminated"));
+  await writer.detach();
+  const lines = await collect(store.read(key, { follow: false, highWaterMark: 1000 }));
+  const blocks = await collect(store.read(key, { follow: false, highWaterMark: 1000, shape: "blocks" }));
+  assert.ok(blocks.length < lines.length / 5, `${blocks.length} blocks for ${lines.length} lines`);
+  assert.ok(
+    blocks.every((block) => block.at(-1) === 0x0a),
+    "every block ends a line",
+  );
+  assert.equal(Buffer.concat(blocks).toString(), `${text(lines).join("\n")}\n`);
+});
+
+test("an append that fails is reported by the next write or by close, and nothing is appended after it", async () => {
+  // /dev/full takes the file open and refuses every write with ENOSPC, as a full disk does.
+  await mkdir(dirname(store.pathFor(key)), { recursive: true });
+  await symlink("/dev/full", store.pathFor(key));
+  const writer = await store.openWriter(key);
+  await writer.write(out("queued, then refused\n"));
+  await within(
+    (async () => {
+      while (
+        !(await writer.write(out("more\n")).then(
+          () => false,
+          () => true,
+        ))
+      )
+        await nextTurn();
+    })(),
+  );
+  await assert.rejects(writer.close(), /ENOSPC/);
+});
+
+test("a writer fed faster than the disk holds at most a few MiB queued", async () => {
+  const writer = await store.openWriter(key);
+  const piece = Buffer.alloc(256 * 1024, "y");
+  piece[piece.length - 1] = 0x0a;
+  let waited = 0;
+  for (let i = 0; i < 200; i++) {
+    const written = writer.write(out(piece));
+    let settled = false;
+    void written.then(() => {
+      settled = true;
+    });
+    await Promise.resolve();
+    if (!settled) waited++;
+    await written;
+  }
+  await writer.close();
+  assert.ok(waited > 0, "the writer made its caller wait at least once");
+  assert.equal((await stat(store.pathFor(key))).size, 200 * piece.length);
 });

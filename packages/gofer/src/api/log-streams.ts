@@ -13,12 +13,20 @@ const NEWLINE = Buffer.from("\n");
 
 /** Sends lines as `text/plain`, each ended by a newline, as they come. */
 export function sendPlainLines(reply: FastifyReply, lines: AsyncIterable<Buffer>): FastifyReply {
-  const body = Readable.from(
+  return sendPlainText(
+    reply,
     (async function* () {
       for await (const line of lines) yield Buffer.concat([line, NEWLINE]);
     })(),
   );
-  return reply.type("text/plain; charset=utf-8").header("cache-control", "no-store").send(body);
+}
+
+/** Sends text that already comes as whole lines, each ended by a newline, as it comes. */
+export function sendPlainText(reply: FastifyReply, text: AsyncIterable<Buffer>): FastifyReply {
+  return reply
+    .type("text/plain; charset=utf-8")
+    .header("cache-control", "no-store")
+    .send(Readable.from(text));
 }
 
 /**

@@ -1,6 +1,8 @@
 import { type FileHandle, open } from "node:fs/promises";
 import { LineSplitter } from "./line-splitter.ts";
 
+const NEWLINE = Buffer.from("\n");
+
 /** How `readLogLines` learns that the log it follows may have changed. */
 export interface FollowSource {
   /** Calls `listener` after every append, writer open/close and `finish`. Returns the unsubscribe function. */
@@ -9,7 +11,13 @@ export interface FollowSource {
   writerOpen(): boolean;
 }
 
-export type ReadLogOptions =
+/**
+ * What a read yields: `lines`, one line per item without its "\n" (a WebSocket frame each); or `blocks`, runs
+ * of whole lines each ending in "\n" (plain text, sent as it is stored, without a buffer per line).
+ */
+export type LogReadShape = "lines" | "blocks";
+
+export type ReadLogOptions = { shape?: LogReadShape } & (
   | { follow: false; signal?: AbortSignal; highWaterMark?: number }
   | {
       /** Keep yielding new lines until the log is finished and fully read. */
@@ -21,13 +29,14 @@ export type ReadLogOptions =
       isFinished: () => boolean | Promise<boolean>;
       signal?: AbortSignal;
       highWaterMark?: number;
-    };
+    }
+);
 
 const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
 
 /**
- * Yields the lines of the log at `path`, without their "\n", reading the file in `highWaterMark`-sized pieces so
- * a large log is never held in memory whole.
+ * Yields the lines of the log at `path` (in the {@link LogReadShape} asked for), reading the file in
+ * `highWaterMark`-sized pieces so a large log is never held in memory whole.
  *
  * A missing file is an empty log; a follower waits for it to appear. Following ends only when the log is
  * finished, no writer holds it open, and the file has been read to its end. The reader subscribes before its
@@ -44,7 +53,7 @@ export async function* readLogLines(
   const wake = new WakeUp();
   const unsubscribe = options.follow ? source.subscribe(wake.fire) : undefined;
   signal?.addEventListener("abort", wake.fire, { once: true });
-  const file = new LogFile(path, options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK);
+  const file = new LogFile(path, options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK, options.shape ?? "lines");
   try {
     for (;;) {
       wake.arm();
@@ -71,13 +80,15 @@ export async function* readLogLines(
 class LogFile {
   readonly #path: string;
   readonly #highWaterMark: number;
+  readonly #shape: LogReadShape;
   readonly #splitter = new LineSplitter();
   #handle: FileHandle | undefined;
   #position = 0;
 
-  constructor(path: string, highWaterMark: number) {
+  constructor(path: string, highWaterMark: number, shape: LogReadShape) {
     this.#path = path;
     this.#highWaterMark = highWaterMark;
+    this.#shape = shape;
   }
 
   /** The complete lines between the cursor and the current end of the file; none while the file is missing. */
@@ -90,13 +101,16 @@ class LogFile {
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, this.#position);
       if (bytesRead === 0) return;
       this.#position += bytesRead;
-      yield* this.#splitter.push(buffer.subarray(0, bytesRead));
+      const read = buffer.subarray(0, bytesRead);
+      yield* this.#shape === "lines" ? this.#splitter.push(read) : this.#splitter.pushBlock(read);
     }
   }
 
   /** A last line without "\n": only a crash mid-write leaves one, since writers store whole lines. */
   rest(): Buffer | undefined {
-    return this.#splitter.flush();
+    const rest = this.#splitter.flush();
+    if (rest === undefined || this.#shape === "lines") return rest;
+    return Buffer.concat([rest, NEWLINE]);
   }
 
   async close(): Promise<void> {

@@ -3,6 +3,7 @@ import { Type } from "typebox";
 import type { WebSocket } from "ws";
 import { redactTask } from "../../domain/config-conversion.ts";
 import { badRequest, GoferError } from "../../domain/errors.ts";
+import type { LogReadShape } from "../../logs/log-reader.ts";
 import { logKeyOf } from "../../orchestrator/task-launcher.ts";
 import type { GoferDb } from "../../storage/database.ts";
 import {
@@ -15,7 +16,7 @@ import {
 } from "../../storage/task-executions-store.ts";
 import type { ApiServices, RoutePlugin } from "../api-context.ts";
 import { requireRun, requireTaskExecution } from "../guards.ts";
-import { abortOnClose, sendPlainLines, streamToSocket } from "../log-streams.ts";
+import { abortOnClose, sendPlainText, streamToSocket } from "../log-streams.ts";
 import { errorResponses, RunParams, TaskParams } from "../schemas/common.ts";
 
 const TASKS_URL = "/api/namespaces/:namespace_id/pipelines/:pipeline_id/runs/:run_id/tasks";
@@ -112,13 +113,14 @@ export const taskExecutionRoutes: RoutePlugin = (app, services) => {
     handler: async (request, reply) => {
       const key = request.params;
       const abort = abortOnClose(reply);
-      return sendPlainLines(reply, readLines(services, key, request.query.follow === true, abort.signal));
+      const blocks = readLog(services, key, request.query.follow === true, abort.signal, "blocks");
+      return sendPlainText(reply, blocks);
     },
     wsHandler: (socket: WebSocket, request: FastifyRequest) => {
       const key = request.params as TaskExecutionKey;
       const abort = new AbortController();
       socket.on("close", () => abort.abort());
-      void streamToSocket(socket, readLines(services, key, true, abort.signal), abort.signal);
+      void streamToSocket(socket, readLog(services, key, true, abort.signal, "lines"), abort.signal);
     },
   });
 
@@ -147,12 +149,19 @@ export const taskExecutionRoutes: RoutePlugin = (app, services) => {
   );
 };
 
-function readLines(services: ApiServices, key: TaskExecutionKey, follow: boolean, signal: AbortSignal) {
+function readLog(
+  services: ApiServices,
+  key: TaskExecutionKey,
+  follow: boolean,
+  signal: AbortSignal,
+  shape: LogReadShape,
+) {
   const logKey = logKeyOf(key);
-  if (!follow) return services.logs.read(logKey, { follow: false, signal });
+  if (!follow) return services.logs.read(logKey, { follow: false, signal, shape });
   return services.logs.read(logKey, {
     follow: true,
     signal,
+    shape,
     isFinished: () => isSettled(services.db, key),
   });
 }
