@@ -1,12 +1,14 @@
 /**
- * An extension's output, straight from its container as line-complete pieces. Unlike task logs it is not
+ * An extension's output, straight from its container as blocks of whole lines, each ending in "\n". Unlike task logs it is not
  * stored (v0 streamed `docker logs` too): it is diagnostics for a long-running service, and the container keeps
  * it for as long as the container lives.
  */
 import { LineSplitter } from "../logs/line-splitter.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 
-export async function* extensionLogLines(
+const NEWLINE = Buffer.from("\n");
+
+export async function* extensionLogBlocks(
   scheduler: Scheduler,
   containerId: string,
   follow: boolean,
@@ -16,10 +18,10 @@ export async function* extensionLogLines(
   const splitters = { stdout: new LineSplitter(), stderr: new LineSplitter() };
   for await (const chunk of scheduler.logs(containerId, { follow, signal })) {
     if (signal.aborted) return;
-    yield* splitters[chunk.stream].push(chunk.data);
+    yield* splitters[chunk.stream].pushBlock(chunk.data);
   }
   for (const splitter of Object.values(splitters)) {
     const rest = splitter.flush();
-    if (rest) yield rest;
+    if (rest) yield Buffer.concat([rest, NEWLINE]);
   }
 }

@@ -3,7 +3,7 @@ import { LineSplitter } from "./line-splitter.ts";
 
 const NEWLINE = Buffer.from("\n");
 
-/** How `readLogLines` learns that the log it follows may have changed. */
+/** How `readLogBlocks` learns that the log it follows may have changed. */
 export interface FollowSource {
   /** Calls `listener` after every append, writer open/close and `finish`. Returns the unsubscribe function. */
   subscribe(listener: () => void): () => void;
@@ -11,13 +11,7 @@ export interface FollowSource {
   writerOpen(): boolean;
 }
 
-/**
- * What a read yields: `lines`, one line per item without its "\n" (a WebSocket frame each); or `blocks`, runs
- * of whole lines each ending in "\n" (plain text, sent as it is stored, without a buffer per line).
- */
-export type LogReadShape = "lines" | "blocks";
-
-export type ReadLogOptions = { shape?: LogReadShape } & (
+export type ReadLogOptions =
   | { follow: false; signal?: AbortSignal; highWaterMark?: number }
   | {
       /** Keep yielding new lines until the log is finished and fully read. */
@@ -29,21 +23,21 @@ export type ReadLogOptions = { shape?: LogReadShape } & (
       isFinished: () => boolean | Promise<boolean>;
       signal?: AbortSignal;
       highWaterMark?: number;
-    }
-);
+    };
 
 const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
 
 /**
- * Yields the lines of the log at `path` (in the {@link LogReadShape} asked for), reading the file in
- * `highWaterMark`-sized pieces so a large log is never held in memory whole.
+ * Yields the log at `path` as blocks of whole lines, each line ending in "\n" (a view of the file as it is,
+ * never a buffer per line), reading the file in `highWaterMark`-sized pieces so a large log is never held in
+ * memory whole.
  *
  * A missing file is an empty log; a follower waits for it to appear. Following ends only when the log is
  * finished, no writer holds it open, and the file has been read to its end. The reader subscribes before its
  * first look at the file and at `isFinished`, so an append or `finish` landing between a check and the wait
  * still wakes it. Aborting `signal` makes the iterator throw the signal's reason.
  */
-export async function* readLogLines(
+export async function* readLogBlocks(
   path: string,
   options: ReadLogOptions,
   source: FollowSource,
@@ -53,7 +47,7 @@ export async function* readLogLines(
   const wake = new WakeUp();
   const unsubscribe = options.follow ? source.subscribe(wake.fire) : undefined;
   signal?.addEventListener("abort", wake.fire, { once: true });
-  const file = new LogFile(path, options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK, options.shape ?? "lines");
+  const file = new LogFile(path, options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK);
   try {
     for (;;) {
       wake.arm();
@@ -80,37 +74,33 @@ export async function* readLogLines(
 class LogFile {
   readonly #path: string;
   readonly #highWaterMark: number;
-  readonly #shape: LogReadShape;
   readonly #splitter = new LineSplitter();
   #handle: FileHandle | undefined;
   #position = 0;
 
-  constructor(path: string, highWaterMark: number, shape: LogReadShape) {
+  constructor(path: string, highWaterMark: number) {
     this.#path = path;
     this.#highWaterMark = highWaterMark;
-    this.#shape = shape;
   }
 
-  /** The complete lines between the cursor and the current end of the file; none while the file is missing. */
+  /** The blocks of whole lines between the cursor and the end of the file; none while the file is missing. */
   async *readToEnd(): AsyncGenerator<Buffer, void, undefined> {
     const handle = await this.#open();
     if (!handle) return;
     for (;;) {
-      // A fresh buffer each time: the yielded lines are views into it and must survive the next read.
+      // A fresh buffer each time: the yielded blocks are views into it and must survive the next read.
       const buffer = Buffer.allocUnsafe(this.#highWaterMark);
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, this.#position);
       if (bytesRead === 0) return;
       this.#position += bytesRead;
-      const read = buffer.subarray(0, bytesRead);
-      yield* this.#shape === "lines" ? this.#splitter.push(read) : this.#splitter.pushBlock(read);
+      yield* this.#splitter.pushBlock(buffer.subarray(0, bytesRead));
     }
   }
 
-  /** A last line without "\n": only a crash mid-write leaves one, since writers store whole lines. */
+  /** A last line without "\n", ended with one: only a crash mid-write leaves one, as writers store whole lines. */
   rest(): Buffer | undefined {
     const rest = this.#splitter.flush();
-    if (rest === undefined || this.#shape === "lines") return rest;
-    return Buffer.concat([rest, NEWLINE]);
+    return rest === undefined ? undefined : Buffer.concat([rest, NEWLINE]);
   }
 
   async close(): Promise<void> {

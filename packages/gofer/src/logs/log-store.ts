@@ -5,7 +5,7 @@ import { GoferError } from "../domain/errors.ts";
 import type { LogCursor } from "../scheduler/scheduler.ts";
 import { ChangeNotifier } from "./change-notifier.ts";
 import { loadCursor, removeCursor, saveCursor } from "./log-cursor.ts";
-import { type ReadLogOptions, readLogLines } from "./log-reader.ts";
+import { type ReadLogOptions, readLogBlocks } from "./log-reader.ts";
 import { identityLine, type LineTransform, TaskLogWriter } from "./log-writer.ts";
 
 /** Identifies one task execution, and so one log file. */
@@ -94,10 +94,10 @@ export class LogStore {
     return writer;
   }
 
-  /** The log's lines, without their "\n". See {@link readLogLines} for following and cancellation. */
+  /** The log as blocks of whole lines. See {@link readLogBlocks} for following and cancellation. */
   read(key: TaskLogKey, options: ReadLogOptions): AsyncGenerator<Buffer, void, undefined> {
     const path = this.pathFor(key);
-    return readLogLines(path, options, {
+    return readLogBlocks(path, options, {
       subscribe: (listener) => this.#changes.subscribe(path, listener),
       writerOpen: () => this.#openWriters.has(path),
     });

@@ -18,7 +18,7 @@ import { GoferError, notFound } from "../../domain/errors.ts";
 import { parseReference } from "../../domain/interpolation.ts";
 import type { Extension } from "../../domain/models.ts";
 import type { EventBus } from "../../events/event-bus.ts";
-import { extensionLogLines } from "../../extensions/extension-logs.ts";
+import { extensionLogBlocks } from "../../extensions/extension-logs.ts";
 import type { ExtensionSupervisor } from "../../extensions/extension-supervisor.ts";
 import { SerialQueue } from "../../orchestrator/serial-queue.ts";
 import type { Scheduler } from "../../scheduler/scheduler.ts";
@@ -34,7 +34,7 @@ import {
 import { listExtensionSubscriptions } from "../../storage/subscriptions-store.ts";
 import type { GoferApp } from "../api-context.ts";
 import { requireIdentifier, requireKnownRoles } from "../guards.ts";
-import { abortOnClose, sendPlainLines, streamToSocket } from "../log-streams.ts";
+import { abortOnClose, sendPlainText, streamToSocket } from "../log-streams.ts";
 import { errorResponses, IdentifierParam, Nullable, StringMap } from "../schemas/common.ts";
 import { RegistryAuth } from "../schemas/models.ts";
 
@@ -303,17 +303,17 @@ export function extensionRoutes(app: GoferApp, services: ExtensionRouteServices)
     handler: async (request, reply) => {
       const containerId = supervisor.containerOf(request.params.extension_id) ?? "";
       const abort = abortOnClose(reply);
-      return sendPlainLines(
+      return sendPlainText(
         reply,
-        extensionLogLines(scheduler, containerId, request.query.follow === true, abort.signal),
+        extensionLogBlocks(scheduler, containerId, request.query.follow === true, abort.signal),
       );
     },
     wsHandler: (socket: WebSocket, request: FastifyRequest) => {
       const id = (request.params as { extension_id: string }).extension_id;
       const abort = new AbortController();
       socket.on("close", () => abort.abort());
-      const lines = extensionLogLines(scheduler, supervisor.containerOf(id) ?? "", true, abort.signal);
-      void streamToSocket(socket, lines, abort.signal);
+      const blocks = extensionLogBlocks(scheduler, supervisor.containerOf(id) ?? "", true, abort.signal);
+      void streamToSocket(socket, blocks, abort.signal, request.raw.socket);
     },
   });
 

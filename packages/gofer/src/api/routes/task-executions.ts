@@ -3,7 +3,6 @@ import { Type } from "typebox";
 import type { WebSocket } from "ws";
 import { redactTask } from "../../domain/config-conversion.ts";
 import { badRequest, GoferError } from "../../domain/errors.ts";
-import type { LogReadShape } from "../../logs/log-reader.ts";
 import { logKeyOf } from "../../orchestrator/task-launcher.ts";
 import type { GoferDb } from "../../storage/database.ts";
 import {
@@ -113,14 +112,14 @@ export const taskExecutionRoutes: RoutePlugin = (app, services) => {
     handler: async (request, reply) => {
       const key = request.params;
       const abort = abortOnClose(reply);
-      const blocks = readLog(services, key, request.query.follow === true, abort.signal, "blocks");
-      return sendPlainText(reply, blocks);
+      return sendPlainText(reply, readLog(services, key, request.query.follow === true, abort.signal));
     },
     wsHandler: (socket: WebSocket, request: FastifyRequest) => {
       const key = request.params as TaskExecutionKey;
       const abort = new AbortController();
       socket.on("close", () => abort.abort());
-      void streamToSocket(socket, readLog(services, key, true, abort.signal, "lines"), abort.signal);
+      const blocks = readLog(services, key, true, abort.signal);
+      void streamToSocket(socket, blocks, abort.signal, request.raw.socket);
     },
   });
 
@@ -149,19 +148,13 @@ export const taskExecutionRoutes: RoutePlugin = (app, services) => {
   );
 };
 
-function readLog(
-  services: ApiServices,
-  key: TaskExecutionKey,
-  follow: boolean,
-  signal: AbortSignal,
-  shape: LogReadShape,
-) {
+/** The log as blocks of whole lines, the shape both ways of serving it take. */
+function readLog(services: ApiServices, key: TaskExecutionKey, follow: boolean, signal: AbortSignal) {
   const logKey = logKeyOf(key);
-  if (!follow) return services.logs.read(logKey, { follow: false, signal, shape });
+  if (!follow) return services.logs.read(logKey, { follow: false, signal });
   return services.logs.read(logKey, {
     follow: true,
     signal,
-    shape,
     isFinished: () => isSettled(services.db, key),
   });
 }
