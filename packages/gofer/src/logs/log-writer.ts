@@ -202,14 +202,12 @@ export class TaskLogWriter {
   async #append(parts: Buffer[]): Promise<void> {
     if (this.#failure) throw this.#failure.error;
     if (parts.length === 0) return;
-    const data = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
     try {
-      await writeAll(this.#handle, data);
+      this.#size += await writeAll(this.#handle, parts);
     } catch (error) {
       this.#failure = { error };
       throw error;
     }
-    this.#size += data.length;
     this.#hooks.onAppend();
   }
 
@@ -220,11 +218,31 @@ export class TaskLogWriter {
   }
 }
 
-/** `FileHandle.write` may store fewer bytes than asked (a full disk, a signal); carry on from where it stopped. */
-async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < data.length) {
-    const { bytesWritten } = await handle.write(data, offset, data.length - offset);
-    offset += bytesWritten;
+/**
+ * Writes `parts` in order with as few calls as the system allows, without joining them into one buffer first
+ * (a copy of every batch, and large allocations the allocator is slow to give back). A write may store fewer
+ * bytes than asked (a full disk, a signal); carry on from where it stopped. Returns the bytes written.
+ */
+async function writeAll(handle: FileHandle, parts: Buffer[]): Promise<number> {
+  let rest = parts;
+  let written = 0;
+  while (rest.length > 0) {
+    const { bytesWritten } = await handle.writev(rest);
+    written += bytesWritten;
+    rest = after(rest, bytesWritten);
   }
+  return written;
+}
+
+/** What is left of `parts` once their first `bytes` bytes are written. */
+function after(parts: Buffer[], bytes: number): Buffer[] {
+  let skipped = 0;
+  let index = 0;
+  while (index < parts.length && skipped + (parts[index] as Buffer).length <= bytes) {
+    skipped += (parts[index] as Buffer).length;
+    index++;
+  }
+  const rest = parts.slice(index);
+  if (rest.length > 0 && bytes > skipped) rest[0] = (rest[0] as Buffer).subarray(bytes - skipped);
+  return rest;
 }
