@@ -163,6 +163,41 @@ for (const backend of selectedBackends()) {
       );
     });
 
+    it("hands the output back live when asked (where it can), resumable through the logs after any piece", async (t) => {
+      const { id, output } = await scheduler.start({
+        name: `gofer-${instance}-live`,
+        image: setup.image,
+        env: {},
+        command: [
+          "sh",
+          "-c",
+          'i=1; while [ $i -le 300 ]; do echo "out $i"; echo "err $i" >&2; i=$((i+1)); done; printf "tail"',
+        ],
+        labels: { "gofer.instance": instance, "gofer.task": "live" },
+        alwaysPull: false,
+        captureOutput: true,
+      });
+      started.push(id);
+      if (!output) {
+        t.skip(`${backend.name} has no live output: its logs are followed instead`);
+        return;
+      }
+      const live = await collect(output.chunks);
+      assert.equal((await scheduler.wait(id)).exitCode, 0);
+      const expected = { stdout: [...numbered("out", 300), "tail"], stderr: numbered("err", 300) };
+      assert.deepEqual(streamsOf(live), expected);
+      for (const cut of [0, Math.floor(live.length / 3), live.length - 1]) {
+        const position = live[cut]?.position;
+        assert.ok(position, "every live piece carries the position after it");
+        const rest = await collect(scheduler.logs(id, { follow: false, after: position }));
+        assert.deepEqual(
+          streamsOf([...live.slice(0, cut + 1), ...rest]),
+          expected,
+          `resuming after piece ${cut}`,
+        );
+      }
+    });
+
     it("stops gracefully with SIGTERM, and kills what ignores it after the grace period", async () => {
       const polite = await run("polite", "trap 'exit 3' TERM; while true; do sleep 0.1; done");
       const stubborn = await run("stubborn", "trap '' TERM; while true; do sleep 0.1; done");
