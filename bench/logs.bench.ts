@@ -18,7 +18,8 @@
  *     dropped; a stream the engine ends early is reported and measured again.
  * Prints each variant's median seconds and MB/s (10^6 bytes a second), the ratios gofer/docker-run,
  * gofer/logs-endpoint and gofer+followers/gofer (target: at most 1.10, i.e. followers do not slow the capture),
- * each follower's median lag, and the server's RSS after the warm-up runs and after the last.
+ * each follower's median lag, and the server's RSS after the warm-up runs and after the last run of each Gofer
+ * variant (followers read the log in buffers of their own, so their memory shows apart).
  *
  * Then one concurrent round: one run of 20 parallel tasks each printing numbered 100-byte lines (50 MiB a task);
  * every stored log must hold each of its task's lines exactly once, in order, and nothing else. Prints the total
@@ -234,6 +235,8 @@ function serverMemory(): { rss: number; peak: number } {
   const mib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(status)?.[1]) / 1024;
   return { rss: mib("VmRSS"), peak: mib("VmHWM") };
 }
+
+const signed = (mib: number) => `${mib >= 0 ? "+" : ""}${mib.toFixed(1)}`;
 
 function storedLogPath(pipelineId: string, runId: number, taskId: string): string {
   if (!made.dataDir) throw new BenchFailure("no data dir");
@@ -659,7 +662,9 @@ async function measure(): Promise<boolean> {
   /** Bytes each stored log held beyond what its task wrote: 0, or 1 for a completed last line. */
   const extras = new Set<number>();
   const before = serverMemory();
+  /** After each Gofer variant's last round: capture alone, and capture with two followers reading along. */
   let after = before;
+  let afterFollowed = before;
   const variants = {
     gofer: async (round: number) => {
       const { ms, extra } = await goferThroughput(client, completions, PIPELINES.throughput, BYTES);
@@ -678,7 +683,7 @@ async function measure(): Promise<boolean> {
       extras.add(extra);
       lags.webSocket.push(lag.webSocket);
       lags.http.push(lag.http);
-      if (round === ROUNDS - 1) after = serverMemory();
+      if (round === ROUNDS - 1) afterFollowed = serverMemory();
       return ms;
     },
     dockerRun: () => runDockerCli(BYTES),
@@ -742,8 +747,9 @@ async function measure(): Promise<boolean> {
         ? `  engine logs endpoint: ${shortStreams.length} followed stream(s) ended early and were measured again\n`
         : "") +
       `  server RSS: ${before.rss.toFixed(1)} MiB after the ${WARM_UP_BYTES / MiB} MiB warm-up runs, ` +
-      `${after.rss.toFixed(1)} MiB after ` +
-      `the last (${after.rss >= before.rss ? "+" : ""}${(after.rss - before.rss).toFixed(1)} MiB)\n` +
+      `${after.rss.toFixed(1)} MiB after the last Gofer run (${signed(after.rss - before.rss)} MiB), ` +
+      `${afterFollowed.rss.toFixed(1)} MiB after the last one with followers ` +
+      `(${signed(afterFollowed.rss - before.rss)} MiB)\n` +
       `concurrent: ${CONCURRENT_TASKS} tasks × ${((NUMBERED_LINES * NUMBERED_LINE_BYTES) / MiB).toFixed(1)} MiB ` +
       `in one run (at most ${mostAtOnce(concurrent.tasks)} running at once): ${seconds(concurrent.ms)} s, ` +
       `${megabytesPerSecond(concurrentBytes, concurrent.ms)} MB/s total; server RSS after it ` +
