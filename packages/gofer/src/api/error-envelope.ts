@@ -23,10 +23,6 @@ const FASTIFY_ERRORS: Record<string, { code: ErrorCode; message?: string }> = {
     code: "BAD_REQUEST",
     message: "Content-Length does not match the body",
   },
-  FST_ERR_CTP_EMPTY_JSON_BODY: {
-    code: "BAD_REQUEST",
-    message: "Body is empty; send a JSON object (Content-Type: application/json)",
-  },
   FST_ERR_CTP_INVALID_JSON_BODY: { code: "BAD_REQUEST" },
 };
 

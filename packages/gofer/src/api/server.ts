@@ -14,6 +14,7 @@ import { GoferError } from "../domain/errors.ts";
 import type { ApiServices, GoferApp } from "./api-context.ts";
 import { answerErrorsWithEnvelope } from "./error-envelope.ts";
 import { listenerOptions } from "./listener-options.ts";
+import { readBodies } from "./request-bodies.ts";
 import { configRoutes } from "./routes/configs.ts";
 import { deploymentRoutes } from "./routes/deployments.ts";
 import { eventRoutes } from "./routes/events.ts";
@@ -56,8 +57,7 @@ export async function buildServer(options: ServerOptions): Promise<GoferApp> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installValidators(app);
-  // v0 bodies are JSON only; without this, a text/plain body would reach validation as a string.
-  app.removeContentTypeParser("text/plain");
+  readBodies(app);
   for (const schema of [ErrorResponse, ...SHARED_SCHEMAS]) app.addSchema(schema);
 
   await app.register(swagger, {
