@@ -87,6 +87,11 @@ describe("extensions", { timeout: 240_000 }, () => {
     assert.ok(
       extension.documentation.pipeline_subscription_params.some((p: { key: string }) => p.key === "every"),
     );
+    // A setting reaches the container under Gofer's name (what extensions on its Go SDK read) and under ours.
+    const [container] = await containersOf(server, "interval");
+    const env = (await engine.inspectContainer(container as string)).Config.Env ?? [];
+    assert.ok(env.includes("GOFER_EXTENSION_CONFIG_MIN_INTERVAL=1s"), env.join(" "));
+    assert.ok(env.includes("MIN_INTERVAL=1s"), env.join(" "));
     const created = await subscribe(server, "ticks", "interval", "every-2s", { every: "2s" });
     assert.equal(created.status, 201, created.text);
     assert.equal(created.json.subscription.status, "active");

@@ -118,7 +118,10 @@ export const messageOf = (key: { namespace_id: string; pipeline_id: string; subs
   pipeline_subscription_id: key.subscription_id,
 });
 
-/** The environment variable an install setting becomes: `min_interval` → GOFER_EXTENSION_CONFIG_MIN_INTERVAL. */
+/**
+ * The environment variable an install setting becomes: `min_interval` → GOFER_EXTENSION_CONFIG_MIN_INTERVAL (and
+ * MIN_INTERVAL too, as Gofer passed it).
+ */
 export const configVariable = (key: string): string => `GOFER_EXTENSION_CONFIG_${key.toUpperCase()}`;
 
 export class ExtensionSupervisor {
@@ -416,7 +419,14 @@ export class ExtensionSupervisor {
   async #containerSpec(stored: StoredExtension, secret: string, port: number): Promise<ContainerSpec> {
     const apiUrl = this.#options.apiBaseUrl();
     const settings = await this.#options.resolveSettings(stored.settings);
-    const env: Record<string, string> = {
+    const env: Record<string, string> = {};
+    for (const [key, value] of Object.entries(settings)) {
+      // Gofer passed settings under their own names, which extensions built on its Go SDK read (upper-cased).
+      if (!key.toUpperCase().startsWith("GOFER_EXTENSION_")) env[key.toUpperCase()] = value;
+      env[configVariable(key)] = value;
+    }
+    // Last, so that no setting can stand in for what Gofer itself tells the extension.
+    Object.assign(env, {
       GOFER_EXTENSION_SYSTEM_ID: stored.extension_id,
       GOFER_EXTENSION_SYSTEM_SECRET: secret,
       GOFER_EXTENSION_SYSTEM_GOFER_URL: apiUrl,
@@ -425,8 +435,7 @@ export class ExtensionSupervisor {
       GOFER_EXTENSION_SYSTEM_BIND_ADDRESS: `${this.#options.scheduler.serviceBindHost()}:${port}`,
       GOFER_EXTENSION_SYSTEM_LOG_LEVEL: this.#options.logLevel,
       GOFER_EXTENSION_SYSTEM_USE_TLS: "false",
-    };
-    for (const [key, value] of Object.entries(settings)) env[configVariable(key)] = value;
+    });
     return {
       // The instance's id keeps two servers on one engine (or a server and an old data folder's leftovers) apart.
       name: `gofer_${this.#options.instanceId.slice(-8).toLowerCase()}_extension_${stored.extension_id}`,

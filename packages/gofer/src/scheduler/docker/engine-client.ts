@@ -125,7 +125,7 @@ export interface ContainerInspect {
     StartedAt: string;
     FinishedAt: string;
   };
-  Config: { Image: string; Labels: Record<string, string> | null };
+  Config: { Image: string; Labels: Record<string, string> | null; Env?: string[] | null };
   HostConfig?: { NanoCpus?: number; Memory?: number; MemorySwap?: number };
   NetworkSettings?: { Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | null };
 }
