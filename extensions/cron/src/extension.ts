@@ -12,17 +12,29 @@ import {
   type SubscriptionKey,
 } from "@gofer/sdk/extension";
 import { Cron } from "croner";
-import { type CronSettings, latestTickAtOrBefore, missedTicks, parseCronParams } from "./cron-params.ts";
+import {
+  type CronSettings,
+  cronOptions,
+  DEFAULT_SECONDS,
+  latestTickAtOrBefore,
+  missedTicks,
+  parseCronParams,
+} from "./cron-params.ts";
 import { decodeLastFire, encodeLastFire, lastFireKey } from "./last-fire.ts";
 
 const DOCUMENTATION = `Starts a run of the pipeline on a cron schedule.
 
-Subscribe with \`expression\`, a standard 5-field cron expression (minute hour day-of-month month day-of-week)
-or 6 fields with seconds first; names (\`MON-FRI\`, \`JAN\`), ranges, lists, steps (\`*/15\`), \`L\`, \`W\`, \`#\` and
-the nicknames \`@hourly\`, \`@daily\`, \`@weekly\`, \`@monthly\`, \`@yearly\` are understood (croner's syntax).
-Times are in UTC unless \`timezone\` names an IANA zone such as \`Europe/Berlin\`.
+Subscribe with \`expression\`: 5 fields (minute hour day-of-month month day-of-week), standard cron, or 6 fields
+with the year last (minute hour day-of-month month day-of-week year), as Gofer's cron extension read them. In the
+6-field form a day must match both day-of-month and day-of-week, as in Gofer; in the 5-field form either is enough
+(prefix day-of-week with \`+\` to require both). Names (\`MON-FRI\`, \`JAN\`), ranges, lists, steps (\`*/15\`), \`L\`,
+\`W\`, \`#\` and the nicknames \`@hourly\`, \`@daily\`, \`@weekly\`, \`@monthly\`, \`@yearly\` are understood. Years run
+1970-2100 (\`2030\`, \`2026-2028\`, \`2026,2028\`, \`*/2\` counting from 1970). Runs fire at second 0 unless
+\`seconds\` holds a seconds field such as \`*/30\`. Times, the year included, are in UTC unless \`timezone\` names an
+IANA zone such as \`Europe/Berlin\`.
 
     gofer pipeline subscription create my-pipeline cron nightly -s expression="0 3 * * *" -s timezone=Europe/Berlin
+    gofer pipeline subscription create my-pipeline cron xmas-2030 -s expression="0 1 25 12 * 2030"
 
 Each run gets GOFER_EXTENSION_CRON_SCHEDULED_TIME, the scheduled time it stands for (ISO 8601, UTC).
 
@@ -133,8 +145,15 @@ export function createCronExtension(options: CronExtensionOptions = {}): Extensi
           key: "expression",
           required: true,
           documentation:
-            'When to start a run: a cron expression of 5 fields ("0 3 * * *"), or 6 with seconds first ' +
-            '("*/30 * * * * *"), or a nickname such as "@hourly".',
+            'When to start a run: a cron expression of 5 fields ("0 3 * * *"), or 6 with the year last as in ' +
+            'Gofer ("0 1 25 12 * 2030"), or a nickname such as "@hourly".',
+        },
+        {
+          key: "seconds",
+          required: false,
+          documentation:
+            'The seconds field, for more than one run a minute: "*/30" with expression "* * * * *" runs every ' +
+            '30 seconds. Default "0".',
         },
         {
           key: "timezone",
@@ -159,7 +178,7 @@ export function createCronExtension(options: CronExtensionOptions = {}): Extensi
     },
 
     subscribe(subscription, context) {
-      const settings = parseCronParams(subscription.params);
+      const settings = parseCronParams(subscription.params, now());
       if (!settings.ok) throw new ExtensionError(400, "INVALID_SUBSCRIPTION", settings.problem);
       const name = subscriptionName(subscription);
       stop(name);
@@ -169,8 +188,8 @@ export function createCronExtension(options: CronExtensionOptions = {}): Extensi
         subscriptionId: subscription.subscriptionId,
       };
       const job = new Cron(
-        settings.value.expression,
-        { timezone: settings.value.timezone, mode: "5-or-6-parts", unref: true },
+        settings.value.pattern,
+        { ...cronOptions(settings.value), unref: true },
         async (self) => {
           const scheduled = latestTickAtOrBefore(self, now()) ?? now();
           await fire(entry, scheduled, context);
@@ -181,6 +200,7 @@ export function createCronExtension(options: CronExtensionOptions = {}): Extensi
       context.log.info("schedule set", {
         subscription: name,
         expression: settings.value.expression,
+        seconds: settings.value.seconds,
         timezone: settings.value.timezone,
         catch_up: settings.value.catchUp,
         next_run: job.nextRun()?.toISOString(),
@@ -215,10 +235,11 @@ export function createCronExtension(options: CronExtensionOptions = {}): Extensi
     debug() {
       const lines = [`${jobs.size} subscription(s)`];
       for (const [name, entry] of [...jobs.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
-        const { expression, timezone, catchUp } = entry.settings;
+        const { expression, seconds, timezone, catchUp } = entry.settings;
         const next = entry.job.nextRun()?.toISOString() ?? "never";
+        const atSeconds = seconds === DEFAULT_SECONDS ? "" : `, seconds "${seconds}"`;
         lines.push(
-          `${name}: "${expression}" in ${timezone}${catchUp ? ", catch_up" : ""}, next run at ${next}, ${entry.fired} fired`,
+          `${name}: "${expression}"${atSeconds} in ${timezone}${catchUp ? ", catch_up" : ""}, next run at ${next}, ${entry.fired} fired`,
         );
       }
       return lines.join("\n");

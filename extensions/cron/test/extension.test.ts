@@ -90,13 +90,39 @@ describe("cron extension", () => {
     });
     assert.equal(expression.status, 400);
     assert.equal(expression.json?.error_code, "INVALID_SUBSCRIPTION");
-    assert.match(String(expression.json?.message), /Invalid value for minute: 61/);
+    assert.match(String(expression.json?.message), /the minute field "61" is not valid: expected 0-59/);
     const timezone = await call("POST", "/api/subscribe", {
       ...base,
       pipeline_subscription_params: { expression: "0 3 * * *", timezone: "Moon/Tranquility" },
     });
     assert.equal(timezone.status, 400);
     assert.match(String(timezone.json?.message), /Moon\/Tranquility/);
+  });
+
+  it("reads 6 fields with the year last, and refuses a schedule whose years are past", async () => {
+    const subscription = {
+      namespace_id: "default",
+      pipeline_id: "yearly",
+      pipeline_subscription_id: "y2030",
+    };
+    const subscribed = await call("POST", "/api/subscribe", {
+      ...subscription,
+      pipeline_subscription_params: { expression: "0 12 1 1 * 2030" },
+    });
+    assert.equal(subscribed.status, 204);
+    assert.match(
+      String((await call("GET", "/api/debug")).json?.info),
+      /default\/yearly\/y2030: "0 12 1 1 \* 2030" in UTC, next run at 2030-01-01T12:00:00.000Z/,
+    );
+    assert.equal((await call("DELETE", "/api/subscribe", subscription)).status, 204);
+
+    const past = await call("POST", "/api/subscribe", {
+      ...subscription,
+      pipeline_subscription_params: { expression: "0 12 1 1 * 2020" },
+    });
+    assert.equal(past.status, 400);
+    assert.equal(past.json?.error_code, "INVALID_SUBSCRIPTION");
+    assert.match(String(past.json?.message), /never fires again/);
   });
 
   it("starts a run at each scheduled second with its scheduled time, none after unsubscribe", async () => {
@@ -107,7 +133,7 @@ describe("cron extension", () => {
     };
     const subscribed = await call("POST", "/api/subscribe", {
       ...subscription,
-      pipeline_subscription_params: { expression: "* * * * * *" },
+      pipeline_subscription_params: { expression: "* * * * *", seconds: "*" },
     });
     assert.equal(subscribed.status, 204);
     await sleep(2_600);
@@ -117,7 +143,7 @@ describe("cron extension", () => {
     assert.match(String(scheduled), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
     assert.match(
       String((await call("GET", "/api/debug")).json?.info),
-      /default\/seconds\/each: "\* \* \* \* \* \*" in UTC/,
+      /default\/seconds\/each: "\* \* \* \* \*", seconds "\*" in UTC/,
     );
 
     assert.equal((await call("DELETE", "/api/subscribe", subscription)).status, 204);

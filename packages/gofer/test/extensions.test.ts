@@ -160,9 +160,12 @@ describe("extensions", { timeout: 240_000 }, () => {
     assert.equal((await server.api("DELETE", path)).status, 204);
   });
 
-  it("a cron subscription with a seconds field fires", async () => {
+  it("a cron subscription with a seconds param fires", async () => {
     await install(server, "cron", IMAGE("cron"));
-    const created = await subscribe(server, "crons", "cron", "every-2s", { expression: "*/2 * * * * *" });
+    const created = await subscribe(server, "crons", "cron", "every-2s", {
+      expression: "* * * * *",
+      seconds: "*/2",
+    });
     assert.equal(created.status, 201, created.text);
     await waitFor("a cron run", 8_000, async () =>
       (await runsOf(server, "crons")).length > 0 ? true : undefined,
