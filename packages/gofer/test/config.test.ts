@@ -54,11 +54,14 @@ describe("defaults", () => {
     const config = load();
     const dataDir = join(dataHome, "gofer");
     assert.deepEqual(config, {
+      warnings: [],
       server: {
         bind_address: "127.0.0.1:8080",
         url: "http://127.0.0.1:8080",
         data_dir: dataDir,
         storage_path: join(dataDir, "gofer.db"),
+        extension_url: "http://127.0.0.1:8080",
+        tls: undefined,
         shutdown_timeout_ms: 15_000,
       },
       api: {
@@ -93,7 +96,7 @@ describe("defaults", () => {
         restart_backoff_max_ms: 300_000,
         stop_timeout_ms: 10_000,
       },
-      external_events: { enable: true, bind_address: "127.0.0.1:8081", body_limit: 10_485_760 },
+      external_events: { enable: true, bind_address: "127.0.0.1:8081", body_limit: 10_485_760, tls: undefined },
       scheduler: {
         engine: "docker",
         docker: { host: "unix:///var/run/docker.sock", network_mode: "bridge" },

@@ -10,6 +10,7 @@ import Fastify, { type FastifyRequest } from "fastify";
 import { authorizeRequest } from "../auth/authorize.ts";
 import { accessFor } from "../auth/route-access.ts";
 import { ANONYMOUS, type Principal } from "../auth/tokens.ts";
+import type { TlsFiles } from "../config/config.ts";
 import { GoferError } from "../domain/errors.ts";
 import type { ApiServices, GoferApp } from "./api-context.ts";
 import { answerErrorsWithEnvelope } from "./error-envelope.ts";
@@ -41,6 +42,7 @@ declare module "fastify" {
 export interface ServerOptions extends ApiServices {
   bypassAuth: boolean;
   bodyLimit: number;
+  tls?: TlsFiles | undefined;
   logger: boolean | { level: string };
   /** The web UI at `/`: off, or served from `path` ("" for the one shipped with Gofer). */
   web: { enable: boolean; path: string };

@@ -22,6 +22,7 @@ export function registerServiceCommands(program: Command): void {
       const config = loadConfig({ configPath });
       const running = await startService(config);
       running.app.log.info(`Gofer is listening on ${running.url} (data in ${config.server.data_dir})`);
+      for (const warning of config.warnings) running.app.log.warn(warning);
       if (config.development.bypass_auth) {
         running.app.log.warn("development.bypass_auth is on: the API accepts requests without a token");
       }

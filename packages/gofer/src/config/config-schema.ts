@@ -53,6 +53,21 @@ export const SettingsSchema = Section({
       [IS_PATH]: true,
     }),
     storage_path: DerivedPath("SQLite database file. Empty: <data_dir>/gofer.db."),
+    extension_address: Type.String({
+      default: "",
+      description:
+        "host:port extensions use to reach the API (Gofer's name; e.g. the engine's bridge gateway). Empty: server.url.",
+    }),
+    use_tls: Type.Boolean({
+      default: false,
+      description: "Serve the API, the web UI and its WebSockets over HTTPS with the certificate below.",
+    }),
+    tls_cert_path: Type.String({
+      default: "",
+      description: "PEM certificate (chain) for use_tls.",
+      [IS_PATH]: true,
+    }),
+    tls_key_path: Type.String({ default: "", description: "PEM private key for use_tls.", [IS_PATH]: true }),
     shutdown_timeout: Duration(15, "How long shutdown waits for in-flight work before giving up."),
   }),
   api: Section({
@@ -188,6 +203,17 @@ export const SettingsSchema = Section({
     bind_address: Type.String({
       default: "127.0.0.1:8081",
       description: "host:port of the external events listener (port 0 picks a free port).",
+    }),
+    use_tls: Type.Boolean({ default: false, description: "Serve external events over HTTPS." }),
+    tls_cert_path: Type.String({
+      default: "",
+      description: "PEM certificate for external events; empty: server.tls_cert_path.",
+      [IS_PATH]: true,
+    }),
+    tls_key_path: Type.String({
+      default: "",
+      description: "PEM private key for external events; empty: server.tls_key_path.",
+      [IS_PATH]: true,
     }),
     body_limit: Type.Integer({
       minimum: 1024,

@@ -2,6 +2,8 @@
 import type { LogLevel } from "./config-schema.ts";
 
 export interface Config {
+  /** Settings that were read but mean nothing here (Gofer's retired keys), one message each, said at start. */
+  warnings: string[];
   server: {
     /** host:port the API listens on; port 0 lets the OS choose. */
     bind_address: string;
@@ -15,6 +17,10 @@ export interface Config {
     data_dir: string;
     /** Absolute path of the SQLite database file. */
     storage_path: string;
+    /** Base URL extensions use to reach the API: server.url, unless `server.extension_address` names another. */
+    extension_url: string;
+    /** The certificate and key (PEM text) the API is served with, when `server.use_tls` is on. */
+    tls: TlsFiles | undefined;
     shutdown_timeout_ms: number;
   };
   api: {
@@ -85,6 +91,7 @@ export interface Config {
     /** host:port of the webhook listener. */
     bind_address: string;
     body_limit: number;
+    tls: TlsFiles | undefined;
   };
   scheduler: {
     engine: "docker" | "swarm" | "kubernetes";
@@ -104,4 +111,10 @@ export interface Config {
     /** How long an unreachable engine is retried before the affected tasks fail with `scheduler_error`. */
     retry_limit_ms: number;
   };
+}
+
+/** A certificate (chain) and its private key, as PEM text read at start. */
+export interface TlsFiles {
+  cert: string;
+  key: string;
 }

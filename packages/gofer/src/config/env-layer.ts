@@ -5,6 +5,7 @@
 import { type TSchema, Type } from "typebox";
 import { Value } from "typebox/value";
 import { isSection, SCHEMA_BY_KEY } from "./config-schema.ts";
+import { RETIRED_KEYS, retire } from "./gofer-keys.ts";
 import { emptyLayer, type Layer, setLayerValue } from "./layer.ts";
 import { suggestKey } from "./suggest.ts";
 
@@ -20,7 +21,16 @@ export function readEnvLayer(env: NodeJS.ProcessEnv, cwd: string): Layer {
     if (text === undefined || !name.toUpperCase().startsWith(PREFIX)) continue;
     const key = name.slice(PREFIX.length).toLowerCase().split("__").join(".");
     const schema = SCHEMA_BY_KEY.get(key);
-    if (schema === undefined) {
+    const retired = RETIRED_KEYS.get(key);
+    if (schema === undefined && retired !== undefined) {
+      retire(
+        key,
+        retired,
+        retired.only === undefined ? text : text.toLowerCase(),
+        `from environment variable ${name}`,
+        layer,
+      );
+    } else if (schema === undefined) {
       const suggestion = suggestKey(key, SETTING_KEYS);
       const hint = suggestion === undefined ? "" : ` (did you mean ${envName(suggestion)}?)`;
       layer.problems.push(`unknown environment variable ${name}: no configuration key \`${key}\`${hint}`);

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { isSection, SCHEMA_BY_KEY } from "./config-schema.ts";
+import { RETIRED_KEYS, retire } from "./gofer-keys.ts";
 import { emptyLayer, type Layer, setLayerValue } from "./layer.ts";
 import { suggestKey } from "./suggest.ts";
 
@@ -47,7 +48,10 @@ function walk(layer: Layer, table: Record<string, unknown>, prefix: string, sour
   for (const [name, value] of Object.entries(table)) {
     const key = prefix + name;
     const schema = SCHEMA_BY_KEY.get(key);
-    if (schema === undefined) {
+    const retired = RETIRED_KEYS.get(key);
+    if (schema === undefined && retired !== undefined) {
+      retire(key, retired, value, source, layer);
+    } else if (schema === undefined) {
       const suggestion = suggestKey(key, [...SCHEMA_BY_KEY.keys()]);
       const hint = suggestion === undefined ? "" : ` (did you mean \`${suggestion}\`?)`;
       layer.problems.push(`unknown configuration key \`${key}\`${hint} ${source}`);

@@ -16,10 +16,12 @@ export interface LayerValue {
 export interface Layer {
   values: Map<string, LayerValue>;
   problems: string[];
+  /** Settings read but not used (keys of Gofer's that no longer apply): said at start, never a refusal. */
+  warnings: string[];
 }
 
 export function emptyLayer(): Layer {
-  return { values: new Map(), problems: [] };
+  return { values: new Map(), problems: [], warnings: [] };
 }
 
 /**

@@ -37,7 +37,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     problems,
   );
   if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+  return { ...config, warnings: [...fileLayer.warnings, ...envLayer.warnings] };
 }
 
 function applyOverDefaults(values: Map<string, LayerValue>): Settings {

@@ -1,7 +1,9 @@
 /** Turns merged settings into the typed Config: derives what was left empty and checks what types cannot. */
+import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
-import type { Config } from "./config.ts";
+import { createSecureContext } from "node:tls";
+import type { Config, TlsFiles } from "./config.ts";
 import type { Settings } from "./config-schema.ts";
 import { durationToMs } from "./duration.ts";
 import { formatHostPort, type HostPort, parseHostPort } from "./host-port.ts";
@@ -41,20 +43,36 @@ export function resolveConfig(settings: Settings, context: ResolveContext, probl
       `\`external_events.bind_address\` ${JSON.stringify(external_events.bind_address)} ${externalBind} (${source})`,
     );
   }
+  const scheme = server.use_tls ? "https" : "http";
   const url =
     server.url === ""
       ? typeof bind === "string"
         ? ""
-        : urlFor(bind)
+        : urlFor(bind, scheme)
       : checkUrl(server.url, context, problems);
+  const tls = server.use_tls
+    ? readTls(
+        "server",
+        { tls_cert_path: server.tls_cert_path, tls_key_path: server.tls_key_path },
+        settings,
+        context,
+        problems,
+      )
+    : undefined;
+  const externalTls = external_events.use_tls
+    ? readTls("external_events", external_events, settings, context, problems)
+    : undefined;
 
   const dataDir = server.data_dir === "" ? defaultDataDir(context.env) : server.data_dir;
   return {
+    warnings: [],
     server: {
       bind_address: server.bind_address,
       url,
       data_dir: dataDir,
       storage_path: server.storage_path === "" ? join(dataDir, "gofer.db") : server.storage_path,
+      extension_url: extensionUrl(server.extension_address, url, scheme, context, problems),
+      tls,
       shutdown_timeout_ms: durationToMs(server.shutdown_timeout),
     },
     api: {
@@ -101,6 +119,7 @@ export function resolveConfig(settings: Settings, context: ResolveContext, probl
       enable: external_events.enable,
       bind_address: external_events.bind_address,
       body_limit: external_events.body_limit,
+      tls: externalTls,
     },
     scheduler: {
       engine: scheduler.engine,
@@ -119,9 +138,74 @@ export function resolveConfig(settings: Settings, context: ResolveContext, probl
 }
 
 /** A wildcard listen address is not an address a container can dial, so the loopback address stands in. */
-function urlFor(bind: HostPort): string {
+function urlFor(bind: HostPort, scheme: string): string {
   const wildcard = bind.host === "0.0.0.0" || (bind.ipv6 && /^[0:]+$/.test(bind.host));
-  return `http://${formatHostPort(wildcard ? { host: "127.0.0.1", port: bind.port, ipv6: false } : bind)}`;
+  return `${scheme}://${formatHostPort(wildcard ? { host: "127.0.0.1", port: bind.port, ipv6: false } : bind)}`;
+}
+
+/** Gofer's `server.extension_address` is host:port without a scheme; the API's own scheme goes with it. */
+function extensionUrl(
+  address: string,
+  url: string,
+  scheme: string,
+  context: ResolveContext,
+  problems: string[],
+): string {
+  if (address === "") return url;
+  const parsed = parseHostPort(address);
+  if (typeof parsed === "string") {
+    const source = context.sourceOf("server.extension_address");
+    problems.push(`\`server.extension_address\` ${JSON.stringify(address)} ${parsed} (${source})`);
+    return url;
+  }
+  return `${scheme}://${formatHostPort(parsed)}`;
+}
+
+/**
+ * Reads the PEM files TLS was asked for, at start, so that a missing or mismatched file stops the server with
+ * a message naming the setting instead of failing the first connection. The external events listener falls
+ * back to the API's files.
+ */
+function readTls(
+  section: "server" | "external_events",
+  own: { tls_cert_path: string; tls_key_path: string },
+  settings: Settings,
+  context: ResolveContext,
+  problems: string[],
+): TlsFiles | undefined {
+  const pick = (name: "tls_cert_path" | "tls_key_path") =>
+    own[name] !== "" || section === "server"
+      ? { key: `${section}.${name}`, path: own[name] }
+      : { key: `server.${name}`, path: settings.server[name] };
+  const files = [pick("tls_cert_path"), pick("tls_key_path")];
+  const empty = files.filter((file) => file.path === "");
+  if (empty.length > 0) {
+    problems.push(
+      `\`${section}.use_tls\` is on (${context.sourceOf(`${section}.use_tls`)}) but ` +
+        `${empty.map((file) => `\`${file.key}\``).join(" and ")} is empty: name the PEM certificate and key to serve with`,
+    );
+    return undefined;
+  }
+  const [cert, key] = files.map((file) => {
+    try {
+      return readFileSync(file.path, "utf8");
+    } catch (error) {
+      problems.push(
+        `cannot read \`${file.key}\` ${file.path}: ${(error as Error).message} (${context.sourceOf(file.key)})`,
+      );
+      return undefined;
+    }
+  });
+  if (cert === undefined || key === undefined) return undefined;
+  try {
+    createSecureContext({ cert, key });
+  } catch (error) {
+    problems.push(
+      `\`${section}\` cannot serve TLS with ${files[0]?.path} and ${files[1]?.path}: ${(error as Error).message}`,
+    );
+    return undefined;
+  }
+  return { cert, key };
 }
 
 /** AES-256 takes exactly 32 bytes; the message never repeats the key, which may be a real secret mistyped. */

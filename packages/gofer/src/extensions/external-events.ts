@@ -10,6 +10,7 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { answerErrorsWithEnvelope } from "../api/error-envelope.ts";
 import { listenerOptions } from "../api/listener-options.ts";
+import type { TlsFiles } from "../config/config.ts";
 import { GoferError } from "../domain/errors.ts";
 import { ExtensionCallError } from "./extension-client.ts";
 import type { ExtensionSupervisor } from "./extension-supervisor.ts";
@@ -20,6 +21,8 @@ export interface ExternalEventsOptions {
   isInstalled(extensionId: string): Promise<boolean>;
   bodyLimit: number;
   logger: boolean | { level: string };
+  /** Serve HTTPS with this certificate and key (`external_events.use_tls`). */
+  tls?: TlsFiles | undefined;
 }
 
 /** Headers that describe the hop to Gofer, not the event; the extension gets the sender's own headers. */

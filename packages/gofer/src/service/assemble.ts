@@ -98,6 +98,7 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     web: config.web,
     bypassAuth: config.development.bypass_auth,
     bodyLimit: config.api.request_body_limit,
+    tls: config.server.tls,
     logger: config.api.log_level === "silent" ? false : { level: config.api.log_level },
   });
   secretRoutes(app, { db, secrets });
@@ -107,7 +108,11 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     scheduler: wiring.scheduler,
     bus,
     instanceId: wiring.instanceId,
-    apiBaseUrl: wiring.apiBaseUrl,
+    // Gofer's server.extension_address: where extensions dial the API when it is not at server.url for them.
+    apiBaseUrl:
+      config.server.extension_url === config.server.url
+        ? wiring.apiBaseUrl
+        : () => config.server.extension_url,
     // "silent" quiets the server's own output; an extension's output is its own diagnostics, kept with it.
     logLevel: config.api.log_level === "silent" ? "info" : config.api.log_level,
     timing: {

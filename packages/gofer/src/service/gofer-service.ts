@@ -85,7 +85,7 @@ export async function startService(
       }
       await app.listen({ host, port });
       running.push(() => closeWithin(app, config.server.shutdown_timeout_ms / 3));
-      const url = addressUrl(app.server.address() as AddressInfo);
+      const url = addressUrl(app.server.address() as AddressInfo, config.server.tls !== undefined);
       if (apiBaseUrl.endsWith(":0")) apiBaseUrl = url;
       const externalEvents = config.external_events.enable
         ? await listenForExternalEvents(config, db, supervisor)
@@ -154,11 +154,15 @@ async function listenForExternalEvents(
     supervisor,
     isInstalled: async (id) => (await getExtension(db, id)) !== undefined,
     bodyLimit: config.external_events.body_limit,
+    tls: config.external_events.tls,
     logger: config.api.log_level === "silent" ? false : { level: config.api.log_level },
   });
   const [host, port] = splitHostPort(config.external_events.bind_address);
   await app.listen({ host, port });
-  return { app, url: addressUrl(app.server.address() as AddressInfo) };
+  return {
+    app,
+    url: addressUrl(app.server.address() as AddressInfo, config.external_events.tls !== undefined),
+  };
 }
 
 /**
@@ -174,8 +178,9 @@ async function closeWithin(app: FastifyInstance, graceMs: number): Promise<void>
   }
 }
 
-function addressUrl(address: AddressInfo): string {
-  return `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
+function addressUrl(address: AddressInfo, tls: boolean): string {
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return `${tls ? "https" : "http"}://${host}:${address.port}`;
 }
 
 async function ensureDefaultNamespace(db: GoferDb): Promise<void> {
