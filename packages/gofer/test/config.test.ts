@@ -96,7 +96,12 @@ describe("defaults", () => {
         restart_backoff_max_ms: 300_000,
         stop_timeout_ms: 10_000,
       },
-      external_events: { enable: true, bind_address: "127.0.0.1:8081", body_limit: 10_485_760, tls: undefined },
+      external_events: {
+        enable: true,
+        bind_address: "127.0.0.1:8081",
+        body_limit: 10_485_760,
+        tls: undefined,
+      },
       scheduler: {
         engine: "docker",
         docker: { host: "unix:///var/run/docker.sock", network_mode: "bridge" },
