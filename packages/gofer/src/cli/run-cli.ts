@@ -7,8 +7,10 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { VERSION } from "../version.ts";
 import { OUTPUT_FORMATS } from "./cli-config.ts";
 import { CliError } from "./cli-error.ts";
+import { registerContextCommand } from "./context.ts";
 import { registerEventCommands } from "./event.ts";
 import { registerExtensionCommands } from "./extension.ts";
+import { registerFetchCommand } from "./fetch.ts";
 import { registerNamespaceCommands } from "./namespace.ts";
 import { createStyler } from "./output/style.ts";
 import { registerPipelineCommands } from "./pipeline.ts";
@@ -37,6 +39,8 @@ export function buildProgram(): Command {
   program.configureHelp({ showGlobalOptions: true, sortSubcommands: false });
 
   registerUpCommand(program);
+  registerFetchCommand(program);
+  registerContextCommand(program);
   registerNamespaceCommands(program);
   registerPipelineCommands(program);
   registerRunCommands(program);
