@@ -15,6 +15,21 @@ fi
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# `gofer up` builds pipelines written in Go or Rust with the toolchain on the PATH, and the tests build tiny ones
+# for real. Without them only those tests are skipped, so a failed apt run is reported, not fatal.
+toolchains=()
+command -v go >/dev/null 2>&1 || toolchains+=(golang-go)
+command -v cargo >/dev/null 2>&1 || toolchains+=(cargo)
+if [ "${#toolchains[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "install: installing ${toolchains[*]} with apt (for pipelines written in Go and Rust)" >&2
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${toolchains[@]}" >/dev/null; }; then
+      echo "install: apt could not install ${toolchains[*]}; the tests of Go and Rust pipelines will be skipped" >&2
+    fi
+  else
+    echo "install: ${toolchains[*]} missing; \`gofer up\` of a Go or Rust pipeline needs them (sudo apt-get install ${toolchains[*]}); their tests will be skipped" >&2
+  fi
+fi
 # The CLI's first start strips types and compiles every module; doing it once here fills Node's compile cache so
 # the user's first command is as quick as the ones after it.
 node_modules/.bin/node packages/gofer/bin/gofer.js --version >/dev/null

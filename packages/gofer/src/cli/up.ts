@@ -25,7 +25,12 @@ export function addUpOptions(command: Command): Command {
   return command
     .option("--no-deploy", "register the new version without making it live")
     .option("--force", "register a new version even when nothing changed")
-    .option("--timeout <seconds>", "how long the pipeline file may take to load", positiveInteger, 30);
+    .option(
+      "--timeout <seconds>",
+      "how long loading may take: a .ts/.js file's evaluation, or a Go/Rust program's build and then its run",
+      positiveInteger,
+      30,
+    );
 }
 
 export async function upAction(path: string, options: UpOptions, command: Command): Promise<void> {

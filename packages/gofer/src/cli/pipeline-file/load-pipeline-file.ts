@@ -4,11 +4,13 @@
  * JSON is read here. TypeScript and JavaScript are evaluated in a child process (`pipeline-child.ts`), never in
  * the CLI's own: a pipeline file is arbitrary code that may print, hang, crash or change globals. The child
  * sends the config back over an IPC channel, so what the file prints cannot corrupt it, and is killed if it
- * takes too long. Either way the config is then checked with the same validator the server uses.
+ * takes too long. A folder holding a Go or Rust program is built and run by its toolchain
+ * (`pipeline-program.ts`), and what the program prints on stdout is the config. Either way the config is then
+ * checked with the same validator the server uses.
  */
 import { spawn } from "node:child_process";
 import { readFile, stat } from "node:fs/promises";
-import { extname, join, resolve } from "node:path";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import { isSea } from "node:sea";
 import { fileURLToPath } from "node:url";
 import { type PipelineConfig, type ValidationProblem, validatePipelineConfig } from "@gofer/sdk";
@@ -18,7 +20,16 @@ import {
   type ChildStarted,
   UNSETTLED_TOP_LEVEL_AWAIT,
 } from "./child-messages.ts";
+import { parseJsonText } from "./json-text.ts";
 import { PipelineFileError, type PipelineFileErrorCode } from "./pipeline-file-error.ts";
+import {
+  type PipelineProgram,
+  PROGRAM_MANIFESTS,
+  programSubject,
+  runPipelineProgram,
+} from "./pipeline-program.ts";
+import { watchProcess } from "./process-watch.ts";
+import { clipLines, indent } from "./report-text.ts";
 
 export { PipelineFileError, type PipelineFileErrorCode } from "./pipeline-file-error.ts";
 
@@ -26,18 +37,31 @@ export { PipelineFileError, type PipelineFileErrorCode } from "./pipeline-file-e
 export interface LoadedPipeline {
   /** Validated and in canonical form (every field present, conditions in PascalCase). */
   config: PipelineConfig;
-  /** The absolute path of the file the config came from (the file found, when a directory was given). */
+  /**
+   * The absolute path of the file the config came from (the file found, when a directory was given); for a Go or
+   * Rust program, its `go.mod` or `Cargo.toml`.
+   */
   source: string;
-  /** What the file printed on stdout and stderr while it ran, interleaved as it arrived; empty for JSON. */
+  /**
+   * What the file printed on stdout and stderr while it ran, interleaved as it arrived; empty for JSON. For a
+   * program, its build's output and what it printed on stderr.
+   */
   output: string;
 }
 
 export interface LoadPipelineFileOptions {
   /**
    * How long evaluating a TypeScript or JavaScript file may take before it is killed, counted from when the
-   * child process starts importing it. 30 s unless given.
+   * child process starts importing it; for a Go or Rust program, how long its build may take, and then how long
+   * the program may take. 30 s unless given.
    */
   timeoutMs?: number;
+  /**
+   * Where a Go or Rust program's build output, and what the program prints on stderr, are shown as they arrive:
+   * a build can take a while, and its warnings are worth reading. The CLI's stderr unless given (stdout is kept
+   * for the command's result, `--output json` included); null to show nothing.
+   */
+  progress?: NodeJS.WritableStream | null;
 }
 
 /** The file names looked for, in this order, when the path given is a directory. */
@@ -52,17 +76,11 @@ export const PIPELINE_FILE_NAMES: readonly string[] = [
 ];
 
 const MODULE_EXTENSIONS: readonly string[] = [".ts", ".mts", ".js", ".mjs"];
+const MANIFEST_NAMES = [...PROGRAM_MANIFESTS.keys()];
 const DEFAULT_TIMEOUT_MS = 30_000;
 const CHILD_ENTRY = fileURLToPath(new URL("./pipeline-child-main.ts", import.meta.url));
 // Starting Node and the child's own modules is not the file's time, but must not hang forever either.
 const MIN_STARTUP_TIMEOUT_MS = 30_000;
-
-// A file printing in an endless loop must not fill the CLI's memory; the end of the output is the useful part.
-const MAX_OUTPUT_CHARS = 1024 * 1024;
-// A process the child started may keep its output pipes open after the child itself has gone.
-const PIPE_CLOSE_GRACE_MS = 250;
-const MAX_REPORT_LINES = 20;
-const MAX_REPORT_LINE_CHARS = 240;
 
 const EXAMPLE_EXPORT =
   'export default pipeline("my-pipeline", "My pipeline").tasks(task("hello", "busybox:latest").command("echo", "hello"));';
@@ -72,6 +90,9 @@ const EXAMPLE_EXPORT =
  * directory), or in the first of {@link PIPELINE_FILE_NAMES} found when `path` is a directory. A module's default
  * export (or else its export named `pipeline`) is taken: a pipeline builder, which is finished, or a config
  * object. A module may import `@gofer/sdk` without installing it.
+ *
+ * A directory with none of those files but a `go.mod` or a `Cargo.toml` (or the path of either file) holds a
+ * pipeline written in Go or Rust: it is built and run, and the JSON it prints on stdout is the config.
  *
  * @throws PipelineFileError for every way the file can be missing, broken or invalid; its message says how to
  * fix it, and its `output` holds what the file printed.
@@ -84,19 +105,34 @@ export async function loadPipelineFile(
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw new RangeError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
   }
-  const source = await locatePipelineFile(resolve(path));
+  const located = await locatePipelineFile(resolve(path));
+  if (typeof located !== "string") {
+    const progress = options.progress === undefined ? process.stderr : options.progress;
+    const { value, output } = await runPipelineProgram(located, { timeoutMs, progress });
+    return validated(value, located.manifest, output, programSubject(located, true), "the program");
+  }
+  const source = located;
   const { value, output } =
     extname(source) === ".json"
       ? { value: await readJsonFile(source), output: "" }
       : await evaluateInChild(source, timeoutMs);
+  return validated(value, source, output, source, "the file");
+}
+
+function validated(
+  value: unknown,
+  source: string,
+  output: string,
+  subject: string,
+  fixIn: string,
+): LoadedPipeline {
   const result = validatePipelineConfig(value);
-  if (!result.ok) {
-    throw invalidConfig(source, output, result.problems);
-  }
+  if (!result.ok) throw invalidConfig(source, output, result.problems, subject, fixIn);
   return { config: result.config, source, output };
 }
 
-async function locatePipelineFile(path: string): Promise<string> {
+/** The pipeline file at or in `path`, or the Go or Rust program there. */
+async function locatePipelineFile(path: string): Promise<string | PipelineProgram> {
   const kind = await fileKind(path);
   if (kind === "missing") {
     throw new PipelineFileError(
@@ -110,23 +146,46 @@ async function locatePipelineFile(path: string): Promise<string> {
       const candidate = join(path, name);
       if ((await fileKind(candidate)) === "file") return candidate;
     }
+    const manifests: string[] = [];
+    for (const name of MANIFEST_NAMES) {
+      if ((await fileKind(join(path, name))) === "file") manifests.push(join(path, name));
+    }
+    const [manifest, other] = manifests;
+    if (manifest !== undefined && other !== undefined) {
+      throw new PipelineFileError(
+        "PIPELINE_FILE_AMBIGUOUS",
+        `${path} holds both a Go program (go.mod) and a Rust program (Cargo.toml).\n` +
+          `Give the path of the one that prints the pipeline: ${manifests.join(" or ")}.`,
+        { source: path },
+      );
+    }
+    if (manifest !== undefined) return programAt(manifest);
     throw new PipelineFileError(
       "PIPELINE_FILE_NOT_FOUND",
-      `found no pipeline file in ${path}: looked for ${PIPELINE_FILE_NAMES.join(", ")}.\n` +
+      `found no pipeline file in ${path}: looked for ${PIPELINE_FILE_NAMES.join(", ")}, ` +
+        `and for ${MANIFEST_NAMES.join(" or ")} (a pipeline written in Go or Rust).\n` +
         `Create pipeline.ts there with\n  import { pipeline, task } from "@gofer/sdk";\n  ${EXAMPLE_EXPORT}\n` +
         "or give the path of the file itself.",
       { source: path },
     );
   }
+  if (PROGRAM_MANIFESTS.has(basename(path))) return programAt(path);
   const extension = extname(path);
   if (extension !== ".json" && !MODULE_EXTENSIONS.includes(extension)) {
     throw new PipelineFileError(
       "PIPELINE_FILE_UNSUPPORTED",
-      `${path} is not a pipeline file: write the pipeline in a ${[...MODULE_EXTENSIONS, ".json"].join(", ")} file.`,
+      `${path} is not a pipeline file: write the pipeline in a ${[...MODULE_EXTENSIONS, ".json"].join(", ")} ` +
+        `file, or give the folder (or the ${MANIFEST_NAMES.join(" or ")}) of a pipeline written in Go or Rust.`,
       { source: path },
     );
   }
   return path;
+}
+
+function programAt(manifest: string): PipelineProgram {
+  const language = PROGRAM_MANIFESTS.get(basename(manifest));
+  if (language === undefined) throw new Error(`${manifest} is not the manifest of a pipeline program`);
+  return { language, manifest, dir: dirname(manifest) };
 }
 
 async function fileKind(path: string): Promise<"file" | "directory" | "missing"> {
@@ -140,53 +199,14 @@ async function fileKind(path: string): Promise<"file" | "directory" | "missing">
 }
 
 async function readJsonFile(source: string): Promise<unknown> {
-  const text = (await readFile(source, "utf8")).replace(/^\uFEFF/, "");
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    const reason = (error instanceof Error ? error.message : String(error)).replace(
-      // V8 quotes the source around an unexpected token, line breaks and all; the line is shown below instead.
-      /^(Unexpected token '.+?'), [\s\S]* is not valid JSON$/,
-      "$1",
-    );
-    throw new PipelineFileError(
-      "PIPELINE_FILE_INVALID_JSON",
-      `${source} is not valid JSON: ${reason}${pointAt(text, jsonErrorPosition(error, text), reason)}\n` +
-        "JSON needs double quotes around names and strings and allows no comments or trailing commas.",
-      { source },
-    );
-  }
-}
-
-// V8 gives an offset for most JSON errors; for an unexpected token it instead quotes the source around it,
-// starting 10 characters before the token when the quote is cut at the front.
-function jsonErrorPosition(error: unknown, text: string): number | undefined {
-  const message = error instanceof Error ? error.message : "";
-  const offset = /at position (\d+)/.exec(message);
-  if (offset?.[1] !== undefined) return Number(offset[1]);
-  if (message.startsWith("Unexpected end of JSON input")) return text.length;
-  const quoted = /^Unexpected token '(.+?)', (\.\.\.)?"([\s\S]*?)"(?:\.\.\.)? is not valid JSON$/.exec(
-    message,
+  const parsed = parseJsonText(await readFile(source, "utf8"));
+  if (parsed.ok) return parsed.value;
+  throw new PipelineFileError(
+    "PIPELINE_FILE_INVALID_JSON",
+    `${source} is not valid JSON: ${parsed.reason}${parsed.pointer}\n` +
+      "JSON needs double quotes around names and strings and allows no comments or trailing commas.",
+    { source },
   );
-  if (quoted?.[1] === undefined || quoted[3] === undefined) return undefined;
-  const [, token, cut, excerpt] = quoted;
-  const start = text.indexOf(excerpt);
-  if (start === -1) return undefined;
-  const position = cut === undefined ? start + excerpt.indexOf(token) : start + 10;
-  return position >= start ? position : undefined;
-}
-
-// Newer V8 versions name the line and column themselves; the offending line is shown either way.
-function pointAt(text: string, position: number | undefined, reason: string): string {
-  if (position === undefined) return "";
-  const before = text.slice(0, position);
-  const line = before.split("\n").length;
-  const column = position - before.lastIndexOf("\n");
-  const where = /\(line \d+ column \d+\)/.test(reason) ? "" : ` (line ${line}, column ${column})`;
-  if (column > MAX_REPORT_LINE_CHARS) return where;
-  const lineText = (text.split("\n")[line - 1] ?? "").replace(/\r$/, "").slice(0, MAX_REPORT_LINE_CHARS);
-  const gutter = " ".repeat(String(line).length);
-  return `${where}\n  ${line} | ${lineText}\n  ${gutter} | ${" ".repeat(column - 1)}^`;
 }
 
 interface ChildResult {
@@ -251,7 +271,7 @@ function startupTimeoutMs(timeoutMs: number): number {
   return Math.max(timeoutMs, MIN_STARTUP_TIMEOUT_MS);
 }
 
-function runChild(source: string, timeoutMs: number): Promise<ChildResult> {
+async function runChild(source: string, timeoutMs: number): Promise<ChildResult> {
   const token = globalThis.crypto.randomUUID();
   // The single binary has no child module on disk: it starts itself, and main.ts runs the child when it sees
   // the variable.
@@ -261,55 +281,22 @@ function runChild(source: string, timeoutMs: number): Promise<ChildResult> {
         env: { ...process.env, GOFER_PIPELINE_CHILD: "1" },
       })
     : spawn(process.execPath, [CHILD_ENTRY, source, token], { stdio: ["ignore", "pipe", "pipe", "ipc"] });
-  const { stdout, stderr } = child;
-  if (stdout === null || stderr === null)
-    throw new Error("spawn() did not open the output pipes it was asked for");
-  const output = new OutputBuffer();
+  const watched = watchProcess(child, { timeoutMs: startupTimeoutMs(timeoutMs), stdout: "output" });
   let message: ChildMessage | undefined;
   let started = false;
-  let timedOut = false;
-
-  stdout.setEncoding("utf8").on("data", (chunk: string) => output.append(chunk));
-  stderr.setEncoding("utf8").on("data", (chunk: string) => output.append(chunk));
-  const kill = (): void => {
-    timedOut = true;
-    child.kill("SIGKILL");
-  };
-  let timer = setTimeout(kill, startupTimeoutMs(timeoutMs));
   child.on("message", (received: unknown) => {
     if (!started && isStartedMessage(received, token)) {
       started = true;
-      clearTimeout(timer);
-      timer = setTimeout(kill, timeoutMs);
+      watched.restartTimer(timeoutMs);
     } else if (message === undefined && isChildMessage(received, token)) {
       message = received;
     }
   });
 
-  return new Promise((resolvePromise, reject) => {
-    let grace: NodeJS.Timeout | undefined;
-    let settled = false;
-    const settle = (exitCode: number | null, signal: NodeJS.Signals | null): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      clearTimeout(grace);
-      stdout.destroy();
-      stderr.destroy();
-      const [printed, report] = output.splitAt(`\n${token}\n`);
-      resolvePromise({ message, output: printed, report, timedOut, started, exitCode, signal });
-    };
-    child.on("error", (error) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on("exit", (exitCode, signal) => {
-      if (!settled) grace = setTimeout(() => settle(exitCode, signal), PIPE_CLOSE_GRACE_MS);
-    });
-    child.on("close", settle);
-  });
+  const { error, output, timedOut, exitCode, signal } = await watched.ended;
+  if (error !== undefined) throw error;
+  const [printed, report] = output.splitAt(`\n${token}\n`);
+  return { message, output: printed, report, timedOut, started, exitCode, signal };
 }
 
 function isStartedMessage(value: unknown, token: string): value is ChildStarted {
@@ -376,13 +363,15 @@ function invalidConfig(
   source: string,
   output: string,
   problems: readonly ValidationProblem[],
+  subject = source,
+  fixIn = "the file",
 ): PipelineFileError {
   const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
   return new PipelineFileError(
     "PIPELINE_FILE_INVALID_CONFIG",
-    `${source} describes a pipeline that is not valid (${count}):\n` +
+    `${subject} describes a pipeline that is not valid (${count}):\n` +
       `${problems.map((problem) => `  - ${describeProblem(problem)}`).join("\n")}\n` +
-      "Fix these in the file and try again; the server applies the same rules.",
+      `Fix these in ${fixIn} and try again; the server applies the same rules.`,
     { source, output, problems },
   );
 }
@@ -413,47 +402,10 @@ function lastLines(text: string, count: number): string {
   return clipLines(lines.slice(-count)).join("\n");
 }
 
-function clipLines(lines: readonly string[]): string[] {
-  return lines
-    .slice(0, MAX_REPORT_LINES)
-    .map((line) => (line.length > MAX_REPORT_LINE_CHARS ? `${line.slice(0, MAX_REPORT_LINE_CHARS)}…` : line));
-}
-
 function toPath(url: string): string {
   try {
     return fileURLToPath(url);
   } catch {
     return url;
-  }
-}
-
-function indent(text: string): string {
-  return text
-    .split("\n")
-    .map((line) => (line === "" ? "" : `  ${line}`))
-    .join("\n");
-}
-
-/** Collects a child's output, keeping only the last {@link MAX_OUTPUT_CHARS} characters. */
-class OutputBuffer {
-  #text = "";
-  #dropped = 0;
-
-  append(chunk: string): void {
-    this.#text += chunk;
-    if (this.#text.length > MAX_OUTPUT_CHARS) {
-      const excess = this.#text.length - MAX_OUTPUT_CHARS;
-      this.#text = this.#text.slice(excess);
-      this.#dropped += excess;
-    }
-  }
-
-  /** The text before the first `separator` and the text after it (empty when it does not occur). */
-  splitAt(separator: string): [string, string] {
-    const index = this.#text.indexOf(separator);
-    const before = index === -1 ? this.#text : this.#text.slice(0, index);
-    const after = index === -1 ? "" : this.#text.slice(index + separator.length);
-    const note = this.#dropped === 0 ? "" : `[${this.#dropped} earlier characters of output not kept]\n`;
-    return [note + before, after];
   }
 }
