@@ -123,6 +123,8 @@ export function runVariables(
       PULLREQUEST_BRANCH: pull("head", "ref"),
       PULLREQUEST_HEAD_SHA: pull("head", "sha"),
       PULLREQUEST_AUTHOR_USERNAME: pull("user", "login"),
+      PULLREQUEST_AUTHOR_NAME: pull("user", "name"),
+      PULLREQUEST_AUTHOR_EMAIL: pull("user", "email"),
     });
   } else if (event === "release") {
     const release = (...path: string[]) => field(payload, "release", ...path);

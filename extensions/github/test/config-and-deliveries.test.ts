@@ -1,15 +1,24 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { describe, it } from "node:test";
-import { privateKeyProblem, readGithubConfig } from "../src/config.ts";
+import { DEFAULT_API_URL, privateKeyProblem, readGithubConfig } from "../src/config.ts";
 import { DeliveryLog } from "../src/delivery-log.ts";
 
 const reader = (settings: Record<string, string>) => (key: string) => settings[key];
 
 describe("github config", () => {
+  const pem = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
+    type: "pkcs1",
+    format: "pem",
+  });
+  const base64 = Buffer.from(pem).toString("base64");
+
   it("takes webhook_secret, or v0's app_webhook_secret", () => {
-    assert.deepEqual(readGithubConfig(reader({ webhook_secret: "s1" })), { webhookSecret: "s1" });
-    assert.deepEqual(readGithubConfig(reader({ app_webhook_secret: "s0" })), { webhookSecret: "s0" });
+    assert.deepEqual(readGithubConfig(reader({ webhook_secret: "s1" })), {
+      webhookSecret: "s1",
+      apiUrl: DEFAULT_API_URL,
+    });
+    assert.equal(readGithubConfig(reader({ app_webhook_secret: "s0" })).webhookSecret, "s0");
     assert.equal(
       readGithubConfig(reader({ webhook_secret: "new", app_webhook_secret: "old" })).webhookSecret,
       "new",
@@ -20,18 +29,14 @@ describe("github config", () => {
     assert.throws(() => readGithubConfig(reader({})), /GOFER_EXTENSION_CONFIG_WEBHOOK_SECRET/);
   });
 
-  it("checks the GitHub App settings when given", () => {
-    const pem = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
-      type: "pkcs1",
-      format: "pem",
-    });
-    const base64 = Buffer.from(pem).toString("base64");
-    assert.deepEqual(
-      readGithubConfig(
-        reader({ webhook_secret: "s", app_id: "12345", app_installation: "678", app_key: base64 }),
-      ),
-      { webhookSecret: "s", appId: "12345", appInstallation: "678" },
+  it("takes v0's GitHub App settings, checking each", () => {
+    const config = readGithubConfig(
+      reader({ app_webhook_secret: "s", app_id: "12345", app_installation: "678", app_key: base64 }),
     );
+    assert.equal(config.app?.appId, "12345");
+    assert.equal(config.app?.installationId, "678");
+    assert.equal(config.app?.privateKey.asymmetricKeyType, "rsa");
+    assert.equal(config.missingAppSettings, undefined);
     assert.equal(privateKeyProblem(String(pem)), undefined);
     assert.throws(
       () => readGithubConfig(reader({ webhook_secret: "s", app_id: "my-app" })),
@@ -47,6 +52,40 @@ describe("github config", () => {
     assert.throws(
       () => readGithubConfig(reader({ webhook_secret: "s", app_key: broken })),
       /APP_KEY does not hold a usable private key/,
+    );
+    const ec = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({
+      type: "pkcs8",
+      format: "pem",
+    });
+    assert.throws(
+      () => readGithubConfig(reader({ webhook_secret: "s", app_key: Buffer.from(ec).toString("base64") })),
+      /APP_KEY holds a ec key; a GitHub App's private key is RSA/,
+    );
+  });
+
+  it("says which App settings are missing when only some are given", () => {
+    const config = readGithubConfig(reader({ webhook_secret: "s", app_id: "12345" }));
+    assert.equal(config.app, undefined);
+    assert.deepEqual(config.missingAppSettings, ["app_installation", "app_key"]);
+  });
+
+  it("takes GitHub's API URL (GitHub Enterprise) and Gofer's web URL", () => {
+    const config = readGithubConfig(
+      reader({
+        webhook_secret: "s",
+        api_url: "https://ghe.example.com/api/v3/",
+        web_url: "https://gofer.example.com/",
+      }),
+    );
+    assert.equal(config.apiUrl, "https://ghe.example.com/api/v3");
+    assert.equal(config.webUrl, "https://gofer.example.com");
+    assert.throws(
+      () => readGithubConfig(reader({ webhook_secret: "s", api_url: "ghe.example.com" })),
+      /GOFER_EXTENSION_CONFIG_API_URL must be an http\(s\) URL/,
+    );
+    assert.throws(
+      () => readGithubConfig(reader({ webhook_secret: "s", web_url: "ftp://gofer" })),
+      /GOFER_EXTENSION_CONFIG_WEB_URL must be an http\(s\) URL/,
     );
   });
 });

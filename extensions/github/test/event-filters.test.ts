@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+  checkRequested,
   type EventRule,
   globToRegExp,
+  parseEventFilter,
   parseEvents,
   pushFilterMatches,
   rulesMatch,
@@ -45,6 +47,89 @@ describe("events param", () => {
       assert.equal(parsed.ok, false, text);
       if (!parsed.ok) assert.match(parsed.problem, reason, text);
     }
+  });
+});
+
+function filterRules(text: string): EventRule[] {
+  const parsed = parseEventFilter(text);
+  assert.ok(parsed.ok, parsed.ok ? "" : parsed.problem);
+  return parsed.value;
+}
+
+describe("event_filter param (Gofer v0's form)", () => {
+  it("parses an event alone, or with actions", () => {
+    assert.deepEqual(filterRules("push"), [{ event: "push", filters: [] }]);
+    assert.deepEqual(filterRules("pull_request/opened,synchronize"), [
+      { event: "pull_request", filters: ["opened", "synchronize"] },
+    ]);
+    assert.deepEqual(filterRules("pull_request_with_check/opened,synchronize"), [
+      { event: "pull_request_with_check", filters: ["opened", "synchronize"] },
+    ]);
+  });
+
+  it("reads actions as v0 did: any case, empty ones skipped, none meaning any", () => {
+    assert.deepEqual(filterRules(" pull_request / Opened , SYNCHRONIZE ,, "), [
+      { event: "pull_request", filters: ["opened", "synchronize"] },
+    ]);
+    assert.deepEqual(filterRules("release/"), [{ event: "release", filters: [] }]);
+    assert.deepEqual(filterRules("issues/labeled,labeled"), [{ event: "issues", filters: ["labeled"] }]);
+  });
+
+  it("refuses what it cannot match, saying why", () => {
+    const cases: Array<[string, RegExp]> = [
+      ["", /empty/],
+      ["  ", /empty/],
+      ["Push", /GitHub event/],
+      ["pull-request/opened", /GitHub event/],
+      ["ping", /ping/],
+      ["push/main", /push deliveries have no action.*events=push:<branch glob>/],
+      ["pull_request/opened/closed", /"opened\/closed" is not an action/],
+      ["pull_request/re-opened", /not an action/],
+    ];
+    for (const [text, reason] of cases) {
+      const parsed = parseEventFilter(text);
+      assert.equal(parsed.ok, false, text);
+      if (!parsed.ok) {
+        assert.match(parsed.problem, reason, text);
+        assert.match(parsed.problem, /^event_filter /, text);
+      }
+    }
+  });
+
+  it("matches deliveries as the same rule from events does", () => {
+    const fromFilter = filterRules("pull_request/opened,synchronize");
+    const fromEvents = rules("pull_request:opened|synchronize");
+    for (const delivery of [
+      { event: "pull_request", action: "opened" },
+      { event: "pull_request", action: "closed" },
+      { event: "push", ref: "refs/heads/main" },
+    ]) {
+      assert.equal(
+        rulesMatch(fromFilter, delivery),
+        rulesMatch(fromEvents, delivery),
+        JSON.stringify(delivery),
+      );
+    }
+  });
+});
+
+describe("pull_request_with_check", () => {
+  it("matches pull_request deliveries and asks for a check run", () => {
+    const withCheck = filterRules("pull_request_with_check/opened,synchronize");
+    const opened = { event: "pull_request", action: "opened" };
+    assert.equal(rulesMatch(withCheck, opened), true);
+    assert.equal(checkRequested(withCheck, opened), true);
+    assert.equal(rulesMatch(withCheck, { event: "pull_request", action: "closed" }), false);
+    assert.equal(checkRequested(withCheck, { event: "pull_request", action: "closed" }), false);
+    assert.equal(rulesMatch(withCheck, { event: "pull_request_review", action: "submitted" }), false);
+  });
+
+  it("is taken by events too, and only its own matches ask for a check run", () => {
+    const mixed = rules("pull_request_with_check:opened,pull_request:closed");
+    assert.equal(checkRequested(mixed, { event: "pull_request", action: "opened" }), true);
+    assert.equal(rulesMatch(mixed, { event: "pull_request", action: "closed" }), true);
+    assert.equal(checkRequested(mixed, { event: "pull_request", action: "closed" }), false);
+    assert.equal(checkRequested(rules("pull_request"), { event: "pull_request", action: "opened" }), false);
   });
 });
 

@@ -144,6 +144,51 @@ describe("github extension", () => {
     assert.equal(runRequests().length, before);
   });
 
+  it("takes Gofer v0's event_filter beside events", async () => {
+    assert.equal(
+      (await subscribe("v0-push", { repository: "octo-org/app", event_filter: "push" })).status,
+      204,
+    );
+    const before = runRequests().length;
+    assert.equal((await deliver("push", "delivery-v0")).status, 204);
+    const started = runRequests()
+      .slice(before)
+      .map((request) => request.url)
+      .sort();
+    assert.deepEqual(started, [
+      "/api/namespaces/default/pipelines/on-main/runs",
+      "/api/namespaces/default/pipelines/v0-push/runs",
+    ]);
+    const unsubscribed = await call("DELETE", "/api/subscribe", {
+      namespace_id: "default",
+      pipeline_id: "v0-push",
+      pipeline_subscription_id: "github",
+    });
+    assert.equal(unsubscribed.status, 204);
+  });
+
+  it("refuses a subscription without events or event_filter, or with a bad event_filter", async () => {
+    const neither = await subscribe("bad", { repository: "octo-org/app" });
+    assert.equal(neither.status, 400);
+    assert.match(String(neither.json?.message), /give events .* or Gofer v0's event_filter/);
+    const bad = await subscribe("bad", { repository: "octo-org/app", event_filter: "push/main" });
+    assert.equal(bad.status, 400);
+    assert.match(String(bad.json?.message), /push deliveries have no action/);
+  });
+
+  it("refuses pull_request_with_check without the GitHub App settings, naming them", async () => {
+    const cases: Array<Record<string, string>> = [
+      { event_filter: "pull_request_with_check/opened" },
+      { events: "push:main,pull_request_with_check" },
+    ];
+    for (const params of cases) {
+      const answer = await subscribe("checks", { repository: "octo-org/app", ...params });
+      assert.equal(answer.status, 400);
+      assert.equal(answer.json?.error_code, "INVALID_SUBSCRIPTION");
+      assert.match(String(answer.json?.message), /-c app_id=… -c app_installation=… -c app_key=…/);
+    }
+  });
+
   it("refuses a signed body that is not JSON", async () => {
     const body = new TextEncoder().encode("{not json");
     const answer = await call("POST", "/api/external-event", {
