@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -14,6 +14,7 @@ import { after, before, describe, it } from "node:test";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { WebSocket } from "ws";
 import { ConfigError, loadConfig } from "../src/config/index.ts";
+import { runGofer } from "./support/cli.ts";
 import { freePort } from "./support/free-port.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
 
@@ -256,9 +257,11 @@ function httpsGet(url: string, ca: string): Promise<{ status: number; body: stri
 describe("TLS as Gofer configured it", () => {
   let server: TestServer;
   let ca: string;
+  let certPath: string;
 
   before(async () => {
     const files = makeCertificate("server");
+    certPath = files.cert;
     ca = readFileSync(files.cert, "utf8");
     // The test server's own client (fetch) must trust it too, as a user's CA bundle would.
     setDefaultCACertificates([...getCACertificates("default"), ca]);
@@ -295,6 +298,36 @@ describe("TLS as Gofer configured it", () => {
       socket.once("error", fail);
     });
     socket.close();
+  });
+
+  it("is reached by the CLI with a CA file, refused without one, and reached with insecure_skip_tls_verify", async () => {
+    const env = { GOFER_API_BASE_URL: server.url, GOFER_TOKEN: server.token };
+    const trusted = await runGofer(["namespace", "list", "--json"], {
+      env: { ...env, GOFER_CA_CERT: certPath },
+    });
+    assert.equal(trusted.code, 0, trusted.stderr);
+    assert.ok(
+      (JSON.parse(trusted.stdout) as Array<{ id: string }>).some((namespace) => namespace.id === "default"),
+    );
+    const refused = await runGofer(["namespace", "list"], { env });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /certificate was refused/);
+    assert.match(refused.stderr, /ca_cert_path/);
+    const config = file("insecure.toml", `api_base_url = "${server.url}"\ninsecure_skip_tls_verify = true\n`);
+    const insecure = await runGofer(["namespace", "list", "--config", config], {
+      env: { GOFER_TOKEN: server.token },
+    });
+    assert.equal(insecure.code, 0, insecure.stderr);
+    // Gofer's second place for the CLI's file, with the CA named there.
+    const home = join(dir, "cli-home");
+    mkdirSync(join(home, ".config"), { recursive: true });
+    writeFileSync(
+      join(home, ".config", "gofer.toml"),
+      `api_base_url = "${server.url}"\ntoken = "${server.token}"\nca_cert_path = "${certPath}"\n`,
+    );
+    const xdg = await runGofer(["namespace", "list"], { env: { HOME: home } });
+    assert.equal(xdg.code, 0, xdg.stderr);
+    assert.match(xdg.stdout, /default/);
   });
 
   it("serves external events over HTTPS with the API's certificate", async () => {

@@ -3,7 +3,7 @@
  * `GOFER_API_BASE_URL` / `GOFER_TOKEN` / `GOFER_NAMESPACE`, then flags. Gofer's CLI read the same file and the
  * same variable names, so an existing set-up keeps working.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parse, TomlError } from "smol-toml";
@@ -20,6 +20,10 @@ export interface CliConfig {
   output: OutputFormat;
   /** Exact timestamps instead of "3m ago". */
   detail: boolean;
+  /** A PEM file of the CA (or self-signed certificate) an https:// server's certificate is checked against. */
+  caCertPath: string | undefined;
+  /** Accept any certificate from an https:// server: Gofer's escape hatch for test set-ups, never the default. */
+  insecureSkipTlsVerify: boolean;
   /** Which file was read, for messages; undefined when none was. */
   source: string | undefined;
 }
@@ -37,9 +41,23 @@ export interface GlobalFlags {
 export const DEFAULT_API_BASE_URL = "http://127.0.0.1:8080";
 
 /** Keys of the TOML file. `output_format` is Gofer's name; `plain` there meant what `table` means here. */
-const FILE_KEYS = ["api_base_url", "token", "namespace", "output_format", "detail", "debug"] as const;
+const FILE_KEYS = [
+  "api_base_url",
+  "token",
+  "namespace",
+  "output_format",
+  "detail",
+  "debug",
+  "ca_cert_path",
+  "insecure_skip_tls_verify",
+] as const;
 
-export const defaultConfigPath = (): string => join(homedir(), ".gofer.toml");
+/** Gofer's CLI read ~/.gofer.toml, else ~/.config/gofer.toml; the first is named when neither exists. */
+export function defaultConfigPath(): string {
+  const home = join(homedir(), ".gofer.toml");
+  const xdg = join(homedir(), ".config", "gofer.toml");
+  return !existsSync(home) && existsSync(xdg) ? xdg : home;
+}
 
 export function loadCliConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): CliConfig {
   const explicit = flags.config !== undefined;
@@ -58,6 +76,11 @@ export function loadCliConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
     namespace: flags.namespace ?? nonEmpty(env.GOFER_NAMESPACE) ?? file.namespace ?? "default",
     output,
     detail: flags.detail ?? file.detail ?? false,
+    caCertPath: nonEmpty(env.GOFER_CA_CERT) ?? file.ca_cert_path,
+    insecureSkipTlsVerify:
+      parseBoolean(env.GOFER_INSECURE_SKIP_TLS_VERIFY, "GOFER_INSECURE_SKIP_TLS_VERIFY") ??
+      file.insecure_skip_tls_verify ??
+      false,
     source: file.found ? path : undefined,
   };
   checkUrl(config.apiBaseUrl);
@@ -71,6 +94,8 @@ interface FileValues {
   namespace?: string;
   output_format?: string;
   detail?: boolean;
+  ca_cert_path?: string;
+  insecure_skip_tls_verify?: boolean;
 }
 
 function readConfigFile(path: string, required: boolean): FileValues {
@@ -99,13 +124,13 @@ function readConfigFile(path: string, required: boolean): FileValues {
       });
     }
     if (key === "debug") continue;
-    if (key === "detail") {
-      if (typeof value !== "boolean") throw new CliError(`${path}: "detail" must be true or false`);
-      values.detail = value;
+    if (key === "detail" || key === "insecure_skip_tls_verify") {
+      if (typeof value !== "boolean") throw new CliError(`${path}: "${key}" must be true or false`);
+      values[key] = value;
       continue;
     }
     if (typeof value !== "string") throw new CliError(`${path}: "${key}" must be a string`);
-    values[key as "api_base_url" | "token" | "namespace" | "output_format"] = value;
+    values[key as "api_base_url" | "token" | "namespace" | "output_format" | "ca_cert_path"] = value;
   }
   return values;
 }
@@ -131,6 +156,13 @@ function checkUrl(url: string): void {
     throw new CliError(`the server address ${url} must start with http:// or https://`, {
       hint: "set it like http://127.0.0.1:8080 (GOFER_API_BASE_URL, --api-base-url or api_base_url)",
     });
+}
+
+function parseBoolean(value: string | undefined, name: string): boolean | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (/^(true|1)$/i.test(value)) return true;
+  if (/^(false|0)$/i.test(value)) return false;
+  throw new CliError(`${name} must be true or false, not "${value}"`);
 }
 
 const nonEmpty = (value: string | undefined): string | undefined =>

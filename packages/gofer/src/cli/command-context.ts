@@ -6,6 +6,7 @@ import { GoferClient } from "@gofer/sdk/client";
 import type { Command } from "commander";
 import { VERSION } from "../version.ts";
 import { type CliConfig, type GlobalFlags, loadCliConfig } from "./cli-config.ts";
+import { applyClientTls } from "./client-tls.ts";
 import { Printer } from "./output/printer.ts";
 
 export interface CommandContext {
@@ -18,6 +19,7 @@ export interface CommandContext {
 export function contextOf(command: Command): CommandContext {
   const flags = command.optsWithGlobals<GlobalFlags & { json?: boolean }>();
   const config = loadCliConfig({ ...flags, output: flags.json ? "json" : flags.output });
+  applyClientTls(config);
   const client = new GoferClient({
     baseUrl: config.apiBaseUrl,
     token: config.token,

@@ -103,9 +103,12 @@ function report(error: unknown): number {
     return 1;
   }
   if (error instanceof GoferConnectionError) {
+    const certificate = certificateProblem(error);
     write(
-      error.message,
-      "start a server with `gofer service start`, or point the CLI at yours with GOFER_API_BASE_URL",
+      certificate ? `${error.message}: the server's certificate was refused (${certificate})` : error.message,
+      certificate
+        ? "trust it with ca_cert_path in the CLI configuration or GOFER_CA_CERT (a PEM file of the server's certificate or its CA)"
+        : "start a server with `gofer service start`, or point the CLI at yours with GOFER_API_BASE_URL",
     );
     return 1;
   }
@@ -122,6 +125,15 @@ function report(error: unknown): number {
   if (process.env.GOFER_DEBUG && error instanceof Error && error.stack)
     process.stderr.write(`${error.stack}\n`);
   return 1;
+}
+
+/** The TLS verification failure somewhere in the causes of a failed connection, if that is what it was. */
+function certificateProblem(error: Error): string | undefined {
+  for (let cause: unknown = error.cause; cause instanceof Error; cause = cause.cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? "";
+    if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) return cause.message;
+  }
+  return undefined;
 }
 
 function hintFor(error: GoferApiError): string | undefined {
