@@ -20,14 +20,16 @@ fi
 toolchains=()
 command -v go >/dev/null 2>&1 || toolchains+=(golang-go)
 command -v cargo >/dev/null 2>&1 || toolchains+=(cargo)
+# The TLS tests make their certificates at test time.
+command -v openssl >/dev/null 2>&1 || toolchains+=(openssl)
 if [ "${#toolchains[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "install: installing ${toolchains[*]} with apt (for pipelines written in Go and Rust)" >&2
+    echo "install: installing ${toolchains[*]} with apt (Go and Rust pipelines, TLS test certificates)" >&2
     if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${toolchains[@]}" >/dev/null; }; then
-      echo "install: apt could not install ${toolchains[*]}; the tests of Go and Rust pipelines will be skipped" >&2
+      echo "install: apt could not install ${toolchains[*]}; the tests that need them will fail or be skipped" >&2
     fi
   else
-    echo "install: ${toolchains[*]} missing; \`gofer up\` of a Go or Rust pipeline needs them (sudo apt-get install ${toolchains[*]}); their tests will be skipped" >&2
+    echo "install: ${toolchains[*]} missing (sudo apt-get install ${toolchains[*]}): \`gofer up\` of Go and Rust pipelines and the TLS tests need them" >&2
   fi
 fi
 # The CLI's first start strips types and compiles every module; doing it once here fills Node's compile cache so
