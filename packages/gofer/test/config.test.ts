@@ -95,6 +95,7 @@ describe("defaults", () => {
         unhealthy_threshold: 3,
         restart_backoff_max_ms: 300_000,
         stop_timeout_ms: 10_000,
+        tls: undefined,
       },
       external_events: {
         enable: true,

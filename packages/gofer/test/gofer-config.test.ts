@@ -5,7 +5,7 @@
  * its WebSockets and the external events listener over HTTPS, with a certificate made here by Debian's openssl.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
@@ -14,6 +14,7 @@ import { after, before, describe, it } from "node:test";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { WebSocket } from "ws";
 import { ConfigError, loadConfig } from "../src/config/index.ts";
+import { makeCertificate as makeCertificateIn } from "./support/certificates.ts";
 import { runGofer } from "./support/cli.ts";
 import { freePort } from "./support/free-port.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
@@ -23,32 +24,7 @@ const dir = mkdtempSync(join(tmpdir(), "gofer-compat-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A self-signed certificate for 127.0.0.1, made for this run only: none is ever committed. */
-function makeCertificate(name: string): { cert: string; key: string } {
-  const cert = join(dir, `${name}.crt`);
-  const key = join(dir, `${name}.key`);
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-    ],
-    { stdio: "ignore" },
-  );
-  return { cert, key };
-}
+const makeCertificate = (name: string) => makeCertificateIn(dir, name);
 
 /** Gofer 0.9's server configuration with every key its code read, at Gofer's defaults but for paths and ports. */
 function goferWebToml(data: string, apiPort: number, eventsPort: number): string {
@@ -120,8 +96,6 @@ const RETIRED = [
   "api.ignore_pipeline_run_events",
   "api.admin_key",
   "development.use_included_certs",
-  "extensions.use_tls",
-  "extensions.verify_certs",
   "object_store.engine",
   "secret_store.engine",
   "secret_store.sqlite.path",
@@ -160,6 +134,7 @@ describe("a configuration written for Gofer 0.9", () => {
     assert.equal(config.external_events.bind_address, "127.0.0.1:18081");
     assert.equal(config.secret_store.sqlite.encryption_key, "changemechangemechangemechangeme");
     assert.equal(config.object_store.filesystem.path, join(data, "objects"));
+    assert.equal(config.extensions.tls, undefined);
     assert.equal(config.warnings.length, RETIRED.length, config.warnings.join("\n"));
     for (const key of RETIRED) {
       const warning = config.warnings.find((text) => text.startsWith(`\`${key}\` `));
@@ -189,10 +164,55 @@ describe("a configuration written for Gofer 0.9", () => {
     const two = makeCertificate("two");
     assert.match(
       problemsOf(file("tls-empty.toml", "[server]\nuse_tls = true\n")).join("\n"),
-      /`server.use_tls` is on .* `server.tls_cert_path` and `server.tls_key_path` is empty/,
+      /`server.use_tls` is on .* `server.tls_cert_path` and `server.tls_key_path` are empty/,
     );
     const mismatched = `[server]\nuse_tls = true\ntls_cert_path = "${one.cert}"\ntls_key_path = "${two.key}"\n`;
     assert.match(problemsOf(file("tls-mismatch.toml", mismatched)).join("\n"), /cannot serve TLS/);
+  });
+
+  it("reads extensions.use_tls's PEMs at start, falling back to the API's files, and names what is missing", () => {
+    const api = makeCertificate("api-for-extensions");
+    const own = makeCertificate("extensions-own");
+    const apiFiles = `[server]\ntls_cert_path = "${api.cert}"\ntls_key_path = "${api.key}"\n`;
+
+    const fallback = load(file("ext-fallback.toml", `${apiFiles}[extensions]\nuse_tls = true\n`));
+    assert.deepEqual(fallback.extensions.tls, {
+      cert: readFileSync(api.cert, "utf8"),
+      key: readFileSync(api.key, "utf8"),
+      verify_certs: false,
+    });
+    assert.equal(fallback.server.tls, undefined, "the API itself stays on plain HTTP");
+    const owned = load(
+      file(
+        "ext-own.toml",
+        `${apiFiles}[extensions]\nuse_tls = true\nverify_certs = true\n` +
+          `tls_cert_path = "${own.cert}"\ntls_key_path = "${own.key}"\n`,
+      ),
+    );
+    assert.equal(owned.extensions.tls?.cert, readFileSync(own.cert, "utf8"));
+    assert.equal(owned.extensions.tls?.verify_certs, true);
+    assert.equal(load(file("ext-off.toml", apiFiles)).extensions.tls, undefined);
+
+    const empty = problemsOf(file("ext-empty.toml", "[extensions]\nuse_tls = true\n"));
+    assert.equal(empty.length, 1, empty.join("\n"));
+    assert.match(
+      empty[0] ?? "",
+      /^`extensions.use_tls` is on \(in .*ext-empty.toml\) but `extensions.tls_cert_path` and `extensions.tls_key_path` are empty, and so are `server.tls_cert_path` and `server.tls_key_path`/,
+    );
+    const missing = problemsOf(
+      file(
+        "ext-missing.toml",
+        `${apiFiles}[extensions]\nuse_tls = true\ntls_cert_path = "${dir}/absent.crt"\n`,
+      ),
+    );
+    assert.match(missing.join("\n"), /cannot read `extensions.tls_cert_path` .*absent.crt/);
+    const mismatched = problemsOf(
+      file(
+        "ext-mismatch.toml",
+        `[extensions]\nuse_tls = true\ntls_cert_path = "${own.cert}"\ntls_key_path = "${api.key}"\n`,
+      ),
+    );
+    assert.match(mismatched.join("\n"), /`extensions` cannot serve TLS/);
   });
 
   it("starts `gofer service start` and says each warning once", { timeout: 60_000 }, async () => {
@@ -257,6 +277,8 @@ function httpsGet(url: string, ca: string): Promise<{ status: number; body: stri
 describe("TLS as Gofer configured it", () => {
   let server: TestServer;
   let ca: string;
+  // Captured before the test adds its certificate: reading the defaults afterwards would include it.
+  const trusted = getCACertificates("default");
   let certPath: string;
 
   before(async () => {
@@ -273,7 +295,7 @@ describe("TLS as Gofer configured it", () => {
     });
   });
   after(async () => {
-    setDefaultCACertificates(getCACertificates("default"));
+    setDefaultCACertificates(trusted);
     await server?.stop();
   });
 

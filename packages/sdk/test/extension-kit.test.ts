@@ -583,6 +583,31 @@ describe("extension kit start-up", () => {
     }
   });
 
+  test("USE_TLS=true without the certificate and key rejects naming both variables", async () => {
+    const env = extensionEnv("https://127.0.0.1:1", {
+      GOFER_EXTENSION_CONFIG_MIN_INTERVAL: "1m",
+      GOFER_EXTENSION_SYSTEM_USE_TLS: "true",
+    });
+    await assert.rejects(runExtension(definition, { env, exitOnShutdown: false }), (error: Error) => {
+      assert.match(error.message, /GOFER_EXTENSION_SYSTEM_TLS_CERT is not set \(the PEM certificate/);
+      assert.match(error.message, /GOFER_EXTENSION_SYSTEM_TLS_KEY is not set \(the PEM private key/);
+      return true;
+    });
+  });
+
+  test("USE_TLS=true with PEMs that cannot serve HTTPS rejects naming them", async () => {
+    const env = extensionEnv("https://127.0.0.1:1", {
+      GOFER_EXTENSION_CONFIG_MIN_INTERVAL: "1m",
+      GOFER_EXTENSION_SYSTEM_USE_TLS: "true",
+      GOFER_EXTENSION_SYSTEM_TLS_CERT: "not a certificate",
+      GOFER_EXTENSION_SYSTEM_TLS_KEY: "not a key",
+    });
+    await assert.rejects(
+      runExtension(definition, { env, exitOnShutdown: false }),
+      /GOFER_EXTENSION_SYSTEM_TLS_CERT and GOFER_EXTENSION_SYSTEM_TLS_KEY cannot serve HTTPS/,
+    );
+  });
+
   test("a setup that throws rejects with its message and aborts the signal", async () => {
     let context: ExtensionContext | undefined;
     await assert.rejects(

@@ -194,6 +194,28 @@ export const SettingsSchema = Section({
       10,
       "Grace period between asking an extension to stop and killing it; keep it below server.shutdown_timeout.",
     ),
+    use_tls: Type.Boolean({
+      default: false,
+      description:
+        "Extensions serve HTTPS with the certificate below, which Gofer hands them (GOFER_EXTENSION_SYSTEM_TLS_CERT " +
+        "and _KEY, PEM text), and Gofer calls them over HTTPS.",
+    }),
+    tls_cert_path: Type.String({
+      default: "",
+      description: "PEM certificate extensions serve with; empty: server.tls_cert_path.",
+      [IS_PATH]: true,
+    }),
+    tls_key_path: Type.String({
+      default: "",
+      description: "PEM private key extensions serve with; empty: server.tls_key_path.",
+      [IS_PATH]: true,
+    }),
+    verify_certs: Type.Boolean({
+      default: false,
+      description:
+        "Check an extension's certificate against tls_cert_path (as the trusted CA) and the address Gofer dials. " +
+        "false: accept any certificate, with a warning at start.",
+    }),
   }),
   external_events: Section({
     enable: Type.Boolean({

@@ -85,6 +85,8 @@ export interface Config {
     unhealthy_threshold: number;
     restart_backoff_max_ms: number;
     stop_timeout_ms: number;
+    /** What extensions serve HTTPS with, and how Gofer checks it, when `extensions.use_tls` is on. */
+    tls: ExtensionTls | undefined;
   };
   external_events: {
     enable: boolean;
@@ -117,4 +119,12 @@ export interface Config {
 export interface TlsFiles {
   cert: string;
   key: string;
+}
+
+export interface ExtensionTls extends TlsFiles {
+  /**
+   * Whether Gofer checks an extension's certificate (trusting only `cert`, and requiring it to name the address
+   * Gofer dials) or, as Gofer did by default, accepts whatever the extension presents.
+   */
+  verify_certs: boolean;
 }

@@ -13,8 +13,6 @@ export interface RetiredKey {
 
 const PRUNE =
   "a task's container is removed once its exit code and logs are stored (and strays at start): nothing is left to prune";
-const EXTENSION_TLS =
-  "Gofer reaches extensions over plain HTTP on the host's loopback or the engine's network; TLS to extensions is not supported";
 
 export const RETIRED_KEYS: ReadonlyMap<string, RetiredKey> = new Map([
   ["api.admin_key", { why: "Gofer never read it; the first admin token comes from `gofer token bootstrap`" }],
@@ -50,10 +48,6 @@ export const RETIRED_KEYS: ReadonlyMap<string, RetiredKey> = new Map([
       why: "secrets live, encrypted, in the main database (`server.storage_path`), not in a file of their own",
     },
   ],
-  ["extensions.use_tls", { why: EXTENSION_TLS }],
-  ["extensions.tls_cert_path", { why: EXTENSION_TLS }],
-  ["extensions.tls_key_path", { why: EXTENSION_TLS }],
-  ["extensions.verify_certs", { why: EXTENSION_TLS }],
 ]);
 
 /**

@@ -62,6 +62,9 @@ export function resolveConfig(settings: Settings, context: ResolveContext, probl
   const externalTls = external_events.use_tls
     ? readTls("external_events", external_events, settings, context, problems)
     : undefined;
+  const extensionFiles = extensions.use_tls
+    ? readTls("extensions", extensions, settings, context, problems)
+    : undefined;
 
   const dataDir = server.data_dir === "" ? defaultDataDir(context.env) : server.data_dir;
   return {
@@ -114,6 +117,7 @@ export function resolveConfig(settings: Settings, context: ResolveContext, probl
       unhealthy_threshold: extensions.unhealthy_threshold,
       restart_backoff_max_ms: durationToMs(extensions.restart_backoff_max),
       stop_timeout_ms: durationToMs(extensions.stop_timeout),
+      tls: extensionFiles && { ...extensionFiles, verify_certs: extensions.verify_certs },
     },
     external_events: {
       enable: external_events.enable,
@@ -163,11 +167,11 @@ function extensionUrl(
 
 /**
  * Reads the PEM files TLS was asked for, at start, so that a missing or mismatched file stops the server with
- * a message naming the setting instead of failing the first connection. The external events listener falls
- * back to the API's files.
+ * a message naming the setting instead of failing the first connection. The external events listener and the
+ * extensions fall back to the API's files, so one certificate can serve all three.
  */
 function readTls(
-  section: "server" | "external_events",
+  section: "server" | "external_events" | "extensions",
   own: { tls_cert_path: string; tls_key_path: string },
   settings: Settings,
   context: ResolveContext,
@@ -176,13 +180,18 @@ function readTls(
   const pick = (name: "tls_cert_path" | "tls_key_path") =>
     own[name] !== "" || section === "server"
       ? { key: `${section}.${name}`, path: own[name] }
-      : { key: `server.${name}`, path: settings.server[name] };
+      : { key: `server.${name}`, path: settings.server[name], fallbackOf: `${section}.${name}` };
   const files = [pick("tls_cert_path"), pick("tls_key_path")];
   const empty = files.filter((file) => file.path === "");
   if (empty.length > 0) {
+    const list = (keys: string[]) => keys.map((key) => `\`${key}\``).join(" and ");
+    const verb = empty.length > 1 ? "are" : "is";
+    const fallbacks = empty.flatMap((file) => (file.fallbackOf === undefined ? [] : [file.key]));
+    const named = empty.map((file) => file.fallbackOf ?? file.key);
+    const also = fallbacks.length > 0 ? `, and so ${verb} ${list(fallbacks)}, used in their place` : "";
     problems.push(
-      `\`${section}.use_tls\` is on (${context.sourceOf(`${section}.use_tls`)}) but ` +
-        `${empty.map((file) => `\`${file.key}\``).join(" and ")} is empty: name the PEM certificate and key to serve with`,
+      `\`${section}.use_tls\` is on (${context.sourceOf(`${section}.use_tls`)}) but ${list(named)} ${verb} ` +
+        `empty${also}: name the PEM certificate and key to serve with`,
     );
     return undefined;
   }

@@ -2,8 +2,15 @@
  * Gofer's side of the extension interface (`gofer-extension.openapi.json`): one call per endpoint, each bounded
  * by a timeout and carrying the shared secret. Answers outside 2xx become {@link ExtensionCallError}s holding
  * the extension's own message, so a refusal ("every must be at least 1m") reaches the user who caused it.
+ *
+ * Calls go over node:http or node:https rather than fetch: with `extensions.use_tls` they must trust the
+ * extensions' certificate (or, as Gofer did, skip checking it), and fetch takes no TLS options without a
+ * dispatcher from undici, which this package does not depend on.
  */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { ExtensionDocumentation, ExtensionParameter } from "@gofer/sdk/client";
+import type { ExtensionTls } from "../config/config.ts";
 
 export interface SubscriptionMessage {
   namespace_id: string;
@@ -24,25 +31,61 @@ export class ExtensionCallError extends Error {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
+/** How Gofer reaches every extension: the scheme of their addresses and the connection settings that go with it. */
+export interface ExtensionTransport {
+  scheme: "http" | "https";
+  agent: HttpAgent;
+}
+
+/**
+ * The transport `extensions.tls` asks for. Connections are not kept alive: calls are seconds apart, and a
+ * pooled socket the extension closed meanwhile would fail the next call (a health check, a subscribe).
+ */
+export function extensionTransport(tls: ExtensionTls | undefined): ExtensionTransport {
+  if (!tls) return { scheme: "http", agent: new HttpAgent({ keepAlive: false }) };
+  const trust = tls.verify_certs
+    ? // The extension serves exactly this certificate, so it is the only one to trust; a partial chain lets a
+      // certificate issued by a CA Gofer was not given stand as its own anchor.
+      { ca: tls.cert, allowPartialTrustChain: true }
+    : { rejectUnauthorized: false };
+  return { scheme: "https", agent: new HttpsAgent({ keepAlive: false, ...trust }) };
+}
+
+interface Answer {
+  status: number;
+  contentType: string | null;
+  body: string;
+}
+
 export class ExtensionClient {
   readonly url: string;
   readonly #secret: string;
+  readonly #agent: HttpAgent | undefined;
   readonly #timeoutMs: number;
 
-  constructor(url: string, secret: string, timeoutMs = DEFAULT_TIMEOUT_MS) {
+  /** `agent` must suit the scheme of `url`; without one, Node's global agent for that scheme is used. */
+  constructor(url: string, secret: string, options: { agent?: HttpAgent; timeoutMs?: number } = {}) {
     this.url = url;
     this.#secret = secret;
-    this.#timeoutMs = timeoutMs;
+    this.#agent = options.agent;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
   /** True when `/api/health` answers 2xx within `timeoutMs`; never throws. */
   async healthy(timeoutMs = this.#timeoutMs): Promise<boolean> {
+    return (await this.checkHealth(timeoutMs)) === undefined;
+  }
+
+  /**
+   * Why `/api/health` did not answer 2xx within `timeoutMs`, or undefined when it did; never throws. The reason
+   * is what tells a refused certificate from an extension that is not up yet.
+   */
+  async checkHealth(timeoutMs = this.#timeoutMs): Promise<string | undefined> {
     try {
-      const response = await fetch(`${this.url}/api/health`, { signal: AbortSignal.timeout(timeoutMs) });
-      await response.body?.cancel();
-      return response.ok;
-    } catch {
-      return false;
+      const answer = await this.#request("GET", "/api/health", {}, undefined, timeoutMs);
+      return answer.status >= 200 && answer.status < 300 ? undefined : `it answered ${answer.status}`;
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
     }
   }
 
@@ -72,48 +115,69 @@ export class ExtensionClient {
     headers: Record<string, string>,
     body: Uint8Array,
   ): Promise<{ status: number; body: string; contentType: string | null }> {
-    const response = await this.#send("POST", "/api/external-event", externalEventJson(headers, body));
-    return {
-      status: response.status,
-      body: await response.text(),
-      contentType: response.headers.get("content-type"),
-    };
+    return this.#send("POST", "/api/external-event", externalEventJson(headers, body));
   }
 
   async #call(method: string, path: string, body?: unknown): Promise<unknown> {
-    const response = await this.#send(method, path, body);
-    const text = await response.text();
-    if (!response.ok) {
+    const answer = await this.#send(method, path, body);
+    if (answer.status < 200 || answer.status >= 300) {
       throw new ExtensionCallError(
-        `${method} ${path} answered ${response.status}: ${errorMessageOf(text)}`,
-        response.status,
+        `${method} ${path} answered ${answer.status}: ${errorMessageOf(answer.body)}`,
+        answer.status,
       );
     }
-    if (text === "") return undefined;
+    if (answer.body === "") return undefined;
     try {
-      return JSON.parse(text) as unknown;
+      return JSON.parse(answer.body) as unknown;
     } catch {
       throw new ExtensionCallError(
-        `${method} ${path} answered ${response.status} with a body that is not JSON`,
+        `${method} ${path} answered ${answer.status} with a body that is not JSON`,
       );
     }
   }
 
-  async #send(method: string, path: string, body?: unknown): Promise<Response> {
+  async #send(method: string, path: string, body?: unknown): Promise<Answer> {
+    const payload =
+      body === undefined ? undefined : body instanceof Uint8Array ? body : Buffer.from(JSON.stringify(body));
+    const headers: Record<string, string> = { authorization: `Bearer ${this.#secret}` };
+    if (payload !== undefined) headers["content-type"] = "application/json";
+    return this.#request(method, path, headers, payload, this.#timeoutMs);
+  }
+
+  /**
+   * One request, its answer read whole. A redirect is an answer like any other: an extension never sends Gofer
+   * elsewhere. The timeout bounds the whole exchange, the answer's body included.
+   */
+  async #request(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    payload: Uint8Array | undefined,
+    timeoutMs: number,
+  ): Promise<Answer> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    const url = new URL(`${this.url}${path}`);
+    const send = url.protocol === "https:" ? httpsRequest : httpRequest;
     try {
-      return await fetch(`${this.url}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${this.#secret}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        body: body === undefined || body instanceof Uint8Array ? body : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-        // An extension answers; it never sends Gofer elsewhere.
-        redirect: "manual",
+      const response = await new Promise<IncomingMessage>((resolve, reject) => {
+        const request = send(url, {
+          method,
+          headers: { ...headers, "content-length": String(payload?.byteLength ?? 0) },
+          signal,
+          ...(this.#agent && { agent: this.#agent }),
+        });
+        request.on("response", resolve).on("error", reject);
+        request.end(payload);
       });
+      const chunks: Buffer[] = [];
+      for await (const chunk of response) chunks.push(chunk as Buffer);
+      return {
+        status: response.statusCode ?? 0,
+        contentType: response.headers["content-type"] ?? null,
+        body: Buffer.concat(chunks).toString("utf8"),
+      };
     } catch (error) {
-      const reason = error instanceof Error && error.name === "TimeoutError" ? "timed out" : describe(error);
+      const reason = signal.aborted ? "timed out" : describe(error);
       throw new ExtensionCallError(`${method} ${path} failed: ${reason}`, undefined, { cause: error });
     }
   }

@@ -22,6 +22,7 @@ import type {
   Subscription,
 } from "@gofer/sdk/client";
 import { ensureExtensionRole, revokeExtensionToken, rotateExtensionToken } from "../auth/extension-tokens.ts";
+import type { ExtensionTls } from "../config/config.ts";
 import { GoferError, notFound } from "../domain/errors.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import { SerialQueue } from "../orchestrator/serial-queue.ts";
@@ -34,7 +35,13 @@ import {
   reviveSubscription,
   type SubscriptionKey,
 } from "../storage/subscriptions-store.ts";
-import { ExtensionCallError, ExtensionClient, type SubscriptionMessage } from "./extension-client.ts";
+import {
+  ExtensionCallError,
+  ExtensionClient,
+  type ExtensionTransport,
+  extensionTransport,
+  type SubscriptionMessage,
+} from "./extension-client.ts";
 
 /** The label that finds an extension's containers. */
 export const EXTENSION_LABEL = "gofer.extension";
@@ -60,6 +67,8 @@ export interface SupervisorOptions {
   apiBaseUrl: () => string;
   logLevel: string;
   timing: SupervisorTiming;
+  /** `extensions.use_tls`: handed to every extension to serve HTTPS with, and used to call it. */
+  tls: ExtensionTls | undefined;
   /** Install settings with secret references resolved, just before they become the container's environment. */
   resolveSettings(settings: Record<string, string>): Promise<Record<string, string>>;
   /** A subscription's settings with secret and object references resolved, just before they are sent. */
@@ -126,6 +135,7 @@ export const configVariable = (key: string): string => `GOFER_EXTENSION_CONFIG_$
 
 export class ExtensionSupervisor {
   readonly #options: SupervisorOptions;
+  readonly #transport: ExtensionTransport;
   readonly #runtimes = new Map<string, Runtime>();
   /** One lifecycle change at a time per extension id. */
   readonly #serial = new SerialQueue();
@@ -134,6 +144,7 @@ export class ExtensionSupervisor {
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
+    this.#transport = extensionTransport(options.tls);
     this.#unsubscribeBus = options.bus.subscribe((event) => {
       const [kind, details] = Object.entries(event.kind)[0] ?? [];
       if (kind === "deleted_pipeline" || kind === "deleted_namespace") {
@@ -391,7 +402,8 @@ export class ExtensionSupervisor {
         (result) => result.exitCode,
         () => undefined,
       );
-      const client = new ExtensionClient(`http://${started.serviceAddress}`, secret);
+      const { scheme, agent } = this.#transport;
+      const client = new ExtensionClient(`${scheme}://${started.serviceAddress}`, secret, { agent });
       await waitUntilHealthy(client, exit, timing.startTimeoutMs, starting.signal);
       const info = await client.info();
       // Interrupted: the stop queued behind this start removes the container and revokes the token.
@@ -418,6 +430,7 @@ export class ExtensionSupervisor {
 
   async #containerSpec(stored: StoredExtension, secret: string, port: number): Promise<ContainerSpec> {
     const apiUrl = this.#options.apiBaseUrl();
+    const tls = this.#options.tls;
     const settings = await this.#options.resolveSettings(stored.settings);
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries(settings)) {
@@ -434,7 +447,10 @@ export class ExtensionSupervisor {
       GOFER_EXTENSION_SYSTEM_GOFER_HOST: new URL(apiUrl).host,
       GOFER_EXTENSION_SYSTEM_BIND_ADDRESS: `${this.#options.scheduler.serviceBindHost()}:${port}`,
       GOFER_EXTENSION_SYSTEM_LOG_LEVEL: this.#options.logLevel,
-      GOFER_EXTENSION_SYSTEM_USE_TLS: "false",
+      // PEM text rather than paths, as Gofer passed them: the files are on Gofer's machine, not in the container.
+      GOFER_EXTENSION_SYSTEM_USE_TLS: tls ? "true" : "false",
+      GOFER_EXTENSION_SYSTEM_TLS_CERT: tls?.cert ?? "",
+      GOFER_EXTENSION_SYSTEM_TLS_KEY: tls?.key ?? "",
     });
     return {
       // The instance's id keeps two servers on one engine (or a server and an old data folder's leftovers) apart.
@@ -622,6 +638,7 @@ async function waitUntilHealthy(
     exitCode = code;
   });
   const deadline = Date.now() + timeoutMs;
+  let problem: string | undefined;
   while (Date.now() < deadline) {
     if (signal.aborted) throw new ExtensionCallError("The start was interrupted by a stop");
     if (exitCode !== null) {
@@ -629,10 +646,13 @@ async function waitUntilHealthy(
         `The container exited with code ${exitCode ?? "unknown"} before answering its health check`,
       );
     }
-    if (await client.healthy(1_000)) return;
+    problem = await client.checkHealth(1_000);
+    if (problem === undefined) return;
     await new Promise((resolve) => setTimeout(resolve, HEALTH_POLL_MS));
   }
-  throw new ExtensionCallError(`It did not answer GET /api/health within ${timeoutMs} ms`);
+  // The last attempt's failure: a certificate Gofer refuses looks like silence without it.
+  const last = problem === undefined ? "" : ` (last attempt: ${problem})`;
+  throw new ExtensionCallError(`It did not answer GET /api/health within ${timeoutMs} ms${last}`);
 }
 
 /** A port the OS considers free now; the extension binds it a moment later (host networking). */

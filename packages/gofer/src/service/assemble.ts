@@ -122,6 +122,7 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
       backoffMaxMs: extensions.restart_backoff_max_ms,
       stopTimeoutMs: extensions.stop_timeout_ms,
     },
+    tls: extensions.tls,
     resolveSettings: installSettingsResolver(secrets),
     resolveSubscription: subscriptionSettingsResolver(resolvers),
     log: {
@@ -136,6 +137,13 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     supervisor,
     log: (message, error) => app.log.error({ err: error }, message),
   });
+  if (extensions.tls && !extensions.tls.verify_certs) {
+    // Gofer's default, kept so its configurations behave the same; said once, since it is a choice to revisit.
+    app.log.warn(
+      "extensions.verify_certs is false: Gofer calls extensions over HTTPS without checking their certificate; " +
+        "set it to true to accept only the certificate Gofer hands them (extensions.tls_cert_path)",
+    );
+  }
   if (config.secret_store.sqlite.encryption_key === "") {
     // Convenient for a first start, but whoever copies the data folder gets the key with it.
     app.log.warn(

@@ -3,6 +3,7 @@
  * reported at once, each naming its variable, so a misconfigured install is fixed in one edit.
  */
 
+import { createSecureContext } from "node:tls";
 import type { ParameterDoc } from "./extension-definition.ts";
 import { isLogLevel, LOG_LEVELS, type LogLevel } from "./extension-logger.ts";
 
@@ -15,6 +16,12 @@ export interface BindAddress {
   port: number;
 }
 
+/** A certificate (chain) and its private key, as PEM text. */
+export interface TlsPems {
+  cert: string;
+  key: string;
+}
+
 export interface ExtensionEnv {
   id: string;
   secret: string;
@@ -22,6 +29,8 @@ export interface ExtensionEnv {
   goferUrl: string;
   bind: BindAddress;
   logLevel: LogLevel;
+  /** What to serve HTTPS with, when GOFER_EXTENSION_SYSTEM_USE_TLS is true; plain HTTP otherwise. */
+  tls: TlsPems | undefined;
   config(key: string): string | undefined;
 }
 
@@ -48,7 +57,12 @@ export function readExtensionEnv(env: EnvRecord, configParams: readonly Paramete
 
   const id = required("GOFER_EXTENSION_SYSTEM_ID", "the extension's id");
   const secret = required("GOFER_EXTENSION_SYSTEM_SECRET", "the secret shared with Gofer");
-  const goferUrl = readGoferUrl(value, problems);
+  const useTls = (value("GOFER_EXTENSION_SYSTEM_USE_TLS") ?? "false").toLowerCase();
+  if (useTls !== "true" && useTls !== "false") {
+    problems.push(`GOFER_EXTENSION_SYSTEM_USE_TLS is ${JSON.stringify(useTls)}; use true or false`);
+  }
+  const goferUrl = readGoferUrl(value, useTls === "true", problems);
+  const tls = useTls === "true" ? readTls(required, problems) : undefined;
   const bind = parseBindAddress(
     value("GOFER_EXTENSION_SYSTEM_BIND_ADDRESS") ?? DEFAULT_BIND_ADDRESS,
     problems,
@@ -74,22 +88,22 @@ export function readExtensionEnv(env: EnvRecord, configParams: readonly Paramete
       `Invalid extension environment:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`,
     );
   }
-  return { id, secret, goferUrl, bind, logLevel: isLogLevel(level) ? level : "info", config };
+  return { id, secret, goferUrl, bind, logLevel: isLogLevel(level) ? level : "info", tls, config };
 }
 
 // _URL is the current name; _HOST (no scheme) is what v0 extensions were given, so it still works.
-function readGoferUrl(value: (name: string) => string | undefined, problems: string[]): string {
-  const tlsText = (value("GOFER_EXTENSION_SYSTEM_USE_TLS") ?? "false").toLowerCase();
-  if (tlsText !== "true" && tlsText !== "false") {
-    problems.push(`GOFER_EXTENSION_SYSTEM_USE_TLS is ${JSON.stringify(tlsText)}; use true or false`);
-  }
+function readGoferUrl(
+  value: (name: string) => string | undefined,
+  useTls: boolean,
+  problems: string[],
+): string {
   const url = value("GOFER_EXTENSION_SYSTEM_GOFER_URL");
   const host = value("GOFER_EXTENSION_SYSTEM_GOFER_HOST");
   const [name, candidate] =
     url !== undefined
       ? ["GOFER_EXTENSION_SYSTEM_GOFER_URL", url]
       : host !== undefined
-        ? ["GOFER_EXTENSION_SYSTEM_GOFER_HOST", `${tlsText === "true" ? "https" : "http"}://${host}`]
+        ? ["GOFER_EXTENSION_SYSTEM_GOFER_HOST", `${useTls ? "https" : "http"}://${host}`]
         : [undefined, undefined];
   if (name === undefined || candidate === undefined) {
     problems.push(
@@ -109,6 +123,30 @@ function readGoferUrl(value: (name: string) => string | undefined, problems: str
     );
   }
   return candidate;
+}
+
+/** Checked here, so a certificate that does not fit its key stops the extension naming both variables. */
+function readTls(required: (name: string, what: string) => string, problems: string[]): TlsPems | undefined {
+  const because = "GOFER_EXTENSION_SYSTEM_USE_TLS is true";
+  const cert = required(
+    "GOFER_EXTENSION_SYSTEM_TLS_CERT",
+    `the PEM certificate to serve HTTPS with; ${because}`,
+  );
+  const key = required(
+    "GOFER_EXTENSION_SYSTEM_TLS_KEY",
+    `the PEM private key to serve HTTPS with; ${because}`,
+  );
+  if (cert === "" || key === "") return undefined;
+  try {
+    createSecureContext({ cert, key });
+  } catch (error) {
+    problems.push(
+      "GOFER_EXTENSION_SYSTEM_TLS_CERT and GOFER_EXTENSION_SYSTEM_TLS_KEY cannot serve HTTPS: " +
+        (error instanceof Error ? error.message : String(error)),
+    );
+    return undefined;
+  }
+  return { cert, key };
 }
 
 function parseBindAddress(text: string, problems: string[]): BindAddress {

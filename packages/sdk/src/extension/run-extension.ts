@@ -3,11 +3,13 @@
  * (POST /api/shutdown) or the container runtime signals (SIGTERM, SIGINT).
  */
 
-import { createServer, type Server } from "node:http";
+import { createServer as createHttpServer, type RequestListener, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { GoferClient } from "../client/index.ts";
 import type { ExtensionContext, ExtensionDefinition } from "./extension-definition.ts";
-import { type EnvRecord, readExtensionEnv } from "./extension-env.ts";
+import { type EnvRecord, readExtensionEnv, type TlsPems } from "./extension-env.ts";
 import { errorMessage } from "./extension-error.ts";
 import { createRequestListener } from "./extension-http.ts";
 import { createLogger, type ExtensionLogger } from "./extension-logger.ts";
@@ -25,7 +27,10 @@ export interface RunOptions {
 }
 
 export interface RunningExtension {
-  /** Where the extension listens, e.g. `http://127.0.0.1:40211`; the real port when the bind address asks for 0. */
+  /**
+   * Where the extension listens, e.g. `http://127.0.0.1:40211` (`https://` with GOFER_EXTENSION_SYSTEM_USE_TLS);
+   * the real port when the bind address asks for 0.
+   */
   url: string;
   /** Shuts down as POST /api/shutdown does, but never exits the process. Resolves once the server is closed. */
   close(): Promise<void>;
@@ -63,6 +68,7 @@ async function start(
 ): Promise<RunningExtension> {
   const settings = readExtensionEnv(env, definition.documentation.configParams);
   const log = createLogger(settings.logLevel);
+  if (settings.tls && settings.goferUrl.startsWith("https:")) trustForGofer(settings.tls.cert);
   const client = new GoferClient({
     baseUrl: settings.goferUrl,
     token: settings.secret,
@@ -102,7 +108,8 @@ async function start(
     void stopped.then(() => {
       if (exitOnShutdown) process.exit(0);
     });
-  const server = createServer(
+  const server = serve(
+    settings.tls,
     createRequestListener({
       routes: extensionRoutes({
         definition,
@@ -132,7 +139,8 @@ async function start(
 
   let url: string;
   try {
-    url = await listen(server, settings.bind.host, settings.bind.port, settings.bind.text);
+    const scheme = settings.tls ? "https" : "http";
+    url = await listen(server, scheme, settings.bind.host, settings.bind.port, settings.bind.text);
   } catch (error) {
     controller.abort(new Error("extension could not listen"));
     throw error;
@@ -142,7 +150,35 @@ async function start(
   return { url, close: () => stop("close()") };
 }
 
-async function listen(server: Server, host: string, port: number, text: string): Promise<string> {
+/** HTTPS with the PEMs Gofer handed over, else plain HTTP; both answer with the same listener. */
+function serve(tls: TlsPems | undefined, listener: RequestListener): Server {
+  // An https.Server is an http.Server on TLS sockets: everything the kit calls on it exists on both.
+  return tls
+    ? (createHttpsServer({ cert: tls.cert, key: tls.key }, listener) as Server)
+    : createHttpServer(listener);
+}
+
+/**
+ * Gofer hands extensions the certificate it serves its own API with when `extensions.tls_cert_path` is left to
+ * fall back on `server.tls_cert_path`; trusting it is what lets the kit's client reach an API whose certificate
+ * is self-signed. It is added to the process's default CAs (which the global fetch uses), beside the usual ones.
+ */
+function trustForGofer(pem: string): void {
+  const current = getCACertificates("default");
+  const normalised = new Set(current.map((certificate) => certificate.trim()));
+  const added = (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).filter(
+    (certificate) => !normalised.has(certificate.trim()),
+  );
+  if (added.length > 0) setDefaultCACertificates([...current, ...added]);
+}
+
+async function listen(
+  server: Server,
+  scheme: "http" | "https",
+  host: string,
+  port: number,
+  text: string,
+): Promise<string> {
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) =>
       reject(new Error(listenProblem(error, text), { cause: error }));
@@ -154,7 +190,7 @@ async function listen(server: Server, host: string, port: number, text: string):
   });
   const address = server.address() as AddressInfo;
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  return `http://${shownHost}:${address.port}`;
+  return `${scheme}://${shownHost}:${address.port}`;
 }
 
 function listenProblem(error: NodeJS.ErrnoException, address: string): string {
