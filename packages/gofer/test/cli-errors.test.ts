@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { type CliResult, type Gofer, parseJson, runGofer, scratchDir, useCliServer } from "./support/cli.ts";
+import {
+  type CliResult,
+  type Gofer,
+  parseJson,
+  runGofer,
+  scratchDir,
+  showResult,
+  useCliServer,
+} from "./support/cli.ts";
 import { freePort } from "./support/free-port.ts";
 import { BUSYBOX, type TestServer } from "./support/test-server.ts";
 
@@ -30,9 +38,6 @@ async function closedPortUrl(): Promise<string> {
   return `http://127.0.0.1:${await freePort()}`;
 }
 
-const show = (result: CliResult): string =>
-  `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
-
 /**
  * A failure as the CLI promises it: a non-zero exit, nothing on stdout, an `error:` line on stderr matching
  * `error` (and a `hint:` line matching `hint` when given), and no stack trace.
@@ -42,28 +47,28 @@ function assertFails(
   expected: { code?: number; error: RegExp | RegExp[]; hint?: RegExp },
 ): void {
   if (expected.code === undefined) {
-    assert.notEqual(result.code, 0, show(result));
-    assert.notEqual(result.code, null, show(result));
+    assert.notEqual(result.code, 0, showResult(result));
+    assert.notEqual(result.code, null, showResult(result));
   } else {
-    assert.equal(result.code, expected.code, show(result));
+    assert.equal(result.code, expected.code, showResult(result));
   }
-  assert.equal(result.stdout, "", `a failure prints nothing on stdout\n${show(result)}`);
-  assert.match(result.stderr, /^error: /m, show(result));
-  for (const pattern of [expected.error].flat()) assert.match(result.stderr, pattern, show(result));
+  assert.equal(result.stdout, "", `a failure prints nothing on stdout\n${showResult(result)}`);
+  assert.match(result.stderr, /^error: /m, showResult(result));
+  for (const pattern of [expected.error].flat()) assert.match(result.stderr, pattern, showResult(result));
   if (expected.hint) {
     const hints = result.stderr.split("\n").filter((line) => line.startsWith("hint: "));
-    assert.match(hints.join("\n"), expected.hint, show(result));
+    assert.match(hints.join("\n"), expected.hint, showResult(result));
   }
   // Frames in the user's own pipeline file are part of a good message; frames in Gofer or Node never are.
   assert.doesNotMatch(
     result.stderr,
     /^\s+at .*(packages\/(gofer|sdk)\/|node:internal|node_modules)/m,
-    `no stack trace\n${show(result)}`,
+    `no stack trace\n${showResult(result)}`,
   );
 }
 
 function assertSucceeds(result: CliResult): void {
-  assert.equal(result.code, 0, show(result));
+  assert.equal(result.code, 0, showResult(result));
 }
 
 /** `text` as a regular expression matching exactly it. */
@@ -411,7 +416,7 @@ describe("gofer CLI: bad input fails clearly and leaves nothing behind", () => {
     it("error messages carry no colour codes on a pipe, even without NO_COLOR", async () => {
       const result = await gofer(["pipeline", "get", "nope"], { env: { NO_COLOR: undefined } });
       assertFails(result, { error: /HTTP 404/, hint: /gofer pipeline list/ });
-      assert.ok(!result.stderr.includes("\u001b["), show(result));
+      assert.ok(!result.stderr.includes("\u001b["), showResult(result));
     });
   });
 

@@ -2,30 +2,34 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EngineClient } from "../src/scheduler/docker/engine-client.ts";
-import { assertExit, type CliResult, type Gofer, parseJson, useCliServer } from "./support/cli.ts";
+import {
+  assertExit,
+  type CliResult,
+  type Gofer,
+  parseJson,
+  showResult,
+  useCliServer,
+} from "./support/cli.ts";
 import { deployPipeline, pipelineConfig, shTask } from "./support/pipelines.ts";
 import type { TestServer } from "./support/test-server.ts";
 
 /** Built by `npm run images`; the tests that need a running extension are skipped without it. */
 const INTERVAL_IMAGE = process.env.GOFER_INTERVAL_IMAGE ?? "gofer/extension-interval:latest";
 
-const show = (result: CliResult): string =>
-  `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
-
 /** A usage error: exit 2, nothing on stdout, and `message` on stderr. */
 function assertUsage(result: CliResult, message: RegExp): void {
   assertExit(result, 2);
-  assert.equal(result.stdout, "", show(result));
-  assert.match(result.stderr, /^error: /m, show(result));
-  assert.match(result.stderr, message, show(result));
+  assert.equal(result.stdout, "", showResult(result));
+  assert.match(result.stderr, /^error: /m, showResult(result));
+  assert.match(result.stderr, message, showResult(result));
 }
 
 /** A failure the server reported: exit 1, nothing on stdout, and `message` on stderr. */
 function assertFails(result: CliResult, message: RegExp): void {
   assertExit(result, 1);
-  assert.equal(result.stdout, "", show(result));
-  assert.match(result.stderr, /^error: /m, show(result));
-  assert.match(result.stderr, message, show(result));
+  assert.equal(result.stdout, "", showResult(result));
+  assert.match(result.stderr, /^error: /m, showResult(result));
+  assert.match(result.stderr, message, showResult(result));
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read the CLI's JSON as served
@@ -223,12 +227,12 @@ describe("CLI: extensions and subscriptions", () => {
       const masked = await gofer(["extension", "get", "interval"], { env: { GOFER_TOKEN: reader.secret } });
       assertExit(masked, 0);
       assert.match(masked.stdout, /min_interval=\[redacted\]/);
-      assert.ok(!masked.stdout.includes("min_interval=1m"), show(masked));
+      assert.ok(!masked.stdout.includes("min_interval=1m"), showResult(masked));
 
       await deployPipeline(server, pipelineConfig("app", [shTask("t", "true")]));
       const tooOften = await gofer(["pipeline", "subscribe", "app", "interval", "fast", "-s", "every=1s"]);
       assertExit(tooOften, 1);
-      assert.match(tooOften.stderr, /^error: /m, show(tooOften));
+      assert.match(tooOften.stderr, /^error: /m, showResult(tooOften));
 
       const subscribed = await gofer([
         "pipeline",
@@ -300,7 +304,7 @@ describe("CLI: extensions and subscriptions", () => {
       const logs = await gofer(["extension", "logs", "interval", "--json"]);
       assertExit(logs, 0);
       for (const line of logs.stdout.split("\n").filter((text) => text !== ""))
-        assert.equal(typeof JSON.parse(line), "string", show(logs));
+        assert.equal(typeof JSON.parse(line), "string", showResult(logs));
       const debug = json(await gofer(["extension", "debug", "interval", "--json"]));
       assert.equal(typeof debug.info, "string");
 

@@ -3,24 +3,19 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { cliConfigOrigins } from "../src/cli/cli-config-origins.ts";
-import { type CliResult, type Gofer, parseJson, scratchDir, useCliServer } from "./support/cli.ts";
+import {
+  ANSI,
+  assertOk,
+  type CliResult,
+  type Gofer,
+  parseJson,
+  scratchDir,
+  showResult,
+  useCliServer,
+} from "./support/cli.ts";
 import { freePort } from "./support/free-port.ts";
 import { deployPipeline, pipelineConfig, shTask, startRun, waitForRun } from "./support/pipelines.ts";
 import type { TestServer } from "./support/test-server.ts";
-
-/** The start of an ANSI escape sequence (colour, bold). */
-const ANSI = "\u001b[";
-
-const show = (result: CliResult): string =>
-  `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
-
-/** Success with no colour codes: nothing here runs on a terminal. */
-function assertOk(result: CliResult): CliResult {
-  assert.equal(result.code, 0, show(result));
-  assert.ok(!result.stdout.includes(ANSI), `colour codes on stdout\n${show(result)}`);
-  assert.ok(!result.stderr.includes(ANSI), `colour codes on stderr\n${show(result)}`);
-  return result;
-}
 
 /** `--json` output of a command that succeeded. */
 // biome-ignore lint/suspicious/noExplicitAny: tests read the CLI's JSON as served
@@ -28,13 +23,13 @@ const json = (result: CliResult): any => parseJson(assertOk(result));
 
 /** A failure as the CLI promises it: the exit code, nothing on stdout, `error:` and `hint:` lines on stderr. */
 function assertFails(result: CliResult, expected: { code: number; error: RegExp; hint: RegExp }): void {
-  assert.equal(result.code, expected.code, show(result));
-  assert.equal(result.stdout, "", `a failure prints nothing on stdout\n${show(result)}`);
-  assert.match(result.stderr, /^error: /m, show(result));
-  assert.match(result.stderr, expected.error, show(result));
+  assert.equal(result.code, expected.code, showResult(result));
+  assert.equal(result.stdout, "", `a failure prints nothing on stdout\n${showResult(result)}`);
+  assert.match(result.stderr, /^error: /m, showResult(result));
+  assert.match(result.stderr, expected.error, showResult(result));
   const hints = result.stderr.split("\n").filter((line) => line.startsWith("hint: "));
-  assert.match(hints.join("\n"), expected.hint, show(result));
-  assert.doesNotMatch(result.stderr, /^\s+at /m, `no stack trace\n${show(result)}`);
+  assert.match(hints.join("\n"), expected.hint, showResult(result));
+  assert.doesNotMatch(result.stderr, /^\s+at /m, `no stack trace\n${showResult(result)}`);
 }
 
 /** `text` as a regular expression matching exactly it. */
@@ -409,8 +404,8 @@ describe("gofer fetch and gofer context", () => {
 
     it("is coloured only when colour is asked for", async () => {
       const forced = await gofer(["context"], { env: { FORCE_COLOR: "1" } });
-      assert.equal(forced.code, 0, show(forced));
-      assert.ok(forced.stdout.includes(ANSI), show(forced));
+      assert.equal(forced.code, 0, showResult(forced));
+      assert.ok(forced.stdout.includes(ANSI), showResult(forced));
     });
   });
 });

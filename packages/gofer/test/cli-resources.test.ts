@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type CliResult, goferAgainst, parseJson, scratchDir } from "./support/cli.ts";
+import {
+  ANSI,
+  assertOk,
+  type CliResult,
+  goferAgainst,
+  parseJson,
+  scratchDir,
+  showResult,
+} from "./support/cli.ts";
 import { waitForRun, waitForTask } from "./support/pipelines.ts";
 import { BUSYBOX, startTestServer, type TestServer } from "./support/test-server.ts";
 
@@ -23,26 +31,12 @@ function pipelineFile(id: string, tasks: string): string {
   return path;
 }
 
-/** The start of an ANSI escape sequence (colour, bold). */
-const ANSI = "\u001b[";
-
-const show = (result: CliResult): string =>
-  `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
-
-/** Success, with no colour codes anywhere: nothing in this file runs on a terminal. */
-function assertOk(result: CliResult): CliResult {
-  assert.equal(result.code, 0, show(result));
-  assert.ok(!result.stdout.includes(ANSI), `colour codes on stdout\n${show(result)}`);
-  assert.ok(!result.stderr.includes(ANSI), `colour codes on stderr\n${show(result)}`);
-  return result;
-}
-
 /** A failure: exit 1, nothing on stdout, and `error` on stderr. */
 function assertFails(result: CliResult, error: RegExp): void {
-  assert.equal(result.code, 1, show(result));
-  assert.equal(result.stdout, "", show(result));
-  assert.match(result.stderr, /^error: /m, show(result));
-  assert.match(result.stderr, error, show(result));
+  assert.equal(result.code, 1, showResult(result));
+  assert.equal(result.stdout, "", showResult(result));
+  assert.match(result.stderr, /^error: /m, showResult(result));
+  assert.match(result.stderr, error, showResult(result));
 }
 
 /** `--json` output of a command that succeeded. */
@@ -53,7 +47,7 @@ const json = (result: CliResult): any => parseJson(assertOk(result));
 // biome-ignore lint/suspicious/noExplicitAny: events as served
 function jsonLines(result: CliResult): any[] {
   assertOk(result);
-  assert.ok(result.stdout.endsWith("\n"), show(result));
+  assert.ok(result.stdout.endsWith("\n"), showResult(result));
   return result.stdout
     .trimEnd()
     .split("\n")
@@ -479,11 +473,11 @@ describe("gofer CLI: resource commands, as tables and as JSON", () => {
     const results = await Promise.all(cases.map(({ command, env }) => gofer(command, { env })));
     for (const result of results) {
       assertOk(result);
-      assert.ok(result.stdout.length > 0, show(result));
+      assert.ok(result.stdout.length > 0, showResult(result));
     }
     // The same output does carry colour when it is forced, so the checks above would notice escapes.
     const forced = await gofer(["pipeline", "list"], { env: { FORCE_COLOR: "1" } });
-    assert.equal(forced.code, 0, show(forced));
-    assert.ok(forced.stdout.includes(ANSI), show(forced));
+    assert.equal(forced.code, 0, showResult(forced));
+    assert.ok(forced.stdout.includes(ANSI), showResult(forced));
   });
 });

@@ -5,12 +5,11 @@
  * server, the provided interval image (`npm run images`), certificates made here by Debian's openssl.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpsServer, request } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
@@ -19,9 +18,9 @@ import { EngineClient } from "../src/scheduler/docker/engine-client.ts";
 import { type CertificateFiles, makeCertificate } from "./support/certificates.ts";
 import { freePort } from "./support/free-port.ts";
 import { deployPipeline, pipelineConfig, shTask } from "./support/pipelines.ts";
+import { startServiceOutput } from "./support/service-output.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
 
-const ROOT = resolve(import.meta.dirname, "../../..");
 const IMAGE = "gofer/extension-interval:latest";
 const PIPELINES = "/api/namespaces/default/pipelines";
 const engine = new EngineClient();
@@ -278,41 +277,23 @@ describe("a server with extensions.use_tls and verify_certs off", { timeout: 60_
   it("warns once at start that extension certificates are not checked", async () => {
     const files = makeCertificate(dir, "warned");
     const [apiPort, eventsPort] = [await freePort(), await freePort()];
-    const child = spawn(process.execPath, ["packages/gofer/src/main.ts", "service", "start"], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        HOME: dir,
-        GOFER_WEB_SERVER__DATA_DIR: join(dir, "warned-data"),
-        GOFER_WEB_SERVER__BIND_ADDRESS: `127.0.0.1:${apiPort}`,
-        GOFER_WEB_EXTERNAL_EVENTS__BIND_ADDRESS: `127.0.0.1:${eventsPort}`,
-        GOFER_WEB_EXTENSIONS__INSTALL_STD_EXTENSIONS: "false",
-        GOFER_WEB_EXTENSIONS__USE_TLS: "true",
-        GOFER_WEB_EXTENSIONS__TLS_CERT_PATH: files.cert,
-        GOFER_WEB_EXTENSIONS__TLS_KEY_PATH: files.key,
-        GOFER_WEB_API__LOG_LEVEL: "info",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk) => {
-      output += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      output += chunk;
+    const service = await startServiceOutput([], {
+      HOME: dir,
+      GOFER_WEB_SERVER__DATA_DIR: join(dir, "warned-data"),
+      GOFER_WEB_SERVER__BIND_ADDRESS: `127.0.0.1:${apiPort}`,
+      GOFER_WEB_EXTERNAL_EVENTS__BIND_ADDRESS: `127.0.0.1:${eventsPort}`,
+      GOFER_WEB_EXTENSIONS__INSTALL_STD_EXTENSIONS: "false",
+      GOFER_WEB_EXTENSIONS__USE_TLS: "true",
+      GOFER_WEB_EXTENSIONS__TLS_CERT_PATH: files.cert,
+      GOFER_WEB_EXTENSIONS__TLS_KEY_PATH: files.key,
+      GOFER_WEB_API__LOG_LEVEL: "info",
     });
     try {
-      const deadline = Date.now() + 45_000;
-      while (!/Gofer is listening/.test(output)) {
-        if (child.exitCode !== null) assert.fail(`the server exited with ${child.exitCode}:\n${output}`);
-        if (Date.now() > deadline) assert.fail(`the server did not start:\n${output}`);
-        await sleep(100);
-      }
+      const output = service.output();
       const warnings = output.split("\n").filter((line) => line.includes("extensions.verify_certs is false"));
       assert.equal(warnings.length, 1, output);
     } finally {
-      child.kill("SIGTERM");
-      await new Promise((done) => child.once("exit", done));
+      await service.stop();
     }
   });
 });

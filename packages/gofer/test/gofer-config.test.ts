@@ -5,11 +5,10 @@
  * its WebSockets and the external events listener over HTTPS, with a certificate made here by Debian's openssl.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { WebSocket } from "ws";
@@ -17,9 +16,9 @@ import { ConfigError, loadConfig } from "../src/config/index.ts";
 import { makeCertificate as makeCertificateIn } from "./support/certificates.ts";
 import { runGofer } from "./support/cli.ts";
 import { freePort } from "./support/free-port.ts";
+import { startServiceOutput } from "./support/service-output.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
 
-const ROOT = resolve(import.meta.dirname, "../../..");
 const dir = mkdtempSync(join(tmpdir(), "gofer-compat-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -219,29 +218,11 @@ describe("a configuration written for Gofer 0.9", () => {
     const data = join(dir, "started");
     const [apiPort, eventsPort] = [await freePort(), await freePort()];
     const path = file("started.toml", goferWebToml(data, apiPort, eventsPort));
-    const child = spawn(
-      process.execPath,
-      ["packages/gofer/src/main.ts", "service", "start", "--config", path],
-      {
-        cwd: ROOT,
-        env: { ...process.env, HOME: dir, GOFER_WEB_API__LOG_LEVEL: "info" },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
+    const service = await startServiceOutput(["--config", path], { HOME: dir }, (output) =>
+      output.includes("server.storage_results_limit"),
     );
-    let output = "";
-    child.stdout.on("data", (chunk) => {
-      output += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      output += chunk;
-    });
     try {
-      const deadline = Date.now() + 45_000;
-      while (!/Gofer is listening/.test(output) || !output.includes("server.storage_results_limit")) {
-        if (child.exitCode !== null) assert.fail(`the server exited with ${child.exitCode}:\n${output}`);
-        if (Date.now() > deadline) assert.fail(`the server did not start:\n${output}`);
-        await new Promise((done) => setTimeout(done, 100));
-      }
+      const output = service.output();
       const metadata = await fetch(`http://127.0.0.1:${apiPort}/api/system/metadata`, {
         headers: { "gofer-api-version": "v0" },
       });
@@ -253,8 +234,7 @@ describe("a configuration written for Gofer 0.9", () => {
         assert.equal(said.length, 1, `${key}:\n${output}`);
       }
     } finally {
-      child.kill("SIGTERM");
-      await new Promise((done) => child.once("exit", done));
+      await service.stop();
     }
   });
 });

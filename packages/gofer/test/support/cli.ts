@@ -144,11 +144,22 @@ export function useCliServer(assign: (server: TestServer, gofer: Gofer) => void)
   });
 }
 
+/** Everything a command printed, with its exit code, for an assertion's message. */
+export const showResult = (result: CliResult): string =>
+  `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
+
 /** Checks the exit code, showing everything the command printed when it is not the expected one. */
 export function assertExit(result: CliResult, code: number): void {
-  assert.equal(
-    result.code,
-    code,
-    `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`,
-  );
+  assert.equal(result.code, code, showResult(result));
+}
+
+/** The start of an ANSI escape sequence (colour, bold). */
+export const ANSI = "\u001b[";
+
+/** Success with no colour codes: nothing in the tests runs on a terminal. */
+export function assertOk(result: CliResult): CliResult {
+  assertExit(result, 0);
+  assert.ok(!result.stdout.includes(ANSI), `colour codes on stdout\n${showResult(result)}`);
+  assert.ok(!result.stderr.includes(ANSI), `colour codes on stderr\n${showResult(result)}`);
+  return result;
 }
