@@ -20,22 +20,13 @@ import { freePort } from "./support/free-port.ts";
 import { deployPipeline, pipelineConfig, shTask } from "./support/pipelines.ts";
 import { startServiceOutput } from "./support/service-output.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
+import { waitFor } from "./support/wait-for.ts";
 
 const IMAGE = "gofer/extension-interval:latest";
 const PIPELINES = "/api/namespaces/default/pipelines";
 const engine = new EngineClient();
 const dir = mkdtempSync(join(tmpdir(), "gofer-extension-tls-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await sleep(200);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 async function install(server: TestServer, id: string, settings: Record<string, string> = {}) {
   const response = await server.api("POST", "/api/extensions", { id, image: IMAGE, settings });

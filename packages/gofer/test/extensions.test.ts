@@ -15,6 +15,7 @@ import type { Scheduler } from "../src/scheduler/scheduler.ts";
 import { freePort } from "./support/free-port.ts";
 import { deployPipeline, pipelineConfig, shTask } from "./support/pipelines.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
+import { waitFor } from "./support/wait-for.ts";
 
 /** Lets a run request the extension sent just before it was told to stop arrive, before runs are counted. */
 const SETTLE_MS = 500;
@@ -47,16 +48,6 @@ async function runsOf(server: TestServer, pipelineId: string): Promise<Array<Rec
   const response = await server.api("GET", `${PIPELINES}/${pipelineId}/runs?limit=200`);
   assert.equal(response.status, 200, response.text);
   return response.json.runs;
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await sleep(200);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 /** This server's containers of the extension: tests running beside it install extensions of the same ids. */
