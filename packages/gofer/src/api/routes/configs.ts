@@ -3,6 +3,7 @@ import { Type } from "typebox";
 import { redactConfig, toStoredTasks } from "../../domain/config-conversion.ts";
 import { badRequest, GoferError, notFound } from "../../domain/errors.ts";
 import type { Deployment, GoferEvent, PipelineConfig } from "../../domain/models.ts";
+import { requireNamespace, requirePipeline } from "../../services/lookups.ts";
 import {
   configHasUnfinishedRuns,
   deleteConfig,
@@ -16,7 +17,7 @@ import {
 import { insertDeployment, nextDeploymentId } from "../../storage/deployments-store.ts";
 import { getPipeline, upsertPipeline } from "../../storage/pipelines-store.ts";
 import type { RoutePlugin } from "../api-context.ts";
-import { requireIdentifier, requireNamespace, requirePipeline } from "../guards.ts";
+import { requireIdentifier } from "../guards.ts";
 import { errorResponses, PipelineParams } from "../schemas/common.ts";
 import { PipelineInput } from "../schemas/pipeline-input.ts";
 

@@ -1,8 +1,8 @@
 import { Type } from "typebox";
 import { notFound } from "../../domain/errors.ts";
+import { requirePipeline } from "../../services/lookups.ts";
 import { getDeployment, listDeployments } from "../../storage/deployments-store.ts";
 import type { RoutePlugin } from "../api-context.ts";
-import { requirePipeline } from "../guards.ts";
 import { errorResponses, IdentifierParam, PipelineParams } from "../schemas/common.ts";
 
 export const deploymentRoutes: RoutePlugin = (app, { db }) => {

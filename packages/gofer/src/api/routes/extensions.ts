@@ -22,6 +22,7 @@ import { extensionLogBlocks } from "../../extensions/extension-logs.ts";
 import type { ExtensionSupervisor } from "../../extensions/extension-supervisor.ts";
 import { SerialQueue } from "../../orchestrator/serial-queue.ts";
 import type { Scheduler } from "../../scheduler/scheduler.ts";
+import { requireKnownRoles } from "../../services/lookups.ts";
 import type { GoferDb } from "../../storage/database.ts";
 import {
   deleteExtension,
@@ -33,7 +34,7 @@ import {
 } from "../../storage/extensions-store.ts";
 import { listExtensionSubscriptions } from "../../storage/subscriptions-store.ts";
 import type { GoferApp } from "../api-context.ts";
-import { requireIdentifier, requireKnownRoles } from "../guards.ts";
+import { requireIdentifier } from "../guards.ts";
 import { abortOnClose, sendPlainText, streamToSocket } from "../log-streams.ts";
 import { errorResponses, IdentifierParam, Nullable, StringMap } from "../schemas/common.ts";
 import { RegistryAuth } from "../schemas/models.ts";

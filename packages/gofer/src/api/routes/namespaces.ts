@@ -1,6 +1,7 @@
 import { Type } from "typebox";
 import { badRequest, GoferError, notFound } from "../../domain/errors.ts";
 import type { Namespace } from "../../domain/models.ts";
+import { requireNamespace } from "../../services/lookups.ts";
 import {
   deleteNamespace,
   insertNamespace,
@@ -9,7 +10,7 @@ import {
 } from "../../storage/namespaces-store.ts";
 import { listUnfinishedRuns } from "../../storage/runs-store.ts";
 import type { RoutePlugin } from "../api-context.ts";
-import { requireIdentifier, requireNamespace } from "../guards.ts";
+import { requireIdentifier } from "../guards.ts";
 import { errorResponses, NamespaceParams } from "../schemas/common.ts";
 
 const Text = (max: number) => Type.String({ maxLength: max });

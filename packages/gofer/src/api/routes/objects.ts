@@ -16,10 +16,11 @@ import {
   type ObjectStore,
   runObjectsExpired,
 } from "../../objects/object-store.ts";
+import { requirePipeline, requireRun } from "../../services/lookups.ts";
 import type { GoferDb } from "../../storage/database.ts";
 import { getExtension } from "../../storage/extensions-store.ts";
 import type { GoferApp, RoutePlugin } from "../api-context.ts";
-import { requireIdentifier, requirePipeline, requireRun } from "../guards.ts";
+import { requireIdentifier } from "../guards.ts";
 import { EpochMs, errorResponses, IdentifierParam, PipelineParams, RunParams } from "../schemas/common.ts";
 
 const PIPELINE_URL = "/api/namespaces/:namespace_id/pipelines/:pipeline_id/objects";

@@ -1,9 +1,9 @@
 import { Type } from "typebox";
 import { badRequest, GoferError } from "../../domain/errors.ts";
+import { requireNamespace, requirePipeline } from "../../services/lookups.ts";
 import { deletePipeline, listPipelines, setPipelineState } from "../../storage/pipelines-store.ts";
 import { listUnfinishedRuns } from "../../storage/runs-store.ts";
 import type { RoutePlugin } from "../api-context.ts";
-import { requireNamespace, requirePipeline } from "../guards.ts";
 import { errorResponses, Literals, NamespaceParams, PipelineParams } from "../schemas/common.ts";
 
 export const pipelineRoutes: RoutePlugin = (app, { db, bus }) => {

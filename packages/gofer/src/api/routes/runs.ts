@@ -1,8 +1,8 @@
 import { Type } from "typebox";
 import { badRequest } from "../../domain/errors.ts";
+import { requirePipeline, requireRun } from "../../services/lookups.ts";
 import { listRuns, publicRun } from "../../storage/runs-store.ts";
 import type { RoutePlugin } from "../api-context.ts";
-import { requirePipeline, requireRun } from "../guards.ts";
 import { errorResponses, PipelineParams, RunParams, StringMap } from "../schemas/common.ts";
 
 const MAX_RUN_VARIABLES = 1000;

@@ -13,10 +13,10 @@ import { notFound } from "../../domain/errors.ts";
 import { rolesSatisfy } from "../../domain/permissions.ts";
 import { requireNamespaceRules, requireSecretKey } from "../../domain/secrets.ts";
 import type { SecretStore } from "../../secrets/secret-store.ts";
+import { requirePipeline } from "../../services/lookups.ts";
 import type { GoferDb } from "../../storage/database.ts";
 import { getRoles } from "../../storage/roles-store.ts";
 import type { GoferApp } from "../api-context.ts";
-import { requirePipeline } from "../guards.ts";
 import { errorResponses, PipelineParams } from "../schemas/common.ts";
 
 const Secret = Type.Object(

@@ -17,6 +17,7 @@ import { ExtensionCallError } from "../../extensions/extension-client.ts";
 import type { ExtensionSupervisor } from "../../extensions/extension-supervisor.ts";
 import { SerialQueue } from "../../orchestrator/serial-queue.ts";
 import { UnresolvedReferenceError } from "../../orchestrator/variable-resolution.ts";
+import { requirePipeline } from "../../services/lookups.ts";
 import type { GoferDb } from "../../storage/database.ts";
 import { getExtension } from "../../storage/extensions-store.ts";
 import {
@@ -28,7 +29,7 @@ import {
   updateSubscriptionStatus,
 } from "../../storage/subscriptions-store.ts";
 import type { GoferApp } from "../api-context.ts";
-import { requireIdentifier, requirePipeline } from "../guards.ts";
+import { requireIdentifier } from "../guards.ts";
 import { errorResponses, IdentifierParam, Nullable, PipelineParams, StringMap } from "../schemas/common.ts";
 
 export interface SubscriptionRouteServices {

@@ -4,6 +4,7 @@ import type { WebSocket } from "ws";
 import { redactTask } from "../../domain/config-conversion.ts";
 import { badRequest, GoferError } from "../../domain/errors.ts";
 import { logKeyOf } from "../../orchestrator/task-launcher.ts";
+import { requireRun, requireTaskExecution } from "../../services/lookups.ts";
 import type { GoferDb } from "../../storage/database.ts";
 import {
   getTaskExecution,
@@ -14,7 +15,6 @@ import {
   updateTaskExecution,
 } from "../../storage/task-executions-store.ts";
 import type { ApiServices, RoutePlugin } from "../api-context.ts";
-import { requireRun, requireTaskExecution } from "../guards.ts";
 import { abortOnClose, sendPlainText, streamToSocket } from "../log-streams.ts";
 import { errorResponses, RunParams, TaskParams } from "../schemas/common.ts";
 

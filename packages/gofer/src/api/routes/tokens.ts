@@ -2,10 +2,10 @@
 import { Type } from "typebox";
 import { createToken } from "../../auth/tokens.ts";
 import { badRequest, GoferError, notFound } from "../../domain/errors.ts";
+import { requireKnownRoles } from "../../services/lookups.ts";
 import { claimBootstrap } from "../../storage/system-store.ts";
 import { deleteToken, getToken, listTokens, setTokenDisabled } from "../../storage/tokens-store.ts";
 import type { RoutePlugin } from "../api-context.ts";
-import { requireKnownRoles } from "../guards.ts";
 import { errorResponses, Nullable, StringMap } from "../schemas/common.ts";
 
 const TokenParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
