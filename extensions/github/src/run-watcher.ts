@@ -6,7 +6,7 @@
  */
 
 import { setTimeout as sleep } from "node:timers/promises";
-import { GoferApiError, type GoferClient, type RunStatus } from "@gofer/sdk/client";
+import { eventOf, GoferApiError, type GoferClient, type GoferEvent, type RunStatus } from "@gofer/sdk/client";
 import type { ExtensionLogger } from "@gofer/sdk/extension";
 
 export interface RunKey {
@@ -188,15 +188,13 @@ export class RunWatcher {
     }
   }
 
-  #onEvent(kind: Record<string, Record<string, unknown>>): void {
-    const completed = kind.completed_run;
-    if (!completed) return;
-    const { namespace_id: namespaceId, pipeline_id: pipelineId, run_id: runId, status } = completed;
-    if (typeof namespaceId !== "string" || typeof pipelineId !== "string" || typeof runId !== "number")
-      return;
-    const key = { namespaceId, pipelineId, runId };
+  #onEvent(event: GoferEvent): void {
+    const { name, details } = eventOf(event);
+    if (name !== "completed_run") return;
+    const key = { namespaceId: details.namespace_id, pipelineId: details.pipeline_id, runId: details.run_id };
     if (!this.#waiting.has(keyOf(key))) return;
-    const reported = isRunStatus(status) ? status : "unknown";
+    // A newer server may report a status this extension does not know; the run is then looked up as is.
+    const reported = isRunStatus(details.status) ? details.status : "unknown";
     void this.#lookUp(key, reported);
   }
 
@@ -214,7 +212,7 @@ export class RunWatcher {
               this.#log.info("the event stream is back");
             }
             pause = this.#reconnect.min;
-            this.#onEvent(event.kind);
+            this.#onEvent(event);
           }
         } catch (error) {
           if (!signal.aborted) {

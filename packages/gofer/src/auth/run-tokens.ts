@@ -8,7 +8,9 @@
  * secret to disk. Tokens of a run are deleted when its objects expire (or the run is gone), with a time limit
  * as a backstop.
  */
+
 import { createHash } from "node:crypto";
+import { eventOf } from "@gofer/sdk/client";
 import { sql } from "kysely";
 import { escapeRegex, type Role } from "../domain/permissions.ts";
 import type { EventBus } from "../events/event-bus.ts";
@@ -74,15 +76,8 @@ export class RunTokens {
   /** Drops a run's secret from memory once the run is complete: no task of it will ask again. */
   forgetCompletedRuns(bus: EventBus): () => void {
     return bus.subscribe((event) => {
-      const details = event.kind.completed_run;
-      if (!details) return;
-      this.#secrets.delete(
-        runTokenUser({
-          namespace_id: String(details.namespace_id),
-          pipeline_id: String(details.pipeline_id),
-          run_id: Number(details.run_id),
-        }),
-      );
+      const { name, details } = eventOf(event);
+      if (name === "completed_run") this.#secrets.delete(runTokenUser(details));
     });
   }
 

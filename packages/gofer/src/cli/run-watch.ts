@@ -4,7 +4,7 @@
  * between subscribing and the first read. Ends with the tail of every failed task's log and exits non-zero
  * unless the run succeeded, so scripts can `gofer run watch p && deploy`.
  */
-import type { GoferEvent, Run, TaskExecution } from "@gofer/sdk/client";
+import { eventOf, type GoferEvent, type Run, type TaskExecution } from "@gofer/sdk/client";
 import type { CommandContext } from "./command-context.ts";
 import { formatDuration, spanDuration } from "./output/time-format.ts";
 import { inDagOrder } from "./task.ts";
@@ -96,9 +96,12 @@ async function readView(
 }
 
 function concernsRun(event: GoferEvent, namespace: string, pipelineId: string, runId: number): boolean {
-  const details = Object.values(event.kind)[0] as Record<string, unknown> | undefined;
+  const { details } = eventOf(event);
   return (
-    details?.namespace_id === namespace && details.pipeline_id === pipelineId && details.run_id === runId
+    "run_id" in details &&
+    details.namespace_id === namespace &&
+    details.pipeline_id === pipelineId &&
+    details.run_id === runId
   );
 }
 

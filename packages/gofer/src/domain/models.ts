@@ -4,6 +4,10 @@
  */
 export type {
   Deployment,
+  EventDetailsByKind,
+  EventKind,
+  EventKindName,
+  EventOf,
   Extension,
   GoferEvent,
   Initiator,
@@ -24,6 +28,3 @@ export interface RegistryAuth {
   user: string;
   pass: string;
 }
-
-/** An event's kind: one key, the kind's name, whose value holds its details. */
-export type EventKind = Record<string, Record<string, unknown>>;

@@ -3,7 +3,7 @@
  * listeners (WebSocket streams). Listeners never block publishers; a listener that throws is dropped from
  * that one delivery, not from the bus.
  */
-import type { GoferEvent } from "../domain/models.ts";
+import type { EventDetailsByKind, EventKindName, GoferEvent } from "../domain/models.ts";
 import type { GoferDb } from "../storage/database.ts";
 import { insertEvent } from "../storage/events-store.ts";
 
@@ -18,7 +18,11 @@ export class EventBus {
   }
 
   /** Persists the event (in the caller's transaction when `db` is one), then delivers it. */
-  async publish(kind: string, details: Record<string, unknown>, db: GoferDb = this.#db): Promise<GoferEvent> {
+  async publish<K extends EventKindName>(
+    kind: K,
+    details: EventDetailsByKind[K],
+    db: GoferDb = this.#db,
+  ): Promise<GoferEvent> {
     const event = await insertEvent(db, kind, details, Date.now());
     if (db === this.#db) this.deliver(event);
     return event;

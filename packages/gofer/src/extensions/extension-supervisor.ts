@@ -13,6 +13,7 @@
  * callbacks of an older one (a health check in flight, the exit of a container already replaced) find their
  * generation stale and do nothing, and a stop interrupts a start still waiting for its first health answer.
  */
+
 import { createServer } from "node:net";
 import type {
   ExtensionDocumentation,
@@ -21,6 +22,7 @@ import type {
   StatusReason,
   Subscription,
 } from "@gofer/sdk/client";
+import { eventOf } from "@gofer/sdk/client";
 import { ensureExtensionRole, revokeExtensionToken, rotateExtensionToken } from "../auth/extension-tokens.ts";
 import type { ExtensionTls } from "../config/config.ts";
 import { GoferError, notFound } from "../domain/errors.ts";
@@ -146,13 +148,9 @@ export class ExtensionSupervisor {
     this.#options = options;
     this.#transport = extensionTransport(options.tls);
     this.#unsubscribeBus = options.bus.subscribe((event) => {
-      const [kind, details] = Object.entries(event.kind)[0] ?? [];
-      if (kind === "deleted_pipeline" || kind === "deleted_namespace") {
-        this.#releaseDeleted(
-          String(details?.namespace_id),
-          kind === "deleted_pipeline" ? String(details?.pipeline_id) : undefined,
-        );
-      }
+      const { name, details } = eventOf(event);
+      if (name === "deleted_pipeline") this.#releaseDeleted(details.namespace_id, details.pipeline_id);
+      if (name === "deleted_namespace") this.#releaseDeleted(details.namespace_id, undefined);
     });
   }
 

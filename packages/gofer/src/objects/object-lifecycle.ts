@@ -3,6 +3,7 @@
  * objects of its pipeline's old runs; a deleted pipeline or namespace takes its object files along (the
  * metadata rows went with it in the same SQL delete); an uninstalled extension takes its objects along.
  */
+import { eventOf } from "@gofer/sdk/client";
 import type { EventBus } from "../events/event-bus.ts";
 import type { ObjectStore } from "./object-store.ts";
 
@@ -19,24 +20,24 @@ export function watchObjectLifecycle(
     chain = chain.then(work).catch((error: unknown) => log(`object store: ${what} failed`, error));
   };
   return bus.subscribe((event) => {
-    const [kind, details] = Object.entries(event.kind)[0] ?? [];
-    if (!kind || !details) return;
-    const namespaceId = String(details.namespace_id);
-    const pipelineId = String(details.pipeline_id);
-    if (kind === "started_run") {
+    const { name, details } = eventOf(event);
+    if (name === "started_run") {
+      const { namespace_id: namespaceId, pipeline_id: pipelineId } = details;
       enqueue(`expiring run objects of ${namespaceId}/${pipelineId}`, async () => {
         const expired = await objects.expireRunObjects(namespaceId, pipelineId);
         if (expired.length > 0) await onRunsRetired();
       });
-    } else if (kind === "deleted_pipeline") {
+    } else if (name === "deleted_pipeline") {
+      const { namespace_id: namespaceId, pipeline_id: pipelineId } = details;
       enqueue(`removing objects of ${namespaceId}/${pipelineId}`, async () => {
         await objects.removePipeline(namespaceId, pipelineId);
         await onRunsRetired();
       });
-    } else if (kind === "uninstalled_extension") {
-      const extensionId = String(details.extension_id);
+    } else if (name === "uninstalled_extension") {
+      const extensionId = details.id;
       enqueue(`removing objects of extension ${extensionId}`, () => objects.removeExtension(extensionId));
-    } else if (kind === "deleted_namespace") {
+    } else if (name === "deleted_namespace") {
+      const namespaceId = details.namespace_id;
       enqueue(`removing objects of namespace ${namespaceId}`, async () => {
         await objects.removeNamespace(namespaceId);
         await onRunsRetired();

@@ -8,6 +8,7 @@
  * race to delete the same rows and files. Rows go first, in one transaction per pass; files after the commit,
  * so a crash in between leaves at worst a file nothing names, never a row naming a missing file.
  */
+import { eventOf } from "@gofer/sdk/client";
 import { GoferError } from "../domain/errors.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { LogStore, TaskLogKey } from "../logs/log-store.ts";
@@ -68,12 +69,8 @@ export class Retention {
   /** Subscribes to completed runs, queues the boot prune and starts the interval. */
   start(): void {
     this.#unsubscribe = this.#options.bus.subscribe((event) => {
-      const completed = event.kind.completed_run;
-      if (!completed) return;
-      void this.prunePipeline({
-        namespace_id: String(completed.namespace_id),
-        pipeline_id: String(completed.pipeline_id),
-      });
+      const { name, details } = eventOf(event);
+      if (name === "completed_run") void this.prunePipeline(details);
     });
     void this.pruneAll();
     if (this.#options.intervalMs > 0) {

@@ -1,4 +1,4 @@
-import type { EventKind, GoferEvent } from "../domain/models.ts";
+import type { EventDetailsByKind, EventKind, EventKindName, GoferEvent } from "../domain/models.ts";
 import type { GoferDb } from "./database.ts";
 import { parseJson, toJson } from "./json-columns.ts";
 import type { EventsTable } from "./schema.ts";
@@ -11,10 +11,10 @@ const toEvent = (row: EventRow): GoferEvent => ({
   emitted: row.emitted,
 });
 
-export async function insertEvent(
+export async function insertEvent<K extends EventKindName>(
   db: GoferDb,
-  kind: string,
-  details: Record<string, unknown>,
+  kind: K,
+  details: EventDetailsByKind[K],
   emitted: number,
 ): Promise<GoferEvent> {
   const row = await db
@@ -22,7 +22,7 @@ export async function insertEvent(
     .values({ kind, details_json: toJson(details), emitted })
     .returning("id")
     .executeTakeFirstOrThrow();
-  return { id: String(row.id), kind: { [kind]: details }, emitted };
+  return { id: String(row.id), kind: { [kind]: details } as unknown as EventKind, emitted };
 }
 
 export async function getEvent(db: GoferDb, id: number): Promise<GoferEvent | undefined> {

@@ -6,6 +6,7 @@
 export type { PipelineConfig } from "../pipeline-config.ts";
 export type { GoferApiErrorDetails, GoferConnectionErrorOptions } from "./errors.ts";
 export { GoferApiError, GoferConnectionError } from "./errors.ts";
+export { eventOf } from "./event-kinds.ts";
 export type { ExtensionLogOptions, ExtensionsApi } from "./extensions-api.ts";
 export type {
   CancelTaskOptions,

@@ -371,9 +371,72 @@ export interface TaskExecution {
 export interface GoferEvent {
   /** Increasing with time; a decimal string on the wire. */
   id: string;
-  kind: Record<string, Record<string, unknown>>;
+  kind: EventKind;
   emitted: EpochMillis;
 }
+
+interface PipelineRef {
+  namespace_id: string;
+  pipeline_id: string;
+}
+
+interface RunRef extends PipelineRef {
+  run_id: number;
+}
+
+interface TaskExecutionRef extends RunRef {
+  /** The task's id within the run (v0 calls it `task_execution_id`). */
+  task_execution_id: string;
+}
+
+interface ExtensionRef {
+  id: string;
+  image: string;
+}
+
+interface SubscriptionRef extends PipelineRef {
+  extension_id: string;
+  subscription_id: string;
+}
+
+/** Every event kind the server publishes, with the fields it carries: the one list publisher and listeners share. */
+export interface EventDetailsByKind {
+  created_namespace: { namespace_id: string };
+  deleted_namespace: { namespace_id: string };
+  created_pipeline: PipelineRef;
+  enabled_pipeline: PipelineRef;
+  disabled_pipeline: PipelineRef;
+  deleted_pipeline: PipelineRef;
+  /** The config versions a deployment moves between. */
+  started_deployment: PipelineRef & { start_version: number; end_version: number };
+  completed_deployment: PipelineRef & { start_version: number; end_version: number };
+  queued_run: RunRef;
+  started_run: RunRef;
+  completed_run: RunRef & { status: RunStatus };
+  started_run_cancellation: RunRef;
+  created_task_execution: TaskExecutionRef;
+  started_task_execution: TaskExecutionRef;
+  completed_task_execution: TaskExecutionRef & { status: TaskExecutionStatus };
+  /** `timeout`: the grace period in seconds before the container is killed. */
+  started_task_execution_cancellation: TaskExecutionRef & { timeout: number };
+  /** v0 names an extension by `id` (with its `image`) in these four, unlike everywhere else. */
+  installed_extension: ExtensionRef;
+  uninstalled_extension: ExtensionRef;
+  enabled_extension: ExtensionRef;
+  disabled_extension: ExtensionRef;
+  pipeline_extension_subscription_registered: SubscriptionRef;
+  pipeline_extension_subscription_unregistered: SubscriptionRef;
+  created_role: { role_id: string };
+  deleted_role: { role_id: string };
+}
+
+export type EventKindName = keyof EventDetailsByKind;
+
+/** An event's kind on the wire: one key, the kind's name, whose value holds its details. */
+export type EventKind = { [K in EventKindName]: { [P in K]: EventDetailsByKind[K] } }[EventKindName];
+
+/** An event's kind taken apart: `name` narrows `details` to that kind's fields. */
+export type EventOf = { [K in EventKindName]: { name: K; details: EventDetailsByKind[K] } }[EventKindName];
 
 /**
  * An extension's life as the server sees it:

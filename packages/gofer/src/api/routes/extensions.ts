@@ -172,7 +172,7 @@ export function extensionRoutes(app: GoferApp, services: ExtensionRouteServices)
               `its settings are: ${known.length > 0 ? known.join(", ") : "(none)"}`,
           );
         }
-        await bus.publish("installed_extension", { extension_id: id });
+        await bus.publish("installed_extension", { id, image: stored.image });
         return reply
           .code(201)
           .send({ extension: present((await getExtension(db, id)) ?? stored, request.principal) });
@@ -222,7 +222,8 @@ export function extensionRoutes(app: GoferApp, services: ExtensionRouteServices)
         if (request.body.enable) await supervisor.enable(id);
         else await supervisor.disable(id);
         await bus.publish(request.body.enable ? "enabled_extension" : "disabled_extension", {
-          extension_id: id,
+          id,
+          image: stored.image,
         });
       });
       return reply.code(204).send(null);
@@ -245,8 +246,9 @@ export function extensionRoutes(app: GoferApp, services: ExtensionRouteServices)
     async (request, reply) => {
       const id = request.params.extension_id;
       await lifecycle.run(id, async () => {
-        await removeEverything(await requireExtension(id));
-        await bus.publish("uninstalled_extension", { extension_id: id });
+        const stored = await requireExtension(id);
+        await removeEverything(stored);
+        await bus.publish("uninstalled_extension", { id, image: stored.image });
       });
       return reply.code(204).send(null);
     },
