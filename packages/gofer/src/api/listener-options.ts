@@ -1,6 +1,7 @@
 /** Fastify options every Gofer listener shares (the API and the external events listener). */
 import { randomUUID } from "node:crypto";
 import type { TlsFiles } from "../config/config.ts";
+import { answerFrameworkError } from "./error-envelope.ts";
 
 export function listenerOptions(options: {
   logger: boolean | { level: string };
@@ -18,5 +19,7 @@ export function listenerOptions(options: {
     requestIdHeader: false as const,
     // Clients that disconnect mid-request must not leave handlers writing into a closed socket.
     return503OnClosing: true,
+    // A URL that does not decode never reaches a route or the error handler; it still gets the envelope.
+    frameworkErrors: answerFrameworkError,
   };
 }

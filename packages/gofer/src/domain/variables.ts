@@ -21,7 +21,3 @@ export function mergeVariables(...layers: Variable[][]): Variable[] {
 export function variablesFromRecord(record: Record<string, string>, source: Variable["source"]): Variable[] {
   return Object.entries(record).map(([key, value]) => ({ key, value, source }));
 }
-
-export function variablesToEnv(variables: Variable[]): Record<string, string> {
-  return Object.fromEntries(variables.map((variable) => [variable.key, variable.value]));
-}

@@ -1,16 +1,31 @@
 /** Building blocks shared by every v0 schema. */
 import { type TSchema, Type } from "typebox";
+import { ERROR_CODES, type ErrorCode } from "../../domain/errors.ts";
 
 /** OpenAPI 3.0 has no `type: null`; v0 documents optional objects as `nullable`. */
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const EpochMs = Type.Integer({ minimum: 0, description: "Epoch milliseconds; 0 means not set." });
 
+/** Every code with its status and what it means, one per line: what a client reads to handle an `error_code`. */
+const errorCodeDescription = [
+  "Which failure this is: a stable code from Gofer's one registry, each answered with exactly one HTTP status.",
+  "Clients may branch on it; new codes may be added, so treat an unknown one by its HTTP status.",
+  "",
+  ...Object.entries(ERROR_CODES).map(([code, { status, doc }]) => `- \`${code}\` (${status}): ${doc}`),
+].join("\n");
+
 export const ErrorResponse = Type.Object(
   {
     request_id: Type.String(),
     message: Type.String(),
-    error_code: Type.Optional(Type.String()),
+    // Optional as in v0, whose server omits it; this one always sends it.
+    error_code: Type.Optional(
+      Type.Enum(Object.keys(ERROR_CODES) as ErrorCode[], {
+        type: "string",
+        description: errorCodeDescription,
+      }),
+    ),
   },
   { $id: "Error", description: "Error information from a response." },
 );
