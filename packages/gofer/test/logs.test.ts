@@ -6,9 +6,10 @@ import { dirname, join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { GoferError } from "../src/domain/errors.ts";
-import { LogStore, type TaskLogKey } from "../src/logs/log-store.ts";
+import type { TaskExecutionKey } from "../src/domain/task-execution-key.ts";
+import { LogStore } from "../src/logs/log-store.ts";
 
-const key: TaskLogKey = { namespaceId: "default", pipelineId: "simple", runId: 3, taskId: "build" };
+const key: TaskExecutionKey = { namespace_id: "default", pipeline_id: "simple", run_id: 3, task_id: "build" };
 
 let dir: string;
 let store: LogStore;
@@ -322,19 +323,19 @@ test("remove deletes the file and is idempotent", async () => {
   await store.remove(key);
   assert.equal(await store.exists(key), false);
   await store.remove(key);
-  await store.remove({ ...key, taskId: "never-written" });
+  await store.remove({ ...key, task_id: "never-written" });
 });
 
 test("pathFor lays logs out by key and refuses ids that could escape the directory", () => {
   assert.equal(store.pathFor(key), join(dir, "logs", "default", "simple", "3", "build.log"));
   for (const bad of [
-    { ...key, namespaceId: ".." },
-    { ...key, pipelineId: "a/b" },
-    { ...key, taskId: "a\\b" },
-    { ...key, taskId: "" },
-    { ...key, taskId: "." },
-    { ...key, runId: -1 },
-    { ...key, runId: 1.5 },
+    { ...key, namespace_id: ".." },
+    { ...key, pipeline_id: "a/b" },
+    { ...key, task_id: "a\\b" },
+    { ...key, task_id: "" },
+    { ...key, task_id: "." },
+    { ...key, run_id: -1 },
+    { ...key, run_id: 1.5 },
   ]) {
     assert.throws(() => store.pathFor(bad), { code: "INVALID_IDENTIFIER" });
   }

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, before, describe, it } from "node:test";
-import { taskLabels } from "../src/orchestrator/task-launcher.ts";
+import { managed, taskLabels } from "../src/scheduler/container-labels.ts";
 import { EngineClient } from "../src/scheduler/docker/engine-client.ts";
 import {
   deployPipeline,
@@ -55,7 +55,7 @@ async function taskContainer(
   const created = await engine.createContainer(`gofer-${name}-${server.instanceId.slice(-8)}`, {
     Image: BUSYBOX,
     Cmd: command,
-    Labels: { ...labels, "gofer.managed": "true" },
+    Labels: managed(labels),
     HostConfig: { NetworkMode: "host" },
   });
   return created.Id;

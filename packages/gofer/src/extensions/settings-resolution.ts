@@ -13,7 +13,7 @@ import {
   type ReferenceResolvers,
   resolveVariables,
   UnresolvedReferenceError,
-} from "../orchestrator/variable-resolution.ts";
+} from "../domain/variable-resolution.ts";
 import type { SecretStore } from "../secrets/secret-store.ts";
 
 export function installSettingsResolver(

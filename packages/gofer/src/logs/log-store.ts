@@ -2,19 +2,12 @@ import { mkdirSync } from "node:fs";
 import { access, mkdir, open, rm, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { GoferError } from "../domain/errors.ts";
+import type { TaskExecutionKey } from "../domain/task-execution-key.ts";
 import type { LogCursor } from "../scheduler/scheduler.ts";
 import { ChangeNotifier } from "./change-notifier.ts";
 import { loadCursor, removeCursor, saveCursor } from "./log-cursor.ts";
 import { type ReadLogOptions, readLogBlocks } from "./log-reader.ts";
 import { identityLine, type LineTransform, TaskLogWriter } from "./log-writer.ts";
-
-/** Identifies one task execution, and so one log file. */
-export interface TaskLogKey {
-  namespaceId: string;
-  pipelineId: string;
-  runId: number;
-  taskId: string;
-}
 
 export interface OpenWriterOptions {
   /** Applied to every complete line before it is stored, e.g. to mask secrets. Identity by default. */
@@ -46,21 +39,21 @@ export class LogStore {
   }
 
   /** Throws `INVALID_IDENTIFIER` for a key part that could escape the store's directory. */
-  pathFor(key: TaskLogKey): string {
-    if (!Number.isSafeInteger(key.runId) || key.runId < 0) {
-      throw new GoferError("INVALID_IDENTIFIER", `invalid run id in log key: ${key.runId}`);
+  pathFor(key: TaskExecutionKey): string {
+    if (!Number.isSafeInteger(key.run_id) || key.run_id < 0) {
+      throw new GoferError("INVALID_IDENTIFIER", `invalid run id in log key: ${key.run_id}`);
     }
     return join(
       this.#dir,
-      pathSegment(key.namespaceId),
-      pathSegment(key.pipelineId),
-      String(key.runId),
-      `${pathSegment(key.taskId)}.log`,
+      pathSegment(key.namespace_id),
+      pathSegment(key.pipeline_id),
+      String(key.run_id),
+      `${pathSegment(key.task_id)}.log`,
     );
   }
 
   /** Opens the log for appending after whatever it already holds, creating it and its directories if needed. */
-  async openWriter(key: TaskLogKey, options: OpenWriterOptions = {}): Promise<TaskLogWriter> {
+  async openWriter(key: TaskExecutionKey, options: OpenWriterOptions = {}): Promise<TaskLogWriter> {
     const path = this.pathFor(key);
     await mkdir(dirname(path), { recursive: true });
     const handle = await open(path, "a");
@@ -95,7 +88,7 @@ export class LogStore {
   }
 
   /** The log as blocks of whole lines. See {@link readLogBlocks} for following and cancellation. */
-  read(key: TaskLogKey, options: ReadLogOptions): AsyncGenerator<Buffer, void, undefined> {
+  read(key: TaskExecutionKey, options: ReadLogOptions): AsyncGenerator<Buffer, void, undefined> {
     const path = this.pathFor(key);
     return readLogBlocks(path, options, {
       subscribe: (listener) => this.#changes.subscribe(path, listener),
@@ -107,12 +100,12 @@ export class LogStore {
    * Wakes the log's followers so they consult `isFinished` again. Call it once the task's final state is stored,
    * for every task execution, including one that never started and so never had a writer.
    */
-  finish(key: TaskLogKey): void {
+  finish(key: TaskExecutionKey): void {
     this.#changes.notify(this.pathFor(key));
   }
 
   /** Deletes the log file; a missing one is not an error. */
-  async remove(key: TaskLogKey): Promise<void> {
+  async remove(key: TaskExecutionKey): Promise<void> {
     const path = this.pathFor(key);
     await Promise.all([rm(path, { force: true }), removeCursor(path)]);
   }
@@ -121,7 +114,7 @@ export class LogStore {
    * Deletes the folder of a run's logs once it holds none: retention removes runs' logs one task at a time, and
    * an empty folder per run would still grow without bound. A folder still holding a log stays.
    */
-  async removeRunFolderIfEmpty(key: TaskLogKey): Promise<void> {
+  async removeRunFolderIfEmpty(key: TaskExecutionKey): Promise<void> {
     try {
       await rmdir(dirname(this.pathFor(key)));
     } catch (error) {
@@ -131,7 +124,7 @@ export class LogStore {
   }
 
   /** Forgets the resume point once the task's final state is stored: its capture will never resume. */
-  async dropResumePoint(key: TaskLogKey): Promise<void> {
+  async dropResumePoint(key: TaskExecutionKey): Promise<void> {
     await removeCursor(this.pathFor(key));
   }
 
@@ -141,7 +134,7 @@ export class LogStore {
     await rm(join(this.#dir, ...parts), { recursive: true, force: true });
   }
 
-  async exists(key: TaskLogKey): Promise<boolean> {
+  async exists(key: TaskExecutionKey): Promise<boolean> {
     try {
       await access(this.pathFor(key));
       return true;
@@ -152,7 +145,7 @@ export class LogStore {
   }
 
   /** How many readers are following the log now, e.g. for a metrics gauge. */
-  followerCount(key: TaskLogKey): number {
+  followerCount(key: TaskExecutionKey): number {
     return this.#changes.listenerCount(this.pathFor(key));
   }
 }

@@ -11,7 +11,7 @@ import {
   ReferenceRefusedError,
   type ReferenceResolvers,
   type ResolutionScope,
-} from "../orchestrator/variable-resolution.ts";
+} from "../domain/variable-resolution.ts";
 import type { ObjectScope, ObjectStore } from "./object-store.ts";
 
 /** The largest object a variable may take. */

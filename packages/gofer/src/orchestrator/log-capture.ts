@@ -4,7 +4,8 @@
  * {@link LogCaptureError}; the caller decides whether the engine's state explains it and how to go on, and the
  * next pass resumes exactly after the last stored piece.
  */
-import type { LogStore, TaskLogKey } from "../logs/log-store.ts";
+import type { TaskExecutionKey } from "../domain/task-execution-key.ts";
+import type { LogStore } from "../logs/log-store.ts";
 import type { LineTransform, TaskLogWriter } from "../logs/log-writer.ts";
 import type { ExitResult, LiveOutput, Scheduler } from "../scheduler/scheduler.ts";
 
@@ -26,7 +27,7 @@ export class LogCaptureError extends Error {
 export interface CapturePass {
   scheduler: Scheduler;
   logs: LogStore;
-  key: TaskLogKey;
+  key: TaskExecutionKey;
   containerId: string;
   transformLine: LineTransform | undefined;
   /** The log may already hold part of the output: cut it back to its resume point and go on from there. */
@@ -93,7 +94,11 @@ async function exitsSoon(exit: Promise<ExitResult>): Promise<boolean> {
  * Adds a last line saying the log is incomplete and why, after what was stored, so a reader of the log learns
  * it. Fails quietly (the caller has logged the problem): the task's outcome does not depend on it.
  */
-export async function noteIncompleteLog(logs: LogStore, key: TaskLogKey, problem: string): Promise<void> {
+export async function noteIncompleteLog(
+  logs: LogStore,
+  key: TaskExecutionKey,
+  problem: string,
+): Promise<void> {
   const writer = await logs.openWriter(key, { resume: true });
   await writer.write({ stream: "stderr", data: Buffer.from(`[gofer] this log is incomplete: ${problem}\n`) });
   await writer.close();

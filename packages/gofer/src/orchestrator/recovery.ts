@@ -7,6 +7,8 @@
  * that never got a container goes back to waiting and starts normally. A managed container of this instance
  * that storage does not account for is removed. Nothing here ever starts a second container for a task.
  */
+import type { TaskExecutionKey } from "../domain/task-execution-key.ts";
+import { instanceLabels, isTaskContainer, taskKeyOf } from "../scheduler/container-labels.ts";
 import { type ManagedContainer, type Scheduler, SchedulerError } from "../scheduler/scheduler.ts";
 import type { GoferDb } from "../storage/database.ts";
 import { listUnfinishedRuns, type StoredRun } from "../storage/runs-store.ts";
@@ -41,13 +43,8 @@ export interface RecoveryOptions {
   log: { info: (message: string) => void; error: (message: string, error?: unknown) => void };
 }
 
-const taskOf = (labels: Record<string, string>): string | undefined =>
-  labels["gofer.task"] === undefined
-    ? undefined
-    : `${labels["gofer.namespace"]}/${labels["gofer.pipeline"]}/${labels["gofer.run"]}/${labels["gofer.task"]}`;
-
-const keyOf = (execution: StoredTaskExecution): string =>
-  `${execution.namespace_id}/${execution.pipeline_id}/${execution.run_id}/${execution.task_id}`;
+const keyOf = (key: TaskExecutionKey): string =>
+  `${key.namespace_id}/${key.pipeline_id}/${key.run_id}/${key.task_id}`;
 
 export async function recoverTasks(options: RecoveryOptions): Promise<RecoveryReport> {
   const { db, launcher } = options;
@@ -64,7 +61,7 @@ export async function recoverTasks(options: RecoveryOptions): Promise<RecoveryRe
     // Nothing waits on the engine's answer, so an engine that is down (or slow) does not hold up serving:
     // strays are removed in the background, when it answers.
     void options.scheduler
-      .listManaged({ "gofer.instance": options.instanceId })
+      .listManaged(instanceLabels(options.instanceId))
       // Tasks may be starting by then: only containers of finished or unknown tasks are strays.
       .then((containers) =>
         reapStrays(options, containers, new Set(), (execution) => execution?.state === "complete"),
@@ -75,8 +72,9 @@ export async function recoverTasks(options: RecoveryOptions): Promise<RecoveryRe
   const containers = await listTaskContainers(options);
   const byTask = new Map<string, ManagedContainer[]>();
   for (const container of containers) {
-    const task = taskOf(container.labels);
-    if (task === undefined) continue; // extension containers are the supervisor's
+    const key = taskKeyOf(container.labels);
+    if (key === undefined) continue; // extension containers are the supervisor's
+    const task = keyOf(key);
     byTask.set(task, [...(byTask.get(task) ?? []), container]);
   }
   const claimed = new Set<string>();
@@ -130,12 +128,13 @@ async function reapStrays(
   const { db, scheduler, log } = options;
   let reaped = 0;
   for (const container of containers) {
-    if (claimed.has(container.id) || taskOf(container.labels) === undefined) continue;
-    const execution = await executionOf(db, container.labels);
+    // Extension containers are the supervisor's; a task container with broken labels is nobody's.
+    if (claimed.has(container.id) || !isTaskContainer(container.labels)) continue;
+    const key = taskKeyOf(container.labels);
+    const execution = key && (await getTaskExecution(db, key));
     if (execution !== undefined && !reapable(execution)) continue;
-    const why = execution
-      ? `its task ${taskOf(container.labels)} is ${execution.state}`
-      : `storage knows no task ${taskOf(container.labels)}`;
+    const task = key ? keyOf(key) : "(its labels are incomplete)";
+    const why = execution ? `its task ${task} is ${execution.state}` : `storage knows no task ${task}`;
     log.info(`removing container ${container.name} (${container.state}): ${why}`);
     try {
       await scheduler.remove(container.id);
@@ -152,7 +151,7 @@ async function listTaskContainers(options: RecoveryOptions): Promise<ManagedCont
   const retry = new EngineRetry(options.retryLimitMs);
   for (;;) {
     try {
-      return await options.scheduler.listManaged({ "gofer.instance": options.instanceId });
+      return await options.scheduler.listManaged(instanceLabels(options.instanceId));
     } catch (error) {
       if (!isUnavailable(error)) throw error;
       if (!(await retry.wait())) {
@@ -165,18 +164,4 @@ async function listTaskContainers(options: RecoveryOptions): Promise<ManagedCont
       }
     }
   }
-}
-
-async function executionOf(
-  db: GoferDb,
-  labels: Record<string, string>,
-): Promise<StoredTaskExecution | undefined> {
-  const runId = Number(labels["gofer.run"]);
-  if (!Number.isSafeInteger(runId)) return undefined;
-  return getTaskExecution(db, {
-    namespace_id: labels["gofer.namespace"] ?? "",
-    pipeline_id: labels["gofer.pipeline"] ?? "",
-    run_id: runId,
-    task_id: labels["gofer.task"] ?? "",
-  });
 }

@@ -33,7 +33,7 @@ export interface RegistryAuth {
 
 /** Everything a backend needs to start one container. */
 export interface ContainerSpec {
-  /** A name unique among the containers Gofer manages, e.g. `gofer_default_simple_3_build`. */
+  /** A name unique among the containers Gofer manages (made in `container-labels.ts`). */
   name: string;
   image: string;
   /** The final, interpolated environment. */
@@ -42,7 +42,7 @@ export interface ContainerSpec {
   entrypoint?: string[] | null;
   /** Replaces the image's CMD when set. */
   command?: string[] | null;
-  /** Every container Gofer creates carries `gofer.managed=true` plus the labels given here. */
+  /** Every container Gofer creates carries `gofer.managed=true` plus the labels given here (`container-labels.ts`). */
   labels: Record<string, string>;
   registryAuth?: RegistryAuth | null;
   /** Pull even when the image is present locally. Otherwise pull only when it is missing. */
@@ -55,6 +55,11 @@ export interface ContainerSpec {
    * {@link Scheduler.logs} instead.
    */
   captureOutput?: boolean;
+  /**
+   * Abandons the start (a cancelled task): a pull in progress is dropped and no container is started. Backends
+   * that cannot stop a pull midway honour it between steps; the caller removes a container that still appears.
+   */
+  signal?: AbortSignal;
   /**
    * For long-running services (extensions): the TCP port the container listens on. The backend makes it
    * reachable from Gofer and reports where in {@link StartedContainer.serviceAddress}.
@@ -198,6 +203,3 @@ export class SchedulerError extends Error {
     this.kind = options.kind ?? "failed";
   }
 }
-
-/** Labels shared by every container Gofer creates. */
-export const MANAGED_LABEL = "gofer.managed";

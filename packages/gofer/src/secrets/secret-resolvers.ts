@@ -4,7 +4,7 @@
  * whole namespace id.
  */
 import { namespaceAllowed } from "../domain/secrets.ts";
-import { ReferenceRefusedError, type ReferenceResolvers } from "../orchestrator/variable-resolution.ts";
+import { ReferenceRefusedError, type ReferenceResolvers } from "../domain/variable-resolution.ts";
 import type { SecretStore } from "./secret-store.ts";
 
 export function secretResolvers(store: SecretStore): ReferenceResolvers {

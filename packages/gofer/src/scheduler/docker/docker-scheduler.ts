@@ -1,5 +1,6 @@
 /** The {@link Scheduler} backed by a single Docker engine. */
 import type { Duplex } from "node:stream";
+import { managed } from "../container-labels.ts";
 import {
   type ContainerResources,
   type ContainerSpec,
@@ -8,7 +9,6 @@ import {
   type ExitResult,
   type LogChunk,
   type LogOptions,
-  MANAGED_LABEL,
   type ManagedContainer,
   type Scheduler,
   SchedulerError,
@@ -56,6 +56,7 @@ export class DockerScheduler implements Scheduler {
 
   async start(spec: ContainerSpec): Promise<StartedContainer> {
     await ensureImage(this.#client, spec);
+    spec.signal?.throwIfAborted();
     const created = await this.#create(spec);
     let attached: Duplex | undefined;
     try {
@@ -65,6 +66,8 @@ export class DockerScheduler implements Scheduler {
           this.#client.attachContainer(created.Id),
         );
       }
+      // A cancel that came while the container was being created: it is removed below, never started.
+      spec.signal?.throwIfAborted();
       await guard(`could not start container "${spec.name}"`, () => this.#client.startContainer(created.Id));
     } catch (error) {
       attached?.destroy();
@@ -179,7 +182,7 @@ export class DockerScheduler implements Scheduler {
 
   async listManaged(labels: Record<string, string> = {}): Promise<ManagedContainer[]> {
     const found = await guard("could not list managed containers", () =>
-      this.#client.listContainers({ all: true, labels: { ...labels, [MANAGED_LABEL]: "true" } }),
+      this.#client.listContainers({ all: true, labels: managed(labels) }),
     );
     return found.map((container) => ({
       id: container.Id,
@@ -220,7 +223,7 @@ export class DockerScheduler implements Scheduler {
         Image: spec.image,
         Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
         // Last, so a task's labels can never make a container look unmanaged.
-        Labels: { ...spec.labels, [MANAGED_LABEL]: "true" },
+        Labels: managed(spec.labels),
         ...(spec.entrypoint == null ? {} : { Entrypoint: spec.entrypoint }),
         ...(spec.command == null ? {} : { Cmd: spec.command }),
         ...ports,

@@ -295,12 +295,17 @@ export class EngineClient {
   }
 
   /** Pulls `image`, resolving once the engine reports the pull complete and rejecting on any in-stream error. */
-  async pullImage(image: string, credentials?: RegistryCredentials | null): Promise<void> {
+  async pullImage(
+    image: string,
+    credentials?: RegistryCredentials | null,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
     const { name, tag } = splitReference(image);
     const request = `POST /images/create (${image})`;
     const response = await this.#open("POST", "/images/create", {
       query: { fromImage: name, tag },
       headers: registryAuthHeaders(credentials),
+      signal: options.signal,
     });
     // Throwing out of the loop destroys the response, dropping whatever the engine would still send.
     for await (const message of jsonLines(response)) {

@@ -15,8 +15,11 @@ export async function ensureImage(client: EngineClient, spec: ContainerSpec): Pr
   }
   const auth = spec.registryAuth;
   try {
-    await client.pullImage(spec.image, auth ? { username: auth.user, password: auth.pass } : null);
+    await client.pullImage(spec.image, auth ? { username: auth.user, password: auth.pass } : null, {
+      signal: spec.signal,
+    });
   } catch (error) {
+    if (spec.signal?.aborted) throw spec.signal.reason;
     const failure = toSchedulerError(what, error);
     // The engine relays a registry's failure as a server error; retrying would only delay the answer.
     if (error instanceof EngineError) throw new SchedulerError(failure.message, { cause: error });

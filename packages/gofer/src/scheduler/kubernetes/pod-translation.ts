@@ -33,13 +33,8 @@ import type {
   V1Secret,
   V1Service,
 } from "@kubernetes/client-node";
-import {
-  type ContainerResources,
-  type ContainerSpec,
-  MANAGED_LABEL,
-  type ManagedContainer,
-  type RegistryAuth,
-} from "../scheduler.ts";
+import { managed } from "../container-labels.ts";
+import type { ContainerResources, ContainerSpec, ManagedContainer, RegistryAuth } from "../scheduler.ts";
 
 /** The name of the one container in every pod Gofer creates. */
 export const CONTAINER_NAME = "task";
@@ -144,7 +139,7 @@ function parseRawLabels(text: string | undefined): Record<string, string> {
 
 /** A label selector matching `gofer.managed=true` and every given label (by its encoded value). */
 export function labelSelector(labels: Record<string, string>): string {
-  const { labels: encoded } = encodeLabels({ ...labels, [MANAGED_LABEL]: "true" });
+  const { labels: encoded } = encodeLabels(managed(labels));
   return Object.entries(encoded)
     .map(([key, value]) => `${key}=${value}`)
     .join(",");
@@ -177,7 +172,7 @@ export interface PodOptions {
 export function podFor(spec: ContainerSpec, options: PodOptions): V1Pod {
   const name = resourceName(spec.name);
   // Last, so a task's labels can never make a pod look unmanaged.
-  const given: Record<string, string> = { ...spec.labels, [MANAGED_LABEL]: "true" };
+  const given = managed(spec.labels);
   if (spec.servicePort !== undefined) given[POD_LABEL] = name;
   const { labels, annotations } = encodeLabels(given);
   if (name !== spec.name) annotations[NAME_ANNOTATION] = spec.name;
@@ -253,7 +248,7 @@ export function secretFor(
       },
     },
   };
-  const { labels, annotations } = encodeLabels({ ...options.labels, [MANAGED_LABEL]: "true" });
+  const { labels, annotations } = encodeLabels(managed(options.labels));
   return {
     apiVersion: "v1",
     kind: "Secret",
@@ -281,7 +276,7 @@ export function serviceFor(spec: ContainerSpec, options: { namespace: string; ow
   const port = spec.servicePort;
   if (port === undefined) throw new Error(`container "${spec.name}" has no service port`);
   const name = resourceName(spec.name);
-  const { labels, annotations } = encodeLabels({ ...spec.labels, [MANAGED_LABEL]: "true" });
+  const { labels, annotations } = encodeLabels(managed(spec.labels));
   return {
     apiVersion: "v1",
     kind: "Service",

@@ -1,7 +1,8 @@
 /** How a {@link ContainerSpec} becomes the one-shot swarm service that runs it. */
 import { createHash } from "node:crypto";
+import { managed } from "../container-labels.ts";
 import type { ServiceSpec } from "../docker/engine-client.ts";
-import { type ContainerSpec, MANAGED_LABEL } from "../scheduler.ts";
+import type { ContainerSpec } from "../scheduler.ts";
 
 export interface ServiceSpecOptions {
   /** `scheduler.docker.network_mode`: `host`, `bridge` (the node's default), or a swarm network's name. */
@@ -16,7 +17,7 @@ export interface ServiceSpecOptions {
  */
 export function serviceSpecOf(spec: ContainerSpec, options: ServiceSpecOptions): ServiceSpec {
   // Last, so a task's labels can never make a service look unmanaged.
-  const labels = { ...spec.labels, [MANAGED_LABEL]: "true" };
+  const labels = managed(spec.labels);
   const { cpu, memoryBytes } = spec.resources ?? {};
   const limits = {
     ...(cpu === undefined ? {} : { NanoCPUs: Math.round(cpu * 1e9) }),

@@ -24,6 +24,7 @@
  *   does; it needs the task to run on the manager's node.
  */
 import { setTimeout as delay } from "node:timers/promises";
+import { managed } from "../container-labels.ts";
 import { DockerScheduler } from "../docker/docker-scheduler.ts";
 import { type EngineClient, EngineError, type SwarmTask } from "../docker/engine-client.ts";
 import { guard, toSchedulerError } from "../docker/engine-errors.ts";
@@ -44,7 +45,6 @@ import {
   type ExitResult,
   type LogChunk,
   type LogOptions,
-  MANAGED_LABEL,
   type ManagedContainer,
   type Scheduler,
   SchedulerError,
@@ -203,9 +203,7 @@ export class SwarmScheduler implements Scheduler {
 
   async listManaged(labels: Record<string, string> = {}): Promise<ManagedContainer[]> {
     const what = "could not list managed services";
-    const services = await guard(what, () =>
-      this.#client.listServices({ labels: { ...labels, [MANAGED_LABEL]: "true" } }),
-    );
+    const services = await guard(what, () => this.#client.listServices({ labels: managed(labels) }));
     const found = await Promise.all(
       services.map(async (service): Promise<ManagedContainer | undefined> => {
         let tasks: SwarmTask[];

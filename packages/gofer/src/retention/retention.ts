@@ -1,3 +1,4 @@
+// Beside orchestrator/: it prunes through the stores (storage, logs, objects); only service/ starts it.
 /**
  * Retention keeps the database and the log folder bounded under a steady workload: old runs lose their task
  * logs, then their records; config versions nothing needs and old events are deleted.
@@ -10,8 +11,9 @@
  */
 import { eventOf } from "@gofer/sdk/client";
 import { GoferError } from "../domain/errors.ts";
+import type { TaskExecutionKey } from "../domain/task-execution-key.ts";
 import type { EventBus } from "../events/event-bus.ts";
-import type { LogStore, TaskLogKey } from "../logs/log-store.ts";
+import type { LogStore } from "../logs/log-store.ts";
 import type { ObjectStore } from "../objects/object-store.ts";
 import type { GoferDb } from "../storage/database.ts";
 import { deleteEventsEmittedBefore } from "../storage/events-store.ts";
@@ -169,13 +171,13 @@ export class Retention {
 
   async #removeLogs(pipeline: PipelineKey, owners: LogOwner[]): Promise<void> {
     const { logs, log } = this.#options;
-    const runs = new Map<number, TaskLogKey>();
+    const runs = new Map<number, TaskExecutionKey>();
     for (const owner of owners) {
-      const key: TaskLogKey = {
-        namespaceId: pipeline.namespace_id,
-        pipelineId: pipeline.pipeline_id,
-        runId: owner.run_id,
-        taskId: owner.task_id,
+      const key: TaskExecutionKey = {
+        namespace_id: pipeline.namespace_id,
+        pipeline_id: pipeline.pipeline_id,
+        run_id: owner.run_id,
+        task_id: owner.task_id,
       };
       await logs.remove(key);
       runs.set(owner.run_id, key);
@@ -184,7 +186,7 @@ export class Retention {
       await logs
         .removeRunFolderIfEmpty(key)
         .catch((error: unknown) =>
-          log(`retention: could not remove the log folder of run ${key.runId}`, error),
+          log(`retention: could not remove the log folder of run ${key.run_id}`, error),
         );
     }
   }

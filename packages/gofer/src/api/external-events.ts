@@ -1,3 +1,4 @@
+// In api/: an HTTP listener like server.ts, sharing its envelope and options; only service/ builds it.
 /**
  * The external events listener: a second HTTP server, apart from the API, where third parties (GitHub) deliver
  * webhooks. `POST /api/external/<extension_id>` forwards the headers and the exact body bytes to that
@@ -8,12 +9,12 @@
  * its signature. It serves nothing else, so exposing it to the internet exposes only that route.
  */
 import Fastify, { type FastifyInstance } from "fastify";
-import { answerErrorsWithEnvelope } from "../api/error-envelope.ts";
-import { listenerOptions } from "../api/listener-options.ts";
 import type { TlsFiles } from "../config/config.ts";
 import { GoferError } from "../domain/errors.ts";
-import { ExtensionCallError } from "./extension-client.ts";
-import type { ExtensionSupervisor } from "./extension-supervisor.ts";
+import { ExtensionCallError } from "../extensions/extension-client.ts";
+import type { ExtensionSupervisor } from "../extensions/extension-supervisor.ts";
+import { answerErrorsWithEnvelope } from "./error-envelope.ts";
+import { listenerOptions } from "./listener-options.ts";
 
 export interface ExternalEventsOptions {
   supervisor: ExtensionSupervisor;

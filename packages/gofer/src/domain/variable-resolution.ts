@@ -1,3 +1,4 @@
+// In domain/ (pure): the orchestrator, the secret and object resolvers, extensions and API routes use it.
 /**
  * Turns a task's stored variables into the environment its container gets, resolving secret and object
  * references at the last moment. Stored variables keep the references, so no resolved secret is ever written

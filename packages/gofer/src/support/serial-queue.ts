@@ -1,3 +1,4 @@
+// In support/ (imports nothing of the project): orchestrator, extension supervisor and API routes all use it.
 /**
  * Runs async work one at a time per key, in call order. The orchestrator uses it so that two tasks of one
  * run finishing at the same instant cannot both decide what starts next.
