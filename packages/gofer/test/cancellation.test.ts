@@ -9,25 +9,14 @@ import {
   waitForRun,
   waitForTask,
 } from "./support/pipelines.ts";
+import { type StoredEvent, storedEvents } from "./support/stored-events.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
-import { collectSocket } from "./support/websocket.ts";
 
 /**
  * The grace period a cancelled task gets before it is killed. `sleep` as a container's PID 1 ignores SIGTERM,
  * so a graceful stop always takes this long: the timing bounds below tell a kill at once from a graceful stop.
  */
 const STOP_TIMEOUT_MS = 3000;
-
-interface StoredEvent {
-  id: string;
-  kind: Record<string, Record<string, unknown>>;
-}
-
-/** Every stored event, oldest first, read through the history WebSocket (which closes once it is sent). */
-async function storedEvents(server: TestServer): Promise<StoredEvent[]> {
-  const { frames } = await collectSocket(server, "/api/events?history=true&reverse=true", 5000);
-  return frames.map((frame): StoredEvent => JSON.parse(frame)).reverse();
-}
 
 /** The details of the events of one kind that belong to one run of a pipeline. */
 function runEvents(

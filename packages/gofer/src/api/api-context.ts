@@ -7,11 +7,17 @@ import type {
   RawRequestDefaultExpression,
   RawServerDefault,
 } from "fastify";
-import type { EventBus } from "../events/event-bus.ts";
-import type { LogStore } from "../logs/log-store.ts";
-import type { ObjectStore } from "../objects/object-store.ts";
-import type { Orchestrator } from "../orchestrator/orchestrator.ts";
-import type { GoferDb } from "../storage/database.ts";
+import type { ConfigService } from "../services/config-service.ts";
+import type { DeploymentService } from "../services/deployment-service.ts";
+import type { EventService } from "../services/event-service.ts";
+import type { NamespaceService } from "../services/namespace-service.ts";
+import type { ObjectService } from "../services/object-service.ts";
+import type { PipelineService } from "../services/pipeline-service.ts";
+import type { RoleService } from "../services/role-service.ts";
+import type { RunService } from "../services/run-service.ts";
+import type { SystemService } from "../services/system-service.ts";
+import type { TaskExecutionService } from "../services/task-execution-service.ts";
+import type { TokenService } from "../services/token-service.ts";
 
 export type GoferApp = FastifyInstance<
   RawServerDefault,
@@ -21,17 +27,19 @@ export type GoferApp = FastifyInstance<
   TypeBoxTypeProvider
 >;
 
+/** The services routes call: a route reaches nothing else. */
 export interface ApiServices {
-  db: GoferDb;
-  bus: EventBus;
-  logs: LogStore;
-  objects: ObjectStore;
-  orchestrator: Orchestrator;
-  version: { semver: string; commit: string };
-  /** Default grace period for task cancellation when the caller gives none. */
-  stopTimeoutMs: number;
-  /** `api.task_attach`: whether a terminal may be attached to a running task. */
-  taskAttach: boolean;
+  objects: ObjectService;
+  configs: ConfigService;
+  deployments: DeploymentService;
+  events: EventService;
+  namespaces: NamespaceService;
+  pipelines: PipelineService;
+  roles: RoleService;
+  runs: RunService;
+  system: SystemService;
+  taskExecutions: TaskExecutionService;
+  tokens: TokenService;
 }
 
 export type RoutePlugin = (app: GoferApp, services: ApiServices) => void;

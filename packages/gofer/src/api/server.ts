@@ -12,6 +12,7 @@ import { accessFor } from "../auth/route-access.ts";
 import { ANONYMOUS, type Principal } from "../auth/tokens.ts";
 import type { TlsFiles } from "../config/config.ts";
 import { GoferError } from "../domain/errors.ts";
+import type { GoferDb } from "../storage/database.ts";
 import type { ApiServices, GoferApp } from "./api-context.ts";
 import { answerErrorsWithEnvelope } from "./error-envelope.ts";
 import { listenerOptions } from "./listener-options.ts";
@@ -40,6 +41,9 @@ declare module "fastify" {
 }
 
 export interface ServerOptions extends ApiServices {
+  /** Where the authorisation hook looks tokens up. */
+  db: GoferDb;
+  version: { semver: string; commit: string };
   bypassAuth: boolean;
   bodyLimit: number;
   tls?: TlsFiles | undefined;

@@ -11,12 +11,12 @@
 
 import { createHash } from "node:crypto";
 import { eventOf } from "@gofer/sdk/client";
-import { sql } from "kysely";
 import { escapeRegex, type Role } from "../domain/permissions.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { GoferDb } from "../storage/database.ts";
 import { insertRole } from "../storage/roles-store.ts";
-import type { RunKey } from "../storage/runs-store.ts";
+import { type RunKey, setRunTokenId } from "../storage/runs-store.ts";
+import { deleteRetiredRunTokens as deleteTokensOfRetiredRuns } from "../storage/tokens-store.ts";
 import { createToken } from "./tokens.ts";
 
 /** Gofer's run tokens lasted three weeks; the run's object expiry normally removes them much sooner. */
@@ -95,33 +95,11 @@ export class RunTokens {
         run: String(run.run_id),
       },
     });
-    await this.#db
-      .updateTable("runs")
-      .set({ token_id: token.id })
-      .where("namespace_id", "=", run.namespace_id)
-      .where("pipeline_id", "=", run.pipeline_id)
-      .where("run_id", "=", run.run_id)
-      .execute();
+    await setRunTokenId(this.#db, run, token.id);
     return secret;
   }
 }
 
-/**
- * Deletes the tokens of runs whose objects have expired or that no longer exist; returns how many. One
- * statement: a run token's user names its run, so the runs still live give the users to keep.
- */
-export async function deleteRetiredRunTokens(db: GoferDb): Promise<number> {
-  const result = await db
-    .deleteFrom("tokens")
-    .where("user", "like", `${USER_PREFIX}%`)
-    .where(
-      "user",
-      "not in",
-      db
-        .selectFrom("runs")
-        .select(sql<string>`${USER_PREFIX} || namespace_id || '/' || pipeline_id || '/' || run_id`.as("user"))
-        .where("store_objects_expired", "=", 0),
-    )
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
-}
+/** Deletes the tokens of runs whose objects have expired or that no longer exist; returns how many. */
+export const deleteRetiredRunTokens = (db: GoferDb): Promise<number> =>
+  deleteTokensOfRetiredRuns(db, USER_PREFIX);

@@ -9,6 +9,12 @@ import { insertEvent } from "../storage/events-store.ts";
 
 export type EventListener = (event: GoferEvent) => void;
 
+/** Publishes within the transaction of {@link EventBus.transaction}. */
+export type PublishInTransaction = <K extends EventKindName>(
+  kind: K,
+  details: EventDetailsByKind[K],
+) => Promise<GoferEvent>;
+
 export class EventBus {
   readonly #db: GoferDb;
   readonly #listeners = new Set<EventListener>();
@@ -26,6 +32,24 @@ export class EventBus {
     const event = await insertEvent(db, kind, details, Date.now());
     if (db === this.#db) this.deliver(event);
     return event;
+  }
+
+  /**
+   * Runs `work` in one transaction: the events it publishes are stored with its changes and delivered to
+   * listeners once it commits, so a listener never hears of a change that was rolled back, and a crash never
+   * keeps a change without its event.
+   */
+  async transaction<T>(work: (tx: GoferDb, publish: PublishInTransaction) => Promise<T>): Promise<T> {
+    const events: GoferEvent[] = [];
+    const result = await this.#db.transaction().execute((tx) =>
+      work(tx, async (kind, details) => {
+        const event = await this.publish(kind, details, tx);
+        events.push(event);
+        return event;
+      }),
+    );
+    for (const event of events) this.deliver(event);
+    return result;
   }
 
   /** Delivers an event whose row was committed by a transaction the caller ran. */

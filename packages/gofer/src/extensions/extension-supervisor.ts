@@ -27,8 +27,14 @@ import { ensureExtensionRole, revokeExtensionToken, rotateExtensionToken } from 
 import type { ExtensionTls } from "../config/config.ts";
 import { GoferError, notFound } from "../domain/errors.ts";
 import type { EventBus } from "../events/event-bus.ts";
-import { SerialQueue } from "../orchestrator/serial-queue.ts";
-import { type ContainerSpec, MANAGED_LABEL, type Scheduler } from "../scheduler/scheduler.ts";
+import {
+  extensionContainerName,
+  extensionLabels,
+  extensionOf,
+  extensionSelector,
+  isManaged,
+} from "../scheduler/container-labels.ts";
+import type { ContainerSpec, Scheduler } from "../scheduler/scheduler.ts";
 import type { GoferDb } from "../storage/database.ts";
 import { getExtension, listExtensions, type StoredExtension } from "../storage/extensions-store.ts";
 import {
@@ -37,6 +43,7 @@ import {
   reviveSubscription,
   type SubscriptionKey,
 } from "../storage/subscriptions-store.ts";
+import { SerialQueue } from "../support/serial-queue.ts";
 import {
   ExtensionCallError,
   ExtensionClient,
@@ -44,10 +51,6 @@ import {
   extensionTransport,
   type SubscriptionMessage,
 } from "./extension-client.ts";
-
-/** The label that finds an extension's containers. */
-export const EXTENSION_LABEL = "gofer.extension";
-const INSTANCE_LABEL = "gofer.instance";
 
 export type ExtensionReason = StatusReason<ExtensionStateReasonKind>;
 
@@ -451,11 +454,10 @@ export class ExtensionSupervisor {
       GOFER_EXTENSION_SYSTEM_TLS_KEY: tls?.key ?? "",
     });
     return {
-      // The instance's id keeps two servers on one engine (or a server and an old data folder's leftovers) apart.
-      name: `gofer_${this.#options.instanceId.slice(-8).toLowerCase()}_extension_${stored.extension_id}`,
+      name: extensionContainerName(this.#options.instanceId, stored.extension_id),
       image: stored.image,
       env,
-      labels: { [EXTENSION_LABEL]: stored.extension_id, [INSTANCE_LABEL]: this.#options.instanceId },
+      labels: extensionLabels(this.#options.instanceId, stored.extension_id),
       registryAuth: stored.registry_auth,
       alwaysPull: false,
       servicePort: port,
@@ -570,12 +572,10 @@ export class ExtensionSupervisor {
   ): Promise<void> {
     const { scheduler, log } = this.#options;
     try {
-      const labels: Record<string, string> = { [INSTANCE_LABEL]: this.#options.instanceId };
-      if (extensionId) labels[EXTENSION_LABEL] = extensionId;
-      const found = await scheduler.listManaged(labels);
+      const found = await scheduler.listManaged(extensionSelector(this.#options.instanceId, extensionId));
       for (const container of found) {
-        const owner = container.labels[EXTENSION_LABEL];
-        if (!owner || container.labels[MANAGED_LABEL] !== "true" || !include(owner)) continue;
+        const owner = extensionOf(container.labels);
+        if (!owner || !isManaged(container.labels) || !include(owner)) continue;
         if (stopTimeoutMs > 0 && container.state === "running") {
           await scheduler.stop(container.id, Math.ceil(stopTimeoutMs / 1000));
         }

@@ -3,28 +3,21 @@
  * cron, registered at boot when missing. An admin who uninstalls one while the option is on gets it back at the
  * next boot, as in v0; turn the option off to keep it gone.
  */
-import type { GoferDb } from "../storage/database.ts";
-import { insertExtension } from "../storage/extensions-store.ts";
+import type { StoredExtension } from "../storage/extensions-store.ts";
 
 export const STANDARD_EXTENSIONS = ["interval", "cron"] as const;
 
-/** Registers the missing standard extensions; returns the ids it registered. */
-export async function registerStandardExtensions(db: GoferDb, imagePrefix: string): Promise<string[]> {
-  const registered: string[] = [];
-  for (const id of STANDARD_EXTENSIONS) {
-    const now = Date.now();
-    const inserted = await insertExtension(db, {
-      extension_id: id,
-      image: `${imagePrefix}${id}:latest`,
-      registry_auth: null,
-      settings: {},
-      additional_roles: [],
-      status: "enabled",
-      token_id: null,
-      created: now,
-      modified: now,
-    });
-    if (inserted) registered.push(id);
-  }
-  return registered;
+/** The standard extensions' registrations: images `<prefix><id>:latest`, no settings, no extra roles. */
+export function standardRegistrations(imagePrefix: string, now: number): StoredExtension[] {
+  return STANDARD_EXTENSIONS.map((id) => ({
+    extension_id: id,
+    image: `${imagePrefix}${id}:latest`,
+    registry_auth: null,
+    settings: {},
+    additional_roles: [],
+    status: "enabled",
+    token_id: null,
+    created: now,
+    modified: now,
+  }));
 }

@@ -32,6 +32,7 @@ import {
   replaceObjectRow,
   trimObjectRows,
 } from "../storage/objects-store.ts";
+import { getRun } from "../storage/runs-store.ts";
 
 export type { ObjectScope } from "../storage/objects-store.ts";
 
@@ -108,8 +109,8 @@ export class ObjectStore {
     let stale: ObjectRow[];
     try {
       stale = await db.transaction().execute(async (tx) => {
-        // The route refused an expired run before reading the body, but expiry may have run since: a row
-        // committed now would name a file that no later expiry pass removes (the run is already marked).
+        // The object service refused an expired run before reading the body, but expiry may have run since: a
+        // row committed now would name a file that no later expiry pass removes (the run is already marked).
         if (scope.kind === "run" && (await runObjectsHaveExpired(tx, scope))) {
           throw runObjectsExpired(scope.run_id);
         }
@@ -316,14 +317,8 @@ async function runObjectsHaveExpired(
   db: GoferDb,
   scope: Extract<ObjectScope, { kind: "run" }>,
 ): Promise<boolean> {
-  const run = await db
-    .selectFrom("runs")
-    .select("store_objects_expired")
-    .where("namespace_id", "=", scope.namespace_id)
-    .where("pipeline_id", "=", scope.pipeline_id)
-    .where("run_id", "=", scope.run_id)
-    .executeTakeFirst();
-  return run?.store_objects_expired === 1;
+  const run = await getRun(db, scope.namespace_id, scope.pipeline_id, scope.run_id);
+  return run?.store_objects_expired === true;
 }
 
 /** The 409 for storing an object on a run whose objects expired, before the upload or during it. */

@@ -22,8 +22,23 @@ import { Orchestrator } from "../orchestrator/orchestrator.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import { secretResolvers } from "../secrets/secret-resolvers.ts";
 import { openSecretStore } from "../secrets/secret-store.ts";
+import { ConfigService } from "../services/config-service.ts";
+import { DeploymentService } from "../services/deployment-service.ts";
+import { EventService } from "../services/event-service.ts";
+import { ExtensionService } from "../services/extension-service.ts";
+import { NamespaceService } from "../services/namespace-service.ts";
+import { ObjectService } from "../services/object-service.ts";
+import { PipelineService } from "../services/pipeline-service.ts";
+import { RoleService } from "../services/role-service.ts";
+import { RunService } from "../services/run-service.ts";
+import { SecretService } from "../services/secret-service.ts";
+import { SubscriptionService } from "../services/subscription-service.ts";
+import { SystemService } from "../services/system-service.ts";
+import { TaskExecutionService } from "../services/task-execution-service.ts";
+import { TokenService } from "../services/token-service.ts";
 import type { GoferDb } from "../storage/database.ts";
 import { VERSION } from "../version.ts";
+import { sweepDeletedOwners } from "./deleted-owner-sweep.ts";
 
 export interface Wiring {
   scheduler: Scheduler;
@@ -39,6 +54,8 @@ export interface Assembled {
   objects: ObjectStore;
   orchestrator: Orchestrator;
   supervisor: ExtensionSupervisor;
+  /** Registers the standard extensions at boot, through the same rules and events as an API install. */
+  extensions: ExtensionService;
 }
 
 export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Promise<Assembled> {
@@ -54,6 +71,11 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
   });
   // Before any upload: files left by a crash mid-write (or mid-delete) belong to no object.
   await objects.sweep();
+  // A delete commits before its files go: a stop in between leaves folders of pipelines that no longer exist.
+  await sweepDeletedOwners(db, {
+    logsDir: config.api.task_execution_logs_dir,
+    objectsDir: config.object_store.filesystem.path,
+  });
   const runTokens = new RunTokens(db);
   // Opened before anything listens: a wrong or corrupt key stops the server here, with a message saying why.
   const secrets = await openSecretStore(db, config.secret_store.sqlite);
@@ -88,20 +110,31 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
   watchLogLifecycle(bus, logs, (message, error) => app.log.error({ err: error }, message));
   const app = await buildServer({
     db,
-    bus,
-    logs,
-    objects,
-    orchestrator,
     version: VERSION,
-    stopTimeoutMs: config.api.task_execution_stop_timeout_ms,
-    taskAttach: config.api.task_attach,
+    objects: new ObjectService({ db, objects }),
+    configs: new ConfigService({ db, bus }),
+    deployments: new DeploymentService({ db }),
+    events: new EventService({ db, bus }),
+    namespaces: new NamespaceService({ db, bus }),
+    pipelines: new PipelineService({ db, bus }),
+    roles: new RoleService({ db, bus }),
+    runs: new RunService({ db, orchestrator }),
+    system: new SystemService({ db, version: VERSION }),
+    taskExecutions: new TaskExecutionService({
+      db,
+      orchestrator,
+      logs,
+      stopTimeoutMs: config.api.task_execution_stop_timeout_ms,
+      taskAttach: config.api.task_attach,
+    }),
+    tokens: new TokenService({ db }),
     web: config.web,
     bypassAuth: config.development.bypass_auth,
     bodyLimit: config.api.request_body_limit,
     tls: config.server.tls,
     logger: config.api.log_level === "silent" ? false : { level: config.api.log_level },
   });
-  secretRoutes(app, { db, secrets });
+  secretRoutes(app, { secrets: new SecretService({ db, secrets }) });
   const { extensions } = config;
   const supervisor = new ExtensionSupervisor({
     db,
@@ -130,13 +163,21 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
       error: (message, error) => app.log.error({ err: error }, message),
     },
   });
-  extensionRoutes(app, { db, bus, scheduler: wiring.scheduler, supervisor });
-  subscriptionRoutes(app, {
+  const subscriptionService = new SubscriptionService({
     db,
     bus,
     supervisor,
     log: (message, error) => app.log.error({ err: error }, message),
   });
+  const extensionService = new ExtensionService({
+    db,
+    bus,
+    scheduler: wiring.scheduler,
+    supervisor,
+    subscriptions: subscriptionService,
+  });
+  extensionRoutes(app, { extensions: extensionService });
+  subscriptionRoutes(app, { subscriptions: subscriptionService });
   if (extensions.tls && !extensions.tls.verify_certs) {
     // Gofer's default, kept so its configurations behave the same; said once, since it is a choice to revisit.
     app.log.warn(
@@ -151,5 +192,5 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
         "folder; for production set secret_store.sqlite.encryption_key (32 bytes) and keep it elsewhere",
     );
   }
-  return { app, bus, logs, objects, orchestrator, supervisor };
+  return { app, bus, logs, objects, orchestrator, supervisor, extensions: extensionService };
 }

@@ -5,14 +5,13 @@
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { GoferApp } from "../api/api-context.ts";
+import { buildExternalEventsServer } from "../api/external-events.ts";
 import { deleteRetiredRunTokens } from "../auth/run-tokens.ts";
 import type { Config } from "../config/index.ts";
 import { SYSTEM_ROLES } from "../domain/permissions.ts";
 import type { ExtensionSupervisor } from "../extensions/extension-supervisor.ts";
-import { buildExternalEventsServer } from "../extensions/external-events.ts";
-import { registerStandardExtensions } from "../extensions/standard-extensions.ts";
 import type { Orchestrator } from "../orchestrator/orchestrator.ts";
-import { startRetention } from "../orchestrator/retention.ts";
+import { startRetention } from "../retention/retention.ts";
 import { createScheduler } from "../scheduler/create-scheduler.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import { type GoferDb, openDatabase } from "../storage/database.ts";
@@ -62,7 +61,7 @@ export async function startService(
     const [host, port] = splitHostPort(config.server.bind_address);
     // The API URL tasks see depends on the bound port when the config asks for port 0.
     let apiBaseUrl = config.server.url;
-    const { app, bus, logs, objects, orchestrator, supervisor } = await assemble(config, db, {
+    const { app, bus, logs, objects, orchestrator, supervisor, extensions } = await assemble(config, db, {
       scheduler,
       instanceId: instance_id,
       apiBaseUrl: () => apiBaseUrl,
@@ -110,7 +109,7 @@ export async function startService(
       });
       running.push(() => retention.close());
       if (config.extensions.install_std_extensions) {
-        await registerStandardExtensions(db, config.extensions.std_image_prefix);
+        await extensions.installStandard(config.extensions.std_image_prefix);
       }
       // Extensions start in the background: one that cannot start is retried, never a reason not to serve.
       await supervisor.boot();

@@ -1,16 +1,13 @@
 /** Lookups every nested resource repeats: each answers 404 naming the missing parent, so a caller learns which part of its path is wrong. */
 import { badRequest, notFound } from "../domain/errors.ts";
 import type { Namespace, PipelineMetadata } from "../domain/models.ts";
+import type { TaskExecutionKey } from "../domain/task-execution-key.ts";
 import type { GoferDb } from "../storage/database.ts";
 import { getNamespace } from "../storage/namespaces-store.ts";
 import { getPipeline } from "../storage/pipelines-store.ts";
 import { getRoles } from "../storage/roles-store.ts";
 import { getRun, type StoredRun } from "../storage/runs-store.ts";
-import {
-  getTaskExecution,
-  type StoredTaskExecution,
-  type TaskExecutionKey,
-} from "../storage/task-executions-store.ts";
+import { getTaskExecution, type StoredTaskExecution } from "../storage/task-executions-store.ts";
 
 export async function requireNamespace(db: GoferDb, namespaceId: string): Promise<Namespace> {
   const namespace = await getNamespace(db, namespaceId);

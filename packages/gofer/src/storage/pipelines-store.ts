@@ -64,6 +64,24 @@ export async function setPipelineState(
     .execute();
 }
 
+/**
+ * Takes the database's write lock by rewriting the row unchanged; false when the pipeline does not exist.
+ * A delete calls it first. Kysely begins SQLite transactions DEFERRED, so a transaction that read first would
+ * hold only a read snapshot: on another connection a run start could commit between that read and the delete
+ * (and the delete would then fail with SQLITE_BUSY instead of answering 409). Writing first makes the check
+ * and the delete one write that no run start comes between. Within one server the single connection already
+ * runs one transaction at a time; this keeps the guarantee where it does not.
+ */
+export async function lockPipeline(db: GoferDb, namespaceId: string, pipelineId: string): Promise<boolean> {
+  const result = await db
+    .updateTable("pipelines")
+    .set((eb) => ({ modified: eb.ref("modified") }))
+    .where("namespace_id", "=", namespaceId)
+    .where("pipeline_id", "=", pipelineId)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
 export async function deletePipeline(db: GoferDb, namespaceId: string, pipelineId: string): Promise<boolean> {
   const result = await db
     .deleteFrom("pipelines")
@@ -71,4 +89,11 @@ export async function deletePipeline(db: GoferDb, namespaceId: string, pipelineI
     .where("pipeline_id", "=", pipelineId)
     .executeTakeFirst();
   return Number(result.numDeletedRows) > 0;
+}
+
+/** Every pipeline of every namespace, as ids: what the boot sweep keeps files for. */
+export async function listAllPipelineIds(
+  db: GoferDb,
+): Promise<{ namespace_id: string; pipeline_id: string }[]> {
+  return db.selectFrom("pipelines").select(["namespace_id", "pipeline_id"]).execute();
 }

@@ -190,3 +190,33 @@ export async function countRunningRuns(db: GoferDb): Promise<Map<string, number>
     .execute();
   return new Map(rows.map((row) => [`${row.namespace_id}/${row.pipeline_id}`, Number(row.running)]));
 }
+
+/** Records which token the run's tasks were given, so the run names its token. */
+export async function setRunTokenId(db: GoferDb, key: RunKey, tokenId: string): Promise<void> {
+  await db
+    .updateTable("runs")
+    .set({ token_id: tokenId })
+    .where("namespace_id", "=", key.namespace_id)
+    .where("pipeline_id", "=", key.pipeline_id)
+    .where("run_id", "=", key.run_id)
+    .execute();
+}
+
+/**
+ * How many of a namespace's runs, or of one of its pipelines' when `pipelineId` is given, are not complete.
+ * Counted in SQL with the scope in the query, so a delete's check reads only the runs it is about.
+ */
+export async function countUnfinishedRuns(
+  db: GoferDb,
+  namespaceId: string,
+  pipelineId?: string,
+): Promise<number> {
+  let query = db
+    .selectFrom("runs")
+    .select((eb) => eb.fn.countAll<number>().as("unfinished"))
+    .where("namespace_id", "=", namespaceId)
+    .where("state", "!=", "complete");
+  if (pipelineId !== undefined) query = query.where("pipeline_id", "=", pipelineId);
+  const row = await query.executeTakeFirstOrThrow();
+  return Number(row.unfinished);
+}

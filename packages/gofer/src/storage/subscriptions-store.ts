@@ -137,3 +137,13 @@ export async function deleteSubscription(db: GoferDb, key: SubscriptionKey): Pro
     .where((eb) => eb.and(matches(key)))
     .execute();
 }
+
+/** Deletes every subscription to the extension; returns them, so the caller can say which went. */
+export async function deleteExtensionSubscriptions(
+  db: GoferDb,
+  extensionId: string,
+): Promise<Subscription[]> {
+  const gone = await listExtensionSubscriptions(db, extensionId);
+  await db.deleteFrom("subscriptions").where("extension_id", "=", extensionId).execute();
+  return gone;
+}

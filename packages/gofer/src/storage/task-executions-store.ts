@@ -4,6 +4,7 @@ import type {
   TaskExecutionStatus,
   TaskExecutionStatusReasonType,
 } from "../domain/states.ts";
+import type { TaskExecutionKey } from "../domain/task-execution-key.ts";
 import type { GoferDb } from "./database.ts";
 import { parseJson, parseNullableJson, toJson, toNullableJson } from "./json-columns.ts";
 import type { TaskExecutionsTable } from "./schema.ts";
@@ -31,13 +32,6 @@ function toTaskExecution(row: TaskExecutionsTable): StoredTaskExecution {
 export function publicTaskExecution(execution: StoredTaskExecution): TaskExecution {
   const { container_id: _container, stop_requested: _stop, ...rest } = execution;
   return rest;
-}
-
-export interface TaskExecutionKey {
-  namespace_id: string;
-  pipeline_id: string;
-  run_id: number;
-  task_id: string;
 }
 
 export async function listTaskExecutions(

@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import type { Token } from "../domain/models.ts";
 import type { GoferDb } from "./database.ts";
 import { parseJson, toJson } from "./json-columns.ts";
@@ -66,6 +67,27 @@ export async function deleteExpiredTokens(db: GoferDb, now: number): Promise<num
     .deleteFrom("tokens")
     .where("expires", ">", 0)
     .where("expires", "<=", now)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/**
+ * Deletes the tokens of runs whose objects have expired or that no longer exist; returns how many. A run
+ * token's user is `<userPrefix><namespace>/<pipeline>/<run>`, so the runs still live give the users to keep,
+ * and one statement does it.
+ */
+export async function deleteRetiredRunTokens(db: GoferDb, userPrefix: string): Promise<number> {
+  const result = await db
+    .deleteFrom("tokens")
+    .where("user", "like", `${userPrefix}%`)
+    .where(
+      "user",
+      "not in",
+      db
+        .selectFrom("runs")
+        .select(sql<string>`${userPrefix} || namespace_id || '/' || pipeline_id || '/' || run_id`.as("user"))
+        .where("store_objects_expired", "=", 0),
+    )
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }

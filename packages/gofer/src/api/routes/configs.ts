@@ -1,23 +1,5 @@
-import { validatePipelineConfig } from "@gofer/sdk";
 import { Type } from "typebox";
-import { redactConfig, toStoredTasks } from "../../domain/config-conversion.ts";
-import { badRequest, GoferError, notFound } from "../../domain/errors.ts";
-import type { Deployment, GoferEvent, PipelineConfig } from "../../domain/models.ts";
-import { requireNamespace, requirePipeline } from "../../services/lookups.ts";
-import {
-  configHasUnfinishedRuns,
-  deleteConfig,
-  getConfig,
-  getLiveConfig,
-  insertConfig,
-  latestVersion,
-  listConfigs,
-  setConfigState,
-} from "../../storage/configs-store.ts";
-import { insertDeployment, nextDeploymentId } from "../../storage/deployments-store.ts";
-import { getPipeline, upsertPipeline } from "../../storage/pipelines-store.ts";
 import type { RoutePlugin } from "../api-context.ts";
-import { requireIdentifier } from "../guards.ts";
 import { errorResponses, PipelineParams } from "../schemas/common.ts";
 import { PipelineInput } from "../schemas/pipeline-input.ts";
 
@@ -27,7 +9,7 @@ const VersionParams = Type.Object({
   version: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
 });
 
-export const configRoutes: RoutePlugin = (app, { db, bus }) => {
+export const configRoutes: RoutePlugin = (app, { configs }) => {
   app.get(
     "/api/namespaces/:namespace_id/pipelines/:pipeline_id/configs",
     {
@@ -39,11 +21,9 @@ export const configRoutes: RoutePlugin = (app, { db, bus }) => {
         response: { 200: Type.Object({ configs: Type.Array(Type.Ref("Config")) }), ...errorResponses },
       },
     },
-    async (request) => {
-      const { namespace_id, pipeline_id } = request.params;
-      await requirePipeline(db, namespace_id, pipeline_id);
-      return { configs: (await listConfigs(db, namespace_id, pipeline_id)).map(redactConfig) };
-    },
+    async (request) => ({
+      configs: await configs.list(request.params.namespace_id, request.params.pipeline_id),
+    }),
   );
 
   app.post(
@@ -64,59 +44,14 @@ export const configRoutes: RoutePlugin = (app, { db, bus }) => {
           ...errorResponses,
         },
       },
-      // The SDK's validator checks the body (below) so that server and SDK give the same messages; the path
-      // parameters are plain strings that the handler checks itself.
+      // The config service checks the body with the SDK's validator so that server and SDK give the same
+      // messages; the path parameters are plain strings, checked there against the body's id.
       validatorCompiler: () => () => true,
     },
     async (request, reply) => {
       const { namespace_id, pipeline_id } = request.params;
-      const body = request.body as unknown;
-      if (typeof body !== "object" || body === null || Array.isArray(body) || !("config" in body)) {
-        throw badRequest("Body must be a JSON object with a `config` field holding the pipeline");
-      }
-      const extra = Object.keys(body).filter((key) => key !== "config");
-      if (extra.length > 0) throw badRequest(`Unknown field(s) in body: ${extra.join(", ")}`);
-      const result = validatePipelineConfig((body as { config: unknown }).config);
-      if (!result.ok) {
-        const lines = result.problems.map((problem) =>
-          problem.path ? `${problem.path}: ${problem.message}` : problem.message,
-        );
-        throw new GoferError("INVALID_PIPELINE_CONFIG", `Invalid pipeline config: ${lines.join("; ")}`);
-      }
-      const input = result.config;
-      if (input.id !== pipeline_id) {
-        throw badRequest(
-          `The config's id "${input.id}" does not match the pipeline "${pipeline_id}" in the URL`,
-        );
-      }
-      requireIdentifier(pipeline_id, "pipeline id");
-      await requireNamespace(db, namespace_id);
-
-      const { tasks, order } = toStoredTasks(input);
-      const { config, events } = await db.transaction().execute(async (tx) => {
-        const now = Date.now();
-        const events: GoferEvent[] = [];
-        const existed = (await getPipeline(tx, namespace_id, pipeline_id)) !== undefined;
-        await upsertPipeline(tx, namespace_id, pipeline_id, now);
-        const config: PipelineConfig = {
-          namespace_id,
-          pipeline_id,
-          version: (await latestVersion(tx, namespace_id, pipeline_id)) + 1,
-          parallelism: input.parallelism,
-          name: input.name,
-          description: input.description ?? "",
-          tasks,
-          state: "unreleased",
-          registered: now,
-          deprecated: 0,
-        };
-        await insertConfig(tx, config, order);
-        if (!existed) events.push(await bus.publish("created_pipeline", { namespace_id, pipeline_id }, tx));
-        return { config, events };
-      });
-      for (const event of events) bus.deliver(event);
-      const metadata = await requirePipeline(db, namespace_id, pipeline_id);
-      return reply.code(201).send({ pipeline: { metadata, config: redactConfig(config) } });
+      const pipeline = await configs.register(namespace_id, pipeline_id, request.body as unknown);
+      return reply.code(201).send({ pipeline });
     },
   );
 
@@ -133,10 +68,7 @@ export const configRoutes: RoutePlugin = (app, { db, bus }) => {
     },
     async (request) => {
       const { namespace_id, pipeline_id, version } = request.params;
-      await requirePipeline(db, namespace_id, pipeline_id);
-      const config = await getConfig(db, namespace_id, pipeline_id, version);
-      if (!config) throw notFound(`Config version ${version} of pipeline "${pipeline_id}"`);
-      return { config: redactConfig(config) };
+      return { config: await configs.get(namespace_id, pipeline_id, version) };
     },
   );
 
@@ -153,40 +85,8 @@ export const configRoutes: RoutePlugin = (app, { db, bus }) => {
       },
     },
     async (request, reply) => {
-      const { namespace_id, pipeline_id } = request.params;
-      await requirePipeline(db, namespace_id, pipeline_id);
-      const { deployment, events } = await db.transaction().execute(async (tx) => {
-        const target = await getConfig(tx, namespace_id, pipeline_id, request.params.version);
-        if (!target) throw notFound(`Config version ${request.params.version} of pipeline "${pipeline_id}"`);
-        const live = await getLiveConfig(tx, namespace_id, pipeline_id);
-        const now = Date.now();
-        const range = {
-          namespace_id,
-          pipeline_id,
-          start_version: live?.version ?? target.version,
-          end_version: target.version,
-        };
-        const events = [await bus.publish("started_deployment", range, tx)];
-        if (live && live.version !== target.version) {
-          await setConfigState(tx, namespace_id, pipeline_id, live.version, "deprecated", now);
-        }
-        await setConfigState(tx, namespace_id, pipeline_id, target.version, "live", 0);
-        const deployment: Deployment = {
-          ...range,
-          deployment_id: await nextDeploymentId(tx, namespace_id, pipeline_id),
-          started: now,
-          ended: now,
-          state: "Complete",
-          status: "Successful",
-          status_reason: null,
-          logs: [],
-        };
-        await insertDeployment(tx, deployment);
-        events.push(await bus.publish("completed_deployment", range, tx));
-        return { deployment, events };
-      });
-      for (const event of events) bus.deliver(event);
-      return reply.code(201).send({ deployment });
+      const { namespace_id, pipeline_id, version } = request.params;
+      return reply.code(201).send({ deployment: await configs.deploy(namespace_id, pipeline_id, version) });
     },
   );
 
@@ -204,24 +104,7 @@ export const configRoutes: RoutePlugin = (app, { db, bus }) => {
     },
     async (request, reply) => {
       const { namespace_id, pipeline_id, version } = request.params;
-      await requirePipeline(db, namespace_id, pipeline_id);
-      const config = await getConfig(db, namespace_id, pipeline_id, version);
-      if (!config || version === 0) throw notFound(`Config version ${version} of pipeline "${pipeline_id}"`);
-      if (config.version === (await latestVersion(db, namespace_id, pipeline_id))) {
-        throw badRequest(
-          `Cannot delete version ${version}: it is the latest version; register a newer one first`,
-        );
-      }
-      if (config.state === "live") {
-        throw badRequest(`Cannot delete version ${version}: it is live; deploy another version first`);
-      }
-      if (await configHasUnfinishedRuns(db, namespace_id, pipeline_id, version)) {
-        throw new GoferError(
-          "CONFLICT",
-          `Cannot delete version ${version}: runs of it are still in progress`,
-        );
-      }
-      await deleteConfig(db, namespace_id, pipeline_id, version);
+      await configs.delete(namespace_id, pipeline_id, version);
       return reply.code(204).send(null);
     },
   );

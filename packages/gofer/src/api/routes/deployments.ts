@@ -1,11 +1,8 @@
 import { Type } from "typebox";
-import { notFound } from "../../domain/errors.ts";
-import { requirePipeline } from "../../services/lookups.ts";
-import { getDeployment, listDeployments } from "../../storage/deployments-store.ts";
 import type { RoutePlugin } from "../api-context.ts";
 import { errorResponses, IdentifierParam, PipelineParams } from "../schemas/common.ts";
 
-export const deploymentRoutes: RoutePlugin = (app, { db }) => {
+export const deploymentRoutes: RoutePlugin = (app, { deployments }) => {
   app.get(
     "/api/namespaces/:namespace_id/pipelines/:pipeline_id/deployments",
     {
@@ -20,11 +17,9 @@ export const deploymentRoutes: RoutePlugin = (app, { db }) => {
         },
       },
     },
-    async (request) => {
-      const { namespace_id, pipeline_id } = request.params;
-      await requirePipeline(db, namespace_id, pipeline_id);
-      return { deployments: await listDeployments(db, namespace_id, pipeline_id) };
-    },
+    async (request) => ({
+      deployments: await deployments.list(request.params.namespace_id, request.params.pipeline_id),
+    }),
   );
 
   app.get(
@@ -44,10 +39,7 @@ export const deploymentRoutes: RoutePlugin = (app, { db }) => {
     },
     async (request) => {
       const { namespace_id, pipeline_id, deployment_id } = request.params;
-      await requirePipeline(db, namespace_id, pipeline_id);
-      const deployment = await getDeployment(db, namespace_id, pipeline_id, deployment_id);
-      if (!deployment) throw notFound(`Deployment ${deployment_id} of pipeline "${pipeline_id}"`);
-      return { deployment };
+      return { deployment: await deployments.get(namespace_id, pipeline_id, deployment_id) };
     },
   );
 };

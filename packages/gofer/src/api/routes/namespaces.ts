@@ -1,21 +1,11 @@
 import { Type } from "typebox";
-import { badRequest, GoferError, notFound } from "../../domain/errors.ts";
-import type { Namespace } from "../../domain/models.ts";
-import { requireNamespace } from "../../services/lookups.ts";
-import {
-  deleteNamespace,
-  insertNamespace,
-  listNamespaces,
-  updateNamespace,
-} from "../../storage/namespaces-store.ts";
-import { listUnfinishedRuns } from "../../storage/runs-store.ts";
 import type { RoutePlugin } from "../api-context.ts";
 import { requireIdentifier } from "../guards.ts";
 import { errorResponses, NamespaceParams } from "../schemas/common.ts";
 
 const Text = (max: number) => Type.String({ maxLength: max });
 
-export const namespaceRoutes: RoutePlugin = (app, { db, bus }) => {
+export const namespaceRoutes: RoutePlugin = (app, { namespaces }) => {
   app.get(
     "/api/namespaces",
     {
@@ -26,7 +16,7 @@ export const namespaceRoutes: RoutePlugin = (app, { db, bus }) => {
         response: { 200: Type.Object({ namespaces: Type.Array(Type.Ref("Namespace")) }), ...errorResponses },
       },
     },
-    async () => ({ namespaces: await listNamespaces(db) }),
+    async () => ({ namespaces: await namespaces.list() }),
   );
 
   app.post(
@@ -44,18 +34,8 @@ export const namespaceRoutes: RoutePlugin = (app, { db, bus }) => {
       },
     },
     async (request, reply) => {
-      const { id, name, description } = request.body;
-      requireIdentifier(id, "namespace id");
-      const now = Date.now();
-      const namespace: Namespace = { id, name, description, created: now, modified: now };
-      const event = await db.transaction().execute(async (tx) => {
-        if (!(await insertNamespace(tx, namespace))) {
-          throw new GoferError("ALREADY_EXISTS", `Namespace "${id}" already exists`);
-        }
-        return bus.publish("created_namespace", { namespace_id: id }, tx);
-      });
-      bus.deliver(event);
-      return reply.code(201).send({ namespace });
+      requireIdentifier(request.body.id, "namespace id");
+      return reply.code(201).send({ namespace: await namespaces.create(request.body) });
     },
   );
 
@@ -70,7 +50,7 @@ export const namespaceRoutes: RoutePlugin = (app, { db, bus }) => {
         response: { 200: Type.Object({ namespace: Type.Ref("Namespace") }), ...errorResponses },
       },
     },
-    async (request) => ({ namespace: await requireNamespace(db, request.params.namespace_id) }),
+    async (request) => ({ namespace: await namespaces.get(request.params.namespace_id) }),
   );
 
   app.patch(
@@ -91,20 +71,7 @@ export const namespaceRoutes: RoutePlugin = (app, { db, bus }) => {
         response: { 200: Type.Object({ namespace: Type.Ref("Namespace") }), ...errorResponses },
       },
     },
-    async (request) => {
-      const { name, description } = request.body;
-      if ((name === undefined || name === null) && (description === undefined || description === null)) {
-        throw badRequest("Nothing to update; send `name` and/or `description`");
-      }
-      await requireNamespace(db, request.params.namespace_id);
-      const namespace = await updateNamespace(db, request.params.namespace_id, {
-        ...(typeof name === "string" && { name }),
-        ...(typeof description === "string" && { description }),
-        modified: Date.now(),
-      });
-      if (!namespace) throw notFound(`Namespace "${request.params.namespace_id}"`);
-      return { namespace };
-    },
+    async (request) => ({ namespace: await namespaces.update(request.params.namespace_id, request.body) }),
   );
 
   app.delete(
@@ -120,17 +87,7 @@ export const namespaceRoutes: RoutePlugin = (app, { db, bus }) => {
       },
     },
     async (request, reply) => {
-      const namespaceId = request.params.namespace_id;
-      await requireNamespace(db, namespaceId);
-      const busy = (await listUnfinishedRuns(db)).filter((run) => run.namespace_id === namespaceId);
-      if (busy.length > 0) {
-        throw new GoferError(
-          "CONFLICT",
-          `Namespace "${namespaceId}" has ${busy.length} unfinished run(s); cancel them and retry`,
-        );
-      }
-      await deleteNamespace(db, namespaceId);
-      await bus.publish("deleted_namespace", { namespace_id: namespaceId });
+      await namespaces.delete(request.params.namespace_id);
       return reply.code(204).send(null);
     },
   );

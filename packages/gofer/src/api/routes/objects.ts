@@ -1,24 +1,13 @@
 /**
  * Pipeline, run and extension objects: raw bytes by key. Uploads are streamed to disk as they arrive (never
  * buffered whole), so they are bounded by `object_store.max_object_size`, not by `api.request_body_limit`;
- * downloads stream the file with its Content-Length.
- *
- * Storing an existing key without `force=true` answers 409 (v0 documents only "4XX"; Gofer sent 400, but a
- * conflict with existing state is what 409 means everywhere else in this API, e.g. secrets).
+ * downloads stream the file with its Content-Length. The rules are the object service's.
  */
 import type { Readable } from "node:stream";
 import type { FastifyReply } from "fastify";
 import { Type } from "typebox";
-import { notFound } from "../../domain/errors.ts";
-import {
-  type ObjectInfo,
-  type ObjectScope,
-  type ObjectStore,
-  runObjectsExpired,
-} from "../../objects/object-store.ts";
-import { requirePipeline, requireRun } from "../../services/lookups.ts";
-import type { GoferDb } from "../../storage/database.ts";
-import { getExtension } from "../../storage/extensions-store.ts";
+import type { ObjectInfo, ObjectScope } from "../../objects/object-store.ts";
+import type { ObjectService } from "../../services/object-service.ts";
 import type { GoferApp, RoutePlugin } from "../api-context.ts";
 import { requireIdentifier } from "../guards.ts";
 import { EpochMs, errorResponses, IdentifierParam, PipelineParams, RunParams } from "../schemas/common.ts";
@@ -44,8 +33,8 @@ interface Kind {
   url: string;
   tag: string;
   params: ReturnType<typeof Type.Object>;
-  /** Checks the owner exists (404 otherwise) and returns the scope. */
-  scope(db: GoferDb, params: Record<string, unknown>, forWrite: boolean): Promise<ObjectScope>;
+  /** The owner the path names. */
+  scope(params: Record<string, unknown>): ObjectScope;
 }
 
 const KINDS: Kind[] = [
@@ -54,38 +43,32 @@ const KINDS: Kind[] = [
     url: PIPELINE_URL,
     tag: "Objects",
     params: PipelineParams,
-    async scope(db, params) {
-      const namespace_id = String(params.namespace_id);
-      const pipeline_id = String(params.pipeline_id);
-      await requirePipeline(db, namespace_id, pipeline_id);
-      return { kind: "pipeline", namespace_id, pipeline_id };
-    },
+    scope: (params) => ({
+      kind: "pipeline",
+      namespace_id: String(params.namespace_id),
+      pipeline_id: String(params.pipeline_id),
+    }),
   },
   {
     name: "run",
     url: RUN_URL,
     tag: "Objects",
     params: RunParams,
-    async scope(db, params, forWrite) {
-      const namespace_id = String(params.namespace_id);
-      const pipeline_id = String(params.pipeline_id);
-      const run_id = Number(params.run_id);
-      const run = await requireRun(db, namespace_id, pipeline_id, run_id);
-      // Checked again when the upload commits (the run may expire while the body streams in).
-      if (forWrite && run.store_objects_expired) throw runObjectsExpired(run_id);
-      return { kind: "run", namespace_id, pipeline_id, run_id };
-    },
+    scope: (params) => ({
+      kind: "run",
+      namespace_id: String(params.namespace_id),
+      pipeline_id: String(params.pipeline_id),
+      run_id: Number(params.run_id),
+    }),
   },
   {
     name: "extension",
     url: EXTENSION_URL,
     tag: "Objects",
     params: Type.Object({ extension_id: IdentifierParam }),
-    async scope(db, params) {
+    scope(params) {
       const extension_id = String(params.extension_id);
       requireIdentifier(extension_id, "extension id");
-      // Objects of an extension that is not installed would outlive every cleanup: refuse them.
-      if (!(await getExtension(db, extension_id))) throw notFound(`Extension "${extension_id}"`);
       return { kind: "extension", extension_id };
     },
   },
@@ -98,11 +81,11 @@ export const objectRoutes: RoutePlugin = (app, services) => {
   void app.register(async (scoped) => {
     scoped.removeAllContentTypeParsers();
     scoped.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
-    for (const kind of KINDS) objectRoutesOf(scoped, kind, services.db, services.objects);
+    for (const kind of KINDS) objectRoutesOf(scoped, kind, services.objects);
   });
 };
 
-function objectRoutesOf(app: GoferApp, kind: Kind, db: GoferDb, objects: ObjectStore): void {
+function objectRoutesOf(app: GoferApp, kind: Kind, objects: ObjectService): void {
   const keyParams = Type.Object({ ...kind.params.properties, key: KeyParam });
 
   app.get(
@@ -117,7 +100,7 @@ function objectRoutesOf(app: GoferApp, kind: Kind, db: GoferDb, objects: ObjectS
       },
     },
     async (request) => {
-      const scope = await kind.scope(db, request.params as Record<string, unknown>, false);
+      const scope = kind.scope(request.params as Record<string, unknown>);
       return { objects: (await objects.list(scope)).map(wire) };
     },
   );
@@ -141,8 +124,7 @@ function objectRoutesOf(app: GoferApp, kind: Kind, db: GoferDb, objects: ObjectS
     },
     async (request, reply: FastifyReply) => {
       const params = request.params as Record<string, unknown>;
-      const scope = await kind.scope(db, params, false);
-      const opened = await objects.open(scope, String(params.key));
+      const opened = await objects.open(kind.scope(params), String(params.key));
       return reply
         .type("application/octet-stream")
         .header("content-length", opened.size)
@@ -167,10 +149,9 @@ function objectRoutesOf(app: GoferApp, kind: Kind, db: GoferDb, objects: ObjectS
     },
     async (request, reply) => {
       const params = request.params as Record<string, unknown>;
-      const scope = await kind.scope(db, params, true);
       const declared = request.headers["content-length"];
       const body = (request.body as Readable | undefined) ?? emptyBody();
-      const stored = await objects.put(scope, String(params.key), body, {
+      const stored = await objects.put(kind.scope(params), String(params.key), body, {
         force: (request.query as { force?: boolean }).force === true,
         contentLength: declared === undefined ? undefined : Number(declared),
       });
@@ -191,8 +172,7 @@ function objectRoutesOf(app: GoferApp, kind: Kind, db: GoferDb, objects: ObjectS
     },
     async (request, reply) => {
       const params = request.params as Record<string, unknown>;
-      const scope = await kind.scope(db, params, false);
-      await objects.delete(scope, String(params.key));
+      await objects.delete(kind.scope(params), String(params.key));
       return reply.code(204).send(null);
     },
   );

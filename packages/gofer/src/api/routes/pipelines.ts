@@ -1,12 +1,8 @@
 import { Type } from "typebox";
-import { badRequest, GoferError } from "../../domain/errors.ts";
-import { requireNamespace, requirePipeline } from "../../services/lookups.ts";
-import { deletePipeline, listPipelines, setPipelineState } from "../../storage/pipelines-store.ts";
-import { listUnfinishedRuns } from "../../storage/runs-store.ts";
 import type { RoutePlugin } from "../api-context.ts";
 import { errorResponses, Literals, NamespaceParams, PipelineParams } from "../schemas/common.ts";
 
-export const pipelineRoutes: RoutePlugin = (app, { db, bus }) => {
+export const pipelineRoutes: RoutePlugin = (app, { pipelines }) => {
   app.get(
     "/api/namespaces/:namespace_id/pipelines",
     {
@@ -18,10 +14,7 @@ export const pipelineRoutes: RoutePlugin = (app, { db, bus }) => {
         response: { 200: Type.Object({ pipelines: Type.Array(Type.Ref("Metadata")) }), ...errorResponses },
       },
     },
-    async (request) => {
-      await requireNamespace(db, request.params.namespace_id);
-      return { pipelines: await listPipelines(db, request.params.namespace_id) };
-    },
+    async (request) => ({ pipelines: await pipelines.list(request.params.namespace_id) }),
   );
 
   app.get(
@@ -36,7 +29,7 @@ export const pipelineRoutes: RoutePlugin = (app, { db, bus }) => {
       },
     },
     async (request) => ({
-      pipeline: await requirePipeline(db, request.params.namespace_id, request.params.pipeline_id),
+      pipeline: await pipelines.get(request.params.namespace_id, request.params.pipeline_id),
     }),
   );
 
@@ -57,16 +50,7 @@ export const pipelineRoutes: RoutePlugin = (app, { db, bus }) => {
     },
     async (request, reply) => {
       const { namespace_id, pipeline_id } = request.params;
-      const state = request.body.state;
-      if (!state) throw badRequest('Nothing to update; send `state` ("active" or "disabled")');
-      const pipeline = await requirePipeline(db, namespace_id, pipeline_id);
-      if (pipeline.state !== state) {
-        await setPipelineState(db, namespace_id, pipeline_id, state, Date.now());
-        await bus.publish(state === "active" ? "enabled_pipeline" : "disabled_pipeline", {
-          namespace_id,
-          pipeline_id,
-        });
-      }
+      await pipelines.setState(namespace_id, pipeline_id, request.body.state);
       return reply.code(204).send(null);
     },
   );
@@ -83,19 +67,7 @@ export const pipelineRoutes: RoutePlugin = (app, { db, bus }) => {
       },
     },
     async (request, reply) => {
-      const { namespace_id, pipeline_id } = request.params;
-      await requirePipeline(db, namespace_id, pipeline_id);
-      const busy = (await listUnfinishedRuns(db)).filter(
-        (run) => run.namespace_id === namespace_id && run.pipeline_id === pipeline_id,
-      );
-      if (busy.length > 0) {
-        throw new GoferError(
-          "CONFLICT",
-          `Pipeline "${pipeline_id}" has ${busy.length} unfinished run(s); cancel them and retry`,
-        );
-      }
-      await deletePipeline(db, namespace_id, pipeline_id);
-      await bus.publish("deleted_pipeline", { namespace_id, pipeline_id });
+      await pipelines.delete(request.params.namespace_id, request.params.pipeline_id);
       return reply.code(204).send(null);
     },
   );

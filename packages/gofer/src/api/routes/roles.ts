@@ -1,8 +1,6 @@
 /** `/api/roles`: the roles tokens carry, and their permissions. System roles are read-only. */
 import { Type } from "typebox";
-import { GoferError, notFound } from "../../domain/errors.ts";
-import { type Permission, type Role, validatePermissions } from "../../domain/permissions.ts";
-import { deleteRole, getRole, insertRole, listRoles, updateRole } from "../../storage/roles-store.ts";
+import type { Permission } from "../../domain/permissions.ts";
 import type { RoutePlugin } from "../api-context.ts";
 import { requireIdentifier } from "../guards.ts";
 import { errorResponses, IdentifierParam, Nullable } from "../schemas/common.ts";
@@ -19,16 +17,7 @@ const PermissionInput = Type.Object(
 );
 const RoleEnvelope = Type.Object({ role: Type.Ref("Role") });
 
-const systemRoleRefusal = (id: string) =>
-  new GoferError("FORBIDDEN", `Role "${id}" is a system role; system roles cannot be changed or deleted`);
-
-async function requireRole(db: Parameters<RoutePlugin>[1]["db"], id: string): Promise<Role> {
-  const role = await getRole(db, id);
-  if (!role) throw notFound(`Role "${id}"`);
-  return role;
-}
-
-export const roleRoutes: RoutePlugin = (app, { db, bus }) => {
+export const roleRoutes: RoutePlugin = (app, { roles }) => {
   app.get(
     "/api/roles",
     {
@@ -39,7 +28,7 @@ export const roleRoutes: RoutePlugin = (app, { db, bus }) => {
         response: { 200: Type.Object({ roles: Type.Array(Type.Ref("Role")) }), ...errorResponses },
       },
     },
-    async () => ({ roles: await listRoles(db) }),
+    async () => ({ roles: await roles.list() }),
   );
 
   app.post(
@@ -64,12 +53,7 @@ export const roleRoutes: RoutePlugin = (app, { db, bus }) => {
     async (request, reply) => {
       const { id, description, permissions } = request.body;
       requireIdentifier(id, "role id");
-      validatePermissions(permissions as Permission[]);
-      const role: Role = { id, description, permissions: permissions as Permission[], system_role: false };
-      if (!(await insertRole(db, role))) {
-        throw new GoferError("ALREADY_EXISTS", `Role "${id}" already exists`);
-      }
-      await bus.publish("created_role", { role_id: id });
+      const role = await roles.create({ id, description, permissions: permissions as Permission[] });
       return reply.code(201).send({ role });
     },
   );
@@ -85,7 +69,7 @@ export const roleRoutes: RoutePlugin = (app, { db, bus }) => {
         response: { 200: RoleEnvelope, ...errorResponses },
       },
     },
-    async (request) => ({ role: await requireRole(db, request.params.role_id) }),
+    async (request) => ({ role: await roles.get(request.params.role_id) }),
   );
 
   app.patch(
@@ -108,19 +92,8 @@ export const roleRoutes: RoutePlugin = (app, { db, bus }) => {
     },
     async (request) => {
       const { description, permissions } = request.body;
-      if ((description ?? null) === null && (permissions ?? null) === null) {
-        throw new GoferError("BAD_REQUEST", "Nothing to update; send `description` and/or `permissions`");
-      }
-      const role = await requireRole(db, request.params.role_id);
-      if (role.system_role) throw systemRoleRefusal(role.id);
-      if (permissions) validatePermissions(permissions as Permission[]);
-      const updated: Role = {
-        ...role,
-        description: description ?? role.description,
-        permissions: (permissions as Permission[] | null | undefined) ?? role.permissions,
-      };
-      await updateRole(db, updated);
-      return { role: updated };
+      const change = { description, permissions: permissions as Permission[] | null | undefined };
+      return { role: await roles.update(request.params.role_id, change) };
     },
   );
 
@@ -136,10 +109,7 @@ export const roleRoutes: RoutePlugin = (app, { db, bus }) => {
       },
     },
     async (request, reply) => {
-      const role = await requireRole(db, request.params.role_id);
-      if (role.system_role) throw systemRoleRefusal(role.id);
-      await deleteRole(db, role.id);
-      await bus.publish("deleted_role", { role_id: role.id });
+      await roles.delete(request.params.role_id);
       return reply.code(204).send(null);
     },
   );

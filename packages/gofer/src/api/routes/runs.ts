@@ -1,14 +1,8 @@
 import { Type } from "typebox";
-import { badRequest } from "../../domain/errors.ts";
-import { requirePipeline, requireRun } from "../../services/lookups.ts";
-import { listRuns, publicRun } from "../../storage/runs-store.ts";
 import type { RoutePlugin } from "../api-context.ts";
 import { errorResponses, PipelineParams, RunParams, StringMap } from "../schemas/common.ts";
 
-const MAX_RUN_VARIABLES = 1000;
-const MAX_VARIABLE_VALUE_BYTES = 64 * 1024;
-
-export const runRoutes: RoutePlugin = (app, { db, orchestrator }) => {
+export const runRoutes: RoutePlugin = (app, { runs }) => {
   app.get(
     "/api/namespaces/:namespace_id/pipelines/:pipeline_id/runs",
     {
@@ -27,10 +21,8 @@ export const runRoutes: RoutePlugin = (app, { db, orchestrator }) => {
     },
     async (request) => {
       const { namespace_id, pipeline_id } = request.params;
-      await requirePipeline(db, namespace_id, pipeline_id);
       const { limit = 50, offset = 0, reverse = false } = request.query;
-      const runs = await listRuns(db, namespace_id, pipeline_id, { limit, offset, reverse });
-      return { runs: runs.map(publicRun) };
+      return { runs: await runs.list(namespace_id, pipeline_id, { limit, offset, reverse }) };
     },
   );
 
@@ -51,13 +43,7 @@ export const runRoutes: RoutePlugin = (app, { db, orchestrator }) => {
     async (request, reply) => {
       const { namespace_id, pipeline_id } = request.params;
       const variables = request.body.variables ?? {};
-      checkRunVariables(variables);
-      const run = await orchestrator.startRun(
-        namespace_id,
-        pipeline_id,
-        variables,
-        request.principal.initiator,
-      );
+      const run = await runs.start(namespace_id, pipeline_id, variables, request.principal.initiator);
       return reply.code(201).send({ run });
     },
   );
@@ -73,10 +59,7 @@ export const runRoutes: RoutePlugin = (app, { db, orchestrator }) => {
         response: { 200: Type.Object({ run: Type.Ref("Run") }), ...errorResponses },
       },
     },
-    async (request) => {
-      const { namespace_id, pipeline_id, run_id } = request.params;
-      return { run: publicRun(await requireRun(db, namespace_id, pipeline_id, run_id)) };
-    },
+    async (request) => ({ run: await runs.get(request.params) }),
   );
 
   app.delete(
@@ -93,26 +76,8 @@ export const runRoutes: RoutePlugin = (app, { db, orchestrator }) => {
       },
     },
     async (request, reply) => {
-      const { namespace_id, pipeline_id, run_id } = request.params;
-      await requireRun(db, namespace_id, pipeline_id, run_id);
-      await orchestrator.cancelRun({ namespace_id, pipeline_id, run_id }, request.principal.initiator);
+      await runs.cancel(request.params, request.principal.initiator);
       return reply.code(204).send(null);
     },
   );
 };
-
-function checkRunVariables(variables: Record<string, string>): void {
-  const keys = Object.keys(variables);
-  if (keys.length > MAX_RUN_VARIABLES)
-    throw badRequest(`Too many variables (${keys.length}); at most ${MAX_RUN_VARIABLES}`);
-  for (const key of keys) {
-    if (key === "" || key.includes("=") || key.includes("\0") || key.length > 256) {
-      throw badRequest(
-        `Invalid variable name ${JSON.stringify(key.slice(0, 64))}: 1–256 characters, no "=" or NUL`,
-      );
-    }
-    if (Buffer.byteLength(variables[key] ?? "") > MAX_VARIABLE_VALUE_BYTES) {
-      throw badRequest(`Variable ${key} is larger than ${MAX_VARIABLE_VALUE_BYTES} bytes`);
-    }
-  }
-}

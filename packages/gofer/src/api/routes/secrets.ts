@@ -1,21 +1,9 @@
 /**
- * Pipeline and global secrets (v0 paths and shapes). Values go in through `put` and come out only through
- * `get ?include_secret=true` for callers allowed to see them; every other answer carries metadata only.
- *
- * Revealing a pipeline secret's value needs `secrets` write on its namespace and pipeline (the people who
- * could replace it anyway); `secrets` read shows that it exists. Global secrets are admin-only throughout.
- * Gofer has no secret events, so none are published.
+ * Pipeline and global secrets (v0 paths and shapes). Who may see a value is the secret service's rule
+ * (services/secret-service.ts); these routes only carry requests to it.
  */
 import { Type } from "typebox";
-import { resolveNeeds } from "../../auth/authorize.ts";
-import type { Principal } from "../../auth/tokens.ts";
-import { notFound } from "../../domain/errors.ts";
-import { rolesSatisfy } from "../../domain/permissions.ts";
-import { requireNamespaceRules, requireSecretKey } from "../../domain/secrets.ts";
-import type { SecretStore } from "../../secrets/secret-store.ts";
-import { requirePipeline } from "../../services/lookups.ts";
-import type { GoferDb } from "../../storage/database.ts";
-import { getRoles } from "../../storage/roles-store.ts";
+import type { SecretService } from "../../services/secret-service.ts";
 import type { GoferApp } from "../api-context.ts";
 import { errorResponses, PipelineParams } from "../schemas/common.ts";
 
@@ -43,11 +31,10 @@ const Content = Type.String({ description: "The plaintext secret." });
 const Force = Type.Boolean({ description: "Replace the value if the key exists (otherwise 409)." });
 
 export interface SecretRouteServices {
-  db: GoferDb;
-  secrets: SecretStore;
+  secrets: SecretService;
 }
 
-export function secretRoutes(app: GoferApp, { db, secrets }: SecretRouteServices): void {
+export function secretRoutes(app: GoferApp, { secrets }: SecretRouteServices): void {
   app.get(
     "/api/namespaces/:namespace_id/pipelines/:pipeline_id/secrets",
     {
@@ -61,7 +48,6 @@ export function secretRoutes(app: GoferApp, { db, secrets }: SecretRouteServices
     },
     async (request) => {
       const { namespace_id, pipeline_id } = request.params;
-      await requirePipeline(db, namespace_id, pipeline_id);
       return { secrets: await secrets.listPipelineSecrets(namespace_id, pipeline_id) };
     },
   );
@@ -83,10 +69,7 @@ export function secretRoutes(app: GoferApp, { db, secrets }: SecretRouteServices
     },
     async (request, reply) => {
       const { namespace_id, pipeline_id } = request.params;
-      const { key, content, force } = request.body;
-      requireSecretKey(key);
-      await requirePipeline(db, namespace_id, pipeline_id);
-      const secret = await secrets.putPipelineSecret(namespace_id, pipeline_id, key, content, force);
+      const secret = await secrets.putPipelineSecret(namespace_id, pipeline_id, request.body);
       return reply.code(201).send({ secret });
     },
   );
@@ -104,16 +87,8 @@ export function secretRoutes(app: GoferApp, { db, secrets }: SecretRouteServices
         response: { 200: GetSecretResponse, ...errorResponses },
       },
     },
-    async (request) => {
-      const { namespace_id, pipeline_id, key } = request.params;
-      const secret = await secrets.getPipelineSecret(namespace_id, pipeline_id, key);
-      if (!secret) {
-        await requirePipeline(db, namespace_id, pipeline_id);
-        throw notFound(`Secret "${key}" of pipeline "${pipeline_id}"`);
-      }
-      const reveal = request.query.include_secret && (await mayReveal(db, request.principal, request.params));
-      return { metadata: secret.metadata, secret: reveal ? secret.value() : null };
-    },
+    async (request) =>
+      secrets.getPipelineSecret(request.params, request.query.include_secret, request.principal),
   );
 
   app.delete(
@@ -128,11 +103,7 @@ export function secretRoutes(app: GoferApp, { db, secrets }: SecretRouteServices
       },
     },
     async (request, reply) => {
-      const { namespace_id, pipeline_id, key } = request.params;
-      if (!(await secrets.deletePipelineSecret(namespace_id, pipeline_id, key))) {
-        await requirePipeline(db, namespace_id, pipeline_id);
-        throw notFound(`Secret "${key}" of pipeline "${pipeline_id}"`);
-      }
+      await secrets.deletePipelineSecret(request.params);
       return reply.code(204).send(null);
     },
   );
@@ -171,10 +142,7 @@ export function secretRoutes(app: GoferApp, { db, secrets }: SecretRouteServices
       },
     },
     async (request, reply) => {
-      const { key, content, namespaces, force } = request.body;
-      requireSecretKey(key);
-      requireNamespaceRules(namespaces);
-      const secret = await secrets.putGlobalSecret(key, content, namespaces, force);
+      const secret = await secrets.putGlobalSecret(request.body);
       return reply.code(201).send({ secret });
     },
   );
@@ -191,12 +159,7 @@ export function secretRoutes(app: GoferApp, { db, secrets }: SecretRouteServices
         response: { 200: GetSecretResponse, ...errorResponses },
       },
     },
-    async (request) => {
-      const secret = await secrets.getGlobalSecret(request.params.key);
-      if (!secret) throw notFound(`Global secret "${request.params.key}"`);
-      // The route is admin-only, so whoever gets here may see the value.
-      return { metadata: secret.metadata, secret: request.query.include_secret ? secret.value() : null };
-    },
+    async (request) => secrets.getGlobalSecret(request.params.key, request.query.include_secret),
   );
 
   app.delete(
@@ -211,21 +174,8 @@ export function secretRoutes(app: GoferApp, { db, secrets }: SecretRouteServices
       },
     },
     async (request, reply) => {
-      if (!(await secrets.deleteGlobalSecret(request.params.key))) {
-        throw notFound(`Global secret "${request.params.key}"`);
-      }
+      await secrets.deleteGlobalSecret(request.params.key);
       return reply.code(204).send(null);
     },
   );
-}
-
-async function mayReveal(
-  db: GoferDb,
-  principal: Principal,
-  params: { namespace_id: string; pipeline_id: string },
-): Promise<boolean> {
-  if (principal.admin) return true;
-  if (!principal.token) return false;
-  const needs = resolveNeeds(["namespaces:{namespace_id}", "pipelines:{pipeline_id}", "secrets"], params);
-  return rolesSatisfy(await getRoles(db, principal.token.roles), "write", needs);
 }

@@ -1,5 +1,4 @@
 import { Type } from "typebox";
-import { getSystemState, setRunsPaused } from "../../storage/system-store.ts";
 import type { RoutePlugin } from "../api-context.ts";
 import { errorResponses } from "../schemas/common.ts";
 
@@ -10,7 +9,7 @@ const SystemPreferences = Type.Object({
   }),
 });
 
-export const systemRoutes: RoutePlugin = (app, { db, version }) => {
+export const systemRoutes: RoutePlugin = (app, { system }) => {
   app.get(
     "/api/system/metadata",
     {
@@ -21,7 +20,7 @@ export const systemRoutes: RoutePlugin = (app, { db, version }) => {
         response: { 200: Type.Object({ commit: Type.String(), semver: Type.String() }), ...errorResponses },
       },
     },
-    async () => version,
+    async () => system.metadata(),
   );
 
   app.get(
@@ -35,7 +34,7 @@ export const systemRoutes: RoutePlugin = (app, { db, version }) => {
         response: { 200: SystemPreferences, ...errorResponses },
       },
     },
-    async () => preferencesOf(await getSystemState(db)),
+    async () => system.preferences(),
   );
 
   app.patch(
@@ -54,22 +53,6 @@ export const systemRoutes: RoutePlugin = (app, { db, version }) => {
         response: { 200: SystemPreferences, ...errorResponses },
       },
     },
-    async (request) => {
-      const paused = request.body.ignore_pipeline_run_events;
-      if (typeof paused === "boolean") {
-        await setRunsPaused(db, paused);
-        request.log.warn(
-          { paused, by: request.principal.initiator.user },
-          "new runs %s",
-          paused ? "paused" : "resumed",
-        );
-      }
-      return preferencesOf(await getSystemState(db));
-    },
+    async (request) => system.updatePreferences(request.body, request.principal.initiator, request.log),
   );
 };
-
-const preferencesOf = (state: { bootstrap_token_created: boolean; ignore_pipeline_run_events: boolean }) => ({
-  bootstrap_token_created: state.bootstrap_token_created,
-  ignore_pipeline_run_events: state.ignore_pipeline_run_events,
-});

@@ -6,10 +6,7 @@
 import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { WebSocket } from "ws";
-import { GoferError } from "../../domain/errors.ts";
-import { attachableContainer } from "../../orchestrator/orchestrator.ts";
-import { requireTaskExecution } from "../../services/lookups.ts";
-import type { TaskExecutionKey } from "../../storage/task-executions-store.ts";
+import type { TaskExecutionKey } from "../../domain/task-execution-key.ts";
 import type { RoutePlugin } from "../api-context.ts";
 import { splitCommandWords } from "../command-words.ts";
 import { errorResponses, TaskParams } from "../schemas/common.ts";
@@ -45,7 +42,7 @@ interface AttachQueryValue {
   tty?: boolean;
 }
 
-export const taskAttachRoutes: RoutePlugin = (app, { db, orchestrator, taskAttach }) => {
+export const taskAttachRoutes: RoutePlugin = (app, { taskExecutions }) => {
   app.route({
     method: "GET",
     url: "/api/namespaces/:namespace_id/pipelines/:pipeline_id/runs/:run_id/tasks/:task_id/attach",
@@ -62,14 +59,8 @@ export const taskAttachRoutes: RoutePlugin = (app, { db, orchestrator, taskAttac
       response: { ...errorResponses },
     },
     preHandler: async (request) => {
-      if (!taskAttach) {
-        throw new GoferError(
-          "ATTACH_DISABLED",
-          "Attaching to tasks is turned off on this server; an operator can allow it with api.task_attach = true",
-        );
-      }
       commandOf(request.query as AttachQueryValue);
-      attachableContainer(await requireTaskExecution(db, request.params as TaskExecutionKey));
+      await taskExecutions.requireAttachable(request.params as TaskExecutionKey);
     },
     handler: refusePlainHttp,
     wsHandler: (socket: WebSocket, request: FastifyRequest) => {
@@ -81,7 +72,7 @@ export const taskAttachRoutes: RoutePlugin = (app, { db, orchestrator, taskAttac
         "terminal attached to task",
       );
       // The task may end between the check and the exec, or the engine may refuse: the relay closes with why.
-      const starting = orchestrator.attach(key, command, query.tty ?? true).then(async (session) => {
+      const starting = taskExecutions.attach(key, command, query.tty ?? true).then(async (session) => {
         if (query.columns && query.rows)
           await session.resize(query.columns, query.rows).catch(() => undefined);
         return session;

@@ -1,33 +1,14 @@
 import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { WebSocket } from "ws";
-import { redactTask } from "../../domain/config-conversion.ts";
-import { badRequest, GoferError } from "../../domain/errors.ts";
-import { logKeyOf } from "../../orchestrator/task-launcher.ts";
-import { requireRun, requireTaskExecution } from "../../services/lookups.ts";
-import type { GoferDb } from "../../storage/database.ts";
-import {
-  getTaskExecution,
-  listTaskExecutions,
-  publicTaskExecution,
-  type StoredTaskExecution,
-  type TaskExecutionKey,
-  updateTaskExecution,
-} from "../../storage/task-executions-store.ts";
-import type { ApiServices, RoutePlugin } from "../api-context.ts";
+import type { TaskExecutionKey } from "../../domain/task-execution-key.ts";
+import type { RoutePlugin } from "../api-context.ts";
 import { abortOnClose, sendPlainText, streamToSocket } from "../log-streams.ts";
 import { errorResponses, RunParams, TaskParams } from "../schemas/common.ts";
 
 const TASKS_URL = "/api/namespaces/:namespace_id/pipelines/:pipeline_id/runs/:run_id/tasks";
 
-const present = (execution: StoredTaskExecution) => {
-  const wire = publicTaskExecution(execution);
-  return { ...wire, task: redactTask(wire.task) };
-};
-
-export const taskExecutionRoutes: RoutePlugin = (app, services) => {
-  const { db, orchestrator, logs } = services;
-
+export const taskExecutionRoutes: RoutePlugin = (app, { taskExecutions }) => {
   app.get(
     TASKS_URL,
     {
@@ -42,13 +23,7 @@ export const taskExecutionRoutes: RoutePlugin = (app, services) => {
         },
       },
     },
-    async (request) => {
-      const { namespace_id, pipeline_id, run_id } = request.params;
-      await requireRun(db, namespace_id, pipeline_id, run_id);
-      return {
-        task_executions: (await listTaskExecutions(db, namespace_id, pipeline_id, run_id)).map(present),
-      };
-    },
+    async (request) => ({ task_executions: await taskExecutions.list(request.params) }),
   );
 
   app.get(
@@ -62,7 +37,7 @@ export const taskExecutionRoutes: RoutePlugin = (app, services) => {
         response: { 200: Type.Object({ task_execution: Type.Ref("TaskExecution") }), ...errorResponses },
       },
     },
-    async (request) => ({ task_execution: present(await requireTaskExecution(db, request.params)) }),
+    async (request) => ({ task_execution: await taskExecutions.get(request.params) }),
   );
 
   app.delete(
@@ -82,10 +57,7 @@ export const taskExecutionRoutes: RoutePlugin = (app, services) => {
       },
     },
     async (request, reply) => {
-      await requireTaskExecution(db, request.params);
-      const waitForMs =
-        request.query.wait_for === undefined ? services.stopTimeoutMs : request.query.wait_for * 1000;
-      await orchestrator.cancelTask(request.params, waitForMs, request.principal.initiator);
+      await taskExecutions.cancel(request.params, request.query.wait_for, request.principal.initiator);
       return reply.code(204).send(null);
     },
   );
@@ -103,22 +75,17 @@ export const taskExecutionRoutes: RoutePlugin = (app, services) => {
       querystring: Type.Object({ follow: Type.Optional(Type.Boolean()) }),
       response: { ...errorResponses },
     },
-    preHandler: async (request) => {
-      const execution = await requireTaskExecution(db, request.params as TaskExecutionKey);
-      if (execution.logs_removed) {
-        throw new GoferError("LOGS_REMOVED", `The logs of task "${execution.task_id}" were removed`);
-      }
-    },
+    preHandler: async (request) => taskExecutions.requireLog(request.params as TaskExecutionKey),
     handler: async (request, reply) => {
-      const key = request.params;
       const abort = abortOnClose(reply);
-      return sendPlainText(reply, readLog(services, key, request.query.follow === true, abort.signal));
+      const blocks = taskExecutions.readLog(request.params, request.query.follow === true, abort.signal);
+      return sendPlainText(reply, blocks);
     },
     wsHandler: (socket: WebSocket, request: FastifyRequest) => {
       const key = request.params as TaskExecutionKey;
       const abort = new AbortController();
       socket.on("close", () => abort.abort());
-      const blocks = readLog(services, key, true, abort.signal);
+      const blocks = taskExecutions.readLog(key, true, abort.signal);
       void streamToSocket(socket, blocks, abort.signal, request.raw.socket);
     },
   });
@@ -135,32 +102,8 @@ export const taskExecutionRoutes: RoutePlugin = (app, services) => {
       },
     },
     async (request, reply) => {
-      const execution = await requireTaskExecution(db, request.params);
-      if (execution.state !== "complete") {
-        throw badRequest(
-          `Task "${execution.task_id}" is still ${execution.state}; its log can be deleted once it completes`,
-        );
-      }
-      await logs.remove(logKeyOf(execution));
-      await updateTaskExecution(db, request.params, { logs_removed: true });
+      await taskExecutions.deleteLog(request.params);
       return reply.code(204).send(null);
     },
   );
 };
-
-/** The log as blocks of whole lines, the shape both ways of serving it take. */
-function readLog(services: ApiServices, key: TaskExecutionKey, follow: boolean, signal: AbortSignal) {
-  const logKey = logKeyOf(key);
-  if (!follow) return services.logs.read(logKey, { follow: false, signal });
-  return services.logs.read(logKey, {
-    follow: true,
-    signal,
-    isFinished: () => isSettled(services.db, key),
-  });
-}
-
-/** A task is settled once complete; a task that was never found is settled too, so nothing waits forever. */
-async function isSettled(db: GoferDb, key: TaskExecutionKey): Promise<boolean> {
-  const execution = await getTaskExecution(db, key);
-  return execution === undefined || execution.state === "complete";
-}

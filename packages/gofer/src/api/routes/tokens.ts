@@ -1,10 +1,5 @@
 /** `/api/tokens`: the bootstrap token, and tokens an admin hands out with roles and an expiry. */
 import { Type } from "typebox";
-import { createToken } from "../../auth/tokens.ts";
-import { badRequest, GoferError, notFound } from "../../domain/errors.ts";
-import { requireKnownRoles } from "../../services/lookups.ts";
-import { claimBootstrap } from "../../storage/system-store.ts";
-import { deleteToken, getToken, listTokens, setTokenDisabled } from "../../storage/tokens-store.ts";
 import type { RoutePlugin } from "../api-context.ts";
 import { errorResponses, Nullable, StringMap } from "../schemas/common.ts";
 
@@ -14,7 +9,7 @@ const TokenWithSecret = Type.Object({ token_details: Type.Ref("Token"), secret: 
 /** 100 years: longer is a typo, and keeps expiry arithmetic far from the integer limits. */
 const MAX_EXPIRY_SECONDS = 100 * 365 * 24 * 60 * 60;
 
-export const tokenRoutes: RoutePlugin = (app, { db }) => {
+export const tokenRoutes: RoutePlugin = (app, { tokens }) => {
   app.post(
     "/api/tokens/bootstrap",
     {
@@ -29,16 +24,7 @@ export const tokenRoutes: RoutePlugin = (app, { db }) => {
       },
     },
     async (_request, reply) => {
-      const created = await db.transaction().execute(async (tx) => {
-        if (!(await claimBootstrap(tx))) return undefined;
-        return createToken(tx, { user: "bootstrap", roles: ["bootstrap"], expiresMs: 0, metadata: {} });
-      });
-      if (!created) {
-        throw new GoferError(
-          "ALREADY_EXISTS",
-          "The bootstrap token was already created; ask its holder for a token, or reset the server's database",
-        );
-      }
+      const created = await tokens.bootstrap();
       return reply.code(201).send({ token_details: created.token, secret: created.secret });
     },
   );
@@ -53,15 +39,7 @@ export const tokenRoutes: RoutePlugin = (app, { db }) => {
         response: { 200: Type.Object({ token: Type.Ref("Token") }), ...errorResponses },
       },
     },
-    async (request) => {
-      const token = request.principal.token;
-      if (!token)
-        throw new GoferError(
-          "UNAUTHENTICATED",
-          "No token was sent (authentication is bypassed on this server)",
-        );
-      return { token };
-    },
+    async (request) => ({ token: tokens.whoami(request.principal) }),
   );
 
   app.get(
@@ -74,7 +52,7 @@ export const tokenRoutes: RoutePlugin = (app, { db }) => {
         response: { 200: Type.Object({ tokens: Type.Array(Type.Ref("Token")) }), ...errorResponses },
       },
     },
-    async () => ({ tokens: await listTokens(db) }),
+    async () => ({ tokens: await tokens.list() }),
   );
 
   app.post(
@@ -99,21 +77,7 @@ export const tokenRoutes: RoutePlugin = (app, { db }) => {
       },
     },
     async (request, reply) => {
-      const { user, expires, metadata } = request.body;
-      const roles = [...new Set(request.body.roles)];
-      if (roles.includes("bootstrap")) {
-        throw new GoferError(
-          "FORBIDDEN",
-          "The `bootstrap` role belongs to the bootstrap token only; use `admin`",
-        );
-      }
-      await requireKnownRoles(db, roles);
-      const created = await createToken(db, {
-        user,
-        roles,
-        expiresMs: expires * 1000,
-        metadata: metadata ?? {},
-      });
+      const created = await tokens.create(request.body);
       return reply.code(201).send({ token_details: created.token, secret: created.secret });
     },
   );
@@ -129,11 +93,7 @@ export const tokenRoutes: RoutePlugin = (app, { db }) => {
         response: { 200: TokenEnvelope, ...errorResponses },
       },
     },
-    async (request) => {
-      const token = await getToken(db, request.params.id);
-      if (!token) throw notFound(`Token "${request.params.id}"`);
-      return { token };
-    },
+    async (request) => ({ token: await tokens.get(request.params.id) }),
   );
 
   app.patch(
@@ -152,15 +112,7 @@ export const tokenRoutes: RoutePlugin = (app, { db }) => {
       },
     },
     async (request, reply) => {
-      const { disabled } = request.body;
-      if (disabled === undefined || disabled === null) {
-        throw badRequest("Nothing to update; send `disabled` (true or false)");
-      }
-      if (request.params.id === request.principal.token?.id) {
-        throw new GoferError("CONFLICT", "A token cannot enable or disable itself; use another admin token");
-      }
-      if (!(await setTokenDisabled(db, request.params.id, disabled)))
-        throw notFound(`Token "${request.params.id}"`);
+      await tokens.setDisabled(request.params.id, request.body.disabled, request.principal);
       return reply.code(204).send(null);
     },
   );
@@ -177,7 +129,7 @@ export const tokenRoutes: RoutePlugin = (app, { db }) => {
       },
     },
     async (request, reply) => {
-      if (!(await deleteToken(db, request.params.id))) throw notFound(`Token "${request.params.id}"`);
+      await tokens.delete(request.params.id);
       return reply.code(204).send(null);
     },
   );
