@@ -9,7 +9,9 @@
 import { describeUnmetParents, finalRunStatus, judgeParents } from "../domain/dag-progress.ts";
 import { GoferError, notFound } from "../domain/errors.ts";
 import type { Initiator, Run, StatusReason } from "../domain/models.ts";
-import type { RunStatusReasonType, TaskExecutionStatus } from "../domain/states.ts";
+import type { RunStatus, RunStatusReasonType, TaskExecutionStatus } from "../domain/states.ts";
+import type { TaskExecutionKey } from "../domain/task-execution-key.ts";
+import type { ReferenceResolvers } from "../domain/variable-resolution.ts";
 import { mergeVariables, variablesFromRecord } from "../domain/variables.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { LogStore } from "../logs/log-store.ts";
@@ -37,13 +39,11 @@ import {
   insertTaskExecutions,
   listTaskExecutions,
   type StoredTaskExecution,
-  type TaskExecutionKey,
 } from "../storage/task-executions-store.ts";
+import { SerialQueue } from "../support/serial-queue.ts";
 import { type RecoveryReport, recoverTasks } from "./recovery.ts";
 import { admitRuns, type Limits } from "./run-admission.ts";
-import { SerialQueue } from "./serial-queue.ts";
 import { TaskLauncher } from "./task-launcher.ts";
-import type { ReferenceResolvers } from "./variable-resolution.ts";
 
 export interface OrchestratorOptions {
   db: GoferDb;
@@ -69,13 +69,30 @@ export interface OrchestratorOptions {
   info?: (message: string) => void;
 }
 
+const runKeyOf = (run: RunKey): RunKey => ({
+  namespace_id: run.namespace_id,
+  pipeline_id: run.pipeline_id,
+  run_id: run.run_id,
+});
+
 const runKeyString = (key: RunKey): string => `${key.namespace_id}/${key.pipeline_id}/${key.run_id}`;
+
+/** How often a failed decision about a run (or the queue) is retried before giving up on it. */
+const ADVANCE_RETRIES = 4;
+
+/** 250 ms, 500 ms, 1 s, 2 s: long enough for a busy database to free up, short enough for nobody to wait. */
+const retryDelay = (failures: number): number => 250 * 2 ** (failures - 1);
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 export class Orchestrator {
   readonly #options: OrchestratorOptions;
   readonly #launcher: TaskLauncher;
   /** Serialises all decisions about one run; "admission" serialises the queue. */
   readonly #serial = new SerialQueue();
+  /** Consecutive failed decisions per run, for the bounded retry of {@link #advanceFailed}. */
+  readonly #advanceFailures = new Map<string, number>();
+  #admitFailures = 0;
   #closed = false;
 
   constructor(options: OrchestratorOptions) {
@@ -93,8 +110,8 @@ export class Orchestrator {
     variables: Record<string, string>,
     initiator: Initiator,
   ): Promise<Run> {
-    const { db, bus } = this.#options;
-    const { run, event } = await db.transaction().execute(async (tx) => {
+    const { bus } = this.#options;
+    const run = await bus.transaction(async (tx, publish) => {
       if ((await getSystemState(tx)).ignore_pipeline_run_events) {
         throw new GoferError("RUNS_PAUSED", "New runs are paused on this server; an admin can resume them");
       }
@@ -131,11 +148,11 @@ export class Orchestrator {
         store_objects_expired: false,
         event_id: null,
       };
-      const event = await bus.publish(
-        "queued_run",
-        { namespace_id: namespaceId, pipeline_id: pipelineId, run_id: run.run_id },
-        tx,
-      );
+      const event = await publish("queued_run", {
+        namespace_id: namespaceId,
+        pipeline_id: pipelineId,
+        run_id: run.run_id,
+      });
       run.event_id = event.id;
       await insertRun(tx, run, now);
       const executions: StoredTaskExecution[] = Object.values(config.tasks).map((task) => ({
@@ -159,9 +176,8 @@ export class Orchestrator {
         stop_requested: null,
       }));
       await insertTaskExecutions(tx, executions);
-      return { run, event };
+      return run;
     });
-    bus.deliver(event);
     this.#admit();
     return run;
   }
@@ -177,12 +193,23 @@ export class Orchestrator {
     await this.#serial.run(runKeyString(key), async () => {
       const executions = await listTaskExecutions(db, key.namespace_id, key.pipeline_id, key.run_id);
       for (const execution of executions) {
-        if (execution.state === "running") {
-          await this.#launcher.requestStop(execution, this.#options.stopTimeoutMs, `Cancelled by ${by.user}`);
+        if (execution.state === "running" || execution.state === "processing") {
+          await this.#stopStarted(execution, this.#options.stopTimeoutMs, `Cancelled by ${by.user}`);
         }
       }
     });
     await this.#advance(key);
+  }
+
+  /**
+   * Stops a task that has been handed to the launcher: a launch still in flight (pulling its image, say) is
+   * abandoned at once; a running container gets its graceful stop. The launch moves a task to `running` before
+   * it lets go of its cancel switch, so when there is no launch to cancel, a fresh read shows the container.
+   */
+  async #stopStarted(execution: StoredTaskExecution, timeoutMs: number, description: string): Promise<void> {
+    if (this.#launcher.cancelLaunch(execution, timeoutMs, description)) return;
+    const current = await getTaskExecution(this.#options.db, execution);
+    if (current?.state === "running") await this.#launcher.requestStop(current, timeoutMs, description);
   }
 
   /** Cancels one task; its never-started dependents end cancelled too, and so does the run. */
@@ -194,8 +221,8 @@ export class Orchestrator {
       const execution = executions.find((candidate) => candidate.task_id === key.task_id);
       if (!execution) throw notFound(`task "${key.task_id}" of run ${key.run_id}`);
       if (execution.state === "complete") return;
-      if (execution.state === "running") {
-        await this.#launcher.requestStop(execution, waitForMs, `Cancelled by ${by.user}`);
+      if (execution.state === "running" || execution.state === "processing") {
+        await this.#stopStarted(execution, waitForMs, `Cancelled by ${by.user}`);
         return;
       }
       await this.#launcher.completeWithoutContainer(execution, "cancelled", {
@@ -277,15 +304,35 @@ export class Orchestrator {
         const global = [...byPipeline.values()].reduce((sum, count) => sum + count, 0);
         for (const run of admitRuns(pending, { global, byPipeline }, limits)) {
           if (!(await markRunRunning(db, run, Date.now()))) continue;
-          await bus.publish("started_run", {
-            namespace_id: run.namespace_id,
-            pipeline_id: run.pipeline_id,
-            run_id: run.run_id,
-          });
+          await bus.publish("started_run", runKeyOf(run));
+          // v0 creates a run's task executions as it starts; here they exist from the run's acceptance (so a
+          // queued run shows its tasks), and their creation is announced when they become the run's work.
+          for (const execution of await listTaskExecutions(
+            db,
+            run.namespace_id,
+            run.pipeline_id,
+            run.run_id,
+          )) {
+            await bus.publish("created_task_execution", {
+              ...runKeyOf(run),
+              task_execution_id: execution.task_id,
+            });
+          }
           void this.#advance(run);
         }
       })
-      .catch((error: unknown) => this.#log("run admission failed", error));
+      .then(
+        () => {
+          this.#admitFailures = 0;
+        },
+        (error: unknown) => {
+          this.#admitFailures++;
+          this.#log(`run admission failed (${this.#admitFailures} time(s))`, error);
+          // Queued runs wait for the next completion or start otherwise; retried so they do not wait for one.
+          if (this.#admitFailures <= ADVANCE_RETRIES)
+            setTimeout(() => this.#admit(), retryDelay(this.#admitFailures)).unref();
+        },
+      );
   }
 
   /** Decides what happens next in a run: start ready tasks, skip or cancel unreachable ones, or close the run. */
@@ -299,14 +346,13 @@ export class Orchestrator {
         if (run.state === "pending" && !run.cancel_requested) return;
         let executions = await listTaskExecutions(db, key.namespace_id, key.pipeline_id, key.run_id);
         // Completing one task can unblock (or doom) others, so settle until nothing changes.
-        const launches: Promise<void>[] = [];
-        const launched = new Set<string>();
+        let launched = 0;
         // A skip or cancellation completes a task, which can decide its own dependents: settle until stable.
         for (let settled = false; !settled; ) {
           settled = true;
           const statuses = statusesOf(executions);
           for (const execution of executions) {
-            if (execution.state !== "waiting" || launched.has(execution.task_id)) continue;
+            if (execution.state !== "waiting") continue;
             if (run.cancel_requested) {
               await this.#launcher.completeWithoutContainer(execution, "cancelled", {
                 reason: "cancelled",
@@ -318,9 +364,12 @@ export class Orchestrator {
             const verdict = judgeParents(execution.task.depends_on, statuses);
             if (verdict === "wait") continue;
             if (verdict === "start") {
-              // Ready tasks start concurrently; the set keeps a later pass from launching them twice.
-              launched.add(execution.task_id);
-              launches.push(this.#launcher.launch(run, execution));
+              // Committed as `processing` under the lock; the launch itself (image pull, container start) runs
+              // outside it, so a cancel never waits for a pull. Ready tasks start concurrently.
+              const prepared = await this.#launcher.prepare(run, execution);
+              execution.state = prepared.state;
+              void this.#launcher.launch(prepared);
+              launched++;
               continue;
             }
             settled = false;
@@ -339,18 +388,67 @@ export class Orchestrator {
           if (!settled)
             executions = await listTaskExecutions(db, key.namespace_id, key.pipeline_id, key.run_id);
         }
-        await Promise.all(launches);
-        if (launches.length > 0) return;
+        if (launched > 0) return;
         if (executions.every((execution) => execution.state === "complete"))
           await this.#closeRun(run, executions);
       })
-      .catch((error: unknown) => this.#log(`advancing run ${runKeyString(key)} failed`, error));
+      .then(
+        () => void this.#advanceFailures.delete(runKeyString(key)),
+        (error: unknown) => this.#advanceFailed(key, error),
+      );
+  }
+
+  /**
+   * A decision that failed (storage refusing a write, say) is retried with backoff; a run that still cannot
+   * move on is failed with the reason, so it never stays `running` with nothing in flight until a restart.
+   */
+  #advanceFailed(key: RunKey, error: unknown): void {
+    const id = runKeyString(key);
+    const failures = (this.#advanceFailures.get(id) ?? 0) + 1;
+    this.#advanceFailures.set(id, failures);
+    this.#log(`advancing run ${id} failed (${failures} time(s))`, error);
+    if (this.#closed) return;
+    if (failures <= ADVANCE_RETRIES) {
+      setTimeout(() => void this.#advance(key), retryDelay(failures)).unref();
+      return;
+    }
+    this.#advanceFailures.delete(id);
+    void this.#serial
+      .run(id, () => this.#failRun(key, `Gofer could not move the run on: ${messageOf(error)}`))
+      .catch((failure: unknown) => this.#log(`failing the stuck run ${id} failed too`, failure));
+  }
+
+  /** Ends a run that cannot move on: tasks not yet started fail, started ones are stopped, and the run closes. */
+  async #failRun(key: RunKey, description: string): Promise<void> {
+    const { db, stopTimeoutMs } = this.#options;
+    const run = await getRun(db, key.namespace_id, key.pipeline_id, key.run_id);
+    if (!run || run.state === "complete") return;
+    const reason = { reason: "scheduler_error" as const, description };
+    let started = 0;
+    for (const execution of await listTaskExecutions(db, key.namespace_id, key.pipeline_id, key.run_id)) {
+      if (execution.state === "complete") continue;
+      if (execution.state === "waiting") {
+        await this.#launcher.completeWithoutContainer(execution, "failed", reason);
+        continue;
+      }
+      started++;
+      await this.#stopStarted(execution, stopTimeoutMs, description);
+    }
+    // Started tasks close the run as they end; with none, it closes here with the reason.
+    if (started === 0) await this.#finishRun(run, "failed", reason);
   }
 
   async #closeRun(run: StoredRun, executions: StoredTaskExecution[]): Promise<void> {
-    const { db, bus } = this.#options;
     const status = finalRunStatus(executions.map((execution) => execution.status));
-    const reason = runStatusReason(status, run, executions);
+    await this.#finishRun(run, status, runStatusReason(status, run, executions));
+  }
+
+  async #finishRun(
+    run: StoredRun,
+    status: RunStatus,
+    reason: StatusReason<RunStatusReasonType> | null,
+  ): Promise<void> {
+    const { db, bus } = this.#options;
     await completeRun(db, run, status, reason, Date.now());
     await bus.publish("completed_run", {
       namespace_id: run.namespace_id,

@@ -9,11 +9,20 @@
  */
 import type { StatusReason, Variable } from "../domain/models.ts";
 import type { TaskExecutionStatus, TaskExecutionStatusReasonType } from "../domain/states.ts";
+import type { TaskExecutionKey } from "../domain/task-execution-key.ts";
 import { resourceAmounts } from "../domain/task-resources.ts";
+import {
+  ReferenceRefusedError,
+  type ReferenceResolvers,
+  type ResolvedEnvironment,
+  resolveVariables,
+  UnresolvedReferenceError,
+} from "../domain/variable-resolution.ts";
 import { mergeVariables } from "../domain/variables.ts";
 import type { EventBus } from "../events/event-bus.ts";
-import type { LogStore, TaskLogKey } from "../logs/log-store.ts";
+import type { LogStore } from "../logs/log-store.ts";
 import type { LineTransform } from "../logs/log-writer.ts";
+import { taskContainerName, taskLabels } from "../scheduler/container-labels.ts";
 import {
   type ExitResult,
   type LiveOutput,
@@ -22,21 +31,10 @@ import {
   type StartedContainer,
 } from "../scheduler/scheduler.ts";
 import type { GoferDb } from "../storage/database.ts";
-import type { RunKey, StoredRun } from "../storage/runs-store.ts";
-import {
-  type StoredTaskExecution,
-  type TaskExecutionKey,
-  updateTaskExecution,
-} from "../storage/task-executions-store.ts";
+import type { RunKey } from "../storage/runs-store.ts";
+import { type StoredTaskExecution, updateTaskExecution } from "../storage/task-executions-store.ts";
 import { EngineRetry, isGone, isUnavailable } from "./engine-retry.ts";
 import { capturePass, LogCaptureError, noteIncompleteLog } from "./log-capture.ts";
-import {
-  ReferenceRefusedError,
-  type ReferenceResolvers,
-  type ResolvedEnvironment,
-  resolveVariables,
-  UnresolvedReferenceError,
-} from "./variable-resolution.ts";
 
 export interface TaskLauncherOptions {
   db: GoferDb;
@@ -75,13 +73,6 @@ const executionKey = (execution: TaskExecutionKey): TaskExecutionKey => ({
   task_id: execution.task_id,
 });
 
-export const logKeyOf = (execution: TaskExecutionKey): TaskLogKey => ({
-  namespaceId: execution.namespace_id,
-  pipelineId: execution.pipeline_id,
-  runId: execution.run_id,
-  taskId: execution.task_id,
-});
-
 const keyString = (key: TaskExecutionKey): string =>
   `${key.namespace_id}/${key.pipeline_id}/${key.run_id}/${key.task_id}`;
 
@@ -105,6 +96,8 @@ export class TaskLauncher {
   readonly #watches = new Set<Promise<void>>();
   /** Per running task, the transform that masks the secrets it received. */
   readonly #masks = new Map<string, LineTransform>();
+  /** Launches between their `processing` commit and their container running, each with its cancel switch. */
+  readonly #launching = new Map<string, AbortController>();
   /** Aborted at shutdown: starts give up, observers detach and leave their containers running. */
   readonly #detaching = new AbortController();
 
@@ -112,25 +105,78 @@ export class TaskLauncher {
     this.#options = options;
   }
 
-  /** Starts the container; returns once it is running (or the task has failed to start). */
-  async launch(run: StoredRun, execution: StoredTaskExecution): Promise<void> {
-    const { db, bus } = this.#options;
-    const key = executionKey(execution);
+  /**
+   * Commits the task as `processing` with the variables it will get: the caller holds the run's lock, so a
+   * second decision about the run sees it taken. The slow part, {@link launch}, runs after the lock is released.
+   */
+  async prepare(run: RunKey, execution: StoredTaskExecution): Promise<StoredTaskExecution> {
     const variables = mergeVariables(
       systemVariables(run, execution, this.#options.apiBaseUrl()),
       execution.variables,
     );
-    await updateTaskExecution(db, key, { state: "processing", variables });
+    await updateTaskExecution(this.#options.db, executionKey(execution), { state: "processing", variables });
+    return { ...execution, state: "processing", variables };
+  }
+
+  /**
+   * Resolves a prepared task's environment and starts its container; settles once it is running or the task
+   * has ended (failed to start, or cancelled through {@link cancelLaunch} meanwhile). Never rejects: a launch
+   * that fails in an unforeseen way ends its task with `scheduler_error` rather than leaving it `processing`.
+   */
+  launch(execution: StoredTaskExecution): Promise<void> {
+    const id = keyString(execution);
+    const cancel = new AbortController();
+    this.#launching.set(id, cancel);
+    const launched = this.#launch(execution, cancel.signal)
+      .catch(async (error: unknown) => {
+        this.#options.log?.(`starting task ${id} failed`, error);
+        await this.completeWithoutContainer(execution, "failed", {
+          reason: "scheduler_error",
+          description: `Could not start the task: ${messageOf(error)}`,
+        });
+      })
+      .catch((error: unknown) =>
+        this.#options.log?.(`recording the failed start of task ${id} failed`, error),
+      )
+      .finally(() => {
+        if (this.#launching.get(id) === cancel) this.#launching.delete(id);
+      });
+    this.#track(launched);
+    return launched;
+  }
+
+  /**
+   * Cancels a launch in flight: the task ends `cancelled` at once, a pull in progress is dropped, and a
+   * container that still appears is removed without running. False when no launch of this task is in flight
+   * (it is running, or was never launched by this process).
+   */
+  cancelLaunch(execution: TaskExecutionKey, timeoutMs: number, description: string): boolean {
+    const launch = this.#launching.get(keyString(execution));
+    if (!launch) return false;
+    launch.abort(new LaunchCancelled(description, timeoutMs));
+    return true;
+  }
+
+  async #launch(execution: StoredTaskExecution, cancelled: AbortSignal): Promise<void> {
+    const { db, bus } = this.#options;
+    const key = executionKey(execution);
+    const id = keyString(key);
+    const endCancelled = () =>
+      this.completeWithoutContainer(execution, "cancelled", {
+        reason: "cancelled",
+        description: (cancelled.reason as LaunchCancelled).message,
+      });
 
     let environment: ResolvedEnvironment;
     try {
-      environment = await this.#environmentFor(key, execution, variables);
+      environment = await this.#environmentFor(key, execution, execution.variables);
     } catch (error) {
+      if (cancelled.aborted) return endCancelled();
       // Whatever goes wrong before the container exists must end the task: a task left in `processing` would
       // hold its run (and a parallelism slot) forever.
       const precondition =
         error instanceof UnresolvedReferenceError || error instanceof ReferenceRefusedError;
-      if (!precondition) this.#options.log?.(`preparing task ${keyString(key)} failed`, error);
+      if (!precondition) this.#options.log?.(`preparing task ${id} failed`, error);
       await this.completeWithoutContainer(execution, "failed", {
         reason: precondition ? "failed_precondition" : "scheduler_error",
         description: precondition
@@ -139,36 +185,80 @@ export class TaskLauncher {
       });
       return;
     }
-    if (environment.secrets.length > 0 && this.#options.maskSecrets)
-      this.#masks.set(keyString(key), this.#options.maskSecrets(environment.secrets));
+    if (cancelled.aborted) return endCancelled();
 
-    let started: StartedContainer;
-    try {
-      const container = await this.#start(execution, environment.env);
-      if (container === undefined) return; // shutting down: the next boot finds the task and starts it
-      started = container;
-    } catch (error) {
-      this.#masks.delete(keyString(key));
+    const starting = this.#start(execution, environment.env, cancelled);
+    // A cancel ends the task now, without waiting for a pull that may take minutes; whatever the start still
+    // produces is removed when it settles.
+    const outcome = await Promise.race([
+      starting.then(
+        (container) => ({ kind: "started" as const, container }),
+        (error: unknown) => ({ kind: "failed" as const, error }),
+      ),
+      abortion(cancelled).then(() => ({ kind: "cancelled" as const })),
+    ]);
+    if (outcome.kind === "cancelled" || (outcome.kind === "failed" && cancelled.aborted)) {
+      void starting.then(
+        (container) => container && this.#discard(container),
+        () => undefined,
+      );
+      return endCancelled();
+    }
+    if (outcome.kind === "failed") {
+      // Shutting down abandons the start too; the task stays `processing` for the next boot to start.
+      if (this.#detaching.signal.aborted) return;
+      const error = outcome.error;
       const description =
         error instanceof SchedulerError ? error.message : `Could not start the task: ${String(error)}`;
       await this.completeWithoutContainer(execution, "failed", { reason: "scheduler_error", description });
       return;
     }
+    const started = outcome.container;
+    if (started === undefined) return; // shutting down: the next boot finds the task and starts it
+    if (cancelled.aborted) {
+      await this.#discard(started);
+      return endCancelled();
+    }
+    if (environment.secrets.length > 0 && this.#options.maskSecrets)
+      this.#masks.set(id, this.#options.maskSecrets(environment.secrets));
 
     try {
       await updateTaskExecution(db, key, { state: "running", started: Date.now(), container_id: started.id });
-      await bus.publish("started_task_execution", {
-        namespace_id: key.namespace_id,
-        pipeline_id: key.pipeline_id,
-        run_id: key.run_id,
-        task_execution_id: key.task_id,
-      });
     } catch (error) {
       // Unread, the live output would hold the container up; the next boot adopts it through the engine's log.
       started.output?.close();
       throw error;
     }
+    // From here a cancel finds the task running and stops it as any running task; one that came during the
+    // update above is honoured below.
+    this.#launching.delete(id);
+    await bus
+      .publish("started_task_execution", {
+        namespace_id: key.namespace_id,
+        pipeline_id: key.pipeline_id,
+        run_id: key.run_id,
+        task_execution_id: key.task_id,
+      })
+      .catch((error: unknown) => this.#options.log?.(`publishing the start of task ${id} failed`, error));
     this.#track(this.#watch(key, started.id, false, started.output));
+    if (cancelled.aborted) {
+      const { message, timeoutMs } = cancelled.reason as LaunchCancelled;
+      await this.requestStop(
+        { ...execution, state: "running", container_id: started.id },
+        timeoutMs,
+        message,
+      );
+    }
+  }
+
+  /** Removes a container whose task was cancelled while it was being started. */
+  async #discard(container: StartedContainer): Promise<void> {
+    container.output?.close();
+    await this.#options.scheduler
+      .remove(container.id)
+      .catch((error: unknown) =>
+        this.#options.log?.(`removing the container of a cancelled start ${container.id} failed`, error),
+      );
   }
 
   /**
@@ -245,13 +335,16 @@ export class TaskLauncher {
   async #start(
     execution: StoredTaskExecution,
     env: Record<string, string>,
+    cancelled: AbortSignal,
   ): Promise<StartedContainer | undefined> {
     const { scheduler, retryLimitMs } = this.#options;
     const signal = this.#detaching.signal;
+    const abandoned = AbortSignal.any([signal, cancelled]);
     const labels = taskLabels(this.#options.instanceId, execution);
     const retry = new EngineRetry(retryLimitMs);
     for (let attempt = 0; ; attempt++) {
       if (signal.aborted) return undefined;
+      cancelled.throwIfAborted();
       try {
         if (attempt > 0) {
           const existing = await scheduler.listManaged(labels);
@@ -260,7 +353,7 @@ export class TaskLauncher {
           for (const container of existing) await scheduler.remove(container.id);
         }
         const started = await scheduler.start({
-          name: containerName(execution),
+          name: taskContainerName(execution),
           image: execution.task.image,
           env,
           entrypoint: execution.task.entrypoint,
@@ -270,11 +363,13 @@ export class TaskLauncher {
           alwaysPull: execution.task.always_pull_newest_image,
           resources: resourceAmounts(execution.task.resources),
           captureOutput: true,
+          signal: abandoned,
         });
         return started;
       } catch (error) {
-        if (!isUnavailable(error)) throw error;
-        if (!(await retry.wait(signal))) {
+        if (!isUnavailable(error) || cancelled.aborted) throw error;
+        if (!(await retry.wait(abandoned))) {
+          cancelled.throwIfAborted();
           if (signal.aborted) return undefined;
           throw new SchedulerError(
             `Could not start the task: ${error.message} (gave up after ${Math.round(retryLimitMs / 1000)}s)`,
@@ -402,7 +497,7 @@ export class TaskLauncher {
           const captured = await capturePass({
             scheduler,
             logs,
-            key: logKeyOf(key),
+            key,
             containerId,
             transformLine: this.#masks.get(keyString(key)),
             resume: resume || attempt > 0,
@@ -414,7 +509,7 @@ export class TaskLauncher {
         }
         const result = await exit;
         if (logProblem !== undefined) {
-          await noteIncompleteLog(logs, logKeyOf(key), logProblem).catch((error: unknown) =>
+          await noteIncompleteLog(logs, key, logProblem).catch((error: unknown) =>
             log?.(`noting that the log of task ${keyString(key)} is incomplete failed`, error),
           );
         }
@@ -487,29 +582,29 @@ export class TaskLauncher {
       task_execution_id: key.task_id,
       status,
     });
-    logs.finish(logKeyOf(key));
+    logs.finish(key);
     logs
-      .dropResumePoint(logKeyOf(key))
+      .dropResumePoint(key)
       .catch((error: unknown) => this.#options.log?.("removing a log's resume point failed", error));
     void onTaskComplete(key);
   }
 }
 
-/** The labels that tie a container to its task execution, for recovery and reaping. */
-export function taskLabels(instanceId: string, execution: TaskExecutionKey): Record<string, string> {
-  return {
-    "gofer.instance": instanceId,
-    "gofer.namespace": execution.namespace_id,
-    "gofer.pipeline": execution.pipeline_id,
-    "gofer.run": String(execution.run_id),
-    "gofer.task": execution.task_id,
-  };
+/** Why a launch was abandoned: a cancel, with the description and grace its task's cancellation carries. */
+class LaunchCancelled extends Error {
+  readonly timeoutMs: number;
+
+  constructor(description: string, timeoutMs: number) {
+    super(description);
+    this.name = "LaunchCancelled";
+    this.timeoutMs = timeoutMs;
+  }
 }
 
-/** Docker names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]*`; the random tail keeps retried or recovered names unique. */
-function containerName(execution: TaskExecutionKey): string {
-  const tail = Math.random().toString(36).slice(2, 8);
-  return `gofer-${execution.namespace_id}-${execution.pipeline_id}-${execution.run_id}-${execution.task_id}-${tail}`;
+/** Settles when the signal aborts (never, if it never does). */
+function abortion(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
 }
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
