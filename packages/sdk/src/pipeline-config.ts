@@ -7,9 +7,10 @@
  * returns, what a client sends and what the server stores. The looser {@link PipelineConfigInput} describes what
  * the validator also accepts from hand-written JSON.
  *
- * The one exception to "every field is present" is a task's `resources`, an extension of v0: it is left out
- * when the task declares none, so a config without limits is exactly v0 and servers and clients that predate
- * the field see nothing new.
+ * The exceptions to "every field is present" are the extensions of v0 (a task's `resources`, `timeout` and
+ * `retries`; a pipeline's `timeout`, `concurrency` and `subscriptions`): each is left out when unused, so a
+ * config without them is exactly v0 and servers and clients that predate them see nothing new. When present
+ * they are complete: the validator fills in every default.
  */
 
 import type { TaskResources } from "./resource-quantities.ts";
@@ -98,6 +99,52 @@ export interface TaskConfig {
    * that predate the field ignore it.
    */
   resources?: TaskResources;
+  /**
+   * The longest one attempt of the task may run, as a Go-style duration ("10m", "1h30m"; an extension of v0).
+   * When it passes, the container is stopped as on cancel and the attempt ends `failed` with reason `timeout`.
+   * Absent: the server's `api.task_timeout_default` (none unless set); never above `api.task_timeout_max`.
+   */
+  timeout?: string;
+  /** Try the task again when an attempt ends in one of the listed ways (an extension of v0). */
+  retries?: TaskRetries;
+}
+
+/** How an attempt of a task may end and be retried: non-zero exit, its timeout, the engine, its container lost. */
+export type RetryCause = "failure" | "timeout" | "scheduler_error" | "orphaned";
+
+/** Every {@link RetryCause}, the default of {@link TaskRetries.on}. */
+export const RETRY_CAUSES: readonly RetryCause[] = ["failure", "timeout", "scheduler_error", "orphaned"];
+
+/**
+ * A task's retry policy. Attempt `n + 1` starts `delay × factor^(n − 1)` (at most `max_delay`) after attempt `n`
+ * ended; dependents wait for the final attempt.
+ */
+export interface TaskRetries {
+  /** How many more attempts after the first, 1–10. */
+  limit: number;
+  /** Before the first retry, a Go-style duration. Default "1s". */
+  delay: string;
+  /** Each further delay is the previous one times this, ≥ 1. Default 2. */
+  factor: number;
+  /** The longest delay. Default "5m". */
+  max_delay: string;
+  /** Which endings are retried. Default: all of {@link RETRY_CAUSES}. */
+  on: RetryCause[];
+}
+
+/** Runs that must not overlap: one at a time per resolved group, in order of arrival. */
+export interface RunConcurrency {
+  /** The group's name; `${NAME}` is replaced by the run variable NAME, e.g. `deploy-${BRANCH}`. */
+  group: string;
+  /** A new run cancels the older queued and running runs of its group (reason `superseded`). Default false. */
+  cancel_in_progress: boolean;
+}
+
+/** A subscription the pipeline declares: deploying the version makes it exist with these settings. */
+export interface DeclaredSubscription {
+  extension_id: string;
+  subscription_id: string;
+  settings: Record<string, string>;
 }
 
 /** A pipeline: a directed acyclic graph of container tasks that run together as one run. */
@@ -121,6 +168,15 @@ export interface PipelineConfig {
    * ties, e.g. in `topologicalOrder`.
    */
   tasks: TaskConfig[];
+  /**
+   * The longest a whole run may take, a Go-style duration (an extension of v0): its unfinished tasks are then
+   * stopped and the run ends `failed` with reason `timeout`.
+   */
+  timeout?: string;
+  /** Runs of one group run one at a time (an extension of v0). */
+  concurrency?: RunConcurrency;
+  /** Subscriptions the live version declares (an extension of v0); deploying reconciles them. */
+  subscriptions?: DeclaredSubscription[];
 }
 
 /**
@@ -131,9 +187,10 @@ export interface PipelineConfig {
 export interface TaskConfigInput
   extends Omit<
     TaskConfig,
-    "description" | "registry_auth" | "entrypoint" | "command" | "depends_on" | "resources"
+    "description" | "registry_auth" | "entrypoint" | "command" | "depends_on" | "resources" | "retries"
   > {
   description?: string | null;
+  retries?: Partial<TaskRetries> | null;
   resources?: TaskResources | null;
   registry_auth?: RegistryAuth | null;
   depends_on: Record<string, RequiredParentStatusInput>;
@@ -142,7 +199,12 @@ export interface TaskConfigInput
 }
 
 /** A pipeline as the validator accepts it: `description` may be left out (it becomes `null`). */
-export interface PipelineConfigInput extends Omit<PipelineConfig, "description" | "tasks"> {
+export interface PipelineConfigInput
+  extends Omit<PipelineConfig, "description" | "tasks" | "concurrency" | "subscriptions"> {
   description?: string | null;
+  concurrency?: Partial<RunConcurrency> | null;
+  subscriptions?: Array<
+    Omit<DeclaredSubscription, "settings"> & { settings?: Record<string, string> }
+  > | null;
   tasks: TaskConfigInput[];
 }

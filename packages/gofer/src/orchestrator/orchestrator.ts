@@ -174,6 +174,8 @@ export class Orchestrator {
         variables: mergeVariables(task.variables, runVariables),
         container_id: null,
         stop_requested: null,
+        attempt: 1,
+        retry_at: null,
       }));
       await insertTaskExecutions(tx, executions);
       return run;

@@ -14,6 +14,7 @@ import * as objects from "./migrations/004-objects.ts";
 import * as extensions from "./migrations/005-extensions.ts";
 import * as retention from "./migrations/006-retention.ts";
 import * as stopRequests from "./migrations/007-stop-requests.ts";
+import * as pipelineControls from "./migrations/008-pipeline-controls.ts";
 import type { Database } from "./schema.ts";
 import { nodeSqliteDialect } from "./sqlite-dialect.ts";
 
@@ -26,6 +27,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "005-extensions": extensions,
   "006-retention": retention,
   "007-stop-requests": stopRequests,
+  "008-pipeline-controls": pipelineControls,
 };
 
 export type GoferDb = Kysely<Database>;

@@ -4,12 +4,14 @@ import type { GoferDb } from "./database.ts";
 import { parseJson, parseNullableJson, toJson, toNullableJson } from "./json-columns.ts";
 import type { RunsTable } from "./schema.ts";
 
-type RunRow = Omit<RunsTable, "seq"> & { seq: number };
+type RunRow = Omit<RunsTable, "seq" | "retries"> & { seq: number; retries: number };
 
 /** A stored run with the bookkeeping the orchestrator needs beyond the wire shape. */
-export interface StoredRun extends Run {
+export interface StoredRun extends Omit<Run, "retries" | "concurrency_group"> {
   seq: number;
   cancel_requested: boolean;
+  retries: number;
+  concurrency_group: string | null;
 }
 
 function toRun(row: RunRow): StoredRun {
@@ -28,8 +30,13 @@ function toRun(row: RunRow): StoredRun {
 
 /** The wire shape, without internal bookkeeping. */
 export function publicRun(run: StoredRun): Run {
-  const { seq: _seq, cancel_requested: _cancel, ...rest } = run;
-  return rest;
+  const { seq: _seq, cancel_requested: _cancel, retries, concurrency_group, ...rest } = run;
+  // Extensions of v0, absent when unused.
+  return {
+    ...rest,
+    ...(retries > 0 && { retries }),
+    ...(concurrency_group !== null && { concurrency_group }),
+  };
 }
 
 export async function listRuns(

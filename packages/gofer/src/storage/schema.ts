@@ -30,6 +30,8 @@ export interface PipelineConfigsTable {
   state: string;
   registered: number;
   deprecated: number;
+  /** The config's extensions of v0 (`timeout`, `concurrency`, `subscriptions`) as JSON; `null` for a v0 config. */
+  controls_json: string | null;
 }
 
 export interface PipelineTasksTable {
@@ -75,6 +77,10 @@ export interface RunsTable {
   event_id: string | null;
   /** Set when cancellation was requested, so a restart still knows. */
   cancel_requested: number;
+  /** How many times the run was retried after it ended. */
+  retries: Generated<number>;
+  /** The concurrency group the run resolved to, when its config declares one. */
+  concurrency_group: string | null;
 }
 
 /** The last run id handed out per pipeline: ids stay unique even after retention deletes the newest rows. */
@@ -104,6 +110,24 @@ export interface TaskExecutionsTable {
   container_id: string | null;
   /** Why the task was asked to stop (its cancellation's description), while the stop is under way. */
   stop_requested: string | null;
+  /** Which attempt the row describes, from 1; earlier ones are in `task_attempts`. */
+  attempt: Generated<number>;
+  /** While waiting out a retry delay: when the next attempt starts (epoch ms). */
+  retry_at: number | null;
+}
+
+/** A finished attempt of a task execution that was tried again. */
+export interface TaskAttemptsTable {
+  namespace_id: string;
+  pipeline_id: string;
+  run_id: number;
+  task_id: string;
+  attempt: number;
+  started: number;
+  ended: number;
+  exit_code: number | null;
+  status: string;
+  status_reason_json: string | null;
 }
 
 export interface EventsTable {
@@ -201,6 +225,8 @@ export interface SubscriptionsTable {
   status: string;
   status_reason_json: string | null;
   created: number;
+  /** The config version whose `subscriptions` declared it; `null` when made through the API or CLI. */
+  declared_by_version: number | null;
 }
 
 export interface Database {
@@ -212,6 +238,7 @@ export interface Database {
   runs: RunsTable;
   run_counters: RunCountersTable;
   task_executions: TaskExecutionsTable;
+  task_attempts: TaskAttemptsTable;
   events: EventsTable;
   tokens: TokensTable;
   roles: RolesTable;

@@ -1,3 +1,4 @@
+import type { Selectable } from "kysely";
 import type { StatusReason, Task, TaskExecution, Variable } from "../domain/models.ts";
 import type {
   TaskExecutionState,
@@ -9,13 +10,15 @@ import type { GoferDb } from "./database.ts";
 import { parseJson, parseNullableJson, toJson, toNullableJson } from "./json-columns.ts";
 import type { TaskExecutionsTable } from "./schema.ts";
 
-export interface StoredTaskExecution extends TaskExecution {
+export interface StoredTaskExecution extends Omit<TaskExecution, "retry_at"> {
   container_id: string | null;
   /** Set once the task was asked to stop: the description its cancellation will carry. */
   stop_requested: string | null;
+  /** While waiting out a retry delay: when the next attempt starts. */
+  retry_at: number | null;
 }
 
-function toTaskExecution(row: TaskExecutionsTable): StoredTaskExecution {
+function toTaskExecution(row: Selectable<TaskExecutionsTable>): StoredTaskExecution {
   const { task_json, status_reason_json, variables_json, ...rest } = row;
   return {
     ...rest,
@@ -30,8 +33,8 @@ function toTaskExecution(row: TaskExecutionsTable): StoredTaskExecution {
 }
 
 export function publicTaskExecution(execution: StoredTaskExecution): TaskExecution {
-  const { container_id: _container, stop_requested: _stop, ...rest } = execution;
-  return rest;
+  const { container_id: _container, stop_requested: _stop, retry_at, ...rest } = execution;
+  return { ...rest, ...(retry_at !== null && { retry_at }) };
 }
 
 export async function listTaskExecutions(

@@ -279,7 +279,9 @@ export type RunStatusReasonKind =
   | "scheduler_error"
   | "failed_precondition"
   | "user_cancelled"
-  | "admin_cancelled";
+  | "admin_cancelled"
+  | "timeout"
+  | "superseded";
 
 /** Who started a run. */
 export interface Initiator {
@@ -312,6 +314,10 @@ export interface Run {
   store_objects_expired: boolean;
   /** The id of the event that queued the run. */
   event_id: string | null;
+  /** How many times the run was retried after it ended (`POST …/runs/{run_id}/retry`); absent when never. */
+  retries?: number;
+  /** The resolved concurrency group the run belongs to, when its pipeline declares one. */
+  concurrency_group?: string;
 }
 
 /**
@@ -338,7 +344,8 @@ export type TaskExecutionStatusReasonKind =
   | "scheduler_error"
   | "failed_precondition"
   | "cancelled"
-  | "orphaned";
+  | "orphaned"
+  | "timeout";
 
 /** One task of one run. */
 export interface TaskExecution {
@@ -362,6 +369,24 @@ export interface TaskExecution {
   status_reason: StatusReason<TaskExecutionStatusReasonKind> | null;
   /** The merged variables the container got, before secrets and objects were substituted. */
   variables: Variable[];
+  /**
+   * Which attempt this is, from 1 (an extension of v0): a task with `retries` is tried again after an attempt
+   * that failed, and a retried run starts its unsuccessful tasks again; earlier attempts are kept (see
+   * {@link TaskAttempt}).
+   */
+  attempt: number;
+  /** When the next attempt starts (epoch ms), while the task waits out a retry delay; absent otherwise. */
+  retry_at?: EpochMillis;
+}
+
+/** One finished attempt of a task execution, kept when the task is tried again. */
+export interface TaskAttempt {
+  attempt: number;
+  started: EpochMillis;
+  ended: EpochMillis;
+  exit_code: number | null;
+  status: TaskExecutionStatus;
+  status_reason: StatusReason<TaskExecutionStatusReasonKind> | null;
 }
 
 /**

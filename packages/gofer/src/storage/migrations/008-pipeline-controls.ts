@@ -1,0 +1,55 @@
+import { type Kysely, sql } from "kysely";
+
+/**
+ * Timeouts, retries, retried runs, concurrency groups and declared subscriptions (extensions of v0):
+ * - a pipeline config keeps its extensions in one JSON column (`null` for a v0 config);
+ * - a run records how often it was retried and the concurrency group it resolved to;
+ * - a task execution knows its attempt and, while waiting out a retry delay, when the next one starts; earlier
+ *   attempts are kept in `task_attempts`;
+ * - a subscription remembers the config version that declared it (`null`: made through the API).
+ */
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await db.schema.alterTable("pipeline_configs").addColumn("controls_json", "text").execute();
+  await db.schema
+    .alterTable("runs")
+    .addColumn("retries", "integer", (column) => column.notNull().defaultTo(0))
+    .execute();
+  await db.schema.alterTable("runs").addColumn("concurrency_group", "text").execute();
+  await db.schema
+    .alterTable("task_executions")
+    .addColumn("attempt", "integer", (column) => column.notNull().defaultTo(1))
+    .execute();
+  await db.schema.alterTable("task_executions").addColumn("retry_at", "integer").execute();
+  await db.schema
+    .createTable("task_attempts")
+    .addColumn("namespace_id", "text", (column) => column.notNull())
+    .addColumn("pipeline_id", "text", (column) => column.notNull())
+    .addColumn("run_id", "integer", (column) => column.notNull())
+    .addColumn("task_id", "text", (column) => column.notNull())
+    .addColumn("attempt", "integer", (column) => column.notNull())
+    .addColumn("started", "integer", (column) => column.notNull())
+    .addColumn("ended", "integer", (column) => column.notNull())
+    .addColumn("exit_code", "integer")
+    .addColumn("status", "text", (column) => column.notNull())
+    .addColumn("status_reason_json", "text")
+    .addPrimaryKeyConstraint("task_attempts_pk", [
+      "namespace_id",
+      "pipeline_id",
+      "run_id",
+      "task_id",
+      "attempt",
+    ])
+    .addForeignKeyConstraint(
+      "task_attempts_execution_fk",
+      ["namespace_id", "pipeline_id", "run_id", "task_id"],
+      "task_executions",
+      ["namespace_id", "pipeline_id", "run_id", "task_id"],
+      (constraint) => constraint.onDelete("cascade"),
+    )
+    .execute();
+  await db.schema.alterTable("subscriptions").addColumn("declared_by_version", "integer").execute();
+  // Admission looks for the oldest unfinished run of a group.
+  await sql`CREATE INDEX runs_concurrency_group ON runs (namespace_id, pipeline_id, concurrency_group, seq) WHERE concurrency_group IS NOT NULL`.execute(
+    db,
+  );
+}
