@@ -13,10 +13,14 @@ import { type StoredEvent, storedEvents } from "./support/stored-events.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
 
 /**
- * The grace period a cancelled task gets before it is killed. `sleep` as a container's PID 1 ignores SIGTERM,
- * so a graceful stop always takes this long: the timing bounds below tell a kill at once from a graceful stop.
+ * The grace period a cancelled task gets before it is killed. Tasks run under an init, so a plain `sleep` would
+ * end at the SIGTERM; {@link STUBBORN} ignores it instead, so a graceful stop always takes this long: the timing
+ * bounds below tell a kill at once from a graceful stop.
  */
 const STOP_TIMEOUT_MS = 3000;
+
+/** Sleeps 30 s and ignores SIGTERM (the `sleep` inherits the ignored signal): only the kill ends it. */
+const STUBBORN = "trap '' TERM; sleep 30";
 
 /** The details of the events of one kind that belong to one run of a pipeline. */
 function runEvents(
@@ -63,7 +67,7 @@ describe("cancellation on a real engine", () => {
     await deployPipeline(
       server,
       pipelineConfig("cancel-run", [
-        shTask("long", "sleep 30"),
+        shTask("long", STUBBORN),
         shTask("after-long", "echo should not run", { depends_on: { long: "Success" } }),
       ]),
     );
@@ -91,7 +95,7 @@ describe("cancellation on a real engine", () => {
     assert.equal(tasks.long.state, "complete");
     assert.equal(tasks.long.status, "cancelled");
     assert.equal(tasks.long.status_reason.reason, "cancelled");
-    // `sleep` as PID 1 ignores SIGTERM, so it ends only when the grace period runs out and it is killed.
+    // The task ignores SIGTERM, so it ends only when the grace period runs out and it is killed.
     assert.equal(tasks.long.exit_code, 137);
     assert.ok(tasks.long.ended - requested >= STOP_TIMEOUT_MS - 100, "the running task got its grace period");
     assert.ok(tasks.long.ended - tasks.long.started < 15_000, "sleep 30 was cut short");
@@ -124,7 +128,7 @@ describe("cancellation on a real engine", () => {
     await deployPipeline(
       server,
       pipelineConfig("cancel-task", [
-        shTask("victim", "sleep 30"),
+        shTask("victim", STUBBORN),
         shTask("needs-victim", "true", { depends_on: { victim: "Success" } }),
         shTask("any-victim", "true", { depends_on: { victim: "Any" } }),
         shTask("sibling", "sleep 2; echo sibling done"),
@@ -138,7 +142,8 @@ describe("cancellation on a real engine", () => {
     const requested = Date.now();
     const response = await server.api("DELETE", `${runUrl("cancel-task", runId)}/tasks/victim?wait_for=0`);
     assert.equal(response.status, 204, response.text);
-    // Killed at once: well inside the grace period a graceful stop of `sleep` as PID 1 would take.
+    // Killed at once: well inside the grace period a graceful stop of a task ignoring SIGTERM would take. (It
+    // ignores it so that the exit code is the kill's: a SIGTERM a task obeys could race the kill that follows.)
     const victim = await waitForTask(
       server,
       "cancel-task",

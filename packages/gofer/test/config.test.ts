@@ -66,7 +66,9 @@ describe("defaults", () => {
       },
       api: {
         task_execution_logs_dir: join(dataDir, "logs"),
-        task_execution_stop_timeout_ms: 300_000,
+        task_execution_stop_timeout_ms: 30_000,
+        task_timeout_default_ms: 0,
+        task_timeout_max_ms: 0,
         pipeline_run_concurrency_limit: 200,
         global_run_concurrency_limit: 2000,
         log_level: "info",

@@ -238,6 +238,19 @@ describe("DockerScheduler against the engine", () => {
     await scheduler.stop(id, 1);
   });
 
+  test("init runs the command under the engine's init, so a SIGTERM it does not trap ends it at once", async (t) => {
+    const box = sandbox(t);
+    const { id } = await scheduler.start(box.spec({ command: ["sleep", "30"], init: true }));
+    assert.equal((await client.inspectContainer(id)).HostConfig?.Init, true);
+    const startedAt = performance.now();
+    await scheduler.stop(id, 20);
+    const elapsed = performance.now() - startedAt;
+    assert.ok(elapsed < 3000, `stop took ${elapsed} ms: the grace period was sat out`);
+    assert.equal((await scheduler.wait(id)).exitCode, 143, "ended by SIGTERM");
+    const plain = await scheduler.start(box.spec({ command: ["true"] }));
+    assert.notEqual((await client.inspectContainer(plain.id)).HostConfig?.Init, true, "no init unless asked");
+  });
+
   test("remove is idempotent and stop of a missing container is a no-op", async (t) => {
     const box = sandbox(t);
     const { id } = await scheduler.start(box.spec({ command: ["true"] }));

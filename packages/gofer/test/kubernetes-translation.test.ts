@@ -294,6 +294,12 @@ describe("pods", () => {
     assert.deepEqual(pod.spec?.imagePullSecrets, [{ name: "build-registry" }]);
   });
 
+  it("shares the process namespace when the spec asks for an init, so the pause container is PID 1", () => {
+    assert.equal(podFor(spec({ init: true }), { namespace: "ci" }).spec?.shareProcessNamespace, true);
+    assert.equal(podFor(spec(), { namespace: "ci" }).spec?.shareProcessNamespace, undefined);
+    assert.equal(podFor(spec({ init: false }), { namespace: "ci" }).spec?.shareProcessNamespace, undefined);
+  });
+
   it("gives a service pod its port and the label its Service selects", () => {
     const pod = podFor(spec({ name: "gofer_ext_cron", servicePort: 8082 }), { namespace: "ci" });
     const name = resourceName("gofer_ext_cron");

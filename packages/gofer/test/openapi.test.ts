@@ -112,6 +112,9 @@ function envelopeFields(document: Document, operation: Operation): string[] | un
   return schema?.properties ? Object.keys(schema.properties).sort() : undefined;
 }
 
+/** Operations this server adds to v0, each a decision written down in the README (pipeline controls). */
+const EXTENSIONS_OF_V0 = new Set(["list_task_attempts", "get_attempt_logs", "retry_run"]);
+
 describe("OpenAPI document", () => {
   it("matches the committed openapi.json (run `npm run openapi` after changing a route)", async () => {
     const committed = await readFile(OPENAPI_PATH, "utf8");
@@ -144,6 +147,9 @@ describe("OpenAPI document", () => {
     const reference = operations(JSON.parse(await readFile(REFERENCE, "utf8")) as Document);
     const ours = operations((await generateOpenApiDocument()) as Document);
     for (const operationId of ours.keys())
-      assert.ok(reference.has(operationId), `${operationId} is not in v0`);
+      assert.ok(
+        reference.has(operationId) || EXTENSIONS_OF_V0.has(operationId),
+        `${operationId} is not in v0`,
+      );
   });
 });

@@ -14,7 +14,7 @@ import {
   type Scheduler,
   SchedulerError,
 } from "../src/scheduler/scheduler.ts";
-import { serviceName } from "../src/scheduler/swarm/service-spec.ts";
+import { serviceName, serviceSpecOf } from "../src/scheduler/swarm/service-spec.ts";
 import { SwarmScheduler } from "../src/scheduler/swarm/swarm-scheduler.ts";
 import { type SwarmEngine, startSwarmEngine, swarmEngineUnavailable } from "./support/swarm-engine.ts";
 import { BUSYBOX } from "./support/test-server.ts";
@@ -45,6 +45,13 @@ test("service names are what swarmkit accepts, and distinct names stay distinct"
     assert.match(mapped, /^[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9]+)*$/);
   }
   assert.notEqual(serviceName(long), serviceName(other));
+});
+
+test("the service runs the command under the engine's init only when the spec asks", () => {
+  const base = { name: "gofer-init", image: BUSYBOX, env: {}, labels: {}, alwaysPull: false };
+  const options = { networkMode: "host", localNodeId: "node" };
+  assert.equal(serviceSpecOf({ ...base, init: true }, options).TaskTemplate.ContainerSpec.Init, true);
+  assert.equal(serviceSpecOf(base, options).TaskTemplate.ContainerSpec.Init, undefined);
 });
 
 test("an engine that is no swarm manager fails the start, without retrying", async () => {
@@ -139,6 +146,20 @@ describe("SwarmScheduler on a private swarm", { skip: swarmEngineUnavailable(), 
 
     await scheduler.stop(id, 1);
     assert.equal((await scheduler.wait(id)).exitCode, 137);
+    await scheduler.remove(id);
+  });
+
+  test("init reaches the task's container: a SIGTERM it does not trap ends it at once", async () => {
+    const { id } = await scheduler.start(spec({ command: ["sleep", "30"], init: true }));
+    assert.equal((await client.inspectService(id)).Spec.TaskTemplate.ContainerSpec.Init, true);
+    const [task] = await client.listTasks(id);
+    const container = task?.Status.ContainerStatus?.ContainerID ?? "";
+    assert.equal((await client.inspectContainer(container)).HostConfig?.Init, true);
+    const asked = performance.now();
+    await scheduler.stop(id, 20);
+    assert.equal((await scheduler.wait(id)).exitCode, 143, "ended by SIGTERM");
+    const elapsed = performance.now() - asked;
+    assert.ok(elapsed < 5000, `the stop took ${elapsed} ms: the grace period was sat out`);
     await scheduler.remove(id);
   });
 

@@ -51,8 +51,9 @@ test("a Gofer server runs pipelines on the swarm", { timeout: 120_000 }, async (
     );
     assert.ok(lines.includes("no newline"), lines.join("|"));
 
-    // Cancellation: SIGTERM, then kill after the 2 s grace.
-    await P.deployPipeline(server, P.pipelineConfig("cancel", [P.shTask("long", "sleep 30")]));
+    // Cancellation: SIGTERM, then kill after the 2 s grace. Tasks run under an init, so the task ignores the
+    // SIGTERM itself (and its `sleep` inherits that) to reach the kill.
+    await P.deployPipeline(server, P.pipelineConfig("cancel", [P.shTask("long", "trap '' TERM; sleep 30")]));
     const cancelRun = await P.startRun(server, "cancel");
     await P.waitForTask(server, "cancel", cancelRun, "long", (e: { state: string }) => e.state === "running");
     const asked = Date.now();

@@ -3,6 +3,7 @@
  * code, and the server imports its pipeline model and rules from here.
  */
 
+export { formatDuration, parseDuration } from "./durations.ts";
 export {
   describeIdentifierRule,
   describeTaskIdRule,
@@ -11,18 +12,22 @@ export {
   MAX_TASK_ID_LENGTH,
 } from "./identifiers.ts";
 export { globalSecret, pipelineObject, pipelineSecret, runObject } from "./interpolation.ts";
-export type { DependsOnCondition } from "./pipeline-builder.ts";
+export type { ConcurrencyOptions, DependsOnCondition, RetriesOptions } from "./pipeline-builder.ts";
 export { isPipelineBuilder, PipelineBuilder, pipeline, TaskBuilder, task } from "./pipeline-builder.ts";
 export type {
+  DeclaredSubscription,
   PipelineConfig,
   PipelineConfigInput,
   RegistryAuth,
   RequiredParentStatus,
   RequiredParentStatusInput,
+  RetryCause,
+  RunConcurrency,
   TaskConfig,
   TaskConfigInput,
+  TaskRetries,
 } from "./pipeline-config.ts";
-export { normaliseRequiredParentStatus, REQUIRED_PARENT_STATUSES } from "./pipeline-config.ts";
+export { normaliseRequiredParentStatus, REQUIRED_PARENT_STATUSES, RETRY_CAUSES } from "./pipeline-config.ts";
 export { PipelineConfigError } from "./pipeline-config-error.ts";
 export type { DependencyNode } from "./pipeline-dag.ts";
 export { findDependencyCycles, topologicalOrder } from "./pipeline-dag.ts";
@@ -30,4 +35,4 @@ export { PIPELINE_CONFIG_LIMITS } from "./pipeline-limits.ts";
 export type { QuantityParse, TaskResources } from "./resource-quantities.ts";
 export { parseCpuQuantity, parseMemoryQuantity, RESOURCE_LIMITS } from "./resource-quantities.ts";
 export type { PipelineValidationResult, ValidationProblem } from "./validate-pipeline.ts";
-export { MAX_REPORTED_PROBLEMS, validatePipelineConfig } from "./validate-pipeline.ts";
+export { MAX_REPORTED_PROBLEMS, RETRY_DEFAULTS, validatePipelineConfig } from "./validate-pipeline.ts";

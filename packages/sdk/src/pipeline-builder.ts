@@ -4,10 +4,14 @@
  */
 
 import type {
+  DeclaredSubscription,
   PipelineConfig,
   PipelineConfigInput,
   RegistryAuth,
+  RetryCause,
+  RunConcurrency,
   TaskConfigInput,
+  TaskRetries,
 } from "./pipeline-config.ts";
 import { PipelineConfigError } from "./pipeline-config-error.ts";
 import type { TaskResources } from "./resource-quantities.ts";
@@ -112,6 +116,8 @@ export class TaskBuilder {
   #injectApiToken = false;
   #alwaysPullNewestImage = false;
   #resources: TaskResources = {};
+  #timeout: string | null = null;
+  #retries: Partial<TaskRetries> | null = null;
 
   static {
     snapshotTask = (builder) => builder.#snapshot();
@@ -262,6 +268,47 @@ export class TaskBuilder {
     return this;
   }
 
+  /**
+   * The longest one attempt of the task may run, a Go-style duration (`"90s"`, `"10m"`, `"1h30m"`; at most
+   * `"168h"`), checked in `finish()`. When it passes the container is stopped and the attempt fails with reason
+   * `timeout` (retried if {@link TaskBuilder.retries} lists `"timeout"`). Without a call the server's default
+   * applies. Replaces an earlier timeout; `null` removes it. An extension of v0.
+   *
+   * @example `task("test", "node:24").timeout("10m").command("npm", "test")`
+   */
+  timeout(duration: string | null): this {
+    this.#timeout = duration;
+    return this;
+  }
+
+  /**
+   * Tries the task again when an attempt fails, up to `limit` more times (1–10). Attempt `n + 1` starts
+   * `delay × factor^(n − 1)` after attempt `n` ended, at most `maxDelay`; dependents wait for the last attempt.
+   * A number is shorthand for `{ limit }`. Defaults: `delay` `"1s"`, `factor` 2, `maxDelay` `"5m"`, `on` every
+   * cause (`"failure"`: non-zero exit, `"timeout"`, `"scheduler_error"`, `"orphaned"`: its container was
+   * lost). Replaces an earlier policy; `null` removes it. Checked in `finish()`. An extension of v0.
+   *
+   * @example
+   * ```ts
+   * task("flaky-e2e", "node:24").retries(2);
+   * task("upload", "amazon/aws-cli:2")
+   *   .retries({ limit: 3, delay: "2s", factor: 3, maxDelay: "1m", on: ["failure", "timeout"] });
+   * ```
+   */
+  retries(policy: number | RetriesOptions | null): this {
+    if (policy === null || typeof policy === "number") {
+      this.#retries = policy === null ? null : { limit: policy };
+      return this;
+    }
+    const { maxDelay, on, ...rest } = policy;
+    this.#retries = definedFields({
+      ...rest,
+      ...(maxDelay !== undefined && { max_delay: maxDelay }),
+      ...(on !== undefined && { on: [...on] }),
+    });
+    return this;
+  }
+
   #snapshot(): TaskConfigInput {
     return {
       id: this.#id,
@@ -275,8 +322,32 @@ export class TaskBuilder {
       inject_api_token: this.#injectApiToken,
       always_pull_newest_image: this.#alwaysPullNewestImage,
       ...(Object.keys(this.#resources).length > 0 && { resources: { ...this.#resources } }),
+      ...(this.#timeout !== null && { timeout: this.#timeout }),
+      ...(this.#retries !== null && {
+        retries: { ...this.#retries, ...(this.#retries.on && { on: [...this.#retries.on] }) },
+      }),
     };
   }
+}
+
+/** A task's retry policy for {@link TaskBuilder.retries}; see `TaskRetries` for the fields. */
+export interface RetriesOptions {
+  /** How many more attempts after the first, 1–10. */
+  limit: number;
+  /** Before the first retry, a Go-style duration. Default `"1s"`. */
+  delay?: string;
+  /** Each further delay is the previous one times this, 1 or more. Default 2. */
+  factor?: number;
+  /** The longest delay. Default `"5m"`. */
+  maxDelay?: string;
+  /** Which endings are retried. Default: all of them. */
+  on?: readonly RetryCause[];
+}
+
+/** Options of {@link PipelineBuilder.concurrency}. */
+export interface ConcurrencyOptions {
+  /** A new run cancels the older queued and running runs of its group (reason `superseded`). Default false. */
+  cancelInProgress?: boolean;
 }
 
 /** Collects a pipeline's settings and tasks; made by {@link pipeline}. Each method but `finish` returns the builder. */
@@ -286,6 +357,9 @@ export class PipelineBuilder {
   #description: string | null = null;
   #parallelism = 0;
   readonly #tasks: TaskConfigInput[] = [];
+  #timeout: string | null = null;
+  #concurrency: RunConcurrency | null = null;
+  readonly #subscriptions: DeclaredSubscription[] = [];
 
   /** Prefer {@link pipeline}. */
   constructor(id: string, name: string) {
@@ -305,6 +379,73 @@ export class PipelineBuilder {
    */
   parallelism(limit: number): this {
     this.#parallelism = limit;
+    return this;
+  }
+
+  /**
+   * The longest a whole run may take, a Go-style duration (`"30m"`, `"1h"`; at most `"168h"`), checked in
+   * `finish()`: the run's unfinished tasks are then stopped and the run fails with reason `timeout`. Replaces
+   * an earlier timeout; `null` removes it. An extension of v0.
+   *
+   * @example `pipeline("nightly", "Nightly build").timeout("1h")`
+   */
+  timeout(duration: string | null): this {
+    this.#timeout = duration;
+    return this;
+  }
+
+  /**
+   * Runs of one group run one at a time, in order of arrival; the others wait, pending. `group` may name run
+   * variables as `${NAME}` (letters, digits and `_`), replaced when a run starts (a variable the run does not
+   * set becomes empty), so `"deploy-${BRANCH}"` serialises deploys per branch. With `cancelInProgress` a new
+   * run cancels the older queued and running runs of its group (reason `superseded`). Also takes the config's
+   * own shape, `{ group, cancel_in_progress }`. Replaces an earlier call; `null` removes it. An extension of v0.
+   *
+   * @example
+   * ```ts
+   * pipeline("deploy", "Deploy").concurrency("deploy-${BRANCH}", { cancelInProgress: true });
+   * pipeline("release", "Release").concurrency({ group: "release", cancel_in_progress: false });
+   * ```
+   */
+  concurrency(
+    group: string | (Pick<RunConcurrency, "group"> & Partial<RunConcurrency>) | null,
+    options: ConcurrencyOptions = {},
+  ): this {
+    if (group === null) this.#concurrency = null;
+    else if (typeof group === "string") {
+      this.#concurrency = { group, cancel_in_progress: options.cancelInProgress ?? false };
+    } else {
+      this.#concurrency = { group: group.group, cancel_in_progress: group.cancel_in_progress ?? false };
+    }
+    return this;
+  }
+
+  /**
+   * Declares a subscription to an installed extension: deploying this version makes the pipeline subscribed
+   * with these settings (and removes subscriptions an earlier deployed version declared and this one does
+   * not). `settings` are the extension's subscription parameters (see `gofer extension get`). Call once per
+   * subscription; an extension and subscription id given twice is refused in `finish()`. An extension of v0.
+   *
+   * @param extensionId the installed extension, e.g. `"interval"`.
+   * @param subscriptionId names this subscription within the pipeline: 3–32 letters, digits and hyphens.
+   *
+   * @example
+   * ```ts
+   * pipeline("nightly", "Nightly build")
+   *   .subscribe("interval", "nightly", { every: "24h" })
+   *   .subscribe("cron", "weekdays", { expression: "0 6 * * 1-5" });
+   * ```
+   */
+  subscribe(
+    extensionId: string,
+    subscriptionId: string,
+    settings: Readonly<Record<string, string>> = {},
+  ): this {
+    this.#subscriptions.push({
+      extension_id: extensionId,
+      subscription_id: subscriptionId,
+      settings: { ...settings },
+    });
     return this;
   }
 
@@ -340,6 +481,11 @@ export class PipelineBuilder {
       description: this.#description,
       parallelism: this.#parallelism,
       tasks: this.#tasks,
+      ...(this.#timeout !== null && { timeout: this.#timeout }),
+      ...(this.#concurrency !== null && { concurrency: { ...this.#concurrency } }),
+      ...(this.#subscriptions.length > 0 && {
+        subscriptions: this.#subscriptions.map((entry) => ({ ...entry, settings: { ...entry.settings } })),
+      }),
     };
     const result = validatePipelineConfig(input);
     if (!result.ok) throw new PipelineConfigError(result.problems, this.#id);
@@ -347,9 +493,10 @@ export class PipelineBuilder {
   }
 }
 
-// `{ cpu: undefined }` (an optional value passed through) must not clear a limit given earlier.
-function definedFields(resources: Readonly<TaskResources>): TaskResources {
-  return Object.fromEntries(Object.entries(resources).filter(([, value]) => value !== undefined));
+// `{ cpu: undefined }` (an optional value passed through) must not clear a limit given earlier, nor stand for a
+// field the validator should fill with its default.
+function definedFields<T extends object>(fields: Readonly<T>): T {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as T;
 }
 
 const BLANK_LINE = /^[ \t]*$/;

@@ -24,4 +24,19 @@ export const PIPELINE_CONFIG_LIMITS = {
   maxImageLength: 1024,
   /** Characters in `registry_auth.user` or `registry_auth.pass` (registry access tokens can be long). */
   maxCredentialLength: 8192,
+  /**
+   * The longest timeout or retry delay, in milliseconds: 168h, a week. Also keeps every duration within what
+   * a single timer can wait for (about 24.8 days).
+   */
+  maxDurationMs: 7 * 24 * 3_600_000,
+  /** A task's `retries.limit`: attempts after the first. */
+  maxRetries: 10,
+  /** A task's `retries.factor`. */
+  maxRetryFactor: 100,
+  /** Characters in a `concurrency.group` template. */
+  maxConcurrencyGroupLength: 256,
+  /** Entries in a pipeline's `subscriptions`. */
+  maxSubscriptions: 100,
+  /** Entries in one declared subscription's `settings`. */
+  maxSubscriptionSettings: 100,
 } as const;

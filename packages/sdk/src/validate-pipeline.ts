@@ -3,6 +3,7 @@
  * config and the server runs it on registration, so both refuse the same configs with the same messages.
  */
 
+import { formatDuration, parseDuration } from "./durations.ts";
 import {
   describeIdentifierRule,
   describeTaskIdRule,
@@ -10,8 +11,17 @@ import {
   isValidTaskId,
   MAX_TASK_ID_LENGTH,
 } from "./identifiers.ts";
-import type { PipelineConfig, RegistryAuth, RequiredParentStatus, TaskConfig } from "./pipeline-config.ts";
-import { normaliseRequiredParentStatus } from "./pipeline-config.ts";
+import type {
+  DeclaredSubscription,
+  PipelineConfig,
+  RegistryAuth,
+  RequiredParentStatus,
+  RetryCause,
+  RunConcurrency,
+  TaskConfig,
+  TaskRetries,
+} from "./pipeline-config.ts";
+import { normaliseRequiredParentStatus, RETRY_CAUSES } from "./pipeline-config.ts";
 import { findDependencyCycles } from "./pipeline-dag.ts";
 import { PIPELINE_CONFIG_LIMITS as LIMITS } from "./pipeline-limits.ts";
 import {
@@ -42,7 +52,16 @@ export type PipelineValidationResult =
 /** At most this many problems are listed; a last entry then says how many more there were. */
 export const MAX_REPORTED_PROBLEMS = 100;
 
-const PIPELINE_FIELDS = ["id", "name", "description", "parallelism", "tasks"];
+const PIPELINE_FIELDS = [
+  "id",
+  "name",
+  "description",
+  "parallelism",
+  "tasks",
+  "timeout",
+  "concurrency",
+  "subscriptions",
+];
 const TASK_FIELDS = [
   "id",
   "description",
@@ -55,14 +74,35 @@ const TASK_FIELDS = [
   "inject_api_token",
   "always_pull_newest_image",
   "resources",
+  "timeout",
+  "retries",
 ];
 const REGISTRY_AUTH_FIELDS = ["user", "pass"];
 const RESOURCES_FIELDS = ["cpu", "memory"];
+const RETRIES_FIELDS = ["limit", "delay", "factor", "max_delay", "on"];
+const CONCURRENCY_FIELDS = ["group", "cancel_in_progress"];
+const SUBSCRIPTION_FIELDS = ["extension_id", "subscription_id", "settings"];
+
+/** What a task's `retries` becomes when it gives only some of the fields. */
+export const RETRY_DEFAULTS: {
+  readonly delay: string;
+  readonly factor: number;
+  readonly max_delay: string;
+  readonly on: readonly RetryCause[];
+} = {
+  delay: "1s",
+  factor: 2,
+  max_delay: "5m",
+  on: RETRY_CAUSES,
+};
 
 /**
- * Checks `input` (typically parsed JSON) and returns it in canonical form: absent optional fields become `null`
- * (but a task's `resources` is left out when it declares no limit), `depends_on` conditions become PascalCase,
- * and arrays and maps are fresh copies. Otherwise returns every
+ * Checks `input` (typically parsed JSON) and returns it in canonical form: absent optional fields become `null`,
+ * `depends_on` conditions become PascalCase, and arrays and maps are fresh copies. The extensions of v0 are the
+ * exception: a task's `resources`, `timeout` and `retries` and a pipeline's `timeout`, `concurrency` and
+ * `subscriptions` are left out when absent, `null` or empty (`{}` resources, `[]` subscriptions), so a v0
+ * config stays exactly v0; when given, their defaults are filled in (`retries.delay` "1s", `factor` 2,
+ * `max_delay` "5m", `on` every cause; `concurrency.cancel_in_progress` false; a subscription's `settings` {}). Otherwise returns every
  * problem found, in a stable order: shape problems in document order, then duplicate ids and missing parents
  * task by task, then dependency cycles.
  */
@@ -131,7 +171,19 @@ function readPipeline(input: unknown, problems: ProblemList): PipelineConfig {
   checkTaskIds(tasks, problems);
   checkDependencies(tasks, problems);
   checkCycles(tasks, problems);
-  return { id, name, description, parallelism, tasks };
+  const timeout = readDuration(input.timeout, "timeout", "timeout", "pipeline", LIMITS.maxDurationMs, scope);
+  const concurrency = readConcurrency(input.concurrency, scope);
+  const subscriptions = readSubscriptions(input.subscriptions, scope);
+  return {
+    id,
+    name,
+    description,
+    parallelism,
+    tasks,
+    ...(timeout !== undefined && { timeout }),
+    ...(concurrency && { concurrency }),
+    ...(subscriptions && { subscriptions }),
+  };
 }
 
 function readParallelism(value: unknown, scope: Scope): number {
@@ -181,6 +233,16 @@ function readTask(value: unknown, path: string, problems: ProblemList): TaskConf
     scope.add(`${path}.id`, `task id ${quote(id)} is not valid: use ${describeTaskIdRule}`);
   }
   const resources = readResources(value.resources, `${path}.resources`, usableTaskId(value.id), scope);
+  const subject = taskSubject(path, usableTaskId(value.id));
+  const timeout = readDuration(
+    value.timeout,
+    "timeout",
+    `${path}.timeout`,
+    `${subject}:`,
+    LIMITS.maxDurationMs,
+    scope,
+  );
+  const retries = readRetries(value.retries, `${path}.retries`, subject, scope);
   return {
     id,
     description: optionalString(value, "description", `${path}.description`, scope, {
@@ -203,6 +265,8 @@ function readTask(value: unknown, path: string, problems: ProblemList): TaskConf
       scope,
     ),
     ...(resources && { resources }),
+    ...(timeout !== undefined && { timeout }),
+    ...(retries && { retries }),
   };
 }
 
@@ -251,7 +315,7 @@ function readResources(
   scope: Scope,
 ): TaskResources | undefined {
   if (value === undefined || value === null) return undefined;
-  const subject = taskId === undefined ? path.slice(0, -".resources".length) : `task ${quote(taskId)}`;
+  const subject = taskSubject(path.slice(0, -".resources".length), taskId);
   if (!isJsonObject(value)) {
     scope.add(
       path,
@@ -297,6 +361,293 @@ function readQuantity(
     return undefined;
   }
   return value;
+}
+
+// Messages about a task name it by id, or by its path when it has no usable id.
+function taskSubject(taskPath: string, taskId: string | undefined): string {
+  return taskId === undefined ? taskPath : `task ${quote(taskId)}`;
+}
+
+const DURATION_EXAMPLES = '"90s", "10m" or "1h30m"';
+
+/**
+ * A Go-style duration of at least 1ms and at most `limitMs`, kept as written. `prefix` opens each message
+ * (`task \`build\`:` or `pipeline`), `field` names the duration within it.
+ */
+function readDuration(
+  value: unknown,
+  field: string,
+  path: string,
+  prefix: string,
+  limitMs: number,
+  scope: Scope,
+): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const subject = `${prefix} ${field}`;
+  if (typeof value !== "string") {
+    scope.add(path, `${subject} must be a duration such as ${DURATION_EXAMPLES}, got ${describeType(value)}`);
+    return undefined;
+  }
+  const negated = value.startsWith("-") ? parseDuration(value.slice(1)) : undefined;
+  const ms = parseDuration(value);
+  if (ms === undefined && negated === undefined) {
+    scope.add(path, `${subject} must be a duration such as ${DURATION_EXAMPLES}, got ${quote(value)}`);
+    return undefined;
+  }
+  if (ms === undefined || parseDuration(value.replace(/^-/, "")) === 0) {
+    scope.add(path, `${subject} must be longer than zero, got ${quote(value)}`);
+    return undefined;
+  }
+  if (ms < 1) {
+    scope.add(path, `${subject} must be at least 1ms, got ${quote(value)}`);
+    return undefined;
+  }
+  if (ms > limitMs) {
+    scope.add(path, `${subject} must be at most ${formatDuration(limitMs)}, got ${quote(value)}`);
+    return undefined;
+  }
+  return value;
+}
+
+function readRetries(value: unknown, path: string, subject: string, scope: Scope): TaskRetries | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isJsonObject(value)) {
+    scope.add(
+      path,
+      `${subject}: retries must be an object such as {"limit": 2}, or null, got ${describeType(value)}`,
+    );
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    if (!RETRIES_FIELDS.includes(key)) {
+      scope.add(
+        childPath(path, key),
+        `${subject}: unknown field ${quote(key)} in retries; the fields are ${RETRIES_FIELDS.join(", ")}`,
+      );
+    }
+  }
+  const limit = readRetryLimit(value.limit, `${path}.limit`, subject, scope);
+  const prefix = `${subject}:`;
+  const limitMs = LIMITS.maxDurationMs;
+  const delay = readDuration(value.delay, "retries.delay", `${path}.delay`, prefix, limitMs, scope);
+  const maxDelay = readDuration(
+    value.max_delay,
+    "retries.max_delay",
+    `${path}.max_delay`,
+    prefix,
+    limitMs,
+    scope,
+  );
+  const factor = readRetryFactor(value.factor, `${path}.factor`, subject, scope);
+  const on = readRetryCauses(value.on, `${path}.on`, subject, scope);
+  const retries: TaskRetries = {
+    limit: limit ?? 1,
+    delay: delay ?? RETRY_DEFAULTS.delay,
+    factor: factor ?? RETRY_DEFAULTS.factor,
+    max_delay: maxDelay ?? RETRY_DEFAULTS.max_delay,
+    on: on ?? [...RETRY_DEFAULTS.on],
+  };
+  const delayMs = parseDuration(retries.delay) ?? 0;
+  const maxDelayMs = parseDuration(retries.max_delay) ?? 0;
+  const delayValid = value.delay === undefined || value.delay === null || delay !== undefined;
+  const maxDelayValid = value.max_delay === undefined || value.max_delay === null || maxDelay !== undefined;
+  if (delayValid && maxDelayValid && delayMs > maxDelayMs) {
+    const which = maxDelay === undefined ? ", the default" : "";
+    scope.add(
+      `${path}.delay`,
+      `${subject}: retries.delay ${quote(retries.delay)} must not be longer than retries.max_delay ${quote(retries.max_delay)}${which}`,
+    );
+  }
+  return retries;
+}
+
+function readRetryLimit(value: unknown, path: string, subject: string, scope: Scope): number | undefined {
+  const { min, max } = { min: 1, max: LIMITS.maxRetries };
+  if (value === undefined || value === null) {
+    scope.add(path, `${subject}: retries.limit is required (how many more attempts, ${min} to ${max})`);
+    return undefined;
+  }
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    const got = typeof value === "number" ? String(value) : describeType(value);
+    scope.add(path, `${subject}: retries.limit must be a whole number from ${min} to ${max}, got ${got}`);
+    return undefined;
+  }
+  return value;
+}
+
+function readRetryFactor(value: unknown, path: string, subject: string, scope: Scope): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 1 || value > LIMITS.maxRetryFactor) {
+    const got = typeof value === "number" ? String(value) : describeType(value);
+    scope.add(
+      path,
+      `${subject}: retries.factor must be a number from 1 to ${LIMITS.maxRetryFactor}, got ${got}`,
+    );
+    return undefined;
+  }
+  return value;
+}
+
+// Listed once each, in the order given.
+function readRetryCauses(
+  value: unknown,
+  path: string,
+  subject: string,
+  scope: Scope,
+): RetryCause[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  const causes = RETRY_CAUSES.join(", ");
+  if (!Array.isArray(value)) {
+    scope.add(path, `${subject}: retries.on must be an array of ${causes}, got ${describeType(value)}`);
+    return undefined;
+  }
+  if (value.length === 0) {
+    scope.add(path, `${subject}: retries.on must list at least one of ${causes}`);
+    return undefined;
+  }
+  const unknown = value.filter((cause: unknown) => !RETRY_CAUSES.includes(cause as RetryCause));
+  if (unknown.length > 0) {
+    const shown = unknown.map((cause: unknown) =>
+      typeof cause === "string" ? quote(cause) : describeType(cause),
+    );
+    scope.add(
+      path,
+      `${subject}: retries.on lists unknown ${unknown.length === 1 ? "cause" : "causes"} ${shown.join(", ")}; the causes are ${causes}`,
+    );
+    return undefined;
+  }
+  return [...new Set(value as RetryCause[])];
+}
+
+function readConcurrency(value: unknown, scope: Scope): RunConcurrency | undefined {
+  if (value === undefined || value === null) return undefined;
+  const path = "concurrency";
+  if (!isJsonObject(value)) {
+    scope.add(
+      path,
+      `concurrency must be an object such as {"group": "deploy-\${BRANCH}"}, or null, got ${describeType(value)}`,
+    );
+    return undefined;
+  }
+  rejectUnknownFields(value, CONCURRENCY_FIELDS, path, "concurrency", scope);
+  const group = requiredString(value, "group", `${path}.group`, scope, {
+    nonBlank: true,
+    maxLength: LIMITS.maxConcurrencyGroupLength,
+  });
+  checkGroupTemplate(group, `${path}.group`, scope);
+  const cancel = value.cancel_in_progress;
+  if (cancel !== undefined && cancel !== null && typeof cancel !== "boolean") {
+    scope.add(
+      `${path}.cancel_in_progress`,
+      `concurrency.cancel_in_progress must be true or false, got ${describeType(cancel)}`,
+    );
+  }
+  return { group, cancel_in_progress: cancel === true };
+}
+
+const VARIABLE_NAME = /^[A-Za-z0-9_]+$/;
+
+// Run variables arrive with each run, so only the placeholders' syntax can be checked here; a variable a run
+// does not set resolves to "" when the group is resolved.
+function checkGroupTemplate(group: string, path: string, scope: Scope): void {
+  let from = 0;
+  for (;;) {
+    const open = group.indexOf("${", from);
+    if (open === -1) return;
+    const close = group.indexOf("}", open + 2);
+    if (close === -1) {
+      scope.add(
+        path,
+        `concurrency.group ${quote(group)} has an unclosed \`\${\` at character ${open + 1}; write \${NAME}`,
+      );
+      return;
+    }
+    const name = group.slice(open + 2, close);
+    if (!VARIABLE_NAME.test(name)) {
+      scope.add(
+        path,
+        `concurrency.group ${quote(group)}: ${quote(`\${${name}}`)} does not name a run variable; a name is letters, digits and _`,
+      );
+    }
+    from = close + 1;
+  }
+}
+
+function readSubscriptions(value: unknown, scope: Scope): DeclaredSubscription[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  const path = "subscriptions";
+  if (!Array.isArray(value)) {
+    scope.add(path, `subscriptions must be an array, or null, got ${describeType(value)}`);
+    return undefined;
+  }
+  if (value.length > LIMITS.maxSubscriptions) {
+    scope.add(path, `subscriptions lists ${value.length}; the limit is ${LIMITS.maxSubscriptions}`);
+    return undefined;
+  }
+  const firstIndex = new Map<string, number>();
+  const subscriptions = value.map((entry: unknown, index) => {
+    const subscription = readSubscription(entry, `${path}[${index}]`, scope);
+    if (subscription === undefined) return undefined;
+    const key = `${subscription.extension_id}\0${subscription.subscription_id}`;
+    const first = firstIndex.get(key);
+    if (first === undefined) firstIndex.set(key, index);
+    else {
+      scope.add(
+        `${path}[${index}]`,
+        `duplicate subscription ${quote(subscription.subscription_id)} of extension ${quote(subscription.extension_id)} (subscriptions[${first}] and subscriptions[${index}])`,
+      );
+    }
+    return subscription;
+  });
+  const declared = subscriptions.filter((entry) => entry !== undefined);
+  return declared.length === 0 ? undefined : declared;
+}
+
+function readSubscription(value: unknown, path: string, scope: Scope): DeclaredSubscription | undefined {
+  if (!isJsonObject(value)) {
+    scope.add(
+      path,
+      `${path} must be an object with extension_id, subscription_id and settings, got ${describeType(value)}`,
+    );
+    return undefined;
+  }
+  rejectUnknownFields(value, SUBSCRIPTION_FIELDS, path, path, scope);
+  const ids = (["extension_id", "subscription_id"] as const).map((field) => {
+    const id = requiredString(value, field, `${path}.${field}`, scope);
+    if (typeof value[field] === "string" && !isValidIdentifier(id)) {
+      scope.add(
+        `${path}.${field}`,
+        `${path}.${field} ${quote(id)} is not valid: use ${describeIdentifierRule}`,
+      );
+      return undefined;
+    }
+    return typeof value[field] === "string" ? id : undefined;
+  });
+  const settings =
+    value.settings === undefined || value.settings === null
+      ? {}
+      : readSettings(value.settings, `${path}.settings`, scope);
+  const [extensionId, subscriptionId] = ids;
+  if (extensionId === undefined || subscriptionId === undefined) return undefined;
+  return { extension_id: extensionId, subscription_id: subscriptionId, settings };
+}
+
+function readSettings(value: unknown, path: string, scope: Scope): Record<string, string> {
+  const map = requiredMap(value, path, LIMITS.maxSubscriptionSettings, scope);
+  const entries: Array<[string, string]> = [];
+  for (const [key, raw] of Object.entries(map)) {
+    const entryPath = childPath(path, key);
+    if (key === "") scope.add(entryPath, `${path} has an empty setting name`);
+    else if (key.length > LIMITS.maxVariableKeyLength) {
+      scope.add(
+        entryPath,
+        `${entryPath}: the setting name is ${key.length} characters long; the limit is ${LIMITS.maxVariableKeyLength}`,
+      );
+    }
+    const text = checkString(raw, entryPath, scope, { maxBytes: LIMITS.maxVariableValueBytes });
+    if (text !== undefined) entries.push([key, text]);
+  }
+  return Object.fromEntries(entries);
 }
 
 function readDependsOn(value: unknown, path: string, scope: Scope): Record<string, RequiredParentStatus> {

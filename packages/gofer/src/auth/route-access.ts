@@ -102,6 +102,8 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   get_task_execution:              read(NS, PIPE, "runs", "task_executions"),
   cancel_task_execution:           remove(NS, PIPE, "runs", "task_executions"),
   get_logs:                        read(NS, PIPE, "runs", "task_executions"),
+  list_task_attempts:              read(NS, PIPE, "runs", "task_executions"),
+  get_attempt_logs:                read(NS, PIPE, "runs", "task_executions"),
   delete_logs:                     remove(NS, PIPE, "runs", "task_executions"),
   attach_task_execution:           write(NS, PIPE, "runs", "task_executions"),
 

@@ -2,6 +2,12 @@
 import type { Command } from "commander";
 import { positiveInteger } from "./arguments.ts";
 import { contextOf } from "./command-context.ts";
+import {
+  anyTaskControls,
+  formatConcurrency,
+  formatRetries,
+  formatSubscriptions,
+} from "./output/controls-format.ts";
 import { anyResources, formatResources } from "./output/resources-format.ts";
 
 export function registerPipelineConfigCommands(pipeline: Command): void {
@@ -31,12 +37,14 @@ export function registerPipelineConfigCommands(pipeline: Command): void {
 
   config
     .command("get <pipeline> <version>")
-    .description("Show one version with its tasks")
+    .description("Show one version with its tasks, timeouts, retries, concurrency and declared subscriptions")
     .action(async (pipelineId: string, versionText: string, _options, command: Command) => {
       const { client, out, namespace } = contextOf(command);
       const item = await client.configs.get(namespace, pipelineId, positiveInteger(versionText));
       const tasks = Object.values(item.tasks);
       const withResources = anyResources(tasks);
+      const withControls = anyTaskControls(tasks);
+      const subscriptions = formatSubscriptions(item.subscriptions ?? []);
       out.result(item, () => [
         ...out.fields([
           ["pipeline", item.pipeline_id],
@@ -46,10 +54,27 @@ export function registerPipelineConfigCommands(pipeline: Command): void {
           ["description", item.description || "-"],
           ["parallelism", item.parallelism === 0 ? "server default" : String(item.parallelism)],
           ["registered", out.time(item.registered)],
+          // Extensions of v0: shown only when the version declares them.
+          ...(item.timeout === undefined ? [] : [["timeout", item.timeout] as [string, string]]),
+          ...(item.concurrency === undefined
+            ? []
+            : [["concurrency", formatConcurrency(item.concurrency)] as [string, string]]),
+          ...(subscriptions.length === 0
+            ? []
+            : [["subscriptions", String(subscriptions.length)] as [string, string]]),
         ]),
+        ...subscriptions.map((line) => `  - ${line}`),
         "",
         out.table(
-          ["task", "image", "command", "depends on", ...(withResources ? ["resources"] : [])],
+          [
+            "task",
+            "image",
+            "command",
+            "depends on",
+            ...(withResources ? ["resources"] : []),
+            ...(withControls.timeout ? ["timeout"] : []),
+            ...(withControls.retries ? ["retries"] : []),
+          ],
           tasks.map((task) => [
             task.id,
             task.image,
@@ -58,6 +83,8 @@ export function registerPipelineConfigCommands(pipeline: Command): void {
               .map(([parent, condition]) => `${parent} (${condition.toLowerCase()})`)
               .join(", ") || "-",
             ...(withResources ? [formatResources(task.resources)] : []),
+            ...(withControls.timeout ? [task.timeout ?? "-"] : []),
+            ...(withControls.retries ? [formatRetries(task.retries)] : []),
           ]),
         ),
       ]);

@@ -29,6 +29,10 @@ export function subscriptionSettings(subscription: Subscription): string {
   );
 }
 
+/** Who made a subscription: the config version that declares it, or the API (and CLI). */
+export const declaredBy = (subscription: Subscription): string =>
+  subscription.declared_by_version === undefined ? "api" : `config v${subscription.declared_by_version}`;
+
 /** How messages name a subscription: `interval/every-5m of pipeline app`. */
 const describe = (pipelineId: string, extensionId: string, subscriptionId: string): string =>
   `${extensionId}/${subscriptionId} of pipeline ${pipelineId}`;
@@ -93,12 +97,13 @@ export function registerPipelineSubscriptionCommands(pipeline: Command): void {
       const subscriptions = await client.subscriptions.list(namespace, pipelineId);
       out.result(subscriptions, () =>
         out.table(
-          ["extension", "subscription", "status", "settings", "reason"],
+          ["extension", "subscription", "status", "settings", "declared by", "reason"],
           subscriptions.map((item) => [
             item.extension_id,
             item.subscription_id,
             out.style.outcome(item.status),
             subscriptionSettings(item),
+            declaredBy(item),
             item.status_reason ? `${item.status_reason.reason}: ${item.status_reason.description}` : "",
           ]),
         ),
@@ -121,6 +126,7 @@ export function registerPipelineSubscriptionCommands(pipeline: Command): void {
             ["status", out.style.outcome(item.status)],
             ...out.reasonRow(item.status_reason),
             ["settings", subscriptionSettings(item)],
+            ["declared by", declaredBy(item)],
           ]),
         );
       },

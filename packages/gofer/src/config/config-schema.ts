@@ -72,9 +72,19 @@ export const SettingsSchema = Section({
   }),
   api: Section({
     task_execution_logs_dir: DerivedPath("Folder of task execution log files. Empty: <data_dir>/logs."),
+    // Gofer's 300 s outlasted any reasonable shutdown handler; tasks now run under an init, so one that handles
+    // nothing ends at the SIGTERM, and the grace is only for those that trap it.
     task_execution_stop_timeout: Duration(
-      300,
+      30,
       "Grace period between asking a cancelled task to stop and killing it.",
+    ),
+    task_timeout_default: Duration(
+      0,
+      "How long one attempt of a task may run when its config sets no timeout; 0: no limit.",
+    ),
+    task_timeout_max: Duration(
+      0,
+      "The longest timeout a task may have, its own or the default; 0: no maximum. A task that declares a longer one is held to this.",
     ),
     pipeline_run_concurrency_limit: Type.Integer({
       minimum: 1,

@@ -28,6 +28,10 @@ export interface Config {
     task_execution_logs_dir: string;
     /** Grace period between asking a cancelled task's container to stop and killing it. */
     task_execution_stop_timeout_ms: number;
+    /** How long one attempt of a task may run when its config says nothing; 0: no limit. */
+    task_timeout_default_ms: number;
+    /** The longest any task's timeout may be; 0: no maximum. */
+    task_timeout_max_ms: number;
     /** Runs of one pipeline in flight at once, used when the pipeline's parallelism is 0. */
     pipeline_run_concurrency_limit: number;
     global_run_concurrency_limit: number;

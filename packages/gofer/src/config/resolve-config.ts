@@ -82,6 +82,8 @@ export function resolveConfig(settings: Settings, context: ResolveContext, probl
       task_execution_logs_dir:
         api.task_execution_logs_dir === "" ? join(dataDir, "logs") : api.task_execution_logs_dir,
       task_execution_stop_timeout_ms: durationToMs(api.task_execution_stop_timeout),
+      task_timeout_default_ms: durationToMs(api.task_timeout_default),
+      task_timeout_max_ms: durationToMs(api.task_timeout_max),
       pipeline_run_concurrency_limit: api.pipeline_run_concurrency_limit,
       global_run_concurrency_limit: api.global_run_concurrency_limit,
       log_level: api.log_level,

@@ -1,5 +1,5 @@
 /** Turns a validated registration (the SDK's wire model) into the stored v0 config and tasks. */
-import type { PipelineConfig as PipelineConfigInput } from "@gofer/sdk";
+import type { PipelineConfig as PipelineConfigInput, TaskRetries } from "@gofer/sdk";
 import type { PipelineConfig, Task } from "./models.ts";
 import type { RequiredParentStatus } from "./states.ts";
 import { variablesFromRecord } from "./variables.ts";
@@ -25,9 +25,36 @@ export function toStoredTasks(config: PipelineConfigInput): { tasks: Record<stri
       always_pull_newest_image: task.always_pull_newest_image,
       // Left out when none are declared, so the stored task (and what the API serves) is exactly v0.
       ...(task.resources && { resources: { ...task.resources } }),
+      ...(task.timeout !== undefined && { timeout: task.timeout }),
+      ...(task.retries && { retries: copyRetries(task.retries) }),
     };
   }
   return { tasks, order: config.tasks.map((task) => task.id) };
+}
+
+/** A pipeline's extensions of v0, as a stored version carries them beside its v0 fields. */
+export type PipelineControls = Pick<PipelineConfig, "timeout" | "concurrency" | "subscriptions">;
+
+/**
+ * The registration's pipeline-level extensions of v0 (`timeout`, `concurrency`, `subscriptions`), for a stored
+ * version: spread it into the version so they are kept (in `controls_json`) and served back. Fields the
+ * registration leaves out are left out here too, so a v0 registration adds nothing.
+ */
+export function pipelineControls(config: PipelineConfigInput): PipelineControls {
+  return {
+    ...(config.timeout !== undefined && { timeout: config.timeout }),
+    ...(config.concurrency && { concurrency: { ...config.concurrency } }),
+    ...(config.subscriptions && {
+      subscriptions: config.subscriptions.map((subscription) => ({
+        ...subscription,
+        settings: { ...subscription.settings },
+      })),
+    }),
+  };
+}
+
+function copyRetries(retries: TaskRetries): TaskRetries {
+  return { ...retries, on: [...retries.on] };
 }
 
 /** What the API serves in place of a value it never reveals (registry passwords, extension settings). */

@@ -18,6 +18,7 @@ export type {
   StatusReason,
   Subscription,
   Task,
+  TaskAttempt,
   TaskExecution,
   Token,
   Variable,

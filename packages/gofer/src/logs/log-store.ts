@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { access, mkdir, open, rm, rmdir } from "node:fs/promises";
+import { access, mkdir, open, readdir, rm, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { GoferError } from "../domain/errors.ts";
 import type { TaskExecutionKey } from "../domain/task-execution-key.ts";
@@ -20,9 +20,12 @@ export interface OpenWriterOptions {
   resume?: boolean;
 }
 
+/** Which log: a task execution's, and which attempt of it (1 when absent). */
+export type LogKey = TaskExecutionKey & { attempt?: number };
+
 /**
- * Task execution logs on the local disk: one append-only, line-complete file per task execution, at
- * `<dir>/<namespace>/<pipeline>/<run>/<task>.log`.
+ * Task execution logs on the local disk: one append-only, line-complete file per attempt of a task execution, at
+ * `<dir>/<namespace>/<pipeline>/<run>/<task>.log` for the first and `<task>.attempt-<n>.log` for later ones.
  *
  * Followers are woken in-process, so a log must be written by the process that serves it.
  */
@@ -39,7 +42,7 @@ export class LogStore {
   }
 
   /** Throws `INVALID_IDENTIFIER` for a key part that could escape the store's directory. */
-  pathFor(key: TaskExecutionKey): string {
+  pathFor(key: LogKey): string {
     if (!Number.isSafeInteger(key.run_id) || key.run_id < 0) {
       throw new GoferError("INVALID_IDENTIFIER", `invalid run id in log key: ${key.run_id}`);
     }
@@ -48,12 +51,12 @@ export class LogStore {
       pathSegment(key.namespace_id),
       pathSegment(key.pipeline_id),
       String(key.run_id),
-      `${pathSegment(key.task_id)}.log`,
+      attemptFile(pathSegment(key.task_id), key.attempt ?? 1),
     );
   }
 
   /** Opens the log for appending after whatever it already holds, creating it and its directories if needed. */
-  async openWriter(key: TaskExecutionKey, options: OpenWriterOptions = {}): Promise<TaskLogWriter> {
+  async openWriter(key: LogKey, options: OpenWriterOptions = {}): Promise<TaskLogWriter> {
     const path = this.pathFor(key);
     await mkdir(dirname(path), { recursive: true });
     const handle = await open(path, "a");
@@ -88,7 +91,7 @@ export class LogStore {
   }
 
   /** The log as blocks of whole lines. See {@link readLogBlocks} for following and cancellation. */
-  read(key: TaskExecutionKey, options: ReadLogOptions): AsyncGenerator<Buffer, void, undefined> {
+  read(key: LogKey, options: ReadLogOptions): AsyncGenerator<Buffer, void, undefined> {
     const path = this.pathFor(key);
     return readLogBlocks(path, options, {
       subscribe: (listener) => this.#changes.subscribe(path, listener),
@@ -100,21 +103,35 @@ export class LogStore {
    * Wakes the log's followers so they consult `isFinished` again. Call it once the task's final state is stored,
    * for every task execution, including one that never started and so never had a writer.
    */
-  finish(key: TaskExecutionKey): void {
+  finish(key: LogKey): void {
     this.#changes.notify(this.pathFor(key));
   }
 
-  /** Deletes the log file; a missing one is not an error. */
-  async remove(key: TaskExecutionKey): Promise<void> {
-    const path = this.pathFor(key);
-    await Promise.all([rm(path, { force: true }), removeCursor(path)]);
+  /** Deletes the log of every attempt of the task; missing ones are not an error. */
+  async remove(key: LogKey): Promise<void> {
+    const first = this.pathFor({ ...key, attempt: 1 });
+    const folder = dirname(first);
+    const prefix = `${pathSegment(key.task_id)}.attempt-`;
+    let names: string[] = [];
+    try {
+      names = await readdir(folder);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+    const paths = [
+      first,
+      ...names
+        .filter((name) => name.startsWith(prefix) && name.endsWith(".log"))
+        .map((name) => join(folder, name)),
+    ];
+    await Promise.all(paths.flatMap((path) => [rm(path, { force: true }), removeCursor(path)]));
   }
 
   /**
    * Deletes the folder of a run's logs once it holds none: retention removes runs' logs one task at a time, and
    * an empty folder per run would still grow without bound. A folder still holding a log stays.
    */
-  async removeRunFolderIfEmpty(key: TaskExecutionKey): Promise<void> {
+  async removeRunFolderIfEmpty(key: LogKey): Promise<void> {
     try {
       await rmdir(dirname(this.pathFor(key)));
     } catch (error) {
@@ -124,7 +141,7 @@ export class LogStore {
   }
 
   /** Forgets the resume point once the task's final state is stored: its capture will never resume. */
-  async dropResumePoint(key: TaskExecutionKey): Promise<void> {
+  async dropResumePoint(key: LogKey): Promise<void> {
     await removeCursor(this.pathFor(key));
   }
 
@@ -134,7 +151,7 @@ export class LogStore {
     await rm(join(this.#dir, ...parts), { recursive: true, force: true });
   }
 
-  async exists(key: TaskExecutionKey): Promise<boolean> {
+  async exists(key: LogKey): Promise<boolean> {
     try {
       await access(this.pathFor(key));
       return true;
@@ -145,9 +162,17 @@ export class LogStore {
   }
 
   /** How many readers are following the log now, e.g. for a metrics gauge. */
-  followerCount(key: TaskExecutionKey): number {
+  followerCount(key: LogKey): number {
     return this.#changes.listenerCount(this.pathFor(key));
   }
+}
+
+/** The first attempt keeps the name logs always had, so a v0 task's log is where it always was. */
+function attemptFile(task: string, attempt: number): string {
+  if (!Number.isSafeInteger(attempt) || attempt < 1) {
+    throw new GoferError("INVALID_IDENTIFIER", `invalid attempt in log key: ${attempt}`);
+  }
+  return attempt === 1 ? `${task}.log` : `${task}.attempt-${attempt}.log`;
 }
 
 /** Ids are validated identifiers upstream; this is the last guard against one naming a different file. */

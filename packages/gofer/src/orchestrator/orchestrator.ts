@@ -6,14 +6,19 @@
  * start, an event), and the only in-memory state is what is in flight right now (container waits, cancel
  * requests), which storage plus the scheduler's labels can rebuild.
  */
+
+import { runTimeoutMs, type TimeoutLimits } from "../domain/attempts.ts";
+import { resolveConcurrencyGroup } from "../domain/concurrency-group.ts";
 import { describeUnmetParents, finalRunStatus, judgeParents } from "../domain/dag-progress.ts";
 import { GoferError, notFound } from "../domain/errors.ts";
 import type { Initiator, Run, StatusReason } from "../domain/models.ts";
+import { describeRunTimeout, runDeadline, runTimedOut } from "../domain/run-deadline.ts";
 import type { RunStatus, RunStatusReasonType, TaskExecutionStatus } from "../domain/states.ts";
+import { cancelRequest, type StopRequest, timeoutRequest } from "../domain/stop-requests.ts";
 import type { TaskExecutionKey } from "../domain/task-execution-key.ts";
 import type { ReferenceResolvers } from "../domain/variable-resolution.ts";
 import { mergeVariables, variablesFromRecord } from "../domain/variables.ts";
-import type { EventBus } from "../events/event-bus.ts";
+import type { EventBus, PublishInTransaction } from "../events/event-bus.ts";
 import type { LogStore } from "../logs/log-store.ts";
 import type { LineTransform } from "../logs/log-writer.ts";
 import type { ExecSession, Scheduler } from "../scheduler/scheduler.ts";
@@ -23,12 +28,15 @@ import { getPipeline } from "../storage/pipelines-store.ts";
 import {
   completeRun,
   countRunningRuns,
+  countRunningRunsByGroup,
   getRun,
   insertRun,
-  listPendingRuns,
+  listCancellableRunsOfGroup,
+  listQueuedRuns,
   listUnfinishedRuns,
   markRunCancelRequested,
   markRunRunning,
+  markRunSuperseded,
   nextRunId,
   type RunKey,
   type StoredRun,
@@ -42,7 +50,7 @@ import {
 } from "../storage/task-executions-store.ts";
 import { SerialQueue } from "../support/serial-queue.ts";
 import { type RecoveryReport, recoverTasks } from "./recovery.ts";
-import { admitRuns, type Limits } from "./run-admission.ts";
+import { admitRuns, groupKey, type Limits } from "./run-admission.ts";
 import { TaskLauncher } from "./task-launcher.ts";
 
 export interface OrchestratorOptions {
@@ -53,6 +61,8 @@ export interface OrchestratorOptions {
   limits: Limits;
   /** Grace period before a cancelled task's container is killed. */
   stopTimeoutMs: number;
+  /** The server's default and maximum task timeouts. */
+  timeouts: TimeoutLimits;
   /** The API address tasks are told about (`GOFER_API_BASE_URL`); read late because the port may be chosen at listen time. */
   apiBaseUrl: () => string;
   /** Labels every container of this installation, to tell it from another server's on the same engine. */
@@ -77,6 +87,9 @@ const runKeyOf = (run: RunKey): RunKey => ({
 
 const runKeyString = (key: RunKey): string => `${key.namespace_id}/${key.pipeline_id}/${key.run_id}`;
 
+/** The description a superseded run ends with; the pipeline is named because groups span a namespace. */
+const supersededBy = (run: RunKey): string => `Superseded by run ${run.run_id} of ${run.pipeline_id}`;
+
 /** How often a failed decision about a run (or the queue) is retried before giving up on it. */
 const ADVANCE_RETRIES = 4;
 
@@ -90,9 +103,13 @@ export class Orchestrator {
   readonly #launcher: TaskLauncher;
   /** Serialises all decisions about one run; "admission" serialises the queue. */
   readonly #serial = new SerialQueue();
+  /** Timers that wake a run at its deadline or at the end of a task's retry delay. */
+  readonly #wakeups = new Map<string, NodeJS.Timeout>();
   /** Consecutive failed decisions per run, for the bounded retry of {@link #advanceFailed}. */
   readonly #advanceFailures = new Map<string, number>();
   #admitFailures = 0;
+  /** Whether admission has closed the queued runs a previous process left being cancelled (see {@link #admit}). */
+  #cancelledQueueClosed = false;
   #closed = false;
 
   constructor(options: OrchestratorOptions) {
@@ -103,7 +120,11 @@ export class Orchestrator {
     });
   }
 
-  /** Accepts a run and returns at once; it starts when the parallelism limits allow. */
+  /**
+   * Accepts a run and returns at once; it starts when the parallelism limits and its concurrency group allow.
+   * With `cancel_in_progress`, the older runs of its group are superseded in the same transaction (see
+   * {@link #supersede}), and stopped after it commits without the caller waiting for their containers.
+   */
   async startRun(
     namespaceId: string,
     pipelineId: string,
@@ -111,6 +132,7 @@ export class Orchestrator {
     initiator: Initiator,
   ): Promise<Run> {
     const { bus } = this.#options;
+    let superseded: RunKey[] = [];
     const run = await bus.transaction(async (tx, publish) => {
       if ((await getSystemState(tx)).ignore_pipeline_run_events) {
         throw new GoferError("RUNS_PAUSED", "New runs are paused on this server; an admin can resume them");
@@ -130,6 +152,7 @@ export class Orchestrator {
           `Pipeline "${pipelineId}" has no live config version; deploy one (POST .../configs/{version}) first`,
         );
       }
+      const group = config.concurrency ? resolveConcurrencyGroup(config.concurrency.group, variables) : null;
       const now = Date.now();
       const runVariables = variablesFromRecord(variables, "run_options");
       const run: Run = {
@@ -147,6 +170,7 @@ export class Orchestrator {
         token_id: null,
         store_objects_expired: false,
         event_id: null,
+        ...(group !== null && { concurrency_group: group }),
       };
       const event = await publish("queued_run", {
         namespace_id: namespaceId,
@@ -154,7 +178,8 @@ export class Orchestrator {
         run_id: run.run_id,
       });
       run.event_id = event.id;
-      await insertRun(tx, run, now);
+      // The timeout is fixed when the run is accepted: deploying another version does not change it.
+      await insertRun(tx, run, now, { timeout_ms: runTimeoutMs(config.timeout) });
       const executions: StoredTaskExecution[] = Object.values(config.tasks).map((task) => ({
         namespace_id: namespaceId,
         pipeline_id: pipelineId,
@@ -178,10 +203,51 @@ export class Orchestrator {
         retry_at: null,
       }));
       await insertTaskExecutions(tx, executions);
+      if (group !== null && config.concurrency?.cancel_in_progress)
+        superseded = await this.#supersede(tx, publish, run, group);
       return run;
     });
+    for (const key of superseded) void this.#stopSuperseded(key, supersededBy(run));
     this.#admit();
     return run;
+  }
+
+  /**
+   * Requests the cancellation of the unfinished runs of `group` older than `run`, in the transaction that
+   * accepts `run`: each is marked `cancel_requested` with its final reason (`superseded`, naming `run`) already
+   * in its `status_reason`, and its `started_run_cancellation` commits with it. A crash after the commit leaves
+   * nothing undone that boot does not finish: recovery stops the started tasks of runs being cancelled, and
+   * admission closes queued ones instead of starting them.
+   */
+  async #supersede(tx: GoferDb, publish: PublishInTransaction, run: Run, group: string): Promise<RunKey[]> {
+    const reason = { reason: "superseded" as const, description: supersededBy(run) };
+    const keys: RunKey[] = [];
+    for (const older of await listCancellableRunsOfGroup(tx, run.namespace_id, group)) {
+      if (older.pipeline_id === run.pipeline_id && older.run_id === run.run_id) continue;
+      if (!(await markRunSuperseded(tx, older, reason))) continue;
+      await publish("started_run_cancellation", runKeyOf(older));
+      keys.push(runKeyOf(older));
+    }
+    return keys;
+  }
+
+  /** What {@link cancelRun} does once the cancellation is recorded: stop started tasks, close what is left. */
+  async #stopSuperseded(key: RunKey, description: string): Promise<void> {
+    if (this.#closed) return;
+    const { db, stopTimeoutMs } = this.#options;
+    try {
+      await this.#serial.run(runKeyString(key), async () => {
+        const executions = await listTaskExecutions(db, key.namespace_id, key.pipeline_id, key.run_id);
+        for (const execution of executions) {
+          if (execution.state === "running" || execution.state === "processing") {
+            await this.#stopStarted(execution, stopTimeoutMs, cancelRequest(description));
+          }
+        }
+      });
+    } catch (error) {
+      this.#log(`stopping the superseded run ${runKeyString(key)} failed`, error);
+    }
+    await this.#advance(key);
   }
 
   /** Cancels a run: queued runs end at once; running tasks get a graceful stop, waiting ones never start. */
@@ -196,7 +262,11 @@ export class Orchestrator {
       const executions = await listTaskExecutions(db, key.namespace_id, key.pipeline_id, key.run_id);
       for (const execution of executions) {
         if (execution.state === "running" || execution.state === "processing") {
-          await this.#stopStarted(execution, this.#options.stopTimeoutMs, `Cancelled by ${by.user}`);
+          await this.#stopStarted(
+            execution,
+            this.#options.stopTimeoutMs,
+            cancelRequest(`Cancelled by ${by.user}`),
+          );
         }
       }
     });
@@ -208,10 +278,10 @@ export class Orchestrator {
    * abandoned at once; a running container gets its graceful stop. The launch moves a task to `running` before
    * it lets go of its cancel switch, so when there is no launch to cancel, a fresh read shows the container.
    */
-  async #stopStarted(execution: StoredTaskExecution, timeoutMs: number, description: string): Promise<void> {
-    if (this.#launcher.cancelLaunch(execution, timeoutMs, description)) return;
+  async #stopStarted(execution: StoredTaskExecution, timeoutMs: number, request: StopRequest): Promise<void> {
+    if (this.#launcher.cancelLaunch(execution, timeoutMs, request)) return;
     const current = await getTaskExecution(this.#options.db, execution);
-    if (current?.state === "running") await this.#launcher.requestStop(current, timeoutMs, description);
+    if (current?.state === "running") await this.#launcher.requestStop(current, timeoutMs, request);
   }
 
   /** Cancels one task; its never-started dependents end cancelled too, and so does the run. */
@@ -224,7 +294,7 @@ export class Orchestrator {
       if (!execution) throw notFound(`task "${key.task_id}" of run ${key.run_id}`);
       if (execution.state === "complete") return;
       if (execution.state === "running" || execution.state === "processing") {
-        await this.#stopStarted(execution, waitForMs, `Cancelled by ${by.user}`);
+        await this.#stopStarted(execution, waitForMs, cancelRequest(`Cancelled by ${by.user}`));
         return;
       }
       await this.#launcher.completeWithoutContainer(execution, "cancelled", {
@@ -262,8 +332,8 @@ export class Orchestrator {
       launcher: this.#launcher,
       instanceId,
       retryLimitMs,
-      resumeCancellation: (execution, description) =>
-        this.#launcher.requestStop(execution, stopTimeoutMs, description),
+      resumeCancellation: (execution, request) =>
+        this.#launcher.requestStop(execution, stopTimeoutMs, request),
       log: {
         info: (message) => this.#options.info?.(message),
         error: (message, error) => this.#log(message, error),
@@ -283,6 +353,8 @@ export class Orchestrator {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const timer of this.#wakeups.values()) clearTimeout(timer);
+    this.#wakeups.clear();
     // Detaching first makes a start that is retrying an unreachable engine give up instead of holding the drain.
     const detached = this.#launcher.close();
     await this.#serial.drain();
@@ -300,11 +372,24 @@ export class Orchestrator {
     void this.#serial
       .run("admission", async () => {
         const { db, bus, limits } = this.#options;
-        const pending = await listPendingRuns(db);
+        const queued = await listQueuedRuns(db);
+        // A queued run being cancelled never starts, nor holds back its group. Its cancellation closes it; once,
+        // at boot, so do we: a crash between a cancel's commit and that close leaves nobody else to.
+        if (!this.#cancelledQueueClosed) {
+          this.#cancelledQueueClosed = true;
+          for (const run of queued) if (run.cancel_requested) void this.#advance(run);
+        }
+        const pending = queued.filter((run) => !run.cancel_requested);
         if (pending.length === 0) return;
         const byPipeline = await countRunningRuns(db);
         const global = [...byPipeline.values()].reduce((sum, count) => sum + count, 0);
-        for (const run of admitRuns(pending, { global, byPipeline }, limits)) {
+        const byGroup = new Map(
+          (await countRunningRunsByGroup(db)).map((row) => [
+            groupKey(row.namespace_id, row.concurrency_group),
+            row.running,
+          ]),
+        );
+        for (const run of admitRuns(pending, { global, byPipeline, byGroup }, limits)) {
           if (!(await markRunRunning(db, run, Date.now()))) continue;
           await bus.publish("started_run", runKeyOf(run));
           // v0 creates a run's task executions as it starts; here they exist from the run's acceptance (so a
@@ -347,6 +432,10 @@ export class Orchestrator {
         if (!run || run.state === "complete") return;
         if (run.state === "pending" && !run.cancel_requested) return;
         let executions = await listTaskExecutions(db, key.namespace_id, key.pipeline_id, key.run_id);
+        const now = Date.now();
+        const timedOut = !run.cancel_requested && runTimedOut(run, now);
+        if (timedOut) await this.#stopForTimeout(run, executions);
+        else this.#wakeAt(`run ${runKeyString(key)}`, runDeadline(run), key);
         // Completing one task can unblock (or doom) others, so settle until nothing changes.
         let launched = 0;
         // A skip or cancellation completes a task, which can decide its own dependents: settle until stable.
@@ -355,12 +444,26 @@ export class Orchestrator {
           const statuses = statusesOf(executions);
           for (const execution of executions) {
             if (execution.state !== "waiting") continue;
+            if (timedOut) {
+              await this.#launcher.completeWithoutContainer(execution, "failed", {
+                reason: "timeout",
+                description: `${describeRunTimeout(run)} before this task started`,
+              });
+              settled = false;
+              continue;
+            }
             if (run.cancel_requested) {
               await this.#launcher.completeWithoutContainer(execution, "cancelled", {
                 reason: "cancelled",
                 description: "The run was cancelled before this task started",
               });
               settled = false;
+              continue;
+            }
+            // A task waiting out a retry delay starts when it has passed; the run is woken for it then.
+            if (execution.retry_at !== null && execution.retry_at > now) {
+              this.#wakeAt(`task ${runKeyString(key)}/${execution.task_id}`, execution.retry_at, key);
+              launched++;
               continue;
             }
             const verdict = judgeParents(execution.task.depends_on, statuses);
@@ -400,6 +503,29 @@ export class Orchestrator {
       );
   }
 
+  /** Stops what is still running of a run past its deadline; tasks not yet started fail in the settle loop. */
+  async #stopForTimeout(run: StoredRun, executions: StoredTaskExecution[]): Promise<void> {
+    const request = timeoutRequest(`${describeRunTimeout(run)}; the task was stopped`);
+    for (const execution of executions) {
+      if (execution.state === "running" || execution.state === "processing")
+        await this.#stopStarted(execution, this.#options.stopTimeoutMs, request);
+    }
+  }
+
+  /** Runs the run loop for `key` again at `at` (a deadline, the end of a retry delay); one timer per purpose. */
+  #wakeAt(purpose: string, at: number | undefined, key: RunKey): void {
+    if (at === undefined || this.#wakeups.has(purpose)) return;
+    const timer = setTimeout(
+      () => {
+        this.#wakeups.delete(purpose);
+        void this.#advance(key);
+      },
+      Math.max(0, at - Date.now()),
+    );
+    timer.unref();
+    this.#wakeups.set(purpose, timer);
+  }
+
   /**
    * A decision that failed (storage refusing a write, say) is retried with backoff; a run that still cannot
    * move on is failed with the reason, so it never stays `running` with nothing in flight until a restart.
@@ -434,7 +560,7 @@ export class Orchestrator {
         continue;
       }
       started++;
-      await this.#stopStarted(execution, stopTimeoutMs, description);
+      await this.#stopStarted(execution, stopTimeoutMs, cancelRequest(description));
     }
     // Started tasks close the run as they end; with none, it closes here with the reason.
     if (started === 0) await this.#finishRun(run, "failed", reason);
@@ -481,6 +607,8 @@ function runStatusReason(
   executions: StoredTaskExecution[],
 ): StatusReason<RunStatusReasonType> | null {
   if (status === "cancelled") {
+    // Stored when a newer run of its concurrency group superseded it (see Orchestrator.#supersede).
+    if (run.status_reason?.reason === "superseded") return run.status_reason;
     return {
       reason: "user_cancelled",
       description: "The run was cancelled before all of its tasks finished",
@@ -492,7 +620,15 @@ function runStatusReason(
   );
   const schedulerError = failed.some((execution) => execution.status_reason?.reason === "scheduler_error");
   const precondition = failed.some((execution) => execution.status_reason?.reason === "failed_precondition");
+  const timedOut = failed.filter((execution) => execution.status_reason?.reason === "timeout");
   const names = failed.map((execution) => execution.task_id).join(", ");
+  if (timedOut.length > 0 && runTimedOut(run, Date.now())) {
+    return { reason: "timeout", description: describeRunTimeout(run) };
+  }
+  if (timedOut.length > 0) {
+    const late = timedOut.map((execution) => execution.task_id).join(", ");
+    return { reason: "timeout", description: `Tasks ran longer than their timeout: ${late}` };
+  }
   if (schedulerError) {
     return { reason: "scheduler_error", description: `Tasks could not be scheduled: ${names}` };
   }

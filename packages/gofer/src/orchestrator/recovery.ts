@@ -7,6 +7,7 @@
  * that never got a container goes back to waiting and starts normally. A managed container of this instance
  * that storage does not account for is removed. Nothing here ever starts a second container for a task.
  */
+import { cancelRequest, decodeStopRequest, type StopRequest } from "../domain/stop-requests.ts";
 import type { TaskExecutionKey } from "../domain/task-execution-key.ts";
 import { instanceLabels, isTaskContainer, taskKeyOf } from "../scheduler/container-labels.ts";
 import { type ManagedContainer, type Scheduler, SchedulerError } from "../scheduler/scheduler.ts";
@@ -39,7 +40,7 @@ export interface RecoveryOptions {
   instanceId: string;
   retryLimitMs: number;
   /** Asks again for the stop of a task that was being cancelled when the previous process ended. */
-  resumeCancellation: (execution: StoredTaskExecution, description: string) => Promise<void>;
+  resumeCancellation: (execution: StoredTaskExecution, request: StopRequest) => Promise<void>;
   log: { info: (message: string) => void; error: (message: string, error?: unknown) => void };
 }
 
@@ -91,8 +92,11 @@ export async function recoverTasks(options: RecoveryOptions): Promise<RecoveryRe
       report.adopted++;
       // The stop may never have reached the engine, or its grace period ran out while nobody watched.
       const stopping =
-        execution.stop_requested ??
-        (run.cancel_requested ? "The run was cancelled (stop resumed after a restart)" : null);
+        execution.stop_requested !== null
+          ? decodeStopRequest(execution.stop_requested)
+          : run.cancel_requested
+            ? cancelRequest("The run was cancelled (stop resumed after a restart)")
+            : null;
       if (stopping !== null)
         await options.resumeCancellation({ ...execution, container_id: container.id }, stopping);
       continue;

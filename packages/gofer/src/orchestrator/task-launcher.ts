@@ -7,8 +7,13 @@
  * and log capture resumes exactly after the last stored piece; at shutdown it detaches and leaves the
  * container running for the next boot to adopt.
  */
+
+import { formatDuration } from "@gofer/sdk";
+import { nextAttemptAt, retryCauseOf, type TimeoutLimits, taskTimeoutMs } from "../domain/attempts.ts";
 import type { StatusReason, Variable } from "../domain/models.ts";
+import { runTimedOut } from "../domain/run-deadline.ts";
 import type { TaskExecutionStatus, TaskExecutionStatusReasonType } from "../domain/states.ts";
+import { encodeStopRequest, type StopRequest, timeoutRequest } from "../domain/stop-requests.ts";
 import type { TaskExecutionKey } from "../domain/task-execution-key.ts";
 import { resourceAmounts } from "../domain/task-resources.ts";
 import {
@@ -20,7 +25,7 @@ import {
 } from "../domain/variable-resolution.ts";
 import { mergeVariables } from "../domain/variables.ts";
 import type { EventBus } from "../events/event-bus.ts";
-import type { LogStore } from "../logs/log-store.ts";
+import type { LogKey, LogStore } from "../logs/log-store.ts";
 import type { LineTransform } from "../logs/log-writer.ts";
 import { taskContainerName, taskLabels } from "../scheduler/container-labels.ts";
 import {
@@ -31,8 +36,13 @@ import {
   type StartedContainer,
 } from "../scheduler/scheduler.ts";
 import type { GoferDb } from "../storage/database.ts";
-import type { RunKey } from "../storage/runs-store.ts";
-import { type StoredTaskExecution, updateTaskExecution } from "../storage/task-executions-store.ts";
+import { getRun, type RunKey } from "../storage/runs-store.ts";
+import {
+  beginNextAttempt,
+  getTaskExecution,
+  type StoredTaskExecution,
+  updateTaskExecution,
+} from "../storage/task-executions-store.ts";
 import { EngineRetry, isGone, isUnavailable } from "./engine-retry.ts";
 import { capturePass, LogCaptureError, noteIncompleteLog } from "./log-capture.ts";
 
@@ -52,7 +62,12 @@ export interface TaskLauncherOptions {
   runToken?: (run: RunKey) => Promise<string>;
   /** How long an unreachable engine is retried before the affected task fails with `scheduler_error`. */
   retryLimitMs: number;
+  /** The grace a task that ran past its timeout gets before it is killed, as a cancelled one does. */
+  stopTimeoutMs: number;
+  /** The server's default and maximum task timeouts. */
+  timeouts: TimeoutLimits;
   log?: (message: string, error?: unknown) => void;
+  info?: (message: string) => void;
 }
 
 type Reason = StatusReason<TaskExecutionStatusReasonType>;
@@ -66,11 +81,13 @@ type Observation =
   | { kind: "lost"; reason: Reason }
   | { kind: "detached" };
 
-const executionKey = (execution: TaskExecutionKey): TaskExecutionKey => ({
+/** The execution's key with its attempt, which names the attempt's log. */
+const executionKey = (execution: LogKey): LogKey => ({
   namespace_id: execution.namespace_id,
   pipeline_id: execution.pipeline_id,
   run_id: execution.run_id,
   task_id: execution.task_id,
+  attempt: execution.attempt ?? 1,
 });
 
 const keyString = (key: TaskExecutionKey): string =>
@@ -83,6 +100,7 @@ export function systemVariables(run: RunKey, execution: StoredTaskExecution, api
     GOFER_PIPELINE_ID: run.pipeline_id,
     GOFER_RUN_ID: String(run.run_id),
     GOFER_TASK_ID: execution.task_id,
+    GOFER_TASK_ATTEMPT: String(execution.attempt),
     GOFER_TASK_IMAGE: execution.task.image,
     GOFER_API_BASE_URL: apiBaseUrl,
   };
@@ -91,8 +109,10 @@ export function systemVariables(run: RunKey, execution: StoredTaskExecution, api
 
 export class TaskLauncher {
   readonly #options: TaskLauncherOptions;
-  /** Containers asked to stop, with the description their cancellation will carry. */
-  readonly #stopRequests = new Map<string, string>();
+  /** Containers asked to stop, with how their task ends once they have. */
+  readonly #stopRequests = new Map<string, StopRequest>();
+  /** Per running task with a timeout, the timer that stops it. */
+  readonly #deadlines = new Map<string, NodeJS.Timeout>();
   readonly #watches = new Set<Promise<void>>();
   /** Per running task, the transform that masks the secrets it received. */
   readonly #masks = new Map<string, LineTransform>();
@@ -110,12 +130,15 @@ export class TaskLauncher {
    * second decision about the run sees it taken. The slow part, {@link launch}, runs after the lock is released.
    */
   async prepare(run: RunKey, execution: StoredTaskExecution): Promise<StoredTaskExecution> {
-    const variables = mergeVariables(
-      systemVariables(run, execution, this.#options.apiBaseUrl()),
-      execution.variables,
-    );
-    await updateTaskExecution(this.#options.db, executionKey(execution), { state: "processing", variables });
-    return { ...execution, state: "processing", variables };
+    // A later attempt's stored variables hold the system ones of the attempt before; they are set afresh.
+    const declared = execution.variables.filter((variable) => variable.source !== "system");
+    const variables = mergeVariables(systemVariables(run, execution, this.#options.apiBaseUrl()), declared);
+    await updateTaskExecution(this.#options.db, executionKey(execution), {
+      state: "processing",
+      variables,
+      retry_at: null,
+    });
+    return { ...execution, state: "processing", variables, retry_at: null };
   }
 
   /**
@@ -146,14 +169,14 @@ export class TaskLauncher {
   }
 
   /**
-   * Cancels a launch in flight: the task ends `cancelled` at once, a pull in progress is dropped, and a
-   * container that still appears is removed without running. False when no launch of this task is in flight
-   * (it is running, or was never launched by this process).
+   * Abandons a launch in flight: the task ends as `request` says (cancelled, or failed by the run's timeout)
+   * at once, a pull in progress is dropped, and a container that still appears is removed without running.
+   * False when no launch of this task is in flight (it is running, or was never launched by this process).
    */
-  cancelLaunch(execution: TaskExecutionKey, timeoutMs: number, description: string): boolean {
+  cancelLaunch(execution: TaskExecutionKey, timeoutMs: number, request: StopRequest): boolean {
     const launch = this.#launching.get(keyString(execution));
     if (!launch) return false;
-    launch.abort(new LaunchCancelled(description, timeoutMs));
+    launch.abort(new LaunchCancelled(request, timeoutMs));
     return true;
   }
 
@@ -161,11 +184,10 @@ export class TaskLauncher {
     const { db, bus } = this.#options;
     const key = executionKey(execution);
     const id = keyString(key);
-    const endCancelled = () =>
-      this.completeWithoutContainer(execution, "cancelled", {
-        reason: "cancelled",
-        description: (cancelled.reason as LaunchCancelled).message,
-      });
+    const endCancelled = () => {
+      const { request } = cancelled.reason as LaunchCancelled;
+      return this.completeWithoutContainer(execution, request.status, request.reason);
+    };
 
     let environment: ResolvedEnvironment;
     try {
@@ -222,8 +244,9 @@ export class TaskLauncher {
     if (environment.secrets.length > 0 && this.#options.maskSecrets)
       this.#masks.set(id, this.#options.maskSecrets(environment.secrets));
 
+    const startedAt = Date.now();
     try {
-      await updateTaskExecution(db, key, { state: "running", started: Date.now(), container_id: started.id });
+      await updateTaskExecution(db, key, { state: "running", started: startedAt, container_id: started.id });
     } catch (error) {
       // Unread, the live output would hold the container up; the next boot adopts it through the engine's log.
       started.output?.close();
@@ -240,13 +263,14 @@ export class TaskLauncher {
         task_execution_id: key.task_id,
       })
       .catch((error: unknown) => this.#options.log?.(`publishing the start of task ${id} failed`, error));
+    this.#arm(execution, started.id, startedAt);
     this.#track(this.#watch(key, started.id, false, started.output));
     if (cancelled.aborted) {
-      const { message, timeoutMs } = cancelled.reason as LaunchCancelled;
+      const { request, timeoutMs } = cancelled.reason as LaunchCancelled;
       await this.requestStop(
         { ...execution, state: "running", container_id: started.id },
         timeoutMs,
-        message,
+        request,
       );
     }
   }
@@ -267,34 +291,43 @@ export class TaskLauncher {
    */
   async adopt(execution: StoredTaskExecution, containerId: string): Promise<void> {
     const key = executionKey(execution);
+    const startedAt = execution.started || Date.now();
     if (execution.state !== "running" || execution.container_id !== containerId) {
       await updateTaskExecution(this.#options.db, key, {
         state: "running",
-        started: execution.started || Date.now(),
+        started: startedAt,
         container_id: containerId,
       });
     }
     await this.#restoreMask(key, execution);
+    // A stop asked for before the restart is resumed by recovery; otherwise the timeout runs on from the start.
+    if (execution.stop_requested === null) this.#arm(execution, containerId, startedAt);
     this.#track(this.#watch(key, containerId, true));
   }
 
   /**
-   * Asks a running task's container to stop; the exit, when it comes, records the task as cancelled.
-   * Does not wait for the container: the grace period can be minutes.
+   * Asks a running task's container to stop; the exit, when it comes, ends the task as the request says
+   * (cancelled, or failed by its timeout). Does not wait for the container: the grace period can be minutes.
    */
-  async requestStop(execution: StoredTaskExecution, timeoutMs: number, description: string): Promise<void> {
+  async requestStop(execution: StoredTaskExecution, timeoutMs: number, request: StopRequest): Promise<void> {
     const containerId = execution.container_id;
     if (!containerId) return;
-    this.#stopRequests.set(keyString(execution), description);
-    // Stored first: a restart during the grace period must still end the task as cancelled, not failed.
-    await updateTaskExecution(this.#options.db, executionKey(execution), { stop_requested: description });
-    await this.#options.bus.publish("started_task_execution_cancellation", {
-      namespace_id: execution.namespace_id,
-      pipeline_id: execution.pipeline_id,
-      run_id: execution.run_id,
-      task_execution_id: execution.task_id,
-      timeout: Math.round(timeoutMs / 1000),
+    // A cancel that comes while a timeout stop is under way does not turn the timeout into a cancel.
+    if (this.#stopRequests.has(keyString(execution))) return;
+    this.#stopRequests.set(keyString(execution), request);
+    // Stored first: a restart during the grace period must still end the task as asked, not as failed.
+    await updateTaskExecution(this.#options.db, executionKey(execution), {
+      stop_requested: encodeStopRequest(request),
     });
+    if (request.status === "cancelled") {
+      await this.#options.bus.publish("started_task_execution_cancellation", {
+        namespace_id: execution.namespace_id,
+        pipeline_id: execution.pipeline_id,
+        run_id: execution.run_id,
+        task_execution_id: execution.task_id,
+        timeout: Math.round(timeoutMs / 1000),
+      });
+    }
     this.#options.scheduler
       .stop(containerId, Math.ceil(timeoutMs / 1000))
       .catch((error: unknown) => this.#options.log?.(`stopping container ${containerId} failed`, error));
@@ -363,6 +396,8 @@ export class TaskLauncher {
           alwaysPull: execution.task.always_pull_newest_image,
           resources: resourceAmounts(execution.task.resources),
           captureOutput: true,
+          // Not PID 1, so a cancel's SIGTERM ends a command that does not trap it at once (see ContainerSpec).
+          init: true,
           signal: abandoned,
         });
         return started;
@@ -415,29 +450,25 @@ export class TaskLauncher {
   }
 
   /** Streams the container's output to its log file and records its exit, then lets the run move on. */
-  async #watch(
-    key: TaskExecutionKey,
-    containerId: string,
-    resume: boolean,
-    live?: LiveOutput,
-  ): Promise<void> {
+  async #watch(key: LogKey, containerId: string, resume: boolean, live?: LiveOutput): Promise<void> {
     const observed = await this.#observe(key, containerId, resume, live);
     if (observed.kind === "detached") {
       this.#masks.delete(keyString(key));
+      this.#disarm(key);
       return;
     }
     let status: TaskExecutionStatus;
     let reason: Reason | null = null;
     let exitCode: number | null = null;
-    const cancelledBy = this.#stopRequests.get(keyString(key));
+    const stopped = this.#stopRequests.get(keyString(key));
     if (observed.kind === "lost") {
       status = "failed";
       reason = observed.reason;
     } else {
       exitCode = observed.exit.exitCode;
-      if (cancelledBy !== undefined) {
-        status = "cancelled";
-        reason = { reason: "cancelled", description: cancelledBy };
+      if (stopped !== undefined) {
+        status = stopped.status;
+        reason = stopped.reason;
       } else if (exitCode === 0) {
         status = "successful";
       } else if (observed.interrupted) {
@@ -458,6 +489,7 @@ export class TaskLauncher {
     }
     this.#stopRequests.delete(keyString(key));
     this.#masks.delete(keyString(key));
+    this.#disarm(key);
     await this.#complete(key, status, reason, exitCode);
     await this.#options.scheduler
       .remove(containerId)
@@ -561,13 +593,82 @@ export class TaskLauncher {
     }
   }
 
+  /**
+   * Turns a failed attempt into the next one when the task's retry policy says so: the attempt is kept, the task
+   * waits (the run loop starts it once `retry_at` has passed) and its dependents go on waiting. Never while the
+   * run is being cancelled or has run out of time.
+   */
+  async #retry(
+    key: LogKey,
+    status: TaskExecutionStatus,
+    reason: Reason | null,
+    exitCode: number | null,
+  ): Promise<boolean> {
+    const cause = retryCauseOf(status, reason);
+    if (cause === undefined) return false;
+    const { db } = this.#options;
+    const execution = await getTaskExecution(db, key);
+    if (!execution?.task.retries || execution.state === "complete") return false;
+    const now = Date.now();
+    const retryAt = nextAttemptAt(execution.task.retries, execution.attempt, cause, now);
+    if (retryAt === undefined) return false;
+    const run = await getRun(db, key.namespace_id, key.pipeline_id, key.run_id);
+    if (!run || run.cancel_requested || runTimedOut(run, now)) return false;
+    const ended = {
+      ...execution,
+      status,
+      status_reason: reason,
+      exit_code: exitCode === null ? null : Math.min(Math.max(exitCode, 0), 255),
+    };
+    await beginNextAttempt(db, ended, now, retryAt);
+    this.#options.info?.(
+      `task ${keyString(key)} attempt ${execution.attempt} ended ${status} (${cause}); attempt ` +
+        `${execution.attempt + 1} starts in ${formatDuration(retryAt - now)}`,
+    );
+    return true;
+  }
+
+  /** Stops the task once its timeout has passed, measured from its stored start (so it survives a restart). */
+  #arm(execution: StoredTaskExecution, containerId: string, startedAt: number): void {
+    const timeoutMs = taskTimeoutMs(execution.task.timeout, this.#options.timeouts);
+    if (timeoutMs === 0) return;
+    const id = keyString(execution);
+    clearTimeout(this.#deadlines.get(id));
+    const fire = () => {
+      if (!this.#deadlines.has(id)) return;
+      this.#deadlines.delete(id);
+      void this.requestStop(
+        { ...execution, state: "running", container_id: containerId },
+        this.#options.stopTimeoutMs,
+        timeoutRequest(describeTimeout(timeoutMs)),
+      ).catch((error: unknown) => this.#options.log?.(`stopping task ${id} at its timeout failed`, error));
+    };
+    const timer = setTimeout(fire, Math.max(0, startedAt + timeoutMs - Date.now()));
+    timer.unref();
+    this.#deadlines.set(id, timer);
+  }
+
+  #disarm(key: TaskExecutionKey): void {
+    const id = keyString(key);
+    clearTimeout(this.#deadlines.get(id));
+    this.#deadlines.delete(id);
+  }
+
   async #complete(
-    key: TaskExecutionKey,
+    key: LogKey,
     status: TaskExecutionStatus,
     reason: Reason | null,
     exitCode: number | null,
   ): Promise<void> {
     const { db, bus, logs, onTaskComplete } = this.#options;
+    if (await this.#retry(key, status, reason, exitCode)) {
+      logs.finish(key);
+      logs
+        .dropResumePoint(key)
+        .catch((error: unknown) => this.#options.log?.("removing a log's resume point failed", error));
+      void onTaskComplete(key);
+      return;
+    }
     await updateTaskExecution(db, key, {
       state: "complete",
       status,
@@ -590,13 +691,18 @@ export class TaskLauncher {
   }
 }
 
-/** Why a launch was abandoned: a cancel, with the description and grace its task's cancellation carries. */
+const describeTimeout = (ms: number): string =>
+  `The task ran longer than its ${formatDuration(ms)} timeout and was stopped`;
+
+/** Why a launch was abandoned: how its task ends, and the grace a container that started anyway gets. */
 class LaunchCancelled extends Error {
+  readonly request: StopRequest;
   readonly timeoutMs: number;
 
-  constructor(description: string, timeoutMs: number) {
-    super(description);
+  constructor(request: StopRequest, timeoutMs: number) {
+    super(request.reason.description);
     this.name = "LaunchCancelled";
+    this.request = request;
     this.timeoutMs = timeoutMs;
   }
 }

@@ -65,6 +65,16 @@ export interface ContainerSpec {
    * reachable from Gofer and reports where in {@link StartedContainer.serviceAddress}.
    */
   servicePort?: number;
+  /**
+   * Runs the command under a minimal init (Docker's `docker-init`, tini) that forwards signals and reaps
+   * zombies, so the command is not PID 1: PID 1 ignores every signal it has no handler for, and a
+   * `sh -c "sleep 300"` would sit out a stop's whole grace period. Set for tasks, which run whatever their
+   * authors wrote. Left off for extensions: they are purpose-built services that handle SIGTERM themselves
+   * (the SDK's kit does), and their image decides how it starts (it may bring its own init), as it does under
+   * a plain `docker run`. Kubernetes has no per-container init: the pod shares one process namespace instead, so
+   * the pause container is PID 1 (see `pod-translation.ts`).
+   */
+  init?: boolean;
 }
 
 /** CPU and memory a container may use; Kubernetes also requests them. */

@@ -90,6 +90,7 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
       global: config.api.global_run_concurrency_limit,
     },
     stopTimeoutMs: config.api.task_execution_stop_timeout_ms,
+    timeouts: { defaultMs: config.api.task_timeout_default_ms, maxMs: config.api.task_timeout_max_ms },
     apiBaseUrl: wiring.apiBaseUrl,
     instanceId: wiring.instanceId,
     runToken: (run) => runTokens.forRun(run),
@@ -112,7 +113,8 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     db,
     version: VERSION,
     objects: new ObjectService({ db, objects }),
-    configs: new ConfigService({ db, bus }),
+    // Assigned below, before the server listens: deploys reconcile declared subscriptions through it.
+    configs: new ConfigService({ db, bus, subscriptions: () => subscriptionService }),
     deployments: new DeploymentService({ db }),
     events: new EventService({ db, bus }),
     namespaces: new NamespaceService({ db, bus }),

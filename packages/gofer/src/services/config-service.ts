@@ -3,10 +3,10 @@
  * them, deleting old ones, and deploying one, which makes it the version new runs execute.
  */
 import { type PipelineConfig as PipelineInput, validatePipelineConfig } from "@gofer/sdk";
-import { redactConfig, toStoredTasks } from "../domain/config-conversion.ts";
+import { pipelineControls, redactConfig, toStoredTasks } from "../domain/config-conversion.ts";
 import { badRequest, GoferError, notFound } from "../domain/errors.ts";
 import type { Deployment, PipelineConfig, PipelineMetadata } from "../domain/models.ts";
-import type { EventBus } from "../events/event-bus.ts";
+import type { EventBus, PublishInTransaction } from "../events/event-bus.ts";
 import {
   configHasUnfinishedRuns,
   deleteConfig,
@@ -21,6 +21,7 @@ import type { GoferDb } from "../storage/database.ts";
 import { insertDeployment, nextDeploymentId } from "../storage/deployments-store.ts";
 import { getPipeline, upsertPipeline } from "../storage/pipelines-store.ts";
 import { requireNamespace, requirePipeline } from "./lookups.ts";
+import type { SubscriptionService } from "./subscription-service.ts";
 
 /** A registered version as the API shows it: secrets in task variables are redacted. */
 export type ShownConfig = ReturnType<typeof redactConfig>;
@@ -31,10 +32,21 @@ const missingVersion = (version: number, pipelineId: string) =>
 export class ConfigService {
   readonly #db: GoferDb;
   readonly #bus: EventBus;
+  /** Called, not held: the subscription service is assembled after this one (it needs the extension supervisor). */
+  readonly #subscriptions: () => Pick<SubscriptionService, "reconcileDeclared">;
 
-  constructor({ db, bus }: { db: GoferDb; bus: EventBus }) {
+  constructor({
+    db,
+    bus,
+    subscriptions,
+  }: {
+    db: GoferDb;
+    bus: EventBus;
+    subscriptions: () => Pick<SubscriptionService, "reconcileDeclared">;
+  }) {
     this.#db = db;
     this.#bus = bus;
+    this.#subscriptions = subscriptions;
   }
 
   /** Newest first. */
@@ -79,6 +91,7 @@ export class ConfigService {
         state: "unreleased",
         registered: now,
         deprecated: 0,
+        ...pipelineControls(input),
       };
       await insertConfig(tx, config, order);
       if (!existed) {
@@ -92,40 +105,63 @@ export class ConfigService {
 
   /**
    * Makes `version` live, so new runs execute it, and deprecates the version live before. Deployments complete
-   * at once here (there is nothing to roll out), so one transaction records the whole deployment.
+   * at once here (there is nothing to roll out), so one transaction records the whole deployment, together with
+   * the reconciliation of the subscriptions the version declares (see `SubscriptionService.reconcileDeclared`):
+   * a subscription its extension cannot take fails the deploy, and the previous version stays live.
    */
   async deploy(namespaceId: string, pipelineId: string, version: number): Promise<Deployment> {
-    return this.#bus.transaction(async (tx, publish) => {
-      await requirePipeline(tx, namespaceId, pipelineId);
-      const target = await getConfig(tx, namespaceId, pipelineId, version);
-      if (!target) throw missingVersion(version, pipelineId);
-      const live = await getLiveConfig(tx, namespaceId, pipelineId);
-      const now = Date.now();
-      const range = {
+    await requirePipeline(this.#db, namespaceId, pipelineId);
+    const target = await getConfig(this.#db, namespaceId, pipelineId, version);
+    if (!target) throw missingVersion(version, pipelineId);
+    return this.#subscriptions().reconcileDeclared(
+      {
         namespace_id: namespaceId,
         pipeline_id: pipelineId,
-        start_version: live?.version ?? target.version,
-        end_version: target.version,
-      };
-      await publish("started_deployment", range);
-      if (live && live.version !== target.version) {
-        await setConfigState(tx, namespaceId, pipelineId, live.version, "deprecated", now);
-      }
-      await setConfigState(tx, namespaceId, pipelineId, target.version, "live", 0);
-      const deployment: Deployment = {
-        ...range,
-        deployment_id: await nextDeploymentId(tx, namespaceId, pipelineId),
-        started: now,
-        ended: now,
-        state: "Complete",
-        status: "Successful",
-        status_reason: null,
-        logs: [],
-      };
-      await insertDeployment(tx, deployment);
-      await publish("completed_deployment", range);
-      return deployment;
-    });
+        version: target.version,
+        // None for a v0 config: deploying one removes what an earlier version declared.
+        declared: target.subscriptions ?? [],
+      },
+      (tx, publish) => this.#deployIn(tx, publish, namespaceId, pipelineId, target.version),
+    );
+  }
+
+  /** The deployment's own writes, in the reconciliation's transaction; the version is read again there. */
+  async #deployIn(
+    tx: GoferDb,
+    publish: PublishInTransaction,
+    namespaceId: string,
+    pipelineId: string,
+    version: number,
+  ): Promise<Deployment> {
+    await requirePipeline(tx, namespaceId, pipelineId);
+    const target = await getConfig(tx, namespaceId, pipelineId, version);
+    if (!target) throw missingVersion(version, pipelineId);
+    const live = await getLiveConfig(tx, namespaceId, pipelineId);
+    const now = Date.now();
+    const range = {
+      namespace_id: namespaceId,
+      pipeline_id: pipelineId,
+      start_version: live?.version ?? target.version,
+      end_version: target.version,
+    };
+    await publish("started_deployment", range);
+    if (live && live.version !== target.version) {
+      await setConfigState(tx, namespaceId, pipelineId, live.version, "deprecated", now);
+    }
+    await setConfigState(tx, namespaceId, pipelineId, target.version, "live", 0);
+    const deployment: Deployment = {
+      ...range,
+      deployment_id: await nextDeploymentId(tx, namespaceId, pipelineId),
+      started: now,
+      ended: now,
+      state: "Complete",
+      status: "Successful",
+      status_reason: null,
+      logs: [],
+    };
+    await insertDeployment(tx, deployment);
+    await publish("completed_deployment", range);
+    return deployment;
   }
 
   /**

@@ -6,22 +6,30 @@
  *   subscription the extension refused is never stored; the row and its event commit together.
  * - Settings are checked against the parameters the extension declares, so a missing or misspelt setting is a
  *   400 naming it rather than an extension that silently never fires.
- * - Changes to one subscription run one at a time, so a delete cannot interleave with the create it follows.
+ * - Changes to one pipeline's subscriptions run one at a time, so a delete cannot interleave with the create it
+ *   follows, nor an API change with a deploy reconciling the declared ones.
  * - `pipeline_extension_subscription_unregistered` is published for every subscription that goes while its
  *   pipeline stays: deleted by its owner, or taken along by an uninstall (the pipeline owner's only sign that
  *   its trigger went). A deleted pipeline or namespace takes its subscriptions with it under `deleted_pipeline` /
  *   `deleted_namespace`, as it takes its runs and configs, without an event for each.
  *
+ * Declared subscriptions (an extension of v0: a config's `subscriptions`) are reconciled by a deploy through
+ * `reconcileDeclared`, on the same rules: every new or changed one is checked and handed to its extension
+ * before anything is stored, then the deploy and every row change commit in one transaction with their events;
+ * a failure at any step takes back what was handed over (or hands the previous settings over again), so the
+ * deploy fails leaving the previous version live and every subscription as it was.
+ *
  * Differences from v0, on purpose: disabling a subscription takes it back from the extension (v0 only changed
  * the row, and runs kept starting); deleting one emits `pipeline_extension_subscription_unregistered` (v0 never
  * did).
  */
+import type { DeclaredSubscription } from "@gofer/sdk";
 import type { ExtensionParameter } from "@gofer/sdk/client";
 import { badRequest, GoferError, notFound } from "../domain/errors.ts";
 import { parseReference } from "../domain/interpolation.ts";
 import type { GoferEvent, Subscription } from "../domain/models.ts";
 import { UnresolvedReferenceError } from "../domain/variable-resolution.ts";
-import type { EventBus } from "../events/event-bus.ts";
+import type { EventBus, PublishInTransaction } from "../events/event-bus.ts";
 import { ExtensionCallError } from "../extensions/extension-client.ts";
 import type { ExtensionSupervisor } from "../extensions/extension-supervisor.ts";
 import type { GoferDb } from "../storage/database.ts";
@@ -33,6 +41,7 @@ import {
   insertSubscription,
   listPipelineSubscriptions,
   type SubscriptionKey,
+  updateDeclaredSubscription,
   updateSubscriptionStatus,
 } from "../storage/subscriptions-store.ts";
 import { SerialQueue } from "../support/serial-queue.ts";
@@ -47,6 +56,22 @@ export interface SubscriptionServiceOptions {
 
 export type SubscriptionStatusChange = "active" | "disabled";
 
+/** What a deploy asks of a pipeline's subscriptions: the version going live and the ones it declares. */
+export interface DeclaredSubscriptions {
+  namespace_id: string;
+  pipeline_id: string;
+  version: number;
+  declared: DeclaredSubscription[];
+}
+
+/** One subscription a deploy creates (`before` undefined) or rewrites, worked out before anything changes. */
+interface DeclaredChange {
+  before: Subscription | undefined;
+  after: Subscription;
+  /** New or changed settings of a subscription that is not disabled: the extension must take them first. */
+  handOver: boolean;
+}
+
 const MAX_SETTINGS = 100;
 
 /** The key alone, whatever else the caller's object holds: it becomes the event's details. */
@@ -59,6 +84,17 @@ const keyOf = (key: SubscriptionKey): SubscriptionKey => ({
 
 const serialKey = (key: SubscriptionKey) =>
   `${key.namespace_id}/${key.pipeline_id}/${key.extension_id}/${key.subscription_id}`;
+
+/** Changes queue per pipeline: a deploy touches several of its subscriptions at once. */
+const pipelineKey = (key: { namespace_id: string; pipeline_id: string }) =>
+  `${key.namespace_id}/${key.pipeline_id}`;
+
+const sameSettings = (a: Record<string, string>, b: Record<string, string>): boolean => {
+  const keys = Object.keys(a);
+  return (
+    keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key])
+  );
+};
 
 export class SubscriptionService {
   readonly #db: GoferDb;
@@ -96,28 +132,17 @@ export class SubscriptionService {
     const { namespace_id, pipeline_id, extension_id, subscription_id } = key;
     await requirePipeline(db, namespace_id, pipeline_id);
     const subscription: Subscription = { ...keyOf(key), settings, status: "active", status_reason: null };
-    return this.#changes.run(serialKey(key), async () => {
-      const extension = await getExtension(db, extension_id);
-      if (!extension) throw notFound(`Extension "${extension_id}"`);
-      if (extension.status === "disabled") {
-        throw new GoferError(
-          "CONFLICT",
-          `Extension "${extension_id}" is disabled; an admin can enable it (gofer extension enable ${extension_id})`,
-        );
-      }
-      if (await getSubscription(db, key)) {
+    return this.#changes.run(pipelineKey(key), async () => {
+      const existing = await getSubscription(db, key);
+      if (existing) {
+        const declared = existing.declared_by_version;
         throw new GoferError(
           "ALREADY_EXISTS",
-          `Pipeline "${pipeline_id}" already has a subscription "${subscription_id}" to "${extension_id}"`,
+          `Pipeline "${pipeline_id}" already has a subscription "${subscription_id}" to "${extension_id}"` +
+            (declared === undefined ? "" : `, declared by its config version ${declared}`),
         );
       }
-      // Throws 503 naming the extension's state when it is not running.
-      this.#supervisor.clientOf(extension_id);
-      checkSettings(
-        settings,
-        this.#supervisor.view(extension_id).documentation.pipeline_subscription_params,
-        extension_id,
-      );
+      await this.#checkTaker(subscription, notFound(`Extension "${extension_id}"`));
       let registered: GoferEvent | undefined;
       try {
         await this.#handOver(subscription, async () => {
@@ -145,7 +170,7 @@ export class SubscriptionService {
 
   /** Enables (hands it to the extension again) or disables (takes it back); the same status is a no-op. */
   async setStatus(key: SubscriptionKey, status: SubscriptionStatusChange): Promise<void> {
-    await this.#changes.run(serialKey(key), async () => {
+    await this.#changes.run(pipelineKey(key), async () => {
       const subscription = await this.get(key);
       if (subscription.status === status) return;
       if (status === "disabled") {
@@ -159,7 +184,7 @@ export class SubscriptionService {
 
   /** Deletes the subscription (row and event in one commit), then takes it back from the extension. */
   async delete(key: SubscriptionKey): Promise<void> {
-    await this.#changes.run(serialKey(key), async () => {
+    await this.#changes.run(pipelineKey(key), async () => {
       await this.get(key);
       const unregistered = await this.#db.transaction().execute(async (tx) => {
         await deleteSubscription(tx, key);
@@ -168,6 +193,177 @@ export class SubscriptionService {
       await this.#takeBack(key);
       this.#bus.deliver(unregistered);
     });
+  }
+
+  /**
+   * A deploy's share: makes the subscriptions `declared` names exist with its settings, marked as declared by
+   * its version, and removes those an earlier version declared that it does not; API-made ones are left alone,
+   * unless `declared` names one, which it takes over. `commit` (the deploy itself) runs in the transaction that
+   * writes the rows and their events, so the deploy and its subscriptions are one change.
+   *
+   * Order, so that a failure anywhere leaves everything as it was: (1) check every new or changed subscription
+   * (extension installed, enabled and running, settings it declares) with no side effect; (2) hand each to its
+   * extension; (3) commit. When (2) or (3) fails, what (2) handed over is taken back, and a changed one is
+   * handed its previous settings again; removed ones are taken back only after the commit. A changed
+   * subscription's extension is told, and `pipeline_extension_subscription_registered` published, as for a new
+   * one; an unchanged one is not handed over again (a deploy is not blocked by an extension that is down).
+   */
+  async reconcileDeclared<T>(
+    target: DeclaredSubscriptions,
+    commit: (tx: GoferDb, publish: PublishInTransaction) => Promise<T>,
+  ): Promise<T> {
+    return this.#changes.run(pipelineKey(target), async () => {
+      const { changes, removed } = await this.#planDeclared(target);
+      const handed: Array<{ change: DeclaredChange; started: number }> = [];
+      let result: T;
+      try {
+        for (const change of changes) {
+          if (change.handOver)
+            await this.#declaredStep(target, change.after, () => this.#checkTaker(change.after));
+        }
+        for (const change of changes) {
+          if (!change.handOver) continue;
+          // Listed before it is tried: a refusal may have cost the extension the previous settings too.
+          const entry = { change, started: this.#supervisor.view(change.after.extension_id).started };
+          handed.push(entry);
+          await this.#declaredStep(target, change.after, () =>
+            this.#handOver(change.after, async () => undefined),
+          );
+          entry.started = this.#supervisor.view(change.after.extension_id).started;
+        }
+        result = await this.#bus.transaction(async (tx, publish) => {
+          const result = await commit(tx, publish);
+          for (const { before, after, handOver } of changes) {
+            if (before) await updateDeclaredSubscription(tx, after);
+            else if (!(await insertSubscription(tx, after))) {
+              throw new GoferError(
+                "CONFLICT",
+                `Cannot deploy version ${target.version}: subscription "${after.subscription_id}" to ` +
+                  `"${after.extension_id}" was created meanwhile; deploy again`,
+              );
+            }
+            if (handOver) await publish("pipeline_extension_subscription_registered", keyOf(after));
+          }
+          for (const subscription of removed) {
+            await deleteSubscription(tx, subscription);
+            await publish("pipeline_extension_subscription_unregistered", keyOf(subscription));
+          }
+          return result;
+        });
+      } catch (error) {
+        for (const { change } of handed.reverse()) await this.#undoHandOver(change);
+        throw error;
+      }
+      for (const subscription of removed) await this.#takeBack(subscription);
+      // An extension restarted between hand-over and commit was replayed what storage held before: hand over again.
+      for (const { change, started } of handed) {
+        if (this.#supervisor.view(change.after.extension_id).started === started) continue;
+        await this.#supervisor
+          .subscribe(change.after)
+          .catch((error: unknown) =>
+            this.#log(`could not hand ${serialKey(change.after)} over again`, error),
+          );
+      }
+      return result;
+    });
+  }
+
+  /** The changes a deploy of `target` makes, from the subscriptions stored now. */
+  async #planDeclared(
+    target: DeclaredSubscriptions,
+  ): Promise<{ changes: DeclaredChange[]; removed: Subscription[] }> {
+    const current = await listPipelineSubscriptions(this.#db, target.namespace_id, target.pipeline_id);
+    const stored = new Map(current.map((subscription) => [serialKey(subscription), subscription]));
+    const wanted = new Set<string>();
+    const changes: DeclaredChange[] = [];
+    for (const item of target.declared) {
+      const key = keyOf({
+        ...target,
+        extension_id: item.extension_id,
+        subscription_id: item.subscription_id,
+      });
+      wanted.add(serialKey(key));
+      const before = stored.get(serialKey(key));
+      // The owner's disable (and an extension's failure, retried at its next start) outlives a deploy.
+      const after: Subscription = {
+        ...key,
+        settings: item.settings,
+        status: before?.status ?? "active",
+        status_reason: before?.status_reason ?? null,
+        declared_by_version: target.version,
+      };
+      const changed = before === undefined || !sameSettings(before.settings, after.settings);
+      if (!changed && before?.declared_by_version === target.version) continue;
+      if (changed && after.status !== "disabled") {
+        after.status = "active";
+        after.status_reason = null;
+      }
+      changes.push({ before, after, handOver: changed && after.status === "active" });
+    }
+    const removed = current.filter(
+      (subscription) =>
+        subscription.declared_by_version !== undefined && !wanted.has(serialKey(subscription)),
+    );
+    return { changes, removed };
+  }
+
+  /** Runs one step of a deploy's reconciliation; its failure names the version and the subscription. */
+  async #declaredStep(target: DeclaredSubscriptions, subscription: Subscription, step: () => Promise<void>) {
+    try {
+      await step();
+    } catch (error) {
+      if (!(error instanceof GoferError)) throw error;
+      // The deploy's target exists; an extension gone meanwhile is a state to change, not a missing route.
+      const code = error.code === "NOT_FOUND" ? "CONFLICT" : error.code;
+      throw new GoferError(
+        code,
+        `Cannot deploy version ${target.version}: subscription "${subscription.subscription_id}" to ` +
+          `"${subscription.extension_id}": ${error.message}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** Puts back what a failed deploy handed over: the previous settings, or nothing. */
+  async #undoHandOver({ before, after }: DeclaredChange): Promise<void> {
+    if (before?.status !== "active") {
+      await this.#takeBack(after);
+      return;
+    }
+    await this.#supervisor
+      .subscribe(before)
+      .catch((error: unknown) =>
+        this.#log(`could not hand ${serialKey(before)} its previous settings again`, error),
+      );
+  }
+
+  /**
+   * What a hand-over needs, checked with no side effect: the extension installed (else `missing`, by default a
+   * 409 naming it), enabled, running (a 503 naming its state otherwise) and declaring every setting given.
+   */
+  async #checkTaker(
+    subscription: Subscription,
+    missing = new GoferError(
+      "CONFLICT",
+      `Extension "${subscription.extension_id}" is not installed; an admin can install it ` +
+        `(gofer extension install ${subscription.extension_id} <image>)`,
+    ),
+  ): Promise<void> {
+    const { extension_id } = subscription;
+    const extension = await getExtension(this.#db, extension_id);
+    if (!extension) throw missing;
+    if (extension.status === "disabled") {
+      throw new GoferError(
+        "CONFLICT",
+        `Extension "${extension_id}" is disabled; an admin can enable it (gofer extension enable ${extension_id})`,
+      );
+    }
+    this.#supervisor.clientOf(extension_id);
+    checkSettings(
+      subscription.settings,
+      this.#supervisor.view(extension_id).documentation.pipeline_subscription_params,
+      extension_id,
+    );
   }
 
   /**

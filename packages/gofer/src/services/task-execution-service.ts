@@ -4,8 +4,8 @@
  * acted on first, so a caller gets a status instead of a failure from deeper down.
  */
 import { redactTask } from "../domain/config-conversion.ts";
-import { badRequest, GoferError } from "../domain/errors.ts";
-import type { Initiator, TaskExecution } from "../domain/models.ts";
+import { badRequest, GoferError, notFound } from "../domain/errors.ts";
+import type { Initiator, TaskAttempt, TaskExecution } from "../domain/models.ts";
 import type { TaskExecutionKey } from "../domain/task-execution-key.ts";
 import type { LogStore } from "../logs/log-store.ts";
 import { attachableContainer, type Orchestrator } from "../orchestrator/orchestrator.ts";
@@ -14,6 +14,7 @@ import type { GoferDb } from "../storage/database.ts";
 import type { RunKey } from "../storage/runs-store.ts";
 import {
   getTaskExecution,
+  listTaskAttempts,
   listTaskExecutions,
   publicTaskExecution,
   type StoredTaskExecution,
@@ -65,24 +66,52 @@ export class TaskExecutionService {
     await orchestrator.cancelTask(taskKey(key), waitForMs, by);
   }
 
-  /** Refuses a log that was deleted (410), before a reader is promised one. */
-  async requireLog(key: TaskExecutionKey): Promise<void> {
+  /** Every attempt of the task, oldest first; the last is the current one (an extension of v0). */
+  async attempts(key: TaskExecutionKey): Promise<TaskAttempt[]> {
+    const { db } = this.#options;
+    const execution = await requireTaskExecution(db, key);
+    const current: TaskAttempt = {
+      attempt: execution.attempt,
+      started: execution.started,
+      ended: execution.ended,
+      exit_code: execution.exit_code,
+      status: execution.status,
+      status_reason: execution.status_reason,
+    };
+    return [...(await listTaskAttempts(db, taskKey(key))), current];
+  }
+
+  /**
+   * Refuses a log that was deleted (410) or an attempt the task never had (404), before a reader is promised
+   * one; answers which attempt's log will be read (the latest when none is named).
+   */
+  async requireLog(key: TaskExecutionKey, attempt?: number): Promise<number> {
     const execution = await requireTaskExecution(this.#options.db, key);
+    if (attempt !== undefined && attempt > execution.attempt) {
+      throw notFound(
+        `Attempt ${attempt} of task "${execution.task_id}" (it has had ${execution.attempt} attempt(s))`,
+      );
+    }
     if (execution.logs_removed) {
       throw new GoferError("LOGS_REMOVED", `The logs of task "${execution.task_id}" were removed`);
     }
+    return attempt ?? execution.attempt;
   }
 
-  /** The log as blocks of whole lines; following ends once the task is complete and its log read. */
+  /**
+   * An attempt's log as blocks of whole lines; following ends once that attempt is over (the task complete, or
+   * a later attempt begun) and its log read.
+   */
   readLog(
     key: TaskExecutionKey,
+    attempt: number,
     follow: boolean,
     signal: AbortSignal,
   ): AsyncGenerator<Buffer, void, undefined> {
     const { logs } = this.#options;
-    const logKey = taskKey(key);
+    const logKey = { ...taskKey(key), attempt };
     if (!follow) return logs.read(logKey, { follow: false, signal });
-    return logs.read(logKey, { follow: true, signal, isFinished: () => this.#isSettled(logKey) });
+    return logs.read(logKey, { follow: true, signal, isFinished: () => this.#isSettled(logKey, attempt) });
   }
 
   /** Only a complete task's log: a running one is still being written. */
@@ -114,10 +143,10 @@ export class TaskExecutionService {
     return this.#options.orchestrator.attach(taskKey(key), command, tty);
   }
 
-  /** A task is settled once complete; a task that was never found is settled too, so nothing waits forever. */
-  async #isSettled(key: TaskExecutionKey): Promise<boolean> {
+  /** An attempt is settled once its task is complete or has moved on; an unknown task is settled too. */
+  async #isSettled(key: TaskExecutionKey, attempt: number): Promise<boolean> {
     const execution = await getTaskExecution(this.#options.db, key);
-    return execution === undefined || execution.state === "complete";
+    return execution === undefined || execution.state === "complete" || execution.attempt > attempt;
   }
 }
 

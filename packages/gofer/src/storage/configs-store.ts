@@ -1,7 +1,8 @@
+import type { PipelineControls } from "../domain/config-conversion.ts";
 import type { PipelineConfig, Task } from "../domain/models.ts";
 import type { ConfigState } from "../domain/states.ts";
 import type { GoferDb } from "./database.ts";
-import { parseJson, toJson } from "./json-columns.ts";
+import { parseJson, parseNullableJson, toJson } from "./json-columns.ts";
 import type { PipelineConfigsTable } from "./schema.ts";
 
 type ConfigRow = PipelineConfigsTable;
@@ -29,11 +30,22 @@ async function withTasks(db: GoferDb, rows: ConfigRow[]): Promise<PipelineConfig
     tasks[task.id] = task;
     tasksByVersion.set(row.version, tasks);
   }
-  return rows.map((row) => ({
+  return rows.map(({ controls_json, ...row }) => ({
     ...row,
     state: row.state as ConfigState,
     tasks: tasksByVersion.get(row.version) ?? {},
+    ...parseNullableJson<PipelineControls>(controls_json),
   }));
+}
+
+// The extensions of v0 share one column, `null` when a version has none, so a v0 row stays exactly v0.
+function controlsJson({ timeout, concurrency, subscriptions }: PipelineControls): string | null {
+  const controls: PipelineControls = {
+    ...(timeout !== undefined && { timeout }),
+    ...(concurrency !== undefined && { concurrency }),
+    ...(subscriptions !== undefined && { subscriptions }),
+  };
+  return Object.keys(controls).length === 0 ? null : toJson(controls);
 }
 
 export async function listConfigs(
@@ -51,7 +63,10 @@ export async function listConfigs(
   return withTasks(db, rows);
 }
 
-/** Version 0 means the latest registered version, as in v0. */
+/**
+ * Version 0 means the latest registered version, as in v0. A version carries its extensions of v0 (`timeout`,
+ * `concurrency`, `subscriptions`) when it declared them, as {@link listConfigs} and {@link getLiveConfig} do.
+ */
 export async function getConfig(
   db: GoferDb,
   namespaceId: string,
@@ -93,10 +108,13 @@ export async function latestVersion(db: GoferDb, namespaceId: string, pipelineId
   return Number(row?.latest ?? 0);
 }
 
-/** Inserts a config and its tasks; the caller runs it inside a transaction. */
+/** Inserts a config (with its extensions of v0, if any) and its tasks; the caller runs it inside a transaction. */
 export async function insertConfig(db: GoferDb, config: PipelineConfig, taskOrder: string[]): Promise<void> {
-  const { tasks, ...row } = config;
-  await db.insertInto("pipeline_configs").values(row).execute();
+  const { tasks, timeout, concurrency, subscriptions, ...row } = config;
+  await db
+    .insertInto("pipeline_configs")
+    .values({ ...row, controls_json: controlsJson({ timeout, concurrency, subscriptions }) })
+    .execute();
   const taskRows = taskOrder.map((taskId, position) => ({
     namespace_id: config.namespace_id,
     pipeline_id: config.pipeline_id,

@@ -12,6 +12,8 @@ export interface StoredRun extends Omit<Run, "retries" | "concurrency_group"> {
   cancel_requested: boolean;
   retries: number;
   concurrency_group: string | null;
+  /** The run's timeout (ms), fixed when it was accepted; `null`: none. */
+  timeout_ms: number | null;
 }
 
 function toRun(row: RunRow): StoredRun {
@@ -30,7 +32,14 @@ function toRun(row: RunRow): StoredRun {
 
 /** The wire shape, without internal bookkeeping. */
 export function publicRun(run: StoredRun): Run {
-  const { seq: _seq, cancel_requested: _cancel, retries, concurrency_group, ...rest } = run;
+  const {
+    seq: _seq,
+    cancel_requested: _cancel,
+    timeout_ms: _timeout,
+    retries,
+    concurrency_group,
+    ...rest
+  } = run;
   // Extensions of v0, absent when unused.
   return {
     ...rest,
@@ -92,12 +101,26 @@ export async function nextRunId(db: GoferDb, namespaceId: string, pipelineId: st
   return row.last_run_id;
 }
 
-export async function insertRun(db: GoferDb, run: Run, created: number): Promise<void> {
+/** What a run is accepted with beyond its wire shape: fixed from its config when it is accepted. */
+export interface RunSettings {
+  /** The run's timeout (ms), or none. */
+  timeout_ms?: number | null;
+  /** The resolved concurrency group, or none. */
+  concurrency_group?: string | null;
+}
+
+export async function insertRun(
+  db: GoferDb,
+  run: Run,
+  created: number,
+  settings: RunSettings = {},
+): Promise<void> {
   const { status_reason, initiator, variables, ...rest } = run;
   await db
     .insertInto("runs")
     .values({
       ...rest,
+      ...settings,
       created,
       status_reason_json: toNullableJson(status_reason),
       initiator_json: toJson(initiator),
@@ -197,6 +220,90 @@ export async function countRunningRuns(db: GoferDb): Promise<Map<string, number>
     .execute();
   return new Map(rows.map((row) => [`${row.namespace_id}/${row.pipeline_id}`, Number(row.running)]));
 }
+
+/** A pending run as admission weighs it. */
+export interface QueuedRun {
+  namespace_id: string;
+  pipeline_id: string;
+  run_id: number;
+  /** The parallelism of the config version the run will execute. */
+  parallelism: number;
+  concurrency_group: string | null;
+  /** Being cancelled: it never starts, it is closed instead. */
+  cancel_requested: boolean;
+}
+
+/** Pending runs in arrival order, with what admission needs to know about each. */
+export async function listQueuedRuns(db: GoferDb): Promise<QueuedRun[]> {
+  const rows = await db
+    .selectFrom("runs")
+    .innerJoin("pipeline_configs", (join) =>
+      join
+        .onRef("pipeline_configs.namespace_id", "=", "runs.namespace_id")
+        .onRef("pipeline_configs.pipeline_id", "=", "runs.pipeline_id")
+        .onRef("pipeline_configs.version", "=", "runs.pipeline_config_version"),
+    )
+    .select([
+      "runs.namespace_id",
+      "runs.pipeline_id",
+      "runs.run_id",
+      "pipeline_configs.parallelism",
+      "runs.concurrency_group",
+      "runs.cancel_requested",
+    ])
+    .where("runs.state", "=", "pending")
+    .orderBy("runs.seq")
+    .execute();
+  return rows.map((row) => ({ ...row, cancel_requested: row.cancel_requested === 1 }));
+}
+
+/** How many runs are running per concurrency group (groups are namespace-wide); runs without one are left out. */
+export async function countRunningRunsByGroup(
+  db: GoferDb,
+): Promise<{ namespace_id: string; concurrency_group: string; running: number }[]> {
+  const rows = await db
+    .selectFrom("runs")
+    .select(["namespace_id", "concurrency_group", (eb) => eb.fn.countAll<number>().as("running")])
+    .where("state", "=", "running")
+    .where("concurrency_group", "is not", null)
+    .groupBy(["namespace_id", "concurrency_group"])
+    .execute();
+  return rows.map((row) => ({
+    namespace_id: row.namespace_id,
+    concurrency_group: row.concurrency_group as string,
+    running: Number(row.running),
+  }));
+}
+
+/** The unfinished runs of a namespace's concurrency group that are not already being cancelled, oldest first. */
+export async function listCancellableRunsOfGroup(
+  db: GoferDb,
+  namespaceId: string,
+  group: string,
+): Promise<StoredRun[]> {
+  const rows = await db
+    .selectFrom("runs")
+    .selectAll()
+    .where("namespace_id", "=", namespaceId)
+    .where("concurrency_group", "=", group)
+    .where("state", "!=", "complete")
+    .where("cancel_requested", "=", 0)
+    .orderBy("seq")
+    .execute();
+  return rows.map(toRun);
+}
+
+/**
+ * Requests a run's cancellation together with the reason it will end with (`superseded`), in one write: the
+ * reason is kept in `status_reason` while the run stops, so a restart in between still ends it with that reason.
+ * False when its cancellation was already requested.
+ */
+export const markRunSuperseded = (
+  db: GoferDb,
+  key: RunKey,
+  reason: StatusReason<RunStatusReasonType>,
+): Promise<boolean> =>
+  updateRun(db, key, { cancel_requested: 1, status_reason: reason }, { cancel_requested: 0 });
 
 /** Records which token the run's tasks were given, so the run names its token. */
 export async function setRunTokenId(db: GoferDb, key: RunKey, tokenId: string): Promise<void> {

@@ -81,6 +81,8 @@ export interface RunsTable {
   retries: Generated<number>;
   /** The concurrency group the run resolved to, when its config declares one. */
   concurrency_group: string | null;
+  /** The run's timeout in ms, from its config when accepted; the deadline is `started` plus this. */
+  timeout_ms: number | null;
 }
 
 /** The last run id handed out per pipeline: ids stay unique even after retention deletes the newest rows. */

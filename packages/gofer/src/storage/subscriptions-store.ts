@@ -1,4 +1,7 @@
-/** Pipeline subscriptions to extensions, as the pipeline owner created them. */
+/**
+ * Pipeline subscriptions to extensions, as the pipeline owner created them through the API or declared them in
+ * the live config version (`declared_by_version`, served only when set, so an API-made one keeps v0's shape).
+ */
 import type {
   StatusReason,
   Subscription,
@@ -26,6 +29,7 @@ const toSubscription = (row: SubscriptionsTable): Subscription => ({
   settings: parseJson<Record<string, string>>(row.settings_json),
   status: row.status as SubscriptionStatus,
   status_reason: parseNullableJson<SubscriptionReason>(row.status_reason_json),
+  ...(row.declared_by_version !== null && { declared_by_version: row.declared_by_version }),
 });
 
 /** The key's four columns as one condition. */
@@ -86,6 +90,7 @@ export async function insertSubscription(db: GoferDb, subscription: Subscription
       status: subscription.status,
       status_reason_json: toNullableJson(subscription.status_reason),
       created: Date.now(),
+      declared_by_version: subscription.declared_by_version ?? null,
     })
     .onConflict((conflict) =>
       conflict.columns(["namespace_id", "pipeline_id", "extension_id", "subscription_id"]).doNothing(),
@@ -104,6 +109,23 @@ export async function updateSubscriptionStatus(
     .updateTable("subscriptions")
     .set({ status, status_reason_json: toNullableJson(reason) })
     .where((eb) => eb.and(matches(key)))
+    .execute();
+}
+
+/**
+ * Rewrites what a deploy decides about a subscription that already exists: its settings, status and the version
+ * declaring it (a declared subscription taking over an API-made one of the same key gets its version here).
+ */
+export async function updateDeclaredSubscription(db: GoferDb, subscription: Subscription): Promise<void> {
+  await db
+    .updateTable("subscriptions")
+    .set({
+      settings_json: toJson(subscription.settings),
+      status: subscription.status,
+      status_reason_json: toNullableJson(subscription.status_reason),
+      declared_by_version: subscription.declared_by_version ?? null,
+    })
+    .where((eb) => eb.and(matches(subscription)))
     .execute();
 }
 

@@ -1,5 +1,5 @@
 import type { Selectable } from "kysely";
-import type { StatusReason, Task, TaskExecution, Variable } from "../domain/models.ts";
+import type { StatusReason, Task, TaskAttempt, TaskExecution, Variable } from "../domain/models.ts";
 import type {
   TaskExecutionState,
   TaskExecutionStatus,
@@ -98,6 +98,8 @@ export type TaskExecutionUpdate = Partial<{
   container_id: string | null;
   stop_requested: string | null;
   logs_removed: boolean;
+  attempt: number;
+  retry_at: number | null;
 }>;
 
 export async function updateTaskExecution(
@@ -119,4 +121,66 @@ export async function updateTaskExecution(
     .where("run_id", "=", key.run_id)
     .where("task_id", "=", key.task_id)
     .execute();
+}
+
+/**
+ * Keeps the attempt that just ended and turns the execution into its next attempt, waiting until `retryAt`: one
+ * transaction, so a crash leaves either the old attempt running its course or the new one waiting, never both.
+ */
+export async function beginNextAttempt(
+  db: GoferDb,
+  ended: StoredTaskExecution,
+  endedAt: number,
+  retryAt: number,
+): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    await tx
+      .insertInto("task_attempts")
+      .values({
+        namespace_id: ended.namespace_id,
+        pipeline_id: ended.pipeline_id,
+        run_id: ended.run_id,
+        task_id: ended.task_id,
+        attempt: ended.attempt,
+        started: ended.started,
+        ended: endedAt,
+        exit_code: ended.exit_code,
+        status: ended.status,
+        status_reason_json: toNullableJson(ended.status_reason),
+      })
+      .execute();
+    await updateTaskExecution(tx, ended, {
+      state: "waiting",
+      status: "unknown",
+      status_reason: null,
+      started: 0,
+      ended: 0,
+      exit_code: null,
+      container_id: null,
+      stop_requested: null,
+      attempt: ended.attempt + 1,
+      retry_at: retryAt,
+    });
+  });
+}
+
+/** The earlier attempts of a task execution, oldest first (the current one is the execution itself). */
+export async function listTaskAttempts(db: GoferDb, key: TaskExecutionKey): Promise<TaskAttempt[]> {
+  const rows = await db
+    .selectFrom("task_attempts")
+    .selectAll()
+    .where("namespace_id", "=", key.namespace_id)
+    .where("pipeline_id", "=", key.pipeline_id)
+    .where("run_id", "=", key.run_id)
+    .where("task_id", "=", key.task_id)
+    .orderBy("attempt")
+    .execute();
+  return rows.map((row) => ({
+    attempt: row.attempt,
+    started: row.started,
+    ended: row.ended,
+    exit_code: row.exit_code,
+    status: row.status as TaskExecutionStatus,
+    status_reason: parseNullableJson<StatusReason<TaskExecutionStatusReasonType>>(row.status_reason_json),
+  }));
 }

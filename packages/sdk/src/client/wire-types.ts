@@ -4,7 +4,7 @@
  * `null` and `?` where it may leave a field out. The client returns these objects as parsed, without renaming.
  */
 
-import type { RegistryAuth } from "../pipeline-config.ts";
+import type { DeclaredSubscription, RegistryAuth, RunConcurrency, TaskRetries } from "../pipeline-config.ts";
 import type { TaskResources } from "../resource-quantities.ts";
 
 /** Milliseconds since the Unix epoch. `0` means "not set", e.g. the `ended` time of a run still in progress. */
@@ -185,6 +185,10 @@ export interface Task {
   always_pull_newest_image: boolean;
   /** CPU and memory limits as registered (an extension of v0); absent when the task declared none. */
   resources?: TaskResources;
+  /** The longest one attempt may run, a Go-style duration (an extension of v0); absent: none declared. */
+  timeout?: string;
+  /** The task's retry policy (an extension of v0); absent: one attempt. */
+  retries?: TaskRetries;
 }
 
 /**
@@ -214,6 +218,12 @@ export interface PipelineConfigVersion {
   registered: EpochMillis;
   /** When another version replaced this one as live; `0` while it has not been. */
   deprecated: EpochMillis;
+  /** The longest a run may take (an extension of v0); absent: no limit. */
+  timeout?: string;
+  /** Runs of one group run one at a time (an extension of v0). */
+  concurrency?: RunConcurrency;
+  /** Subscriptions this version declares (an extension of v0). */
+  subscriptions?: DeclaredSubscription[];
 }
 
 /** What `POST …/configs` answers: the pipeline's record and the version just registered. */
@@ -552,6 +562,11 @@ export interface Subscription {
   settings: Record<string, string>;
   status: SubscriptionStatus;
   status_reason: StatusReason<SubscriptionStatusReasonKind> | null;
+  /**
+   * The config version whose `subscriptions` declared it (an extension of v0): deploying a version that no longer
+   * declares it removes it. Absent for a subscription made through the API or CLI, which deploys leave alone.
+   */
+  declared_by_version?: number;
 }
 
 /** `POST .../pipelines/{pipeline_id}/subscriptions`. */

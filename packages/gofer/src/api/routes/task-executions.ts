@@ -8,7 +8,20 @@ import { errorResponses, RunParams, TaskParams } from "../schemas/common.ts";
 
 const TASKS_URL = "/api/namespaces/:namespace_id/pipelines/:pipeline_id/runs/:run_id/tasks";
 
+const AttemptParams = Type.Object({
+  ...TaskParams.properties,
+  attempt: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+});
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The attempt whose log a log route serves, settled before any byte is sent. */
+    logAttempt: number;
+  }
+}
+
 export const taskExecutionRoutes: RoutePlugin = (app, { taskExecutions }) => {
+  app.decorateRequest("logAttempt", 0);
   app.get(
     TASKS_URL,
     {
@@ -62,33 +75,73 @@ export const taskExecutionRoutes: RoutePlugin = (app, { taskExecutions }) => {
     },
   );
 
-  app.route({
-    method: "GET",
-    url: `${TASKS_URL}/:task_id/logs`,
-    schema: {
-      operationId: "get_logs",
-      tags: ["Tasks"],
-      summary:
-        "A task's log, one line per WebSocket text frame (closed once the task is complete and the log read); " +
-        "without an Upgrade header, plain text: the log so far, or with `follow=true` streamed until the task ends.",
-      params: TaskParams,
-      querystring: Type.Object({ follow: Type.Optional(Type.Boolean()) }),
-      response: { ...errorResponses },
+  /** The latest attempt's log at `…/logs`, one attempt's at `…/attempts/{attempt}/logs`: served alike. */
+  const logRoute = (url: string, operationId: string, summary: string, params: typeof TaskParams) => {
+    const attemptOf = (request: FastifyRequest) => (request.params as { attempt?: number }).attempt;
+    app.route({
+      method: "GET",
+      url,
+      schema: {
+        operationId,
+        tags: ["Tasks"],
+        summary,
+        params,
+        querystring: Type.Object({ follow: Type.Optional(Type.Boolean()) }),
+        response: { ...errorResponses },
+      },
+      preHandler: async (request) => {
+        request.logAttempt = await taskExecutions.requireLog(
+          request.params as TaskExecutionKey,
+          attemptOf(request),
+        );
+      },
+      handler: async (request, reply) => {
+        const abort = abortOnClose(reply);
+        const follow = (request.query as { follow?: boolean }).follow === true;
+        const key = request.params as TaskExecutionKey;
+        return sendPlainText(reply, taskExecutions.readLog(key, request.logAttempt, follow, abort.signal));
+      },
+      wsHandler: (socket: WebSocket, request: FastifyRequest) => {
+        const key = request.params as TaskExecutionKey;
+        const abort = new AbortController();
+        socket.on("close", () => abort.abort());
+        const blocks = taskExecutions.readLog(key, request.logAttempt, true, abort.signal);
+        void streamToSocket(socket, blocks, abort.signal, request.raw.socket);
+      },
+    });
+  };
+
+  logRoute(
+    `${TASKS_URL}/:task_id/logs`,
+    "get_logs",
+    "A task's log (its latest attempt's), one line per WebSocket text frame (closed once the task is complete and " +
+      "the log read); without an Upgrade header, plain text: the log so far, or with `follow=true` streamed until " +
+      "the task ends.",
+    TaskParams,
+  );
+
+  app.get(
+    `${TASKS_URL}/:task_id/attempts`,
+    {
+      schema: {
+        operationId: "list_task_attempts",
+        tags: ["Tasks"],
+        summary:
+          "Every attempt of a task, oldest first, with exit codes, reasons and times; the last is the current " +
+          "one (an extension of v0).",
+        params: TaskParams,
+        response: { 200: Type.Object({ attempts: Type.Array(Type.Ref("TaskAttempt")) }), ...errorResponses },
+      },
     },
-    preHandler: async (request) => taskExecutions.requireLog(request.params as TaskExecutionKey),
-    handler: async (request, reply) => {
-      const abort = abortOnClose(reply);
-      const blocks = taskExecutions.readLog(request.params, request.query.follow === true, abort.signal);
-      return sendPlainText(reply, blocks);
-    },
-    wsHandler: (socket: WebSocket, request: FastifyRequest) => {
-      const key = request.params as TaskExecutionKey;
-      const abort = new AbortController();
-      socket.on("close", () => abort.abort());
-      const blocks = taskExecutions.readLog(key, true, abort.signal);
-      void streamToSocket(socket, blocks, abort.signal, request.raw.socket);
-    },
-  });
+    async (request) => ({ attempts: await taskExecutions.attempts(request.params) }),
+  );
+
+  logRoute(
+    `${TASKS_URL}/:task_id/attempts/:attempt/logs`,
+    "get_attempt_logs",
+    "One attempt's log, served as `…/logs` serves the latest (an extension of v0).",
+    AttemptParams,
+  );
 
   app.delete(
     `${TASKS_URL}/:task_id/logs`,

@@ -101,3 +101,96 @@ export const TaskResources = Type.Object(
 );
 
 export const Literals = (values: string[]) => Type.Union(values.map((value) => Type.Literal(value)));
+
+/** A Go-style duration as written in a config: an extension of v0. */
+export const Duration = (description: string) =>
+  Type.String({ description: `${description} A Go-style duration such as 90s, 10m or 1h30m.` });
+
+const RETRY_CAUSES = ["failure", "timeout", "scheduler_error", "orphaned"];
+const retriesDescription =
+  "Try the task again when an attempt ends in one of the listed ways (an extension of v0). Attempt n + 1 " +
+  "starts delay × factor^(n − 1), at most max_delay, after attempt n ended.";
+
+/** A task's retry policy as stored and served: every field present (the validator fills the defaults). */
+export const TaskRetries = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 10, description: "Attempts after the first." }),
+    delay: Duration("Before the first retry."),
+    factor: Type.Number({ minimum: 1, description: "Each further delay is the previous one times this." }),
+    max_delay: Duration("The longest delay."),
+    on: Type.Array(Literals(RETRY_CAUSES), {
+      description:
+        "Which endings are retried: failure (non-zero exit), timeout, scheduler_error, orphaned (container lost).",
+    }),
+  },
+  {
+    additionalProperties: false,
+    description: retriesDescription,
+  },
+);
+
+/** What a registration may give for `retries`: only `limit` is required; the others have defaults. */
+export const TaskRetriesInput = Type.Object(
+  {
+    limit: TaskRetries.properties.limit,
+    delay: Type.Optional(Duration("Before the first retry; default 1s.")),
+    factor: Type.Optional(
+      Type.Number({
+        minimum: 1,
+        description: "Each further delay is the previous one times this; default 2.",
+      }),
+    ),
+    max_delay: Type.Optional(Duration("The longest delay; default 5m.")),
+    on: Type.Optional(
+      Type.Array(Literals(RETRY_CAUSES), { description: "Which endings are retried; default all of them." }),
+    ),
+  },
+  { additionalProperties: false, description: retriesDescription },
+);
+
+const concurrencyGroup = Type.String({
+  minLength: 1,
+  description: `The group's name; \${NAME} is replaced by the run variable NAME (letters, digits, _), e.g. deploy-\${BRANCH}.`,
+});
+const concurrencyDescription =
+  "Runs of one resolved group run one at a time, in order of arrival (an extension of v0).";
+const cancelDescription =
+  "A new run cancels the older queued and running runs of its group (reason superseded).";
+
+export const RunConcurrency = Type.Object(
+  { group: concurrencyGroup, cancel_in_progress: Type.Boolean({ description: cancelDescription }) },
+  { additionalProperties: false, description: concurrencyDescription },
+);
+
+export const RunConcurrencyInput = Type.Object(
+  {
+    group: concurrencyGroup,
+    cancel_in_progress: Type.Optional(Type.Boolean({ description: `${cancelDescription} Default false.` })),
+  },
+  { additionalProperties: false, description: concurrencyDescription },
+);
+
+const subscriptionsDescription =
+  "Subscriptions the version declares (an extension of v0): deploying it creates or updates them and removes " +
+  "those an earlier deployed version declared and this one does not.";
+
+export const DeclaredSubscription = Type.Object(
+  { extension_id: Type.String(), subscription_id: Type.String(), settings: StringMap },
+  { additionalProperties: false },
+);
+
+export const DeclaredSubscriptions = Type.Array(DeclaredSubscription, {
+  description: subscriptionsDescription,
+});
+
+export const DeclaredSubscriptionsInput = Type.Array(
+  Type.Object(
+    {
+      extension_id: Type.String(),
+      subscription_id: Type.String(),
+      settings: Type.Optional(StringMap),
+    },
+    { additionalProperties: false },
+  ),
+  { description: subscriptionsDescription },
+);

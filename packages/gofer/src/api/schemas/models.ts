@@ -1,6 +1,18 @@
 /** The v0 wire models, as response schemas. Field names, enums and envelopes follow Gofer's v0 contract. */
 import { Type } from "typebox";
-import { EpochMs, Literals, Nullable, StatusReason, StringMap, TaskResources, Variable } from "./common.ts";
+import {
+  DeclaredSubscriptions,
+  Duration,
+  EpochMs,
+  Literals,
+  Nullable,
+  RunConcurrency,
+  StatusReason,
+  StringMap,
+  TaskResources,
+  TaskRetries,
+  Variable,
+} from "./common.ts";
 
 export const Namespace = Type.Object(
   {
@@ -39,6 +51,10 @@ export const Task = Type.Object(
     inject_api_token: Type.Boolean(),
     always_pull_newest_image: Type.Boolean(),
     resources: Type.Optional(TaskResources),
+    timeout: Type.Optional(
+      Duration("The longest one attempt may run (an extension of v0); absent: none declared."),
+    ),
+    retries: Type.Optional(TaskRetries),
   },
   { $id: "Task" },
 );
@@ -55,6 +71,9 @@ export const Config = Type.Object(
     state: Literals(["unknown", "unreleased", "live", "deprecated"]),
     registered: EpochMs,
     deprecated: EpochMs,
+    timeout: Type.Optional(Duration("The longest a run may take (an extension of v0); absent: no limit.")),
+    concurrency: Type.Optional(RunConcurrency),
+    subscriptions: Type.Optional(DeclaredSubscriptions),
   },
   { $id: "Config" },
 );
@@ -104,15 +123,41 @@ export const Run = Type.Object(
       "failed_precondition",
       "user_cancelled",
       "admin_cancelled",
+      "timeout",
+      "superseded",
     ]),
     initiator: Initiator,
     variables: Type.Array(Variable),
     token_id: Nullable(Type.String()),
     store_objects_expired: Type.Boolean(),
     event_id: Nullable(Type.String()),
+    retries: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          "How many times the run was retried after it ended (an extension of v0); absent when never.",
+      }),
+    ),
+    concurrency_group: Type.Optional(
+      Type.String({
+        description: "The resolved concurrency group of the run (an extension of v0); absent when none.",
+      }),
+    ),
   },
   { $id: "Run" },
 );
+
+const TaskExecutionStatus = Literals(["unknown", "failed", "successful", "cancelled", "skipped"]);
+
+const TaskExecutionStatusReason = StatusReason([
+  "unknown",
+  "abnormal_exit",
+  "scheduler_error",
+  "failed_precondition",
+  "cancelled",
+  "orphaned",
+  "timeout",
+]);
 
 export const TaskExecution = Type.Object(
   {
@@ -128,18 +173,36 @@ export const TaskExecution = Type.Object(
     logs_expired: Type.Boolean(),
     logs_removed: Type.Boolean(),
     state: Literals(["unknown", "processing", "waiting", "running", "complete"]),
-    status: Literals(["unknown", "failed", "successful", "cancelled", "skipped"]),
-    status_reason: StatusReason([
-      "unknown",
-      "abnormal_exit",
-      "scheduler_error",
-      "failed_precondition",
-      "cancelled",
-      "orphaned",
-    ]),
+    status: TaskExecutionStatus,
+    status_reason: TaskExecutionStatusReason,
     variables: Type.Array(Variable),
+    attempt: Type.Integer({
+      minimum: 1,
+      description:
+        "Which attempt this is, from 1 (an extension of v0); earlier attempts are listed by the attempts route.",
+    }),
+    retry_at: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          "Epoch milliseconds: when the next attempt starts, while the task waits out a retry delay; absent otherwise.",
+      }),
+    ),
   },
   { $id: "TaskExecution" },
+);
+
+/** One finished attempt of a task execution, kept when the task is tried again (an extension of v0). */
+export const TaskAttempt = Type.Object(
+  {
+    attempt: Type.Integer({ minimum: 1 }),
+    started: EpochMs,
+    ended: EpochMs,
+    exit_code: Nullable(Type.Integer({ minimum: 0, maximum: 255 })),
+    status: TaskExecutionStatus,
+    status_reason: TaskExecutionStatusReason,
+  },
+  { $id: "TaskAttempt" },
 );
 
 export const Token = Type.Object(
@@ -226,6 +289,14 @@ export const SubscriptionSchema = Type.Object(
     settings: StringMap,
     status: Literals(["unknown", "active", "error", "disabled"]),
     status_reason: StatusReason(["unknown", "not_found", "failed"]),
+    declared_by_version: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          "The config version whose `subscriptions` declared it (an extension of v0); absent when made " +
+          "through the API or CLI. Deploys reconcile declared subscriptions and leave the others alone.",
+      }),
+    ),
   },
   { $id: "Subscription" },
 );
@@ -240,6 +311,7 @@ export const SHARED_SCHEMAS = [
   Deployment,
   Run,
   TaskExecution,
+  TaskAttempt,
   Token,
   Permission,
   Role,

@@ -4,7 +4,16 @@
  * SDK refuse the same configs with the same messages.
  */
 import { Type } from "typebox";
-import { Literals, Nullable, StringMap, TaskResources } from "./common.ts";
+import {
+  DeclaredSubscriptionsInput,
+  Duration,
+  Literals,
+  Nullable,
+  RunConcurrencyInput,
+  StringMap,
+  TaskResources,
+  TaskRetriesInput,
+} from "./common.ts";
 
 export const TaskInput = Type.Object(
   {
@@ -19,6 +28,10 @@ export const TaskInput = Type.Object(
     inject_api_token: Type.Boolean(),
     always_pull_newest_image: Type.Boolean(),
     resources: Type.Optional(Nullable(TaskResources)),
+    timeout: Type.Optional(
+      Nullable(Duration("The longest one attempt may run (an extension of v0); at most 168h.")),
+    ),
+    retries: Type.Optional(Nullable(TaskRetriesInput)),
   },
   { additionalProperties: false },
 );
@@ -30,6 +43,11 @@ export const PipelineInput = Type.Object(
     description: Type.Optional(Nullable(Type.String())),
     parallelism: Type.Integer({ minimum: 0 }),
     tasks: Type.Array(TaskInput),
+    timeout: Type.Optional(
+      Nullable(Duration("The longest a whole run may take (an extension of v0); at most 168h.")),
+    ),
+    concurrency: Type.Optional(Nullable(RunConcurrencyInput)),
+    subscriptions: Type.Optional(Nullable(DeclaredSubscriptionsInput)),
   },
   { additionalProperties: false },
 );

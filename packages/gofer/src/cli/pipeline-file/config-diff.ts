@@ -3,8 +3,9 @@
  * show before it registers.
  *
  * Both sides are v0 registration configs ({@link PipelineConfig}); turn the server's stored version into one
- * with `liveConfigFromVersion`. Compared: the pipeline's name, description and parallelism, and every field of
- * every task (matched by id). Not compared: the pipeline id, since both sides are versions of one pipeline, and
+ * with `liveConfigFromVersion`. Compared: the pipeline's name, description, parallelism, timeout and concurrency,
+ * its declared subscriptions (matched by extension and subscription id), and every field of every task (matched
+ * by id). Not compared: the pipeline id, since both sides are versions of one pipeline, and
  * the order of tasks, which does not change how a run executes.
  *
  * Equal even when they look different, because the server's stored copy loses the difference: an empty
@@ -12,16 +13,28 @@
  * password of `[redacted]` (how the server returns every password) with any password, so a changed password
  * alone is not detected against a stored version.
  *
- * Variable values and registry credentials may hold secrets and never appear in the diff: only the keys of the
- * variables that changed, and whether the credentials did.
+ * Variable values, subscription settings and registry credentials may hold secrets and never appear in the diff:
+ * only the keys of the variables and settings that changed, and whether the credentials did.
  */
 import { styleText } from "node:util";
-import type { PipelineConfig, RequiredParentStatus, TaskConfig, TaskResources } from "@gofer/sdk";
+import type {
+  DeclaredSubscription,
+  PipelineConfig,
+  RequiredParentStatus,
+  RunConcurrency,
+  TaskConfig,
+  TaskResources,
+  TaskRetries,
+} from "@gofer/sdk";
+import { RETRY_CAUSES } from "@gofer/sdk";
 
+/** A pipeline field that differs; `null` stands for an extension of v0 the config leaves out. */
 export type PipelineFieldChange =
   | { field: "name"; from: string; to: string }
   | { field: "description"; from: string | null; to: string | null }
-  | { field: "parallelism"; from: number; to: number };
+  | { field: "parallelism"; from: number; to: number }
+  | { field: "timeout"; from: string | null; to: string | null }
+  | { field: "concurrency"; from: RunConcurrency | null; to: RunConcurrency | null };
 
 /** The task fields compared, in the order a change lists them. */
 export type TaskField =
@@ -34,6 +47,8 @@ export type TaskField =
   | "inject_api_token"
   | "always_pull_newest_image"
   | "resources"
+  | "timeout"
+  | "retries"
   | "description";
 
 export const TASK_FIELDS: readonly TaskField[] = [
@@ -46,6 +61,8 @@ export const TASK_FIELDS: readonly TaskField[] = [
   "inject_api_token",
   "always_pull_newest_image",
   "resources",
+  "timeout",
+  "retries",
   "description",
 ];
 
@@ -79,6 +96,26 @@ export interface TaskChange {
   alwaysPullNewestImage?: boolean;
   /** Set when `resources` changed: each limit that changed, `null` where there is none. */
   resources?: ResourceChange[];
+  /** Set when `timeout` changed; `null` where there is none. */
+  timeout?: { from: string | null; to: string | null };
+  /** Set when `retries` changed; `null` where there is none. */
+  retries?: { from: TaskRetries | null; to: TaskRetries | null };
+}
+
+/** A declared subscription, by its ids. */
+export interface SubscriptionRef {
+  extensionId: string;
+  subscriptionId: string;
+}
+
+/** What deploying would change in the declared subscriptions; settings by key only, never values. */
+export interface SubscriptionChanges {
+  /** In the order of the new config, each with the keys of its settings. */
+  added: Array<SubscriptionRef & { settings: string[] }>;
+  /** In the order of the live config. */
+  removed: SubscriptionRef[];
+  /** Declared on both sides with other settings; in the order of the new config. */
+  changed: Array<SubscriptionRef & { settings: KeyChanges }>;
 }
 
 /** One limit of a task's `resources` that changed, as written in the configs. */
@@ -95,6 +132,8 @@ export interface ConfigDiff {
   /** Nothing differs: registering would add a version identical to the live one. */
   identical: boolean;
   pipeline: PipelineFieldChange[];
+  /** Declared subscriptions added, removed or with changed settings (on a first version: all added). */
+  subscriptions: SubscriptionChanges;
   /** In the order of the new config. */
   addedTasks: Array<{ id: string; image: string }>;
   /** In the order of the live config. */
@@ -113,6 +152,7 @@ export function diffPipelineConfigs(live: PipelineConfig | undefined, next: Pipe
       firstVersion: true,
       identical: false,
       pipeline: [],
+      subscriptions: diffSubscriptions(undefined, next.subscriptions),
       addedTasks: next.tasks.map((task) => ({ id: task.id, image: task.image })),
       removedTasks: [],
       changedTasks: [],
@@ -128,6 +168,13 @@ export function diffPipelineConfigs(live: PipelineConfig | undefined, next: Pipe
   if (live.parallelism !== next.parallelism) {
     pipeline.push({ field: "parallelism", from: live.parallelism, to: next.parallelism });
   }
+  if ((live.timeout ?? null) !== (next.timeout ?? null)) {
+    pipeline.push({ field: "timeout", from: live.timeout ?? null, to: next.timeout ?? null });
+  }
+  if (!sameConcurrency(live.concurrency, next.concurrency)) {
+    pipeline.push({ field: "concurrency", from: live.concurrency ?? null, to: next.concurrency ?? null });
+  }
+  const subscriptions = diffSubscriptions(live.subscriptions, next.subscriptions);
 
   const liveTasks = new Map(live.tasks.map((task) => [task.id, task]));
   const nextIds = new Set(next.tasks.map((task) => task.id));
@@ -151,10 +198,12 @@ export function diffPipelineConfigs(live: PipelineConfig | undefined, next: Pipe
     firstVersion: false,
     identical:
       pipeline.length === 0 &&
+      isEmpty(subscriptions) &&
       addedTasks.length === 0 &&
       removedTasks.length === 0 &&
       changedTasks.length === 0,
     pipeline,
+    subscriptions,
     addedTasks,
     removedTasks,
     changedTasks,
@@ -167,6 +216,8 @@ function diffTask(live: TaskConfig, next: TaskConfig): TaskChange | undefined {
   const variables = diffKeys(live.variables, next.variables);
   const dependsOn = diffDependencies(live.depends_on, next.depends_on);
   const resources = diffResources(live.resources, next.resources);
+  const timeout = { from: live.timeout ?? null, to: next.timeout ?? null };
+  const retries = { from: live.retries ?? null, to: next.retries ?? null };
   const differs: Record<TaskField, boolean> = {
     image: live.image !== next.image,
     command: !sameList(live.command, next.command),
@@ -177,6 +228,8 @@ function diffTask(live: TaskConfig, next: TaskConfig): TaskChange | undefined {
     inject_api_token: live.inject_api_token !== next.inject_api_token,
     always_pull_newest_image: live.always_pull_newest_image !== next.always_pull_newest_image,
     resources: resources !== undefined,
+    timeout: timeout.from !== timeout.to,
+    retries: !sameRetries(retries.from, retries.to),
     description: !sameText(live.description, next.description),
   };
   change.fields = TASK_FIELDS.filter((field) => differs[field]);
@@ -187,7 +240,49 @@ function diffTask(live: TaskConfig, next: TaskConfig): TaskChange | undefined {
   if (differs.inject_api_token) change.injectApiToken = next.inject_api_token;
   if (differs.always_pull_newest_image) change.alwaysPullNewestImage = next.always_pull_newest_image;
   if (resources !== undefined) change.resources = resources;
+  if (differs.timeout) change.timeout = timeout;
+  if (differs.retries) change.retries = retries;
   return change;
+}
+
+function sameRetries(a: TaskRetries | null, b: TaskRetries | null): boolean {
+  if (a === null || b === null) return a === b;
+  return RETRY_FIELDS.every((field) => describeRetryField(a, field) === describeRetryField(b, field));
+}
+
+function sameConcurrency(a: RunConcurrency | undefined, b: RunConcurrency | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.group === b.group && a.cancel_in_progress === b.cancel_in_progress;
+}
+
+const subscriptionKey = (subscription: DeclaredSubscription): string =>
+  `${subscription.extension_id}\0${subscription.subscription_id}`;
+
+const subscriptionRef = (subscription: DeclaredSubscription): SubscriptionRef => ({
+  extensionId: subscription.extension_id,
+  subscriptionId: subscription.subscription_id,
+});
+
+function diffSubscriptions(
+  live: readonly DeclaredSubscription[] | undefined,
+  next: readonly DeclaredSubscription[] | undefined,
+): SubscriptionChanges {
+  const changes: SubscriptionChanges = { added: [], removed: [], changed: [] };
+  const before = new Map((live ?? []).map((subscription) => [subscriptionKey(subscription), subscription]));
+  const nextKeys = new Set((next ?? []).map(subscriptionKey));
+  for (const subscription of next ?? []) {
+    const previous = before.get(subscriptionKey(subscription));
+    if (previous === undefined) {
+      changes.added.push({ ...subscriptionRef(subscription), settings: Object.keys(subscription.settings) });
+      continue;
+    }
+    const settings = diffKeys(previous.settings, subscription.settings);
+    if (settings !== undefined) changes.changed.push({ ...subscriptionRef(subscription), settings });
+  }
+  changes.removed = (live ?? [])
+    .filter((subscription) => !nextKeys.has(subscriptionKey(subscription)))
+    .map(subscriptionRef);
+  return changes;
 }
 
 // Compared as written: `"0.5"` and `"500m"` are the same limit, but registering either changes the stored config.
@@ -271,6 +366,22 @@ export function formatConfigDiff(diff: ConfigDiff, options: FormatConfigDiffOpti
   if (diff.firstVersion)
     lines.push(paint("green", `+ pipeline ${show(diff.pipelineId)} (no version is live yet)`));
   for (const change of diff.pipeline) lines.push(paint("yellow", `~ ${describePipelineChange(change)}`));
+  for (const subscription of diff.subscriptions.added) {
+    const settings =
+      subscription.settings.length === 0 ? "" : ` (settings: ${subscription.settings.map(show).join(", ")})`;
+    lines.push(paint("green", `+ subscription ${describeSubscription(subscription)}${settings}`));
+  }
+  for (const subscription of diff.subscriptions.removed) {
+    lines.push(paint("red", `- subscription ${describeSubscription(subscription)}`));
+  }
+  for (const subscription of diff.subscriptions.changed) {
+    lines.push(
+      paint(
+        "yellow",
+        `~ subscription ${describeSubscription(subscription)}: settings: ${describeKeys(subscription.settings)}`,
+      ),
+    );
+  }
   for (const task of diff.addedTasks) {
     lines.push(paint("green", `+ task ${show(task.id)} (image ${show(task.image)})`));
   }
@@ -299,7 +410,50 @@ function describePipelineChange(change: PipelineFieldChange): string {
       return "description changed";
     case "parallelism":
       return `parallelism: ${describeParallelism(change.from)} → ${describeParallelism(change.to)}`;
+    case "timeout":
+      return `timeout: ${show(change.from ?? "none")} → ${show(change.to ?? "none")}`;
+    case "concurrency":
+      return `concurrency: ${describeConcurrency(change.from)} → ${describeConcurrency(change.to)}`;
   }
+}
+
+function describeConcurrency(concurrency: RunConcurrency | null): string {
+  if (concurrency === null) return "none";
+  return `group ${show(concurrency.group)}${concurrency.cancel_in_progress ? " (cancel in progress)" : ""}`;
+}
+
+function describeSubscription(subscription: SubscriptionRef): string {
+  return `${show(subscription.extensionId)}/${show(subscription.subscriptionId)}`;
+}
+
+function describeKeys(keys: KeyChanges): string {
+  return [
+    ...keys.added.map((key) => `+${show(key)}`),
+    ...keys.removed.map((key) => `-${show(key)}`),
+    ...keys.changed.map((key) => `~${show(key)}`),
+  ].join(" ");
+}
+
+const RETRY_FIELDS = ["limit", "delay", "factor", "max_delay", "on"] as const;
+
+function describeRetryField(retries: TaskRetries, field: (typeof RETRY_FIELDS)[number]): string {
+  if (field !== "on") return String(retries[field]);
+  const all = RETRY_CAUSES.every((cause) => retries.on.includes(cause));
+  return all ? "any" : retries.on.join("|");
+}
+
+/** `limit 2, delay 1s, factor 2, max_delay 5m, on any`; against `from`, only the fields that differ. */
+function describeRetries(from: TaskRetries | null, to: TaskRetries | null): string {
+  if (from === null || to === null) {
+    const describe = (retries: TaskRetries | null) =>
+      retries === null
+        ? "none"
+        : RETRY_FIELDS.map((field) => `${field} ${describeRetryField(retries, field)}`).join(", ");
+    return `retries ${describe(from)} → ${describe(to)}`;
+  }
+  return RETRY_FIELDS.filter((field) => describeRetryField(from, field) !== describeRetryField(to, field))
+    .map((field) => `retries.${field} ${describeRetryField(from, field)} → ${describeRetryField(to, field)}`)
+    .join(", ");
 }
 
 function describeParallelism(limit: number): string {
@@ -313,11 +467,7 @@ function describeField(change: TaskChange, field: TaskField): string {
     case "variables": {
       const keys = change.variables;
       if (keys === undefined) return "variables changed";
-      return `variables: ${[
-        ...keys.added.map((key) => `+${show(key)}`),
-        ...keys.removed.map((key) => `-${show(key)}`),
-        ...keys.changed.map((key) => `~${show(key)}`),
-      ].join(" ")}`;
+      return `variables: ${describeKeys(keys)}`;
     }
     case "depends_on": {
       const parents = change.dependsOn;
@@ -342,6 +492,14 @@ function describeField(change: TaskChange, field: TaskField): string {
         .map(({ field, from, to }) => `${field} ${show(from ?? "unlimited")} → ${show(to ?? "unlimited")}`)
         .join(", ");
     }
+    case "timeout": {
+      if (change.timeout === undefined) return "timeout changed";
+      return `timeout ${show(change.timeout.from ?? "none")} → ${show(change.timeout.to ?? "none")}`;
+    }
+    case "retries":
+      return change.retries === undefined
+        ? "retries changed"
+        : describeRetries(change.retries.from, change.retries.to);
     default:
       return `${field} changed`;
   }

@@ -227,7 +227,7 @@ export class DockerScheduler implements Scheduler {
         ...(spec.entrypoint == null ? {} : { Entrypoint: spec.entrypoint }),
         ...(spec.command == null ? {} : { Cmd: spec.command }),
         ...ports,
-        HostConfig: { ...HostConfig, ...this.#limits(spec.resources) },
+        HostConfig: { ...HostConfig, ...this.#limits(spec.resources), ...(spec.init ? { Init: true } : {}) },
       });
     } catch (error) {
       if (error instanceof EngineError && error.status === 409) {

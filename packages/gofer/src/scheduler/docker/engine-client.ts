@@ -100,6 +100,8 @@ export interface ContainerCreateBody {
     Memory?: number;
     /** Memory plus swap, in bytes; equal to `Memory` allows no swap. */
     MemorySwap?: number;
+    /** Run the command under the engine's init (`docker run --init`). */
+    Init?: boolean;
   };
   ExposedPorts?: Record<string, Record<string, never>>;
 }
@@ -126,7 +128,7 @@ export interface ContainerInspect {
     FinishedAt: string;
   };
   Config: { Image: string; Labels: Record<string, string> | null; Env?: string[] | null };
-  HostConfig?: { NanoCpus?: number; Memory?: number; MemorySwap?: number };
+  HostConfig?: { NanoCpus?: number; Memory?: number; MemorySwap?: number; Init?: boolean | null };
   NetworkSettings?: { Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | null };
 }
 
@@ -184,6 +186,8 @@ export interface ServiceSpec {
       Env?: string[];
       /** Labels of the task's container. */
       Labels?: Record<string, string>;
+      /** Run the command under the engine's init (`docker service create --init`). */
+      Init?: boolean;
     };
     RestartPolicy?: { Condition: "none" | "on-failure" | "any" };
     Resources?: { Limits?: { NanoCPUs?: number; MemoryBytes?: number } };

@@ -210,6 +210,11 @@ export function podFor(spec: ContainerSpec, options: PodOptions): V1Pod {
       // namespace, and no credentials for the cluster's API.
       enableServiceLinks: false,
       automountServiceAccountToken: false,
+      // Kubernetes has no per-container init (Docker's `Init`). Sharing the pod's process namespace makes the
+      // pause container PID 1, and it reaps orphans; the task's command is then an ordinary process, so a
+      // SIGTERM it has no handler for ends it, instead of being ignored by PID 1 until the grace period runs out.
+      // The only other process it can see is pause: the pod has one container.
+      ...(spec.init ? { shareProcessNamespace: true } : {}),
       ...(options.imagePullSecretName === undefined
         ? {}
         : { imagePullSecrets: [{ name: options.imagePullSecretName }] }),

@@ -35,6 +35,7 @@ export function serviceSpecOf(spec: ContainerSpec, options: ServiceSpecOptions):
         Labels: labels,
         ...(spec.entrypoint == null ? {} : { Command: spec.entrypoint }),
         ...(spec.command == null ? {} : { Args: spec.command }),
+        ...(spec.init ? { Init: true } : {}),
       },
       RestartPolicy: { Condition: "none" },
       ...(Object.keys(limits).length === 0 ? {} : { Resources: { Limits: limits } }),

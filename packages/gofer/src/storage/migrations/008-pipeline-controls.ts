@@ -3,7 +3,7 @@ import { type Kysely, sql } from "kysely";
 /**
  * Timeouts, retries, retried runs, concurrency groups and declared subscriptions (extensions of v0):
  * - a pipeline config keeps its extensions in one JSON column (`null` for a v0 config);
- * - a run records how often it was retried and the concurrency group it resolved to;
+ * - a run records how often it was retried, the concurrency group it resolved to and its timeout;
  * - a task execution knows its attempt and, while waiting out a retry delay, when the next one starts; earlier
  *   attempts are kept in `task_attempts`;
  * - a subscription remembers the config version that declared it (`null`: made through the API).
@@ -15,6 +15,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("retries", "integer", (column) => column.notNull().defaultTo(0))
     .execute();
   await db.schema.alterTable("runs").addColumn("concurrency_group", "text").execute();
+  // The run's timeout as its config said when it was accepted; the deadline is `started` plus this.
+  await db.schema.alterTable("runs").addColumn("timeout_ms", "integer").execute();
   await db.schema
     .alterTable("task_executions")
     .addColumn("attempt", "integer", (column) => column.notNull().defaultTo(1))
