@@ -5,7 +5,8 @@
  * Every task prints, tagged `<run>/<task>` (so a line in the wrong log is caught):
  *   stdout: `start <uuid>`, `out 1` … `out N` at a steady pace, `end`
  *   stderr: `err 1` … `err M`, one after every `errEvery`-th stdout line
- * then exits with its exit code. The uuid is fresh per container, so a task started twice shows two.
+ * then exits with its exit code. The uuid is fresh per container, so a task started twice shows two. A task
+ * with `failAttempts` exits 7 on its first that many attempts and retries (its log is the last attempt's).
  */
 import { type DependsOnCondition, type PipelineConfig, pipeline, task } from "@gofer/sdk";
 
@@ -21,6 +22,8 @@ export interface TaskSpec {
   errEvery: number;
   exitCode: number;
   dependsOn: Record<string, Condition>;
+  /** Attempts that fail (exit 7) before one ends as `exitCode`; the task retries that many times. */
+  failAttempts: number;
 }
 
 export interface PipelineSpec {
@@ -37,7 +40,8 @@ const t = (
   errEvery: number,
   dependsOn: Record<string, Condition> = {},
   exitCode = 0,
-): TaskSpec => ({ id, lines, paceMs, errEvery, exitCode, dependsOn });
+  failAttempts = 0,
+): TaskSpec => ({ id, lines, paceMs, errEvery, exitCode, dependsOn, failAttempts });
 
 export const PIPELINES: PipelineSpec[] = [
   {
@@ -68,6 +72,11 @@ export const PIPELINES: PipelineSpec[] = [
     ],
   },
   { id: "chaos-queue", parallelism: 1, tasks: [t("tick", 12, 100, 6)] },
+  {
+    id: "chaos-retry",
+    parallelism: 0,
+    tasks: [t("flaky", 10, 100, 5, {}, 0, 2), t("after", 8, 100, 0, { flaky: "success" })],
+  },
 ];
 
 export function specOf(pipelineId: string): PipelineSpec {
@@ -93,6 +102,7 @@ function script(spec: TaskSpec): string {
     "  i=$((i + 1))\n" +
     "done\n" +
     'echo "$tag end"\n' +
+    (spec.failAttempts > 0 ? `[ "$GOFER_TASK_ATTEMPT" -gt ${spec.failAttempts} ] || exit 7\n` : "") +
     `exit ${spec.exitCode}\n`
   );
 }
@@ -100,6 +110,7 @@ function script(spec: TaskSpec): string {
 export function pipelineConfig(spec: PipelineSpec): PipelineConfig {
   const tasks = spec.tasks.map((taskSpec) => {
     const builder = task(taskSpec.id, IMAGE).command("sh", "-c", script(taskSpec));
+    if (taskSpec.failAttempts > 0) builder.retries({ limit: taskSpec.failAttempts, delay: "300ms" });
     for (const [parent, condition] of Object.entries(taskSpec.dependsOn))
       builder.dependsOn(parent, condition);
     return builder;
@@ -115,7 +126,8 @@ export type ExpectedTaskStatus = "successful" | "failed" | "skipped";
 
 export interface ExpectedRun {
   status: "successful" | "failed";
-  tasks: Record<string, { status: ExpectedTaskStatus; exitCode: number | null }>;
+  /** Per task: its final status and exit code, and how many attempts (containers started) it takes. */
+  tasks: Record<string, { status: ExpectedTaskStatus; exitCode: number | null; attempts: number }>;
 }
 
 function holds(condition: Condition, status: ExpectedTaskStatus): boolean {
@@ -142,8 +154,12 @@ export function expectedRun(spec: PipelineSpec): ExpectedRun {
       return parentStatus !== undefined && holds(condition, parentStatus);
     });
     tasks[next.id] = runs
-      ? { status: next.exitCode === 0 ? "successful" : "failed", exitCode: next.exitCode }
-      : { status: "skipped", exitCode: null };
+      ? {
+          status: next.exitCode === 0 ? "successful" : "failed",
+          exitCode: next.exitCode,
+          attempts: next.failAttempts + 1,
+        }
+      : { status: "skipped", exitCode: null, attempts: 1 };
   }
   const failed = Object.values(tasks).some((outcome) => outcome.status === "failed");
   return { status: failed ? "failed" : "successful", tasks };

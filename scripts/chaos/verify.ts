@@ -187,6 +187,9 @@ export async function verify(input: VerifyInput): Promise<Verification> {
         // An unfinished task of an unfinished run is already named in the run's violation.
         if (!complete && run.state === "complete")
           violation(`${at}: still ${execution.state} in a complete run`);
+        if (complete && execution.attempt !== want.attempts) {
+          violation(`${at}: ended on attempt ${execution.attempt}, expected attempt ${want.attempts}`);
+        }
         if (complete && (execution.status !== want.status || execution.exit_code !== want.exitCode)) {
           violation(
             `${at}: ${execution.status} with exit code ${execution.exit_code}, expected ${want.status} with ` +
@@ -196,9 +199,10 @@ export async function verify(input: VerifyInput): Promise<Verification> {
 
         const created = creates.get(key) ?? 0;
         const started = startsOf.get(key) ?? 0;
-        const wantCreates = want.status === "skipped" ? 0 : 1;
-        if (started > 1) result.ranTwice += 1;
-        else if (created > 1) result.extraCreates += 1;
+        // Each attempt is one container: a retried task starts one per attempt, and never one twice.
+        const wantCreates = want.status === "skipped" ? 0 : want.attempts;
+        if (started > wantCreates && wantCreates > 0) result.ranTwice += 1;
+        else if (created > wantCreates) result.extraCreates += 1;
         if (wantCreates === 0) result.strayCreates += created;
         if (complete && wantCreates === 1 && created === 0) result.neverCreated += 1;
         // A container created just before a kill and never started ran nothing: recovery removes it and starts
@@ -210,7 +214,7 @@ export async function verify(input: VerifyInput): Promise<Verification> {
         ) {
           violation(
             `${at}: ${created} container(s) created and ${started} start(s), expected ${wantCreates}` +
-              (started > 1 ? " (it ran twice)" : ""),
+              (started > wantCreates && wantCreates > 0 ? " (an attempt ran twice)" : ""),
           );
         }
 

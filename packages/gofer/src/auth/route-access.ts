@@ -97,6 +97,7 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   start_run:                       write(NS, PIPE, "runs"),
   get_run:                         anonymousRead(NS, PIPE, "runs"),
   cancel_run:                      write(NS, PIPE, "runs"),
+  retry_run:                       write(NS, PIPE, "runs"),
 
   list_task_executions:            read(NS, PIPE, "runs", "task_executions"),
   get_task_execution:              read(NS, PIPE, "runs", "task_executions"),

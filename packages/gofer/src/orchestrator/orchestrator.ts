@@ -39,10 +39,12 @@ import {
   markRunSuperseded,
   nextRunId,
   type RunKey,
+  requeueRun,
   type StoredRun,
 } from "../storage/runs-store.ts";
 import { getSystemState } from "../storage/system-store.ts";
 import {
+  archiveAttempt,
   getTaskExecution,
   insertTaskExecutions,
   listTaskExecutions,
@@ -134,17 +136,7 @@ export class Orchestrator {
     const { bus } = this.#options;
     let superseded: RunKey[] = [];
     const run = await bus.transaction(async (tx, publish) => {
-      if ((await getSystemState(tx)).ignore_pipeline_run_events) {
-        throw new GoferError("RUNS_PAUSED", "New runs are paused on this server; an admin can resume them");
-      }
-      const pipeline = await getPipeline(tx, namespaceId, pipelineId);
-      if (!pipeline) throw notFound(`pipeline "${pipelineId}" in namespace "${namespaceId}"`);
-      if (pipeline.state !== "active") {
-        throw new GoferError(
-          "PIPELINE_INACTIVE",
-          `Pipeline "${pipelineId}" is disabled; enable it (PATCH the pipeline with state "active") to start runs`,
-        );
-      }
+      await requireRunsAccepted(tx, namespaceId, pipelineId);
       const config = await getLiveConfig(tx, namespaceId, pipelineId);
       if (!config) {
         throw new GoferError(
@@ -282,6 +274,35 @@ export class Orchestrator {
     if (this.#launcher.cancelLaunch(execution, timeoutMs, request)) return;
     const current = await getTaskExecution(this.#options.db, execution);
     if (current?.state === "running") await this.#launcher.requestStop(current, timeoutMs, request);
+  }
+
+  /**
+   * Runs a finished run again, in place: the tasks that did not succeed (and those skipped or cancelled because of
+   * them) start over as a new attempt each; successful tasks and their logs are kept. The run queues again under
+   * the same limits as a new one, and ends with a new status.
+   */
+  async retryRun(key: RunKey): Promise<void> {
+    const { bus } = this.#options;
+    await this.#serial.run(runKeyString(key), () =>
+      bus.transaction(async (tx, publish) => {
+        await requireRunsAccepted(tx, key.namespace_id, key.pipeline_id);
+        const run = await getRun(tx, key.namespace_id, key.pipeline_id, key.run_id);
+        if (!run) throw notFound(`Run ${key.run_id} of pipeline "${key.pipeline_id}"`);
+        if (!(await requeueRun(tx, key))) {
+          throw new GoferError(
+            "CONFLICT",
+            run.state === "complete"
+              ? `Run ${key.run_id} was successful; only a failed or cancelled run can be retried`
+              : `Run ${key.run_id} is still ${run.state}; it can be retried once it has ended`,
+          );
+        }
+        for (const execution of await listTaskExecutions(tx, key.namespace_id, key.pipeline_id, key.run_id)) {
+          if (execution.status !== "successful") await archiveAttempt(tx, execution, execution.ended, null);
+        }
+        await publish("queued_run", runKeyOf(key));
+      }),
+    );
+    this.#admit();
   }
 
   /** Cancels one task; its never-started dependents end cancelled too, and so does the run. */
@@ -589,6 +610,21 @@ export class Orchestrator {
 
   #log(message: string, error?: unknown): void {
     this.#options.log?.(message, error);
+  }
+}
+
+/** Refuses new work for a pipeline while runs are paused, or the pipeline is missing or disabled. */
+async function requireRunsAccepted(db: GoferDb, namespaceId: string, pipelineId: string): Promise<void> {
+  if ((await getSystemState(db)).ignore_pipeline_run_events) {
+    throw new GoferError("RUNS_PAUSED", "New runs are paused on this server; an admin can resume them");
+  }
+  const pipeline = await getPipeline(db, namespaceId, pipelineId);
+  if (!pipeline) throw notFound(`pipeline "${pipelineId}" in namespace "${namespaceId}"`);
+  if (pipeline.state !== "active") {
+    throw new GoferError(
+      "PIPELINE_INACTIVE",
+      `Pipeline "${pipelineId}" is disabled; enable it (PATCH the pipeline with state "active") to start runs`,
+    );
   }
 }
 

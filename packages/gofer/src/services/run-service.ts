@@ -49,6 +49,13 @@ export class RunService {
     return this.#orchestrator.startRun(namespaceId, pipelineId, variables, initiator);
   }
 
+  /** Queues a failed or cancelled run again; its unsuccessful tasks start over as new attempts. */
+  async retry({ namespace_id, pipeline_id, run_id }: RunKey): Promise<Run> {
+    await requireRun(this.#db, namespace_id, pipeline_id, run_id);
+    await this.#orchestrator.retryRun({ namespace_id, pipeline_id, run_id });
+    return this.get({ namespace_id, pipeline_id, run_id });
+  }
+
   /** Running tasks are stopped gracefully (killed after the stop timeout); tasks not yet started end cancelled. */
   async cancel({ namespace_id, pipeline_id, run_id }: RunKey, by: Initiator): Promise<void> {
     await requireRun(this.#db, namespace_id, pipeline_id, run_id);

@@ -177,6 +177,30 @@ export const completeRun = (
   ended: number,
 ): Promise<boolean> => updateRun(db, key, { state: "complete", status, status_reason: reason, ended });
 
+/**
+ * Queues a finished run again for a retry, counting it; false unless the run is complete and failed or was
+ * cancelled (a second retry racing the first finds it pending and does nothing).
+ */
+export async function requeueRun(db: GoferDb, key: RunKey): Promise<boolean> {
+  const result = await db
+    .updateTable("runs")
+    .set((eb) => ({
+      state: "pending",
+      status: "unknown",
+      status_reason_json: null,
+      ended: 0,
+      cancel_requested: 0,
+      retries: eb("retries", "+", 1),
+    }))
+    .where("namespace_id", "=", key.namespace_id)
+    .where("pipeline_id", "=", key.pipeline_id)
+    .where("run_id", "=", key.run_id)
+    .where("state", "=", "complete")
+    .where("status", "in", ["failed", "cancelled"])
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
 /** False when cancellation was already requested, so a repeated cancel announces nothing twice. */
 export const markRunCancelRequested = (db: GoferDb, key: RunKey): Promise<boolean> =>
   updateRun(db, key, { cancel_requested: 1 }, { cancel_requested: 0 });

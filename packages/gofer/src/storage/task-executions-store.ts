@@ -131,36 +131,47 @@ export async function beginNextAttempt(
   db: GoferDb,
   ended: StoredTaskExecution,
   endedAt: number,
-  retryAt: number,
+  retryAt: number | null,
 ): Promise<void> {
-  await db.transaction().execute(async (tx) => {
-    await tx
-      .insertInto("task_attempts")
-      .values({
-        namespace_id: ended.namespace_id,
-        pipeline_id: ended.pipeline_id,
-        run_id: ended.run_id,
-        task_id: ended.task_id,
-        attempt: ended.attempt,
-        started: ended.started,
-        ended: endedAt,
-        exit_code: ended.exit_code,
-        status: ended.status,
-        status_reason_json: toNullableJson(ended.status_reason),
-      })
-      .execute();
-    await updateTaskExecution(tx, ended, {
-      state: "waiting",
-      status: "unknown",
-      status_reason: null,
-      started: 0,
-      ended: 0,
-      exit_code: null,
-      container_id: null,
-      stop_requested: null,
-      attempt: ended.attempt + 1,
-      retry_at: retryAt,
-    });
+  await db.transaction().execute((tx) => archiveAttempt(tx, ended, endedAt, retryAt));
+}
+
+/**
+ * Keeps the execution's current attempt in `task_attempts` and makes the row its next attempt, waiting (until
+ * `retryAt`, when given). Runs in the caller's transaction.
+ */
+export async function archiveAttempt(
+  db: GoferDb,
+  ended: StoredTaskExecution,
+  endedAt: number,
+  retryAt: number | null,
+): Promise<void> {
+  await db
+    .insertInto("task_attempts")
+    .values({
+      namespace_id: ended.namespace_id,
+      pipeline_id: ended.pipeline_id,
+      run_id: ended.run_id,
+      task_id: ended.task_id,
+      attempt: ended.attempt,
+      started: ended.started,
+      ended: endedAt,
+      exit_code: ended.exit_code,
+      status: ended.status,
+      status_reason_json: toNullableJson(ended.status_reason),
+    })
+    .execute();
+  await updateTaskExecution(db, ended, {
+    state: "waiting",
+    status: "unknown",
+    status_reason: null,
+    started: 0,
+    ended: 0,
+    exit_code: null,
+    container_id: null,
+    stop_requested: null,
+    attempt: ended.attempt + 1,
+    retry_at: retryAt,
   });
 }
 

@@ -62,6 +62,23 @@ export const runRoutes: RoutePlugin = (app, { runs }) => {
     async (request) => ({ run: await runs.get(request.params) }),
   );
 
+  app.post(
+    "/api/namespaces/:namespace_id/pipelines/:pipeline_id/runs/:run_id/retry",
+    {
+      schema: {
+        operationId: "retry_run",
+        tags: ["Runs"],
+        summary:
+          "Run a failed or cancelled run again, in place (an extension of v0): the tasks that did not succeed, and " +
+          "those skipped or cancelled because of them, start over as a new attempt each; successful tasks and " +
+          "their logs are kept. The run queues again under the same limits and ends with a new status.",
+        params: RunParams,
+        response: { 200: Type.Object({ run: Type.Ref("Run") }), ...errorResponses },
+      },
+    },
+    async (request) => ({ run: await runs.retry(request.params) }),
+  );
+
   app.delete(
     "/api/namespaces/:namespace_id/pipelines/:pipeline_id/runs/:run_id",
     {
