@@ -29,7 +29,7 @@ interface Answer {
 }
 
 /** Operations whose GET is (also) a WebSocket upgrade. */
-const WEBSOCKETS = new Set(["stream_events", "get_logs", "get_extension_logs"]);
+const WEBSOCKETS = new Set(["stream_events", "get_logs", "get_attempt_logs", "get_extension_logs"]);
 const ANONYMOUS_OPERATIONS = ["list_pipelines", "get_pipeline", "list_runs", "get_run"];
 
 /**
@@ -39,6 +39,7 @@ const ANONYMOUS_OPERATIONS = ["list_pipelines", "get_pipeline", "list_runs", "ge
  */
 const UNDECLARED_SUCCESS: Record<string, number> = {
   get_logs: 200,
+  get_attempt_logs: 200,
   get_extension_logs: 200,
 };
 
@@ -244,6 +245,17 @@ describe("authorization matrix over every served operation", () => {
       return { version: String(version) };
     },
     cancel_run: async () => ({ run_id: String(await startRun(server, "matrix")) }),
+    // Only a failed or cancelled run can be retried: a fresh run is cancelled and retried.
+    retry_run: async () => {
+      // The cancel nearly always lands before the short task ends; a run that won the race is tried again.
+      for (let tries = 0; tries < 5; tries++) {
+        const run_id = await startRun(server, "matrix");
+        await server.api("DELETE", `${pipelineBase()}/runs/${run_id}`);
+        const { run } = await waitForRun(server, "matrix", run_id);
+        if (run.status === "cancelled") return { run_id: String(run_id) };
+      }
+      throw new Error("no run of matrix could be cancelled before it ended");
+    },
     delete_logs: async () => {
       const run_id = await startRun(server, "matrix");
       await waitForRun(server, "matrix", run_id);
@@ -370,6 +382,7 @@ describe("authorization matrix over every served operation", () => {
       pipeline_id: "matrix",
       run_id: String(runId),
       task_id: "hello",
+      attempt: "1",
       version: "1",
       deployment_id: "1",
       event_id: "1",

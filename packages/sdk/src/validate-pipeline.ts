@@ -547,8 +547,8 @@ function readConcurrency(value: unknown, scope: Scope): RunConcurrency | undefin
 
 const VARIABLE_NAME = /^[A-Za-z0-9_]+$/;
 
-// Run variables arrive with each run, so only the placeholders' syntax can be checked here; a variable a run
-// does not set resolves to "" when the group is resolved.
+// Run variables arrive with each run, so only the placeholders' syntax can be checked here; a run that does not
+// set a variable the group names is refused (400) when it starts.
 function checkGroupTemplate(group: string, path: string, scope: Scope): void {
   let from = 0;
   for (;;) {

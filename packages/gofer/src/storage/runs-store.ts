@@ -216,24 +216,6 @@ export async function listUnfinishedRuns(db: GoferDb): Promise<StoredRun[]> {
   return rows.map(toRun);
 }
 
-/** Pending runs in arrival order, with the parallelism of the config version each will execute. */
-export async function listPendingRuns(
-  db: GoferDb,
-): Promise<{ namespace_id: string; pipeline_id: string; run_id: number; parallelism: number }[]> {
-  return db
-    .selectFrom("runs")
-    .innerJoin("pipeline_configs", (join) =>
-      join
-        .onRef("pipeline_configs.namespace_id", "=", "runs.namespace_id")
-        .onRef("pipeline_configs.pipeline_id", "=", "runs.pipeline_id")
-        .onRef("pipeline_configs.version", "=", "runs.pipeline_config_version"),
-    )
-    .select(["runs.namespace_id", "runs.pipeline_id", "runs.run_id", "pipeline_configs.parallelism"])
-    .where("runs.state", "=", "pending")
-    .orderBy("runs.seq")
-    .execute();
-}
-
 /** How many runs are running, per pipeline (`namespace/pipeline`). */
 export async function countRunningRuns(db: GoferDb): Promise<Map<string, number>> {
   const rows = await db
