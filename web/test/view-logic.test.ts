@@ -1,9 +1,10 @@
-/** The UI's pure logic, run in Node: graph layout, config diff, run statistics. */
+/** The UI's pure logic, run in Node: graph layout, config diff, run statistics, task attempts. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Run } from "../../packages/sdk/src/client/wire-types.ts";
+import type { Run, TaskAttempt, TaskExecution } from "../../packages/sdk/src/client/wire-types.ts";
 import { lineDiff } from "../src/diff/line-diff.ts";
 import { layoutDag, NODE_HEIGHT, NODE_WIDTH } from "../src/graph/layout.ts";
+import { attemptSegments, describeRetries, retryCountdown } from "../src/runs/attempts.ts";
 import { runStats } from "../src/runs/run-stats.ts";
 
 describe("graph layout", () => {
@@ -88,5 +89,78 @@ describe("run statistics", () => {
     assert.equal(stats.successRate, 2 / 3);
     assert.equal(stats.medianMs, 20_000);
     assert.deepEqual(runStats([]), { successRate: undefined, medianMs: undefined });
+  });
+});
+
+describe("task attempts", () => {
+  const attempt = (
+    n: number,
+    started: number,
+    ended: number,
+    status: TaskAttempt["status"],
+  ): TaskAttempt => ({
+    attempt: n,
+    started,
+    ended,
+    exit_code: status === "failed" ? 3 : 0,
+    status,
+    status_reason: null,
+  });
+  const execution = (fields: Partial<TaskExecution>) =>
+    ({
+      attempt: 1,
+      state: "complete",
+      status: "successful",
+      started: 0,
+      ended: 0,
+      ...fields,
+    }) as TaskExecution;
+
+  it("draws every attempt that ran, oldest first, the execution itself as the current one", () => {
+    const running = execution({ attempt: 3, state: "running", status: "unknown", started: 5_000 });
+    // The list's last entry (the current attempt) is stale: the execution is the truth for it.
+    const listed = [
+      attempt(1, 1_000, 2_000, "failed"),
+      attempt(2, 3_000, 4_000, "failed"),
+      attempt(3, 0, 0, "unknown"),
+    ];
+    assert.deepEqual(
+      attemptSegments(running, listed, 6_000).map(({ attempt, started, finish, look, current }) => [
+        attempt,
+        started,
+        finish,
+        look,
+        current,
+      ]),
+      [
+        [1, 1_000, 2_000, "failed", false],
+        [2, 3_000, 4_000, "failed", false],
+        [3, 5_000, 6_000, "running", true],
+      ],
+    );
+    const waiting = execution({ attempt: 2, state: "waiting", status: "unknown" });
+    assert.deepEqual(
+      attemptSegments(waiting, [attempt(1, 1_000, 2_000, "failed")], 3_000).map((segment) => segment.attempt),
+      [1],
+      "an attempt that has not started has no bar",
+    );
+  });
+
+  it("counts down while a retry waits, and not once the task is complete", () => {
+    const waiting = execution({ attempt: 2, state: "waiting", status: "unknown", retry_at: 10_000 });
+    assert.equal(retryCountdown(waiting, 6_500), "retrying in 4s");
+    assert.equal(retryCountdown(waiting, 10_500), "retrying now");
+    assert.equal(retryCountdown(execution({}), 0), undefined);
+  });
+
+  it("puts a retry policy in words", () => {
+    assert.equal(
+      describeRetries({ limit: 2, delay: "1s", factor: 2, max_delay: "5m", on: ["failure", "timeout"] }),
+      "up to 2 more attempts, 1s apart (×2, at most 5m), on failure, timeout",
+    );
+    assert.equal(
+      describeRetries({ limit: 1, delay: "100ms", factor: 1, max_delay: "5m", on: [] }),
+      "up to 1 more attempt, 100ms apart",
+    );
   });
 });

@@ -15,6 +15,7 @@ export type {
   Subscription,
   SystemPreferences,
   Task,
+  TaskAttempt,
   TaskDependencyCondition,
   TaskExecution,
   TaskExecutionState as TaskState,

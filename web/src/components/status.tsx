@@ -6,6 +6,21 @@ export function StatusPill({ value }: { value: string }) {
   return <span class={`pill pill-${value}`}>{value}</span>;
 }
 
+/** Why a run or task ended as it did: the reason's word (`timeout`, `superseded`…) and the server's sentence. */
+export function ReasonText({
+  reason,
+}: {
+  reason: { reason: string; description: string } | null | undefined;
+}) {
+  if (!reason) return null;
+  return (
+    <span data-reason={reason.reason}>
+      <code class="reason-code">{reason.reason}</code>
+      {reason.description}
+    </span>
+  );
+}
+
 /** The server's message says what was refused; this says what the person can do next. */
 function permissionHint(error: unknown): string | undefined {
   if (!(error instanceof ApiError) || !error.isPermission) return undefined;

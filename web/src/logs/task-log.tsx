@@ -1,21 +1,39 @@
-/** A task's log, followed while the task runs and read whole once it has ended. */
+/**
+ * A task's log, followed while the task runs and read whole once it has ended; or, when `attempt` names an
+ * earlier attempt, that attempt's log, read whole.
+ */
 import { apiPath } from "../api/client.ts";
 import type { TaskExecution } from "../api/types.ts";
 import { ErrorNote } from "../components/status.tsx";
 import { LogViewer } from "./log-viewer.tsx";
 import { useLineStream } from "./use-line-stream.ts";
 
-export function TaskLog({ execution }: { execution: TaskExecution }) {
+interface Props {
+  execution: TaskExecution;
+  /** An earlier attempt to read instead of the current one. */
+  attempt?: number | undefined;
+  /**
+   * Called when the followed log ends while the page still thinks the task runs: the attempt ended, and the
+   * task may be waiting to be tried again (which announces no event of its own).
+   */
+  onFollowEnd?: () => void;
+}
+
+export function TaskLog({ execution, attempt, onFollowEnd }: Props) {
   const { namespace_id, pipeline_id, run_id, task_id } = execution;
-  const complete = execution.state === "complete";
-  const started = execution.state === "running" || complete;
+  const earlier = attempt !== undefined && attempt < execution.attempt;
+  const complete = earlier || execution.state === "complete";
+  const started = earlier || execution.state === "running" || complete;
   const unavailable = execution.logs_removed || execution.logs_expired;
+  const taskPath = apiPath`/api/namespaces/${namespace_id}/pipelines/${pipeline_id}/runs/${run_id}/tasks/${task_id}`;
   const path =
     started && !unavailable
-      ? apiPath`/api/namespaces/${namespace_id}/pipelines/${pipeline_id}/runs/${run_id}/tasks/${task_id}/logs`
+      ? earlier
+        ? `${taskPath}/attempts/${attempt}/logs`
+        : `${taskPath}/logs`
       : undefined;
   // When the task completes the log is read once more, whole: the page then shows exactly what was stored.
-  const stream = useLineStream(path, !complete);
+  const stream = useLineStream(path, !complete, onFollowEnd);
   if (unavailable) {
     return (
       <p class="empty">
@@ -23,14 +41,23 @@ export function TaskLog({ execution }: { execution: TaskExecution }) {
       </p>
     );
   }
-  if (!started) return <p class="empty">{task_id} has not started yet; its log appears here when it does.</p>;
+  if (!started) {
+    return (
+      <p class="empty">
+        {execution.attempt > 1
+          ? `Attempt ${execution.attempt} of ${task_id} has not started yet; choose an earlier attempt to read its log.`
+          : `${task_id} has not started yet; its log appears here when it does.`}
+      </p>
+    );
+  }
+  const shown = earlier ? attempt : execution.attempt;
   return (
     <>
       <ErrorNote error={stream.error} />
       <LogViewer
         lines={stream.lines}
         version={stream.version}
-        fileName={`${pipeline_id}-${run_id}-${task_id}.log`}
+        fileName={`${pipeline_id}-${run_id}-${task_id}${shown > 1 || earlier ? `-attempt-${shown}` : ""}.log`}
         following={stream.following}
       />
     </>

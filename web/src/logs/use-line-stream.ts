@@ -12,9 +12,18 @@ export interface LineStream {
   error: unknown;
 }
 
-/** Reads `path` (undefined: nothing to read) with `follow=true` while `follow` holds. */
-export function useLineStream(path: string | undefined, follow: boolean): LineStream {
+/**
+ * Reads `path` (undefined: nothing to read) with `follow=true` while `follow` holds; `onFollowEnd` is called when
+ * a followed log ends by itself (the server closes it when the attempt writing it ends).
+ */
+export function useLineStream(
+  path: string | undefined,
+  follow: boolean,
+  onFollowEnd?: () => void,
+): LineStream {
   const lines = useRef<string[]>([]);
+  const followEnd = useRef(onFollowEnd);
+  followEnd.current = onFollowEnd;
   const [version, setVersion] = useState(0);
   const [error, setError] = useState<unknown>(undefined);
   const [following, setFollowing] = useState(false);
@@ -47,6 +56,7 @@ export function useLineStream(path: string | undefined, follow: boolean): LineSt
         if (abort.signal.aborted) return;
         setFollowing(false);
         setVersion((value) => value + 1);
+        if (follow) followEnd.current?.();
       });
     return () => {
       abort.abort();

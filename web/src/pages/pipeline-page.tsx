@@ -1,6 +1,7 @@
 /**
- * A pipeline: its graph, its runs, its config versions (live one marked, any two compared), deployments and
- * subscriptions, with enable/disable and "Start run".
+ * A pipeline: its graph with the shown version's timeouts, concurrency and retries, its runs, its config versions
+ * (live one marked, any two compared), deployments and subscriptions (declared by a config or made through the
+ * API), with enable/disable and "Start run".
  */
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, apiPath } from "../api/client.ts";
@@ -13,6 +14,7 @@ import { exactTime, outcome, span, when } from "../format.ts";
 import { DagGraph } from "../graph/dag-graph.tsx";
 import { paths } from "../router.ts";
 import { ConfigDiff } from "./config-diff.tsx";
+import { ConfigLimits } from "./config-limits.tsx";
 import { StartRunDialog } from "./start-run-dialog.tsx";
 
 export function PipelinePage({ namespace, pipeline }: { namespace: string; pipeline: string }) {
@@ -42,7 +44,8 @@ export function PipelinePage({ namespace, pipeline }: { namespace: string; pipel
           configs.reload();
           deployments.reload();
         }
-        if (/subscri/.test(name)) subscriptions.reload();
+        // Deploying a version adds and removes the subscriptions it declares.
+        if (/subscri|deploy/.test(name)) subscriptions.reload();
       }),
     [namespace, pipeline],
   );
@@ -113,6 +116,7 @@ export function PipelinePage({ namespace, pipeline }: { namespace: string; pipel
         </h2>
         <ErrorNote error={configs.error} />
         {shown && <DagGraph tasks={Object.values(shown.tasks)} />}
+        {shown && <ConfigLimits config={shown} />}
         {configs.value && !shown && <p class="empty">No config registered yet.</p>}
       </section>
 
@@ -203,6 +207,11 @@ export function PipelinePage({ namespace, pipeline }: { namespace: string; pipel
                   {Object.entries(subscription.settings ?? {})
                     .map(([key, value]) => `${key}=${value}`)
                     .join(", ")}
+                </span>{" "}
+                <span class="subscription-origin" data-testid="subscription-origin">
+                  {subscription.declared_by_version === undefined
+                    ? "added through the API"
+                    : `declared by config v${subscription.declared_by_version}`}
                 </span>
               </li>
             ))}

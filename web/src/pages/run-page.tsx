@@ -1,19 +1,22 @@
 /**
- * One run: its graph coloured by task status, a timeline of where the time went, every task's exit code and
- * reason, the selected task's live log, cancel, and a terminal into a running task.
+ * One run: its graph coloured by task status, a timeline of where the time went (every attempt of every task),
+ * every task's attempt, exit code and reason, the selected task's live log or an earlier attempt's, cancel,
+ * retry, and a terminal into a running task.
  */
 import { useEffect, useState } from "preact/hooks";
 import { api, apiPath } from "../api/client.ts";
 import { concerns, onEvent } from "../api/event-stream.ts";
-import type { Run, TaskExecution } from "../api/types.ts";
+import type { Run, TaskAttempt, TaskExecution } from "../api/types.ts";
 import { Link } from "../components/link.tsx";
-import { ErrorNote, StatusPill } from "../components/status.tsx";
+import { ErrorNote, ReasonText, StatusPill } from "../components/status.tsx";
 import { useResource } from "../components/use-resource.ts";
 import { exactTime, outcome, span, when } from "../format.ts";
 import { DagGraph } from "../graph/dag-graph.tsx";
 import { TaskLog } from "../logs/task-log.tsx";
 import { paths } from "../router.ts";
+import { retryCountdown } from "../runs/attempts.ts";
 import { Timeline } from "../runs/timeline.tsx";
+import { useAttempts } from "../runs/use-attempts.ts";
 import { TerminalPanel } from "../terminal/terminal-panel.tsx";
 
 interface Props {
@@ -27,6 +30,8 @@ export function RunPage({ namespace, pipeline, runId }: Props) {
   const run = useResource(() => api<Run>("GET", base, "run"), [base]);
   const tasks = useResource(() => api<TaskExecution[]>("GET", `${base}/tasks`, "task_executions"), [base]);
   const [selected, setSelected] = useState<string | undefined>(undefined);
+  /** An earlier attempt of the selected task whose log is shown instead of the current one's. */
+  const [attemptShown, setAttemptShown] = useState<number | undefined>(undefined);
   const [attached, setAttached] = useState<string | undefined>(undefined);
   const [problem, setProblem] = useState<unknown>(undefined);
   const now = useNow(run.value?.state !== "complete");
@@ -42,6 +47,7 @@ export function RunPage({ namespace, pipeline, runId }: Props) {
   );
 
   const executions = sortByStart(tasks.value ?? []);
+  const attempts = useAttempts(base, executions);
   const byId = new Map(executions.map((execution) => [execution.task_id, execution]));
   const current =
     (selected === undefined ? undefined : byId.get(selected)) ??
@@ -49,6 +55,14 @@ export function RunPage({ namespace, pipeline, runId }: Props) {
     executions.find((execution) => execution.state === "running") ??
     executions[0];
   const value = run.value;
+  const select = (taskId: string, attempt?: number) => {
+    setSelected(taskId);
+    setAttemptShown(attempt);
+  };
+  const earlierAttempt =
+    current && attemptShown !== undefined && attemptShown < current.attempt ? attemptShown : undefined;
+  const retryable =
+    value?.state === "complete" && (value.status === "failed" || value.status === "cancelled");
 
   const act = async (action: () => Promise<unknown>) => {
     setProblem(undefined);
@@ -83,6 +97,21 @@ export function RunPage({ namespace, pipeline, runId }: Props) {
               Cancel run
             </button>
           )}
+          {retryable && (
+            <button
+              type="button"
+              class="primary"
+              onClick={() =>
+                act(async () => {
+                  await api("POST", `${base}/retry`, "run");
+                  run.reload();
+                  tasks.reload();
+                })
+              }
+            >
+              Retry run
+            </button>
+          )}
         </div>
       </div>
       {value && (
@@ -92,10 +121,29 @@ export function RunPage({ namespace, pipeline, runId }: Props) {
           {value.started
             ? `, ${value.state === "complete" ? "took" : "running for"} ${span(value.started, value.ended, now)}`
             : ""}
-          .{value.status_reason?.description ? ` ${value.status_reason.description}` : ""}
+          .
         </p>
       )}
-      <ErrorNote error={run.error ?? tasks.error ?? problem} />
+      {value && (value.retries || value.concurrency_group || value.status_reason) && (
+        <ul class="facts" aria-label="Run details">
+          {value.status_reason && (
+            <li class="run-reason">
+              <ReasonText reason={value.status_reason} />
+            </li>
+          )}
+          {value.retries ? (
+            <li data-testid="run-retries">
+              retried {value.retries} time{value.retries === 1 ? "" : "s"}
+            </li>
+          ) : null}
+          {value.concurrency_group && (
+            <li>
+              concurrency group <code>{value.concurrency_group}</code>
+            </li>
+          )}
+        </ul>
+      )}
+      <ErrorNote error={run.error ?? tasks.error ?? problem ?? attempts.error} />
 
       {executions.length > 0 && (
         <>
@@ -105,12 +153,20 @@ export function RunPage({ namespace, pipeline, runId }: Props) {
               tasks={executions.map((execution) => execution.task)}
               executions={byId}
               selected={current?.task_id}
-              onSelect={setSelected}
+              onSelect={select}
             />
           </section>
           <section aria-labelledby="timeline-title">
             <h2 id="timeline-title">Timeline</h2>
-            {value && <Timeline run={value} executions={executions} now={now} onSelect={setSelected} />}
+            {value && (
+              <Timeline
+                run={value}
+                executions={executions}
+                attempts={attempts.byTask}
+                now={now}
+                onSelect={select}
+              />
+            )}
           </section>
           <section aria-labelledby="tasks-title">
             <h2 id="tasks-title">Tasks</h2>
@@ -120,6 +176,7 @@ export function RunPage({ namespace, pipeline, runId }: Props) {
                   <tr>
                     <th>Task</th>
                     <th>Status</th>
+                    <th>Attempt</th>
                     <th>Exit</th>
                     <th>Duration</th>
                     <th>Reason</th>
@@ -136,19 +193,30 @@ export function RunPage({ namespace, pipeline, runId }: Props) {
                           type="button"
                           class="link-button"
                           aria-label={`Show log of ${execution.task_id}`}
-                          onClick={() => setSelected(execution.task_id)}
+                          onClick={() => select(execution.task_id)}
                         >
                           {execution.task_id}
                         </button>
                       </td>
                       <td>
                         <StatusPill value={outcome(execution.state, execution.status)} />
+                        {retryCountdown(execution, now) && (
+                          <span class="retrying">{retryCountdown(execution, now)}</span>
+                        )}
+                      </td>
+                      <td>
+                        {execution.attempt}
+                        {execution.task.retries && (
+                          <span class="muted"> of {execution.task.retries.limit + 1}</span>
+                        )}
                       </td>
                       <td>{execution.exit_code ?? "–"}</td>
                       <td title={exactTime(execution.started)}>
                         {span(execution.started, execution.ended, now)}
                       </td>
-                      <td class="reason">{execution.status_reason?.description ?? ""}</td>
+                      <td class="reason">
+                        <ReasonText reason={execution.status_reason} />
+                      </td>
                     </tr>
                   ))}
                 </tbody>
@@ -164,7 +232,28 @@ export function RunPage({ namespace, pipeline, runId }: Props) {
       {current && (
         <section aria-labelledby="log-title" class="log-section">
           <div class="section-head">
-            <h2 id="log-title">Log of {current.task_id}</h2>
+            <h2 id="log-title">
+              Log of {current.task_id}{" "}
+              <span class="muted" data-testid="log-attempt">
+                attempt {earlierAttempt ?? current.attempt}
+              </span>
+            </h2>
+            {current.attempt > 1 && (
+              <select
+                aria-label="Attempt"
+                value={earlierAttempt ?? current.attempt}
+                onChange={(event) => {
+                  const chosen = Number((event.target as HTMLSelectElement).value);
+                  setAttemptShown(chosen < current.attempt ? chosen : undefined);
+                }}
+              >
+                {Array.from({ length: current.attempt }, (_, index) => index + 1).map((attempt) => (
+                  <option key={attempt} value={attempt}>
+                    {attemptOption(attempt, current, attempts.byTask.get(current.task_id))}
+                  </option>
+                ))}
+              </select>
+            )}
             <div class="actions">
               {current.state !== "complete" && (
                 <button
@@ -191,10 +280,47 @@ export function RunPage({ namespace, pipeline, runId }: Props) {
               onClose={() => setAttached(undefined)}
             />
           )}
-          <TaskLog execution={current} />
+          {earlierAttempt !== undefined && (
+            <EarlierAttempt
+              attempt={attempts.byTask
+                .get(current.task_id)
+                ?.find((entry) => entry.attempt === earlierAttempt)}
+            />
+          )}
+          <TaskLog execution={current} attempt={earlierAttempt} onFollowEnd={tasks.reload} />
         </section>
       )}
     </main>
+  );
+}
+
+/** "attempt 1: failed, exit 3" for an earlier attempt; "attempt 2 (current)" for the current one. */
+function attemptOption(
+  attempt: number,
+  execution: TaskExecution,
+  attempts: TaskAttempt[] | undefined,
+): string {
+  if (attempt === execution.attempt) return `attempt ${attempt} (current)`;
+  const kept = attempts?.find((entry) => entry.attempt === attempt);
+  if (!kept) return `attempt ${attempt}`;
+  return `attempt ${attempt}: ${kept.status}${kept.exit_code === null ? "" : `, exit ${kept.exit_code}`}`;
+}
+
+/** How an earlier attempt ended, above its log. */
+function EarlierAttempt({ attempt }: { attempt: TaskAttempt | undefined }) {
+  if (!attempt) return null;
+  return (
+    <p class="lead">
+      Attempt {attempt.attempt} <StatusPill value={attempt.status} />
+      {attempt.exit_code === null ? "" : ` exit ${attempt.exit_code}`}
+      {attempt.started ? `, ran ${span(attempt.started, attempt.ended)}` : ""}
+      {attempt.status_reason && (
+        <>
+          {" "}
+          <ReasonText reason={attempt.status_reason} />
+        </>
+      )}
+    </p>
   );
 }
 

@@ -297,7 +297,13 @@ export class Orchestrator {
           );
         }
         for (const execution of await listTaskExecutions(tx, key.namespace_id, key.pipeline_id, key.run_id)) {
-          if (execution.status !== "successful") await archiveAttempt(tx, execution, execution.ended, null);
+          if (execution.status !== "successful") {
+            await archiveAttempt(tx, execution, execution.ended, null);
+            await publish("created_task_execution", {
+              ...runKeyOf(key),
+              task_execution_id: execution.task_id,
+            });
+          }
         }
         await publish("queued_run", runKeyOf(key));
       }),

@@ -621,6 +621,13 @@ export class TaskLauncher {
       exit_code: exitCode === null ? null : Math.min(Math.max(exitCode, 0), 255),
     };
     await beginNextAttempt(db, ended, now, retryAt);
+    // The next attempt is a new task execution in v0's terms; listeners learn of it (and of `retry_at`) from this.
+    await this.#options.bus.publish("created_task_execution", {
+      namespace_id: key.namespace_id,
+      pipeline_id: key.pipeline_id,
+      run_id: key.run_id,
+      task_execution_id: key.task_id,
+    });
     this.#options.info?.(
       `task ${keyString(key)} attempt ${execution.attempt} ended ${status} (${cause}); attempt ` +
         `${execution.attempt + 1} starts in ${formatDuration(retryAt - now)}`,
