@@ -53,6 +53,7 @@ const token = {
 };
 const run = { run_id: 7, state: "pending" };
 const taskExecution = { task_id: "build", state: "waiting" };
+const attempt = { attempt: 1, status: "failed", exit_code: 3 };
 const event = { id: "12", kind: { started_run: { run_id: 7 } }, emitted: 9 };
 const pipelineConfig: PipelineConfig = {
   id: "pipe",
@@ -329,6 +330,14 @@ describe("GoferClient over HTTP", () => {
       returns: undefined,
     },
     {
+      name: "runs.retry",
+      call: (c) => c.runs.retry("ns", "pipe", 7),
+      answer: { status: 200, body: { run } },
+      method: "POST",
+      url: "/api/namespaces/ns/pipelines/pipe/runs/7/retry",
+      returns: run,
+    },
+    {
       name: "tasks.list",
       call: (c) => c.tasks.list("ns", "pipe", 7),
       answer: { status: 200, body: { task_executions: [taskExecution] } },
@@ -343,6 +352,14 @@ describe("GoferClient over HTTP", () => {
       method: "GET",
       url: "/api/namespaces/ns/pipelines/pipe/runs/7/tasks/build",
       returns: taskExecution,
+    },
+    {
+      name: "tasks.attempts",
+      call: (c) => c.tasks.attempts("ns", "pipe", 7, "build"),
+      answer: { status: 200, body: { attempts: [attempt] } },
+      method: "GET",
+      url: "/api/namespaces/ns/pipelines/pipe/runs/7/tasks/build/attempts",
+      returns: [attempt],
     },
     {
       name: "tasks.cancel",

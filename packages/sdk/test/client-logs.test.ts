@@ -71,6 +71,17 @@ describe("tasks.logs over plain-text HTTP", () => {
     assert.equal(seen.at(-1)?.url, LOGS);
   });
 
+  test("reads one attempt's log when told which, following it too", async () => {
+    handler = (_request, response) => void response.end("attempt 1\n");
+    assert.deepEqual(await collect(logs({ attempt: 1 })), ["attempt 1"]);
+    assert.equal(seen.at(-1)?.url, "/api/namespaces/ns/pipelines/pipe/runs/3/tasks/build/attempts/1/logs");
+    await collect(logs({ attempt: 2, follow: true }));
+    assert.equal(
+      seen.at(-1)?.url,
+      "/api/namespaces/ns/pipelines/pipe/runs/3/tasks/build/attempts/2/logs?follow=true",
+    );
+  });
+
   test("sends nothing until iterated", async () => {
     const before = seen.length;
     const iterable = logs();

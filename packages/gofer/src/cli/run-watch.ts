@@ -4,10 +4,12 @@
  * between subscribing and the first read. Ends with the tail of every failed task's log and exits non-zero
  * unless the run succeeded, so scripts can `gofer run watch p && deploy`.
  */
-import { eventOf, type GoferEvent, type Run, type TaskExecution } from "@gofer/sdk/client";
+import { eventOf, type GoferEvent, type Run, type TaskAttempt, type TaskExecution } from "@gofer/sdk/client";
+import { nextAttemptAt, retryCauseOf } from "../domain/attempts.ts";
 import type { CommandContext } from "./command-context.ts";
+import type { Printer } from "./output/printer.ts";
 import { formatDuration, spanDuration } from "./output/time-format.ts";
-import { inDagOrder } from "./task.ts";
+import { exitCell, inDagOrder, stateLabel } from "./task.ts";
 
 /** Lines of each failed task's log shown at the end. */
 const FAILED_LOG_TAIL = 20;
@@ -19,6 +21,8 @@ const TICK_MS = 1000;
 interface RunView {
   run: Run;
   tasks: TaskExecution[];
+  /** The attempts before the current one, for each task tried more than once (oldest first). */
+  earlier: Map<string, TaskAttempt[]>;
 }
 
 export async function watchRun(context: CommandContext, pipelineId: string, runId: number): Promise<void> {
@@ -27,6 +31,7 @@ export async function watchRun(context: CommandContext, pipelineId: string, runI
   const interrupt = () => controller.abort();
   process.once("SIGINT", interrupt);
   const screen = new Screen(context, out.stdout.isTTY === true && !out.json);
+  const reader = new ViewReader(context, pipelineId, runId);
   try {
     // Subscribe before the first read: an event after the read is then never missed.
     const events = client.events
@@ -39,7 +44,7 @@ export async function watchRun(context: CommandContext, pipelineId: string, runI
       return next;
     };
     let pending = nextEvent();
-    let view = await readView(context, pipelineId, runId);
+    let view = await reader.read();
     let readAt = Date.now();
     screen.show(view);
     while (view.run.state !== "complete") {
@@ -62,7 +67,7 @@ export async function watchRun(context: CommandContext, pipelineId: string, runI
         screen.show(view);
         continue;
       }
-      view = await readView(context, pipelineId, runId);
+      view = await reader.read();
       readAt = Date.now();
       screen.show(view);
     }
@@ -74,7 +79,7 @@ export async function watchRun(context: CommandContext, pipelineId: string, runI
     }
     screen.finish(view);
     await printFailedLogs(context, pipelineId, view);
-    if (out.json) out.result(view, () => []);
+    if (out.json) out.result({ run: view.run, tasks: view.tasks }, () => []);
     else out.line(summary(context, view));
     if (view.run.status !== "successful") process.exitCode = 1;
   } finally {
@@ -83,16 +88,37 @@ export async function watchRun(context: CommandContext, pipelineId: string, runI
   }
 }
 
-async function readView(
-  { client, namespace }: CommandContext,
-  pipelineId: string,
-  runId: number,
-): Promise<RunView> {
-  const [run, tasks] = await Promise.all([
-    client.runs.get(namespace, pipelineId, runId),
-    client.tasks.list(namespace, pipelineId, runId),
-  ]);
-  return { run, tasks: inDagOrder(tasks) };
+/** Reads the run and its tasks; a task's earlier attempts are fetched only when it has moved on to a new one. */
+class ViewReader {
+  readonly #context: CommandContext;
+  readonly #pipelineId: string;
+  readonly #runId: number;
+  readonly #earlier = new Map<string, TaskAttempt[]>();
+
+  constructor(context: CommandContext, pipelineId: string, runId: number) {
+    this.#context = context;
+    this.#pipelineId = pipelineId;
+    this.#runId = runId;
+  }
+
+  async read(): Promise<RunView> {
+    const { client, namespace } = this.#context;
+    // The run first, then its tasks: a run is complete only once all of its tasks are, so the last view (the
+    // one that ends the watch) always holds every task's end. Read together, the tasks could be the older answer.
+    const run = await client.runs.get(namespace, this.#pipelineId, this.#runId);
+    const tasks = await client.tasks.list(namespace, this.#pipelineId, this.#runId);
+    const stale = tasks.filter((task) => (this.#earlier.get(task.task_id)?.length ?? 0) < task.attempt - 1);
+    await Promise.all(
+      stale.map(async (task) => {
+        const attempts = await client.tasks.attempts(namespace, this.#pipelineId, this.#runId, task.task_id);
+        this.#earlier.set(
+          task.task_id,
+          attempts.filter((attempt) => attempt.attempt < task.attempt),
+        );
+      }),
+    );
+    return { run, tasks: inDagOrder(tasks), earlier: new Map(this.#earlier) };
+  }
 }
 
 function concernsRun(event: GoferEvent, namespace: string, pipelineId: string, runId: number): boolean {
@@ -121,14 +147,18 @@ function sleep(ms: number, signal: AbortSignal): Promise<undefined> {
 }
 
 /**
- * On a terminal, the task table is redrawn in place; elsewhere (CI logs, pipes) each task state change is
- * printed once as a line, so the output reads as a log. JSON mode prints nothing until the end.
+ * On a terminal, the task table is redrawn in place; elsewhere (CI logs, pipes) each moment that matters is
+ * printed as a line, so the output reads as a log: an attempt starting, an attempt ending, and a retry being
+ * scheduled. Each is printed once, keyed by task, attempt and moment: the same state can be read many times
+ * (one read per event and the fallback refresh), and an attempt that came and went between two reads is
+ * reported from the task's kept attempts. JSON mode prints nothing until the end.
  */
 class Screen {
   readonly #context: CommandContext;
   readonly live: boolean;
   #drawnLines = 0;
-  readonly #reported = new Map<string, string>();
+  #headerShown = false;
+  readonly #printed = new Set<string>();
 
   constructor(context: CommandContext, live: boolean) {
     this.#context = context;
@@ -146,17 +176,17 @@ class Screen {
       this.#drawnLines = lines.length;
       return;
     }
-    if (this.#reported.size === 0) out.line(header(this.#context, view));
+    if (!this.#headerShown) {
+      out.line(header(this.#context, view));
+      this.#headerShown = true;
+    }
     for (const task of view.tasks) {
-      // In a log, only the moments that matter: a task starting and a task ending.
-      if (task.state !== "running" && task.state !== "complete") continue;
-      const label = task.state === "complete" ? task.status : task.state;
-      if (this.#reported.get(task.task_id) === label) continue;
-      this.#reported.set(task.task_id, label);
-      const exit = task.state === "complete" && task.exit_code !== null ? ` (exit ${task.exit_code})` : "";
-      const took =
-        task.state === "complete" && task.started ? ` after ${spanDuration(task.started, task.ended)}` : "";
-      out.line(`  ${task.task_id}: ${out.style.outcome(label)}${exit}${took}`);
+      for (const moment of moments(task, view.earlier.get(task.task_id) ?? [])) {
+        const key = `${task.task_id}#${moment.key}`;
+        if (this.#printed.has(key)) continue;
+        this.#printed.add(key);
+        out.line(`  ${task.task_id}: ${moment.text(out)}`);
+      }
     }
   }
 
@@ -167,18 +197,91 @@ class Screen {
 
   #render(view: RunView): string[] {
     const { out } = this.#context;
+    const retried = view.tasks.some((task) => task.attempt > 1);
     const rows = view.tasks.map((task) => [
       task.task_id,
-      out.style.outcome(task.state === "complete" ? task.status : task.state),
+      out.style.outcome(task.state === "complete" ? task.status : stateLabel(task)),
       spanDuration(task.started, task.ended),
-      task.exit_code === null || task.exit_code === undefined ? "" : String(task.exit_code),
+      exitCell(task.exit_code, ""),
+      ...(retried ? [String(task.attempt)] : []),
     ]);
     return [
       header(this.#context, view),
-      ...out.table(["task", "state", "duration", "exit"], rows).split("\n"),
+      ...out.table(["task", "state", "duration", "exit", ...(retried ? ["attempt"] : [])], rows).split("\n"),
     ];
   }
 }
+
+/** Something worth a line in a log, with the key (unique within its task) that makes sure it is printed once. */
+interface Moment {
+  key: string;
+  text(out: Printer): string;
+}
+
+/**
+ * The moments of one task so far, in order: for each earlier attempt its start, its end and the retry that
+ * followed, then the current attempt's start and end. An attempt that never started (skipped, or cancelled
+ * while waiting) has only its end.
+ */
+function moments(task: TaskExecution, earlier: TaskAttempt[]): Moment[] {
+  const found: Moment[] = [];
+  let previous: TaskAttempt | undefined;
+  for (const attempt of earlier) {
+    if (previous) found.push(...retryMoment(task, previous, attempt.attempt));
+    if (attempt.started) found.push(startMoment(attempt.attempt));
+    found.push({ key: `${attempt.attempt}:ended`, text: (out) => endText(out, attempt, attempt.attempt) });
+    previous = attempt;
+  }
+  if (previous) found.push(...retryMoment(task, previous, task.attempt));
+  // A start missed between two reads is still reported, before the end it led to.
+  if (task.state === "running" || (task.state === "complete" && task.started))
+    found.push(startMoment(task.attempt));
+  if (task.state === "complete")
+    found.push({ key: `${task.attempt}:ended`, text: (out) => endText(out, task, task.attempt) });
+  return found;
+}
+
+const startMoment = (attempt: number): Moment => ({
+  key: `${attempt}:running`,
+  text: (out) => `${out.style.outcome("running")}${attemptSuffix(attempt)}`,
+});
+
+/**
+ * The retry that follows a failed attempt when the task's policy asked for one. While the task waits, the
+ * server says when the next attempt starts; once it has started, the same time follows from the policy.
+ */
+function retryMoment(task: TaskExecution, ended: TaskAttempt, next: number): Moment[] {
+  const waiting = task.attempt === next && task.retry_at !== undefined ? task.retry_at : undefined;
+  const retryAt =
+    waiting ??
+    nextAttemptAt(
+      task.task.retries,
+      ended.attempt,
+      retryCauseOf(ended.status, ended.status_reason),
+      ended.ended,
+    );
+  if (retryAt === undefined) return [];
+  const delay = formatDuration(Math.max(0, retryAt - ended.ended));
+  return [{ key: `${next}:retry`, text: () => `retrying in ${delay} (attempt ${next})` }];
+}
+
+/** `failed (exit 3, timeout) after 1.2s (attempt 2)`: how an attempt ended. */
+function endText(
+  out: Printer,
+  ended: Pick<TaskAttempt, "status" | "exit_code" | "status_reason" | "started" | "ended">,
+  attempt: number,
+): string {
+  const reason = ended.status_reason?.reason;
+  const details = [
+    ...(ended.exit_code === null ? [] : [`exit ${ended.exit_code}`]),
+    ...(reason && reason !== "abnormal_exit" && ended.status !== "skipped" ? [reason] : []),
+  ];
+  const took = ended.started ? ` after ${spanDuration(ended.started, ended.ended)}` : "";
+  const detail = details.length > 0 ? ` (${details.join(", ")})` : "";
+  return `${out.style.outcome(ended.status)}${detail}${took}${attemptSuffix(attempt)}`;
+}
+
+const attemptSuffix = (attempt: number): string => (attempt > 1 ? ` (attempt ${attempt})` : "");
 
 function header({ out }: CommandContext, { run }: RunView): string {
   const state = run.state === "complete" ? run.status : run.state;
@@ -218,7 +321,10 @@ async function printFailedLogs(
       continue;
     }
     const reason = task.status_reason ? `: ${task.status_reason.description}` : "";
-    out.line(["", out.style.paint("red", `── ${task.task_id} failed${reason}`)]);
+    out.line([
+      "",
+      out.style.paint("red", `── ${task.task_id} failed${attemptSuffix(task.attempt)}${reason}`),
+    ]);
     if (total > tail.length) out.line(out.style.paint("dim", `… ${total - tail.length} earlier lines`));
     out.line(tail.length > 0 ? tail.map((line) => `  ${line}`) : [out.style.paint("dim", "  (no output)")]);
   }

@@ -1,4 +1,5 @@
-/** `gofer run …`: starting, listing, inspecting, cancelling and watching runs. */
+/** `gofer run …`: starting, listing, inspecting, cancelling, retrying and watching runs. */
+import { GoferApiError, type Run } from "@gofer/sdk/client";
 import type { Command } from "commander";
 import { collectVariable, nonNegativeInteger, positiveInteger } from "./arguments.ts";
 import { CliError } from "./cli-error.ts";
@@ -6,10 +7,10 @@ import { type CommandContext, contextOf } from "./command-context.ts";
 import { registerRunObjectCommands } from "./object.ts";
 import { spanDuration } from "./output/time-format.ts";
 import { watchRun } from "./run-watch.ts";
-import { taskRows } from "./task.ts";
+import { inDagOrder, taskTable } from "./task.ts";
 
 export function registerRunCommands(program: Command): void {
-  const run = program.command("run").description("Start, inspect and cancel runs");
+  const run = program.command("run").description("Start, inspect, cancel and retry runs");
 
   run
     .command("start <pipeline>")
@@ -30,22 +31,25 @@ export function registerRunCommands(program: Command): void {
         options: { limit: number; offset: number; oldestFirst?: boolean },
         command: Command,
       ) => {
-        const { client, out, namespace } = contextOf(command);
+        const context = contextOf(command);
+        const { client, out, namespace } = context;
         const runs = await client.runs.list(namespace, pipelineId, {
           limit: options.limit,
           offset: options.offset,
           reverse: !options.oldestFirst,
         });
+        const retried = runs.some((item) => item.retries !== undefined);
         out.result(runs, () =>
           out.table(
-            ["run", "state", "status", "started", "duration", "version"],
+            ["run", "state", "status", "started", "duration", "version", ...(retried ? ["retries"] : [])],
             runs.map((item) => [
               String(item.run_id),
               item.state,
-              out.style.outcome(item.status),
+              runStatusLabel(context, item),
               out.time(item.started),
               spanDuration(item.started, item.ended),
               String(item.pipeline_config_version),
+              ...(retried ? [String(item.retries ?? 0)] : []),
             ]),
           ),
         );
@@ -69,11 +73,15 @@ export function registerRunCommands(program: Command): void {
           ["state", item.state],
           ["status", out.style.outcome(item.status)],
           ...out.reasonRow(item.status_reason),
+          ...(item.retries === undefined ? [] : [["retries", String(item.retries)] as [string, string]]),
+          ...(item.concurrency_group === undefined
+            ? []
+            : [["concurrency", item.concurrency_group] as [string, string]]),
           ["started", out.time(item.started)],
           ["duration", spanDuration(item.started, item.ended)],
         ]),
         "",
-        out.table(["task", "state", "status", "duration", "exit"], taskRows(context, tasks)),
+        taskTable(context, tasks),
       ]);
     });
 
@@ -86,6 +94,15 @@ export function registerRunCommands(program: Command): void {
       await client.runs.cancel(namespace, pipelineId, runId);
       out.result({ cancelled: runId }, () => `Cancelling run ${runId} of ${pipelineId}`);
     });
+
+  run
+    .command("retry <pipeline> <run>")
+    .description(
+      "Run a failed or cancelled run again, in place: its tasks that did not succeed start over as a new " +
+        "attempt, successful ones and their logs are kept",
+    )
+    .option("-w, --watch", "follow the run until it ends, like `gofer run watch`")
+    .action(retryRunAction);
 
   run
     .command("logs <pipeline> [run]")
@@ -145,6 +162,65 @@ export async function startRunAction(
     `Started run ${item.run_id} of ${pipelineId} (${item.state})`,
     out.style.paint("dim", `  watch it:  gofer run watch ${pipelineId} ${item.run_id}`),
   ]);
+}
+
+async function retryRunAction(
+  pipelineId: string,
+  runText: string,
+  options: { watch?: boolean },
+  command: Command,
+): Promise<void> {
+  const context = contextOf(command);
+  const { client, out, namespace } = context;
+  const runId = positiveInteger(runText);
+  // Read first: which tasks go again is decided by how they ended, and a refusal is explained by the run's state.
+  const [before, tasks] = await Promise.all([
+    client.runs.get(namespace, pipelineId, runId),
+    client.tasks.list(namespace, pipelineId, runId),
+  ]);
+  let item: Run;
+  try {
+    item = await client.runs.retry(namespace, pipelineId, runId);
+  } catch (error) {
+    if (error instanceof GoferApiError && error.status === 409)
+      throw new CliError(`cannot retry run ${runId} of ${pipelineId}: ${error.message}`, {
+        hint:
+          before.state === "complete"
+            ? `only a failed or cancelled run can be retried; start a new one with: gofer run start ${pipelineId}`
+            : `only a failed or cancelled run can be retried; wait for it to end (gofer run watch ${pipelineId} ${runId}) or cancel it`,
+      });
+    throw error;
+  }
+  const again = inDagOrder(tasks).filter((task) => task.status !== "successful");
+  const kept = tasks.length - again.length;
+  if (options.watch) {
+    if (!out.json)
+      out.note(`Retrying run ${runId} of ${pipelineId}: ${again.map((task) => task.task_id).join(", ")}`);
+    await watchRun(context, pipelineId, runId);
+    return;
+  }
+  out.result(item, () => [
+    `Run ${runId} of ${pipelineId} is queued again (retry ${item.retries ?? 1})`,
+    ...out.fields([
+      [
+        "runs again",
+        again.length === 0
+          ? "-"
+          : again
+              .map((task) => `${task.task_id} (attempt ${task.attempt + 1}, was ${task.status})`)
+              .join(", "),
+      ],
+      ["kept", kept === 0 ? "-" : `${kept} successful task${kept === 1 ? "" : "s"}`],
+    ]),
+    out.style.paint("dim", `  watch it:  gofer run watch ${pipelineId} ${runId}`),
+  ]);
+}
+
+/** A run's status, with the reason when the status alone does not tell it (a timeout, a newer run). */
+function runStatusLabel({ out }: CommandContext, item: Run): string {
+  const reason = item.status_reason?.reason;
+  const telling = reason === "timeout" || reason === "superseded" || reason === "scheduler_error";
+  return `${out.style.outcome(item.status)}${telling ? ` (${reason})` : ""}`;
 }
 
 async function newestRunId({ client, namespace }: CommandContext, pipelineId: string): Promise<number> {

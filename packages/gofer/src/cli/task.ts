@@ -1,12 +1,14 @@
 /** `gofer task …`: the task executions of a run, their logs, attaching to one, and cancelling one. */
 import { topologicalOrder } from "@gofer/sdk";
-import type { TaskExecution } from "@gofer/sdk/client";
+import type { TaskAttempt, TaskExecution } from "@gofer/sdk/client";
 import type { Command } from "commander";
 import { positiveInteger } from "./arguments.ts";
 import { type CommandContext, contextOf } from "./command-context.ts";
+import { formatRetries } from "./output/controls-format.ts";
 import { printLogLines } from "./output/log-lines.ts";
+import type { Printer } from "./output/printer.ts";
 import { formatResources } from "./output/resources-format.ts";
-import { spanDuration } from "./output/time-format.ts";
+import { formatDuration, spanDuration } from "./output/time-format.ts";
 import { attachToTask } from "./task-attach.ts";
 
 export function registerTaskCommands(program: Command): void {
@@ -18,36 +20,41 @@ export function registerTaskCommands(program: Command): void {
     .action(async (pipelineId: string, runText: string, _options, command: Command) => {
       const context = contextOf(command);
       const tasks = await context.client.tasks.list(context.namespace, pipelineId, positiveInteger(runText));
-      context.out.result(tasks, () =>
-        context.out.table(["task", "state", "status", "duration", "exit"], taskRows(context, tasks)),
-      );
+      context.out.result(tasks, () => taskTable(context, tasks));
     });
 
   task
     .command("get <pipeline> <run> <task>")
-    .description("Show one task execution")
+    .description("Show one task execution, with its earlier attempts when it was tried more than once")
     .action(async (pipelineId: string, runText: string, taskId: string, _options, command: Command) => {
       const { client, out, namespace } = contextOf(command);
-      const item = await client.tasks.get(namespace, pipelineId, positiveInteger(runText), taskId);
-      out.result(item, () =>
-        out.fields([
+      const runId = positiveInteger(runText);
+      const item = await client.tasks.get(namespace, pipelineId, runId, taskId);
+      // Only people see the attempts table; the JSON stays the task execution as the API serves it.
+      const attempts =
+        item.attempt > 1 && !out.json
+          ? await client.tasks.attempts(namespace, pipelineId, runId, taskId)
+          : [];
+      out.result(item, () => [
+        ...out.fields([
           ["task", item.task_id],
           ["image", item.task.image],
           ...(item.task.resources
             ? [["resources", formatResources(item.task.resources)] as [string, string]]
             : []),
-          ["state", item.state],
+          ...(item.task.timeout ? [["timeout", item.task.timeout] as [string, string]] : []),
+          ...(item.task.retries ? [["retries", formatRetries(item.task.retries)] as [string, string]] : []),
+          ["attempt", String(item.attempt)],
+          ["state", stateLabel(item)],
           ["status", out.style.outcome(item.status)],
           ...out.reasonRow(item.status_reason),
-          [
-            "exit code",
-            item.exit_code === null || item.exit_code === undefined ? "-" : String(item.exit_code),
-          ],
+          ["exit code", exitCell(item.exit_code, "-")],
           ["started", out.time(item.started)],
           ["duration", spanDuration(item.started, item.ended)],
           ["logs", item.logs_removed ? "removed" : item.logs_expired ? "expired" : "kept"],
         ]),
-      );
+        ...(attempts.length > 1 ? ["", out.table(ATTEMPT_HEADERS, attemptRows(out, item, attempts))] : []),
+      ]);
     });
 
   task
@@ -87,21 +94,27 @@ export function registerTaskCommands(program: Command): void {
 
   task
     .command("logs <pipeline> <run> <task>")
-    .description("Print a task's log (stdout and stderr, in order)")
-    .option("-f, --follow", "keep printing new lines until the task ends")
+    .description("Print a task's log (stdout and stderr, in order); its latest attempt's unless --attempt")
+    .option("-f, --follow", "keep printing new lines until the task (or that attempt) ends")
+    .option(
+      "-a, --attempt <n>",
+      "read this attempt's log (see `gofer task get` for the attempts)",
+      positiveInteger,
+    )
     .action(
       async (
         pipelineId: string,
         runText: string,
         taskId: string,
-        options: { follow?: boolean },
+        options: { follow?: boolean; attempt?: number },
         command: Command,
       ) => {
         const { client, out, namespace } = contextOf(command);
         const runId = positiveInteger(runText);
         const follow = options.follow ?? false;
+        const { attempt } = options;
         await printLogLines(out, (signal) =>
-          client.tasks.logs(namespace, pipelineId, runId, taskId, { follow, signal }),
+          client.tasks.logs(namespace, pipelineId, runId, taskId, { follow, attempt, signal }),
         );
       },
     );
@@ -121,13 +134,46 @@ export function inDagOrder(tasks: TaskExecution[]): TaskExecution[] {
   }
 }
 
-/** One table row per task: id, state, status (coloured), duration and exit code. */
-export function taskRows({ out }: CommandContext, tasks: TaskExecution[]): string[][] {
-  return inDagOrder(tasks).map((item) => [
+/**
+ * The tasks of a run as a table (parents first): state, status, duration and exit code, and an attempt column
+ * once any task was tried more than once.
+ */
+export function taskTable({ out }: CommandContext, tasks: TaskExecution[]): string {
+  const retried = tasks.some((item) => item.attempt > 1);
+  const rows = inDagOrder(tasks).map((item) => [
     item.task_id,
-    item.state,
+    stateLabel(item),
     out.style.outcome(item.status),
     spanDuration(item.started, item.ended),
-    item.exit_code === null || item.exit_code === undefined ? "-" : String(item.exit_code),
+    exitCell(item.exit_code, "-"),
+    ...(retried ? [String(item.attempt)] : []),
   ]);
+  return out.table(["task", "state", "status", "duration", "exit", ...(retried ? ["attempt"] : [])], rows);
+}
+
+/** A task's state, saying when its next attempt starts while it waits out a retry delay. */
+export function stateLabel(item: TaskExecution, now = Date.now()): string {
+  if (item.state === "waiting" && item.retry_at !== undefined)
+    return `waiting (attempt ${item.attempt} in ${formatDuration(Math.max(0, item.retry_at - now))})`;
+  return item.state;
+}
+
+export function exitCell(exitCode: number | null | undefined, none: string): string {
+  return exitCode === null || exitCode === undefined ? none : String(exitCode);
+}
+
+const ATTEMPT_HEADERS = ["attempt", "status", "exit", "reason", "duration"];
+
+/** One row per attempt, oldest first; the current one shows the task's state until it ends. */
+function attemptRows(out: Printer, item: TaskExecution, attempts: TaskAttempt[]): string[][] {
+  return attempts.map((attempt) => {
+    const current = attempt.attempt === item.attempt && item.state !== "complete";
+    return [
+      String(attempt.attempt),
+      out.style.outcome(current ? item.state : attempt.status),
+      exitCell(attempt.exit_code, "-"),
+      attempt.status_reason?.reason ?? "-",
+      spanDuration(attempt.started, attempt.ended),
+    ];
+  });
 }

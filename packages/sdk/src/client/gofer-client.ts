@@ -26,6 +26,7 @@ import type {
   Run,
   SystemMetadata,
   SystemPreferences,
+  TaskAttempt,
   TaskExecution,
   Token,
   TokenWithSecret,
@@ -136,6 +137,12 @@ export interface RunsApi {
   get(namespace: string, pipelineId: string, runId: number): Promise<Run>;
   /** Stops running tasks gracefully and ends the others `cancelled`. Returns once the request is accepted. */
   cancel(namespace: string, pipelineId: string, runId: number): Promise<void>;
+  /**
+   * Runs a failed or cancelled run again, in place (an extension of v0): its tasks that did not succeed start
+   * over as a new attempt each, successful ones are kept. Returns the run, queued again, at once; refused with
+   * 409 while the run is unfinished or when it was successful.
+   */
+  retry(namespace: string, pipelineId: string, runId: number): Promise<Run>;
 }
 
 export interface CancelTaskOptions {
@@ -146,6 +153,11 @@ export interface CancelTaskOptions {
 export interface TaskLogOptions {
   /** Keep the stream open and yield new lines until the task ends. */
   follow?: boolean;
+  /**
+   * Read this attempt's log (from 1; an extension of v0) instead of the latest attempt's. An attempt the task
+   * never reached fails with 404.
+   */
+  attempt?: number;
   /** Stops the stream; the iteration then throws the signal's reason. */
   signal?: AbortSignal;
 }
@@ -153,6 +165,11 @@ export interface TaskLogOptions {
 export interface TasksApi {
   list(namespace: string, pipelineId: string, runId: number): Promise<TaskExecution[]>;
   get(namespace: string, pipelineId: string, runId: number, taskId: string): Promise<TaskExecution>;
+  /**
+   * Every attempt of the task (an extension of v0), oldest first; the last is the current one. A task that was
+   * never tried again has one.
+   */
+  attempts(namespace: string, pipelineId: string, runId: number, taskId: string): Promise<TaskAttempt[]>;
   /** Stops the task's container; dependents that have not started end `cancelled`. */
   cancel(
     namespace: string,
@@ -162,7 +179,8 @@ export interface TasksApi {
     options?: CancelTaskOptions,
   ): Promise<void>;
   /**
-   * The task's log, one item per line without its newline, read as it streams in. Nothing is requested until
+   * The task's log (its latest attempt's unless `attempt` says which), one item per line without its newline,
+   * read as it streams in. Nothing is requested until
    * the iteration starts; leaving the loop early ends the request. A removed log fails with status 410,
    * `LOGS_REMOVED`.
    */
@@ -333,6 +351,8 @@ export class GoferClient {
         }),
       get: async (namespace, pipelineId, runId) => http.json("GET", run(namespace, pipelineId, runId), "run"),
       cancel: async (namespace, pipelineId, runId) => http.empty("DELETE", run(namespace, pipelineId, runId)),
+      retry: async (namespace, pipelineId, runId) =>
+        http.json("POST", `${run(namespace, pipelineId, runId)}/retry`, "run"),
     };
 
     const task = (namespace: string, pipelineId: string, runId: number, taskId: string) =>
@@ -342,15 +362,20 @@ export class GoferClient {
         http.json("GET", `${run(namespace, pipelineId, runId)}/tasks`, "task_executions"),
       get: async (namespace, pipelineId, runId, taskId) =>
         http.json("GET", task(namespace, pipelineId, runId, taskId), "task_execution"),
+      attempts: async (namespace, pipelineId, runId, taskId) =>
+        http.json("GET", `${task(namespace, pipelineId, runId, taskId)}/attempts`, "attempts"),
       cancel: async (namespace, pipelineId, runId, taskId, options = {}) =>
         http.empty("DELETE", task(namespace, pipelineId, runId, taskId), {
           query: { wait_for: options.waitForSeconds },
         }),
       logs: (namespace, pipelineId, runId, taskId, options = {}) => {
-        const { signal, follow } = options;
+        const { signal, follow, attempt } = options;
         return {
           async *[Symbol.asyncIterator]() {
-            const logsPath = `${task(namespace, pipelineId, runId, taskId)}/logs`;
+            // Built here, not at the call: a bad id then fails the iteration, like every other failure.
+            const taskPath = task(namespace, pipelineId, runId, taskId);
+            const logsPath =
+              attempt === undefined ? `${taskPath}/logs` : `${taskPath + path`/attempts/${attempt}`}/logs`;
             const response = await http.stream(logsPath, {
               query: { follow: follow ? true : undefined },
               signal,
