@@ -32,6 +32,44 @@ if [ "${#toolchains[@]}" -gt 0 ]; then
     echo "install: ${toolchains[*]} missing (sudo apt-get install ${toolchains[*]}): \`gofer up\` of Go and Rust pipelines and the TLS tests need them" >&2
   fi
 fi
+# The storage conformance suite and the PostgreSQL server test run a private PostgreSQL cluster per run
+# (packages/gofer/test/support/private-postgres.ts) from Debian's server binaries. The package's own cluster must
+# not run: a policy-rc.d that refuses every start is in place while apt installs it, and any cluster that is
+# online afterwards but was not before is stopped again.
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "install: installing postgresql with apt (the storage tests run a private cluster; its service is not started)" >&2
+    online_clusters() { command -v pg_lsclusters >/dev/null 2>&1 && pg_lsclusters -h 2>/dev/null | awk '$4 == "online" { print $1 " " $2 }' || true; }
+    online_before=$(online_clusters)
+    policy=/usr/sbin/policy-rc.d
+    saved_policy=""
+    if [ -e "$policy" ]; then
+      saved_policy=$(mktemp)
+      cp -p "$policy" "$saved_policy"
+    fi
+    restore_policy() {
+      if [ -n "$saved_policy" ]; then mv -f "$saved_policy" "$policy"; else rm -f "$policy"; fi
+    }
+    trap restore_policy EXIT
+    printf '#!/bin/sh\n# scripts/install.sh: no service starts while postgresql installs\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    if ! { apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }; then
+      echo "install: apt could not install postgresql; the PostgreSQL storage tests will fail" >&2
+    fi
+    restore_policy
+    trap - EXIT
+    while read -r version cluster; do
+      [ -n "$version" ] || continue
+      if ! grep -qx "$version $cluster" <<<"$online_before"; then
+        echo "install: stopping PostgreSQL cluster $version/$cluster that the package started" >&2
+        pg_ctlcluster "$version" "$cluster" stop || true
+      fi
+    done <<<"$(online_clusters)"
+  else
+    echo "install: postgresql missing (sudo apt-get install --no-install-recommends postgresql): the PostgreSQL storage tests need its server binaries" >&2
+  fi
+fi
 # The CLI's first start strips types and compiles every module; doing it once here fills Node's compile cache so
 # the user's first command is as quick as the ones after it.
 node_modules/.bin/node packages/gofer/bin/gofer.js --version >/dev/null

@@ -60,6 +60,7 @@ describe("defaults", () => {
         url: "http://127.0.0.1:8080",
         data_dir: dataDir,
         storage_path: join(dataDir, "gofer.db"),
+        database_url: "",
         extension_url: "http://127.0.0.1:8080",
         tls: undefined,
         shutdown_timeout_ms: 15_000,
@@ -433,5 +434,27 @@ test("all problems from the file, the environment and derived checks are reporte
   assert.throws(() => load({ configPath: file }), {
     name: "ConfigError",
     message: /^Invalid configuration \(3 problems\):\n {2}- unknown configuration key `api.log_levl`/,
+  });
+});
+
+describe("server.database_url", () => {
+  test("accepts postgres:// and postgresql:// URLs and refuses others without printing the password", () => {
+    for (const url of ["postgres://u:p@db:5432/gofer", "postgresql://u@db/gofer"]) {
+      const config = loadConfig({
+        systemConfigPath: "/nonexistent/gofer.toml",
+        env: { HOME: "/tmp", GOFER_WEB_SERVER__DATABASE_URL: url },
+      });
+      assert.equal(config.server.database_url, url);
+    }
+    assert.throws(
+      () =>
+        loadConfig({
+          systemConfigPath: "/nonexistent/gofer.toml",
+          env: { HOME: "/tmp", GOFER_WEB_SERVER__DATABASE_URL: "mysql://u:hunter2@db/gofer" },
+        }),
+      (error: Error) =>
+        /server\.database_url.*expected postgres:\/\/ or postgresql:\/\//s.test(error.message) &&
+        !error.message.includes("hunter2"),
+    );
   });
 });

@@ -74,7 +74,7 @@ export function registerServiceCommands(program: Command): void {
       const { rotateSecretKey } = await import("../secrets/rotate-key.ts");
       const config = loadConfig({ configPath });
       await refuseIfServing(config.server.url);
-      const db = await openDatabase(config.server.storage_path);
+      const db = await openDatabase(config.server);
       try {
         const outcome = await rotateSecretKey(db, config.secret_store.sqlite, newKey);
         const count = `${outcome.pipelineSecrets} pipeline and ${outcome.globalSecrets} global secret(s)`;

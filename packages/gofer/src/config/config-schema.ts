@@ -53,6 +53,12 @@ export const SettingsSchema = Section({
       [IS_PATH]: true,
     }),
     storage_path: DerivedPath("SQLite database file. Empty: <data_dir>/gofer.db."),
+    database_url: Type.String({
+      default: "",
+      description:
+        "PostgreSQL database to store everything in instead of SQLite: postgres://user:password@host:port/database " +
+        "(or postgresql://). Empty: SQLite at storage_path. Logs and objects stay on this server's disk.",
+    }),
     extension_address: Type.String({
       default: "",
       description:

@@ -15,8 +15,13 @@ export interface Config {
     url: string;
     /** Absolute folder that holds the database, logs, secrets and objects by default. */
     data_dir: string;
-    /** Absolute path of the SQLite database file. */
+    /** Absolute path of the SQLite database file; unused when `database_url` is set. */
     storage_path: string;
+    /**
+     * The PostgreSQL database (postgres:// or postgresql:// URL, password included) that holds what SQLite
+     * would; "" for SQLite. Print it only through `maskDatabaseUrl`.
+     */
+    database_url: string;
     /** Base URL extensions use to reach the API: server.url, unless `server.extension_address` names another. */
     extension_url: string;
     /** The certificate and key (PEM text) the API is served with, when `server.use_tls` is on. */

@@ -5,6 +5,7 @@ import { isAbsolute, join } from "node:path";
 import { createSecureContext } from "node:tls";
 import type { Config, TlsFiles } from "./config.ts";
 import type { Settings } from "./config-schema.ts";
+import { databaseUrlProblem } from "./database-url.ts";
 import { durationToMs } from "./duration.ts";
 import { formatHostPort, type HostPort, parseHostPort } from "./host-port.ts";
 
@@ -74,6 +75,7 @@ export function resolveConfig(settings: Settings, context: ResolveContext, probl
       url,
       data_dir: dataDir,
       storage_path: server.storage_path === "" ? join(dataDir, "gofer.db") : server.storage_path,
+      database_url: checkDatabaseUrl(server.database_url, context, problems),
       extension_url: extensionUrl(server.extension_address, url, scheme, context, problems),
       tls,
       shutdown_timeout_ms: durationToMs(server.shutdown_timeout),
@@ -248,4 +250,15 @@ function defaultDataDir(env: NodeJS.ProcessEnv): string {
   const base =
     xdgDataHome && isAbsolute(xdgDataHome) ? xdgDataHome : join(env.HOME || homedir(), ".local", "share");
   return join(base, "gofer");
+}
+
+/** The URL as given when usable; otherwise a problem that names the key and its source, never the password. */
+function checkDatabaseUrl(text: string, context: ResolveContext, problems: string[]): string {
+  const trimmed = text.trim();
+  if (trimmed === "") return "";
+  const problem = databaseUrlProblem(trimmed);
+  if (problem !== undefined) {
+    problems.push(`\`server.database_url\` ${problem} (${context.sourceOf("server.database_url")})`);
+  }
+  return trimmed;
 }

@@ -20,6 +20,7 @@ import { getNamespace, insertNamespace } from "../storage/namespaces-store.ts";
 import { upsertSystemRoles } from "../storage/roles-store.ts";
 import { getSystemState } from "../storage/system-store.ts";
 import { deleteExpiredTokens } from "../storage/tokens-store.ts";
+import { maskDatabaseUrl } from "../support/database-url.ts";
 import { assemble } from "./assemble.ts";
 
 export interface RunningService {
@@ -49,7 +50,9 @@ export async function startService(
   config: Config,
   options: { scheduler?: Scheduler } = {},
 ): Promise<RunningService> {
-  const db = await openDatabase(config.server.storage_path);
+  // PostgreSQL when server.database_url is set: the start waits (bounded) for it and fails whole, saying what to
+  // check, when it cannot be had or another server holds it.
+  const db = await openDatabase(config.server);
   try {
     await ensureDefaultNamespace(db);
     await upsertSystemRoles(db, SYSTEM_ROLES);
@@ -68,6 +71,11 @@ export async function startService(
     });
     // What is running so far, stopped in reverse order by stop() or by a start that fails part-way (a port
     // already in use must not leave a half-started server serving).
+    app.log.info(
+      config.server.database_url === ""
+        ? `storing in SQLite at ${config.server.storage_path}`
+        : `storing in PostgreSQL at ${maskDatabaseUrl(config.server.database_url)}`,
+    );
     const running: Array<() => Promise<unknown>> = [() => orchestrator.close(), () => supervisor.close()];
     const stopAll = async () => {
       for (const stop of running.reverse()) await stop();

@@ -1,38 +1,43 @@
 /**
- * Opens Gofer's SQLite file: WAL for concurrent readers, foreign keys on, migrations applied before anything
+ * Opens Gofer's database: SQLite (the default: one file, WAL for concurrent readers, foreign keys on) or, when
+ * `server.database_url` names one, PostgreSQL (postgres-database.ts). Migrations are applied before anything
  * else touches it.
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { Kysely } from "kysely";
-import { type Migration, Migrator } from "kysely/migration";
-import * as initial from "./migrations/001-initial.ts";
-import * as roles from "./migrations/002-roles.ts";
-import * as secrets from "./migrations/003-secrets.ts";
-import * as objects from "./migrations/004-objects.ts";
-import * as extensions from "./migrations/005-extensions.ts";
-import * as retention from "./migrations/006-retention.ts";
-import * as stopRequests from "./migrations/007-stop-requests.ts";
-import * as pipelineControls from "./migrations/008-pipeline-controls.ts";
+import { migrateToLatest } from "./migrate.ts";
+import type { PostgresOptions } from "./postgres-database.ts";
 import type { Database } from "./schema.ts";
 import { nodeSqliteDialect } from "./sqlite-dialect.ts";
 
-/** Migrations in order. New ones are appended, never edited once released. */
-const MIGRATIONS: Record<string, Migration> = {
-  "001-initial": initial,
-  "002-roles": roles,
-  "003-secrets": secrets,
-  "004-objects": objects,
-  "005-extensions": extensions,
-  "006-retention": retention,
-  "007-stop-requests": stopRequests,
-  "008-pipeline-controls": pipelineControls,
-};
-
 export type GoferDb = Kysely<Database>;
 
-export async function openDatabase(path: string): Promise<GoferDb> {
+/** Where the data lives: `database_url` when set (PostgreSQL), else the SQLite file at `storage_path`. */
+export interface StorageTarget {
+  storage_path: string;
+  database_url: string;
+}
+
+/**
+ * A path (or `:memory:`) opens SQLite; a target opens PostgreSQL when its `database_url` is set. On PostgreSQL
+ * the start is retried while the server cannot be reached (see {@link PostgresOptions}), and the returned
+ * database holds the server lock until `destroy()`.
+ */
+export async function openDatabase(
+  target: string | StorageTarget,
+  options: PostgresOptions = {},
+): Promise<GoferDb> {
+  if (typeof target !== "string" && target.database_url !== "") {
+    // Loaded only when asked for, so a SQLite server never loads the PostgreSQL driver.
+    const { openPostgres } = await import("./postgres-database.ts");
+    return openPostgres(target.database_url, options);
+  }
+  return openSqlite(typeof target === "string" ? target : target.storage_path);
+}
+
+async function openSqlite(path: string): Promise<GoferDb> {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const sqlite = new DatabaseSync(path);
   // synchronous=NORMAL under WAL survives a process crash (kill -9) without losing committed transactions;
@@ -41,15 +46,11 @@ export async function openDatabase(path: string): Promise<GoferDb> {
     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
   );
   const db = new Kysely<Database>({ dialect: nodeSqliteDialect(sqlite) });
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
-  const { error, results } = await migrator.migrateToLatest();
-  const failed = results?.find((result) => result.status === "Error");
-  if (error || failed) {
+  try {
+    await migrateToLatest(db, "sqlite", path);
+  } catch (error) {
     await db.destroy();
-    const cause = error instanceof Error ? error.message : String(error ?? "");
-    throw new Error(
-      `could not migrate the database at ${path}: ${failed?.migrationName ?? ""} ${cause}`.trim(),
-    );
+    throw error;
   }
   return db;
 }

@@ -79,7 +79,10 @@ export async function deleteExpiredTokens(db: GoferDb, now: number): Promise<num
 export async function deleteRetiredRunTokens(db: GoferDb, userPrefix: string): Promise<number> {
   const result = await db
     .deleteFrom("tokens")
-    .where("user", "like", `${userPrefix}%`)
+    // A prefix test both databases read alike (SQLite's `like` ignores case, PostgreSQL's does not).
+    .where((eb) =>
+      eb(eb.fn<string>("substr", ["user", eb.val(1), eb.val(userPrefix.length)]), "=", userPrefix),
+    )
     .where(
       "user",
       "not in",

@@ -1,6 +1,6 @@
 /**
- * Starts a real Gofer server for a test: its own temp data dir and SQLite file, a loopback port chosen by the
- * OS, the real Docker engine with host networking. `stop()` removes everything it made, and fails the test
+ * Starts a real Gofer server for a test: its own temp data dir and SQLite file (or a PostgreSQL database, with
+ * `databaseUrl`), a loopback port chosen by the OS, the real Docker engine with host networking. `stop()` removes everything it made, and fails the test
  * if any container this server created is left behind.
  */
 import { mkdtemp, rm } from "node:fs/promises";
@@ -46,6 +46,11 @@ export interface ApiResponse {
 export interface TestServerOptions {
   /** Wraps the real Docker scheduler, e.g. to slow a call down and widen a race window. */
   wrapScheduler?: (docker: Scheduler) => Scheduler;
+  /**
+   * Store in this PostgreSQL database (`server.database_url`) instead of a SQLite file in the data folder;
+   * see support/private-postgres.ts. Logs and objects stay in the data folder.
+   */
+  databaseUrl?: string;
 }
 
 export async function startTestServer(
@@ -68,6 +73,7 @@ export async function startTestServer(
         GOFER_WEB_EXTERNAL_EVENTS__BIND_ADDRESS: "127.0.0.1:0",
         GOFER_WEB_EXTENSIONS__STOP_TIMEOUT: "5",
         ...(process.env.DOCKER_HOST && { DOCKER_HOST: process.env.DOCKER_HOST }),
+        ...(options.databaseUrl !== undefined && { GOFER_WEB_SERVER__DATABASE_URL: options.databaseUrl }),
         ...settings,
         ...extra,
       },

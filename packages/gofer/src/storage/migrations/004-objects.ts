@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { type DialectName, dialectTypes } from "../dialect.ts";
 
 /**
  * Object metadata: one table for pipeline, run and extension objects, told apart by `owner`. The scope columns
@@ -6,18 +7,19 @@ import type { Kysely } from "kysely";
  * cascades: deleting a pipeline (or its namespace) deletes its pipeline and run objects' rows, deleting a run
  * deletes its objects' rows. The bytes live in files named by `file`, never by the key.
  */
-export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema
-    .createTable("objects")
-    .addColumn("owner", "text", (c) => c.notNull())
-    .addColumn("key", "text", (c) => c.notNull())
-    .addColumn("namespace_id", "text")
-    .addColumn("pipeline_id", "text")
-    .addColumn("run_id", "integer")
-    .addColumn("extension_id", "text")
-    .addColumn("file", "text", (c) => c.notNull())
-    .addColumn("size", "integer", (c) => c.notNull())
-    .addColumn("created", "integer", (c) => c.notNull())
+export async function up(db: Kysely<unknown>, dialect: DialectName = "sqlite"): Promise<void> {
+  const t = dialectTypes(dialect);
+  await t
+    .withInsertionOrder(db.schema.createTable("objects"))
+    .addColumn("owner", t.text, (c) => c.notNull())
+    .addColumn("key", t.text, (c) => c.notNull())
+    .addColumn("namespace_id", t.text)
+    .addColumn("pipeline_id", t.text)
+    .addColumn("run_id", t.integer)
+    .addColumn("extension_id", t.text)
+    .addColumn("file", t.text, (c) => c.notNull())
+    .addColumn("size", t.integer, (c) => c.notNull())
+    .addColumn("created", t.integer, (c) => c.notNull())
     .addPrimaryKeyConstraint("objects_pk", ["owner", "key"])
     .addForeignKeyConstraint(
       "objects_pipeline_fk",

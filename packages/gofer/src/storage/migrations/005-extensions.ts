@@ -1,33 +1,35 @@
 import type { Kysely } from "kysely";
+import { type DialectName, dialectTypes } from "../dialect.ts";
 
 /**
  * Extension registrations and pipeline subscriptions. A subscription belongs to both its pipeline and its
  * extension: deleting either (or the pipeline's namespace) deletes it. `token_id` names the extension's current
  * API token, so a restart can delete the previous one.
  */
-export async function up(db: Kysely<unknown>): Promise<void> {
+export async function up(db: Kysely<unknown>, dialect: DialectName = "sqlite"): Promise<void> {
+  const t = dialectTypes(dialect);
   await db.schema
     .createTable("extensions")
-    .addColumn("extension_id", "text", (c) => c.primaryKey())
-    .addColumn("image", "text", (c) => c.notNull())
-    .addColumn("registry_auth_json", "text")
-    .addColumn("settings_json", "text", (c) => c.notNull())
-    .addColumn("additional_roles_json", "text", (c) => c.notNull())
-    .addColumn("status", "text", (c) => c.notNull())
-    .addColumn("token_id", "text")
-    .addColumn("created", "integer", (c) => c.notNull())
-    .addColumn("modified", "integer", (c) => c.notNull())
+    .addColumn("extension_id", t.text, (c) => c.primaryKey())
+    .addColumn("image", t.text, (c) => c.notNull())
+    .addColumn("registry_auth_json", t.text)
+    .addColumn("settings_json", t.text, (c) => c.notNull())
+    .addColumn("additional_roles_json", t.text, (c) => c.notNull())
+    .addColumn("status", t.text, (c) => c.notNull())
+    .addColumn("token_id", t.text)
+    .addColumn("created", t.integer, (c) => c.notNull())
+    .addColumn("modified", t.integer, (c) => c.notNull())
     .execute();
   await db.schema
     .createTable("subscriptions")
-    .addColumn("namespace_id", "text", (c) => c.notNull())
-    .addColumn("pipeline_id", "text", (c) => c.notNull())
-    .addColumn("extension_id", "text", (c) => c.notNull())
-    .addColumn("subscription_id", "text", (c) => c.notNull())
-    .addColumn("settings_json", "text", (c) => c.notNull())
-    .addColumn("status", "text", (c) => c.notNull())
-    .addColumn("status_reason_json", "text")
-    .addColumn("created", "integer", (c) => c.notNull())
+    .addColumn("namespace_id", t.text, (c) => c.notNull())
+    .addColumn("pipeline_id", t.text, (c) => c.notNull())
+    .addColumn("extension_id", t.text, (c) => c.notNull())
+    .addColumn("subscription_id", t.text, (c) => c.notNull())
+    .addColumn("settings_json", t.text, (c) => c.notNull())
+    .addColumn("status", t.text, (c) => c.notNull())
+    .addColumn("status_reason_json", t.text)
+    .addColumn("created", t.integer, (c) => c.notNull())
     .addPrimaryKeyConstraint("subscriptions_pk", [
       "namespace_id",
       "pipeline_id",

@@ -1,0 +1,296 @@
+/**
+ * Gofer's database on PostgreSQL: Kysely's PostgresDialect over a `pg` pool.
+ *
+ * - Start: the first connection is retried with backoff for up to {@link PostgresOptions.connectTimeoutMs}
+ *   (30 s unless a caller says otherwise), then the start fails with a message that says what to check. Wrong
+ *   credentials or a missing database fail at once: waiting would not fix them. Nothing is half-opened: every
+ *   failure ends what was opened.
+ * - One server per database until replicas exist: a session advisory lock, held on a connection of its own for
+ *   the life of the process, refuses a second server on the same database. If that connection drops, the lock is
+ *   taken again as soon as the database answers.
+ * - Transactions run one at a time, as on SQLite's single connection, so every rule the services built on that
+ *   (a delete's check and the delete being one write no run start comes between) holds unchanged. Queries
+ *   wait in order for the connection; a broken connection is dropped by the pool and the next query opens a
+ *   new one, so the server recovers by itself once the database is back.
+ * - int8 (bigint, and `count(*)`) comes back as a JavaScript number, like SQLite's integers.
+ */
+import { Kysely, PostgresDialect } from "kysely";
+import pg from "pg";
+import { maskDatabaseUrl, maskSecret } from "../support/database-url.ts";
+import type { GoferDb } from "./database.ts";
+import { migrateToLatest } from "./migrate.ts";
+import type { Database } from "./schema.ts";
+
+export interface PostgresOptions {
+  /** How long the start keeps trying to reach the database; 30 s by default. */
+  connectTimeoutMs?: number;
+  /** Where warnings go (connection lost, lock taken again); stderr by default. Messages never hold a password. */
+  warn?: (message: string) => void;
+}
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+const FIRST_RETRY_MS = 250;
+const MAX_RETRY_MS = 4_000;
+/** The server lock: pg_try_advisory_lock(class, object), class 'gofr'. */
+const LOCK_CLASS = 0x676f6672;
+const LOCK_OBJECT = 1;
+/** SQLSTATEs that waiting does not fix: wrong password or user, no such database. */
+const PERMANENT = new Set(["28P01", "28000", "3D000"]);
+const INT8_OID = 20;
+
+/** Integers Gofer stores (epoch ms, ids, counts) fit a double exactly. */
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === INT8_OID && format !== "binary"
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig["getTypeParser"],
+};
+
+export class DatabaseStartError extends Error {}
+
+export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<GoferDb> {
+  const where = maskDatabaseUrl(url);
+  const warn = options.warn ?? ((message: string) => process.stderr.write(`gofer: ${message}\n`));
+  const clean = (error: unknown) => maskSecret(error instanceof Error ? error.message : String(error), url);
+  const lock = await takeServerLock(url, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, warn);
+  const pool = new pg.Pool({
+    connectionString: url,
+    types,
+    max: 1,
+    keepAlive: true,
+    idleTimeoutMillis: 60_000,
+    connectionTimeoutMillis: 10_000,
+  });
+  // An idle connection that breaks is dropped by the pool; without a listener the error would end the process.
+  pool.on("error", (error) => warn(`lost an idle connection to PostgreSQL at ${where}: ${clean(error)}`));
+  const queue = new ConnectionQueue();
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({
+      pool: {
+        Client: pg.Client,
+        options: pool.options,
+        connect: async () => {
+          const turn = await queue.acquire();
+          try {
+            const client = await pool.connect();
+            // A connection that breaks while checked out fails its query and also emits `error`, which would
+            // end the process unheard; the pool drops it on release and the next query opens a new one.
+            const onError = (error: Error) =>
+              warn(`lost a connection to PostgreSQL at ${where}: ${clean(error)}`);
+            client.on("error", onError);
+            const health = watchQueries(client);
+            const release = client.release.bind(client);
+            client.release = (error?: Error | boolean) => {
+              client.off("error", onError);
+              // A connection the server ended (it answered a query with a fatal error) is destroyed, not pooled.
+              release(health.broken ? true : error);
+              turn();
+            };
+            return client;
+          } catch (error) {
+            turn();
+            throw new Error(`could not connect to PostgreSQL at ${where}: ${clean(error)}`);
+          }
+        },
+        end: async () => {
+          await pool.end();
+          await lock.release();
+        },
+      },
+    }),
+  });
+  try {
+    await migrateToLatest(db, "postgres", where);
+  } catch (error) {
+    await db.destroy().catch(() => undefined);
+    throw new DatabaseStartError(clean(error));
+  }
+  return db;
+}
+
+/** Codes and errors that mean the connection itself is gone (class 08, the server shutting it down, sockets). */
+function isConnectionLoss(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code === "string") {
+    if (
+      code.startsWith("08") ||
+      ["57P01", "57P02", "57P03", "ECONNRESET", "EPIPE", "ETIMEDOUT"].includes(code)
+    ) {
+      return true;
+    }
+  }
+  return error instanceof Error && /Connection terminated|connection ended/i.test(error.message);
+}
+
+const HEALTH = new WeakMap<pg.PoolClient, { broken: boolean }>();
+
+/** Marks the client broken when one of its queries fails because the connection is gone. Wraps it once. */
+function watchQueries(client: pg.PoolClient): { broken: boolean } {
+  const known = HEALTH.get(client);
+  if (known) return known;
+  const health = { broken: false };
+  HEALTH.set(client, health);
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  client.query = ((...args: unknown[]) => {
+    const result = query(...args);
+    if (result instanceof Promise) {
+      result.catch((error: unknown) => {
+        if (isConnectionLoss(error)) health.broken = true;
+      });
+    }
+    return result;
+  }) as typeof client.query;
+  return health;
+}
+
+/** Hands the one connection to one caller at a time, in call order. */
+class ConnectionQueue {
+  #tail: Promise<void> = Promise.resolve();
+
+  acquire(): Promise<() => void> {
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    const previous = this.#tail;
+    this.#tail = previous.then(() => mine);
+    let released = false;
+    return previous.then(() => () => {
+      if (!released) {
+        released = true;
+        done();
+      }
+    });
+  }
+}
+
+interface ServerLock {
+  release(): Promise<void>;
+}
+
+/**
+ * Connects (retrying until `timeoutMs`) and takes the server lock on a connection kept for the process's life.
+ * Refuses when another server holds it.
+ */
+async function takeServerLock(
+  url: string,
+  timeoutMs: number,
+  warn: (message: string) => void,
+): Promise<ServerLock> {
+  const where = maskDatabaseUrl(url);
+  let client = await connectWithRetry(url, timeoutMs);
+  let closed = false;
+  const holdsLock = async (candidate: pg.Client) => {
+    const result = await candidate.query<{ locked: boolean }>(
+      "select pg_try_advisory_lock($1, $2) as locked",
+      [LOCK_CLASS, LOCK_OBJECT],
+    );
+    return result.rows[0]?.locked === true;
+  };
+  if (
+    !(await holdsLock(client).catch(async (error: unknown) => {
+      await client.end().catch(() => undefined);
+      throw error;
+    }))
+  ) {
+    await client.end().catch(() => undefined);
+    throw new DatabaseStartError(
+      `another Gofer server is using the PostgreSQL database at ${where} (it holds the server lock). Until ` +
+        "replicas are supported, one server per database: stop the other server, or give this one another " +
+        "database in server.database_url",
+    );
+  }
+  // The lock lives as long as its connection: if that breaks, take it again once the database answers.
+  const watch = (current: pg.Client) => {
+    let lost = false;
+    current.on("error", (error) => {
+      // A dying connection may report more than one error; one retake is enough.
+      if (closed || lost) return;
+      lost = true;
+      current.end().catch(() => undefined);
+      warn(
+        `lost the connection holding the server lock on PostgreSQL at ${where} (${maskSecret(error.message, url)}); taking it again`,
+      );
+      void retake();
+    });
+  };
+  const retake = async () => {
+    let delay = FIRST_RETRY_MS;
+    while (!closed) {
+      await sleep(delay);
+      delay = Math.min(delay * 2, MAX_RETRY_MS * 4);
+      const candidate = new pg.Client({ connectionString: url, types, keepAlive: true });
+      candidate.on("error", () => undefined);
+      try {
+        await candidate.connect();
+        if (closed) {
+          await candidate.end();
+          return;
+        }
+        if (await holdsLock(candidate)) {
+          client = candidate;
+          candidate.removeAllListeners("error");
+          watch(candidate);
+          warn(`took the server lock on PostgreSQL at ${where} again`);
+          return;
+        }
+        warn(`another Gofer server now holds the server lock on PostgreSQL at ${where}; stop one of them`);
+        await candidate.end();
+      } catch {
+        await candidate.end().catch(() => undefined);
+      }
+    }
+  };
+  watch(client);
+  return {
+    async release() {
+      closed = true;
+      await client.end().catch(() => undefined);
+    },
+  };
+}
+
+async function connectWithRetry(url: string, timeoutMs: number): Promise<pg.Client> {
+  const where = maskDatabaseUrl(url);
+  const deadline = Date.now() + timeoutMs;
+  let delay = FIRST_RETRY_MS;
+  for (let attempt = 1; ; attempt++) {
+    const remaining = deadline - Date.now();
+    const client = new pg.Client({
+      connectionString: url,
+      types,
+      keepAlive: true,
+      connectionTimeoutMillis: Math.max(1_000, Math.min(10_000, remaining)),
+    });
+    // Errors after connect() settles are handled by the lock's watcher; before that, connect() reports them.
+    client.on("error", () => undefined);
+    try {
+      await client.connect();
+      client.removeAllListeners("error");
+      return client;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      const code = (error as { code?: string }).code;
+      const cause = maskSecret(error instanceof Error ? error.message : String(error), url);
+      if (code !== undefined && PERMANENT.has(code)) {
+        throw new DatabaseStartError(
+          `PostgreSQL at ${where} refused Gofer: ${cause}. Check the user, password and database name in ` +
+            "server.database_url (GOFER_WEB_SERVER__DATABASE_URL); the database must exist and the user may connect to it",
+        );
+      }
+      if (Date.now() >= deadline) {
+        throw new DatabaseStartError(
+          `could not connect to PostgreSQL at ${where} (${attempt} attempts over ${Math.round(timeoutMs / 1000)} s): ` +
+            `${cause}. Check that PostgreSQL is running and accepts TCP connections at that host and port ` +
+            "(listen_addresses, pg_hba.conf, firewalls), and that server.database_url " +
+            "(GOFER_WEB_SERVER__DATABASE_URL) names the right host, port and database",
+        );
+      }
+      // The last attempt falls on the deadline.
+      await sleep(Math.max(0, Math.min(delay, deadline - Date.now())));
+      delay = Math.min(delay * 2, MAX_RETRY_MS);
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
