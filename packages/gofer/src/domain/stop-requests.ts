@@ -9,7 +9,7 @@ import type { TaskExecutionStatus, TaskExecutionStatusReasonType } from "./state
 export interface StopRequest {
   /** The status the task ends with once its container has stopped. */
   status: Extract<TaskExecutionStatus, "cancelled" | "failed">;
-  reason: StatusReason<Extract<TaskExecutionStatusReasonType, "cancelled" | "timeout">>;
+  reason: StatusReason<Extract<TaskExecutionStatusReasonType, "cancelled" | "timeout" | "scheduler_error">>;
 }
 
 export const cancelRequest = (description: string): StopRequest => ({
@@ -20,6 +20,12 @@ export const cancelRequest = (description: string): StopRequest => ({
 export const timeoutRequest = (description: string): StopRequest => ({
   status: "failed",
   reason: { reason: "timeout", description },
+});
+
+/** A run that Gofer could not move on is failed, not cancelled: nobody asked for it. */
+export const failRequest = (description: string): StopRequest => ({
+  status: "failed",
+  reason: { reason: "scheduler_error", description },
 });
 
 export const encodeStopRequest = (request: StopRequest): string => JSON.stringify(request);

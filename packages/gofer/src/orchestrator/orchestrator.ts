@@ -14,7 +14,13 @@ import { GoferError, notFound } from "../domain/errors.ts";
 import type { Initiator, Run, StatusReason } from "../domain/models.ts";
 import { describeRunTimeout, runDeadline, runTimedOut } from "../domain/run-deadline.ts";
 import type { RunStatus, RunStatusReasonType, TaskExecutionStatus } from "../domain/states.ts";
-import { cancelRequest, type StopRequest, timeoutRequest } from "../domain/stop-requests.ts";
+import {
+  cancelRequest,
+  encodeStopRequest,
+  failRequest,
+  type StopRequest,
+  timeoutRequest,
+} from "../domain/stop-requests.ts";
 import type { TaskExecutionKey } from "../domain/task-execution-key.ts";
 import type { ReferenceResolvers } from "../domain/variable-resolution.ts";
 import { mergeVariables, variablesFromRecord } from "../domain/variables.ts";
@@ -49,6 +55,7 @@ import {
   insertTaskExecutions,
   listTaskExecutions,
   type StoredTaskExecution,
+  updateTaskExecution,
 } from "../storage/task-executions-store.ts";
 import { SerialQueue } from "../support/serial-queue.ts";
 import { type RecoveryReport, recoverTasks } from "./recovery.ts";
@@ -248,8 +255,8 @@ export class Orchestrator {
     const run = await getRun(db, key.namespace_id, key.pipeline_id, key.run_id);
     if (!run) throw notFound(`run ${key.run_id} of pipeline "${key.pipeline_id}"`);
     if (run.state === "complete") return;
-    if (!(await markRunCancelRequested(db, key))) return;
-    await bus.publish("started_run_cancellation", { ...key });
+    // A repeated cancel announces nothing again, but stops again what a failed first attempt may have missed.
+    if (await markRunCancelRequested(db, key)) await bus.publish("started_run_cancellation", { ...key });
     await this.#serial.run(runKeyString(key), async () => {
       const executions = await listTaskExecutions(db, key.namespace_id, key.pipeline_id, key.run_id);
       for (const execution of executions) {
@@ -271,7 +278,11 @@ export class Orchestrator {
    * it lets go of its cancel switch, so when there is no launch to cancel, a fresh read shows the container.
    */
   async #stopStarted(execution: StoredTaskExecution, timeoutMs: number, request: StopRequest): Promise<void> {
-    if (this.#launcher.cancelLaunch(execution, timeoutMs, request)) return;
+    if (this.#launcher.cancelLaunch(execution, timeoutMs, request)) {
+      // Stored too: a restart before the abandoned launch records its end still ends the task as asked.
+      await updateTaskExecution(this.#options.db, execution, { stop_requested: encodeStopRequest(request) });
+      return;
+    }
     const current = await getTaskExecution(this.#options.db, execution);
     if (current?.state === "running") await this.#launcher.requestStop(current, timeoutMs, request);
   }
@@ -541,7 +552,7 @@ export class Orchestrator {
 
   /** Runs the run loop for `key` again at `at` (a deadline, the end of a retry delay); one timer per purpose. */
   #wakeAt(purpose: string, at: number | undefined, key: RunKey): void {
-    if (at === undefined || this.#wakeups.has(purpose)) return;
+    if (at === undefined || this.#closed || this.#wakeups.has(purpose)) return;
     const timer = setTimeout(
       () => {
         this.#wakeups.delete(purpose);
@@ -587,7 +598,7 @@ export class Orchestrator {
         continue;
       }
       started++;
-      await this.#stopStarted(execution, stopTimeoutMs, cancelRequest(description));
+      await this.#stopStarted(execution, stopTimeoutMs, failRequest(description));
     }
     // Started tasks close the run as they end; with none, it closes here with the reason.
     if (started === 0) await this.#finishRun(run, "failed", reason);
@@ -605,6 +616,10 @@ export class Orchestrator {
   ): Promise<void> {
     const { db, bus } = this.#options;
     await completeRun(db, run, status, reason, Date.now());
+    // A finished run needs no wake-up at its deadline (runs may declare up to 168 h).
+    const timer = this.#wakeups.get(`run ${runKeyString(run)}`);
+    clearTimeout(timer);
+    this.#wakeups.delete(`run ${runKeyString(run)}`);
     await bus.publish("completed_run", {
       namespace_id: run.namespace_id,
       pipeline_id: run.pipeline_id,

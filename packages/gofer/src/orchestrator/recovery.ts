@@ -9,7 +9,7 @@
  */
 import { cancelRequest, decodeStopRequest, type StopRequest } from "../domain/stop-requests.ts";
 import type { TaskExecutionKey } from "../domain/task-execution-key.ts";
-import { instanceLabels, isTaskContainer, taskKeyOf } from "../scheduler/container-labels.ts";
+import { attemptOf, instanceLabels, isTaskContainer, taskKeyOf } from "../scheduler/container-labels.ts";
 import { type ManagedContainer, type Scheduler, SchedulerError } from "../scheduler/scheduler.ts";
 import type { GoferDb } from "../storage/database.ts";
 import { listUnfinishedRuns, type StoredRun } from "../storage/runs-store.ts";
@@ -65,7 +65,13 @@ export async function recoverTasks(options: RecoveryOptions): Promise<RecoveryRe
       .listManaged(instanceLabels(options.instanceId))
       // Tasks may be starting by then: only containers of finished or unknown tasks are strays.
       .then((containers) =>
-        reapStrays(options, containers, new Set(), (execution) => execution?.state === "complete"),
+        reapStrays(
+          options,
+          containers,
+          new Set(),
+          (execution, container) =>
+            execution.state === "complete" || attemptOf(container.labels) < execution.attempt,
+        ),
       )
       .catch((error: unknown) => options.log.error("could not look for stray containers", error));
     return report;
@@ -81,7 +87,10 @@ export async function recoverTasks(options: RecoveryOptions): Promise<RecoveryRe
   const claimed = new Set<string>();
 
   for (const { run, execution } of inFlight) {
-    const found = byTask.get(keyOf(execution)) ?? [];
+    // Only this attempt's containers: one left by an earlier attempt ran something else.
+    const found = (byTask.get(keyOf(execution)) ?? []).filter(
+      (candidate) => attemptOf(candidate.labels) === execution.attempt,
+    );
     // The stored id wins; otherwise the crash came between creating the container and storing its id.
     const container =
       found.find((candidate) => candidate.id === execution.container_id) ??
@@ -112,6 +121,12 @@ export async function recoverTasks(options: RecoveryOptions): Promise<RecoveryRe
       report.orphaned++;
       continue;
     }
+    // Stopped while it was being started (a cancel during its image pull): it ends as the stop said.
+    if (execution.stop_requested !== null) {
+      const { status, reason } = decodeStopRequest(execution.stop_requested);
+      await launcher.completeWithoutContainer(execution, status, reason);
+      continue;
+    }
     // Created but never started: nothing ran, so it goes (below) and the task starts afresh.
     await updateTaskExecution(db, execution, { state: "waiting", container_id: null });
     report.requeued++;
@@ -127,7 +142,7 @@ async function reapStrays(
   options: RecoveryOptions,
   containers: ManagedContainer[],
   claimed: Set<string>,
-  reapable: (execution: StoredTaskExecution | undefined) => boolean,
+  reapable: (execution: StoredTaskExecution, container: ManagedContainer) => boolean,
 ): Promise<number> {
   const { db, scheduler, log } = options;
   let reaped = 0;
@@ -136,7 +151,7 @@ async function reapStrays(
     if (claimed.has(container.id) || !isTaskContainer(container.labels)) continue;
     const key = taskKeyOf(container.labels);
     const execution = key && (await getTaskExecution(db, key));
-    if (execution !== undefined && !reapable(execution)) continue;
+    if (execution !== undefined && !reapable(execution, container)) continue;
     const task = key ? keyOf(key) : "(its labels are incomplete)";
     const why = execution ? `its task ${task} is ${execution.state}` : `storage knows no task ${task}`;
     log.info(`removing container ${container.name} (${container.state}): ${why}`);

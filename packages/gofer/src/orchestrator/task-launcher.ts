@@ -8,12 +8,18 @@
  * container running for the next boot to adopt.
  */
 
+import { setTimeout as delay } from "node:timers/promises";
 import { formatDuration } from "@gofer/sdk";
 import { nextAttemptAt, retryCauseOf, type TimeoutLimits, taskTimeoutMs } from "../domain/attempts.ts";
 import type { StatusReason, Variable } from "../domain/models.ts";
 import { runTimedOut } from "../domain/run-deadline.ts";
 import type { TaskExecutionStatus, TaskExecutionStatusReasonType } from "../domain/states.ts";
-import { encodeStopRequest, type StopRequest, timeoutRequest } from "../domain/stop-requests.ts";
+import {
+  decodeStopRequest,
+  encodeStopRequest,
+  type StopRequest,
+  timeoutRequest,
+} from "../domain/stop-requests.ts";
 import type { TaskExecutionKey } from "../domain/task-execution-key.ts";
 import { resourceAmounts } from "../domain/task-resources.ts";
 import {
@@ -71,6 +77,9 @@ export interface TaskLauncherOptions {
 }
 
 type Reason = StatusReason<TaskExecutionStatusReasonType>;
+
+/** How often storing a task's end is tried (250 ms, doubling, between tries) before it is left for the next boot. */
+const COMPLETE_ATTEMPTS = 5;
 
 /** How often capture resumes after its log failed for reasons of its own before the log is given up. */
 const LOG_RESUMES = 3;
@@ -131,6 +140,9 @@ export class TaskLauncher {
    */
   async prepare(run: RunKey, execution: StoredTaskExecution): Promise<StoredTaskExecution> {
     // A later attempt's stored variables hold the system ones of the attempt before; they are set afresh.
+    // Nothing meant for an earlier attempt (a stop request, a timeout) may reach this one.
+    this.#stopRequests.delete(keyString(execution));
+    this.#disarm(execution);
     const declared = execution.variables.filter((variable) => variable.source !== "system");
     const variables = mergeVariables(systemVariables(run, execution, this.#options.apiBaseUrl()), declared);
     await updateTaskExecution(this.#options.db, executionKey(execution), {
@@ -153,10 +165,12 @@ export class TaskLauncher {
     const launched = this.#launch(execution, cancel.signal)
       .catch(async (error: unknown) => {
         this.#options.log?.(`starting task ${id} failed`, error);
-        await this.completeWithoutContainer(execution, "failed", {
-          reason: "scheduler_error",
-          description: `Could not start the task: ${messageOf(error)}`,
-        });
+        await this.#completeReliably(
+          executionKey(execution),
+          "failed",
+          { reason: "scheduler_error", description: `Could not start the task: ${messageOf(error)}` },
+          null,
+        );
       })
       .catch((error: unknown) =>
         this.#options.log?.(`recording the failed start of task ${id} failed`, error),
@@ -248,8 +262,8 @@ export class TaskLauncher {
     try {
       await updateTaskExecution(db, key, { state: "running", started: startedAt, container_id: started.id });
     } catch (error) {
-      // Unread, the live output would hold the container up; the next boot adopts it through the engine's log.
-      started.output?.close();
+      // Not recorded as running, the container would run unwatched while its task is failed: it goes now.
+      await this.#discard(started);
       throw error;
     }
     // From here a cancel finds the task running and stops it as any running task; one that came during the
@@ -314,11 +328,12 @@ export class TaskLauncher {
     if (!containerId) return;
     // A cancel that comes while a timeout stop is under way does not turn the timeout into a cancel.
     if (this.#stopRequests.has(keyString(execution))) return;
-    this.#stopRequests.set(keyString(execution), request);
-    // Stored first: a restart during the grace period must still end the task as asked, not as failed.
+    // Stored first: a restart during the grace period must still end the task as asked, not as failed. Only a
+    // stored request is remembered, so a write that failed leaves the task stoppable by the next request.
     await updateTaskExecution(this.#options.db, executionKey(execution), {
       stop_requested: encodeStopRequest(request),
     });
+    this.#stopRequests.set(keyString(execution), request);
     if (request.status === "cancelled") {
       await this.#options.bus.publish("started_task_execution_cancellation", {
         namespace_id: execution.namespace_id,
@@ -490,7 +505,8 @@ export class TaskLauncher {
     this.#stopRequests.delete(keyString(key));
     this.#masks.delete(keyString(key));
     this.#disarm(key);
-    await this.#complete(key, status, reason, exitCode);
+    // When the result cannot be stored even after retries, the container stays: the next boot reads it again.
+    await this.#completeReliably(key, status, reason, exitCode);
     await this.#options.scheduler
       .remove(containerId)
       .catch((error: unknown) => this.#options.log?.(`removing container ${containerId} failed`, error));
@@ -608,7 +624,16 @@ export class TaskLauncher {
     if (cause === undefined) return false;
     const { db } = this.#options;
     const execution = await getTaskExecution(db, key);
-    if (!execution?.task.retries || execution.state === "complete") return false;
+    // Only an attempt that was started is retried (a task failed before it started, by a run that could not move
+    // on, is final), and never one someone asked to stop meanwhile.
+    if (!execution?.task.retries || (execution.state !== "running" && execution.state !== "processing"))
+      return false;
+    // A stop is retried only when it was the attempt's own timeout: a cancel, or a run being failed, is final.
+    if (
+      execution.stop_requested !== null &&
+      decodeStopRequest(execution.stop_requested).reason.reason !== "timeout"
+    )
+      return false;
     const now = Date.now();
     const retryAt = nextAttemptAt(execution.task.retries, execution.attempt, cause, now);
     if (retryAt === undefined) return false;
@@ -659,6 +684,31 @@ export class TaskLauncher {
     const id = keyString(key);
     clearTimeout(this.#deadlines.get(id));
     this.#deadlines.delete(id);
+  }
+
+  /**
+   * Records a task's end, retrying a storage failure with backoff (as the run loop does its decisions), so one
+   * refused write does not leave the run `running` with nothing in flight. Rejects once the retries are spent.
+   */
+  async #completeReliably(
+    key: LogKey,
+    status: TaskExecutionStatus,
+    reason: Reason | null,
+    exitCode: number | null,
+  ): Promise<void> {
+    for (let failures = 0; ; failures++) {
+      try {
+        await this.#complete(key, status, reason, exitCode);
+        return;
+      } catch (error) {
+        this.#options.log?.(
+          `recording the end of task ${keyString(key)} failed (${failures + 1} time(s))`,
+          error,
+        );
+        if (failures + 1 >= COMPLETE_ATTEMPTS || this.#detaching.signal.aborted) throw error;
+        await delay(250 * 2 ** failures);
+      }
+    }
   }
 
   async #complete(

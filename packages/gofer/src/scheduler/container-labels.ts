@@ -6,7 +6,8 @@
  * - Every container carries `gofer.managed=true`; backends add it last, so given labels cannot hide a container.
  * - Every container carries `gofer.instance=<server id>`: two servers on one engine never touch each other's.
  * - A task container carries its task execution's key: `gofer.namespace`, `gofer.pipeline`, `gofer.run`,
- *   `gofer.task`.
+ *   `gofer.task`, and which attempt of it it runs, `gofer.attempt` (absent on containers of earlier versions,
+ *   which ran first attempts).
  * - An extension container carries `gofer.extension=<extension id>`.
  */
 import type { TaskExecutionKey } from "../domain/task-execution-key.ts";
@@ -17,6 +18,7 @@ const NAMESPACE_LABEL = "gofer.namespace";
 const PIPELINE_LABEL = "gofer.pipeline";
 const RUN_LABEL = "gofer.run";
 const TASK_LABEL = "gofer.task";
+const ATTEMPT_LABEL = "gofer.attempt";
 const EXTENSION_LABEL = "gofer.extension";
 
 type Labels = Record<string, string>;
@@ -35,14 +37,22 @@ export function instanceLabels(instanceId: string): Labels {
   return { [INSTANCE_LABEL]: instanceId };
 }
 
-export function taskLabels(instanceId: string, key: TaskExecutionKey): Labels {
+/** A task attempt's labels: an attempt never takes over the container of the attempt before it. */
+export function taskLabels(instanceId: string, key: TaskExecutionKey & { attempt?: number }): Labels {
   return {
     [INSTANCE_LABEL]: instanceId,
     [NAMESPACE_LABEL]: key.namespace_id,
     [PIPELINE_LABEL]: key.pipeline_id,
     [RUN_LABEL]: String(key.run_id),
     [TASK_LABEL]: key.task_id,
+    [ATTEMPT_LABEL]: String(key.attempt ?? 1),
   };
+}
+
+/** Which attempt of its task a container runs. */
+export function attemptOf(labels: Labels): number {
+  const attempt = Number(labels[ATTEMPT_LABEL] ?? 1);
+  return Number.isSafeInteger(attempt) && attempt > 0 ? attempt : 1;
 }
 
 /** Whether the container was started for a task (rather than an extension), well labelled or not. */
