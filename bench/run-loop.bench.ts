@@ -5,6 +5,11 @@
  * tasks, once through Gofer (POST a run, wait for its `completed_run` event) and once driven directly through
  * the Engine API (create, start, wait, remove per container). Prints the median of each and the ratio
  * Gofer/direct. Usage: `npm run bench` (after `./test.sh` or `./start.sh` has prepared the engine and image).
+ *
+ * The same rounds also run through a second Gofer server storing in PostgreSQL (a private cluster the benchmark
+ * starts and stops, see packages/gofer/test/support/private-postgres.ts), so the last lines compare the two
+ * storage backends measured side by side: PostgreSQL/direct, then PostgreSQL/SQLite. Without PostgreSQL's
+ * server binaries that part is skipped with a note.
  */
 import { WebSocket } from "ws";
 import { EngineClient } from "../packages/gofer/src/scheduler/docker/engine-client.ts";
@@ -14,6 +19,11 @@ import {
   shTask,
   startRun,
 } from "../packages/gofer/test/support/pipelines.ts";
+import {
+  type PrivatePostgres,
+  postgresBinDir,
+  startPrivatePostgres,
+} from "../packages/gofer/test/support/private-postgres.ts";
 import { BUSYBOX, startTestServer, type TestServer } from "../packages/gofer/test/support/test-server.ts";
 
 const TASKS = 20;
@@ -89,45 +99,76 @@ const median = (values: number[]): number => {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 };
 
-const server = await startTestServer({ GOFER_WEB_API__TASK_EXECUTION_STOP_TIMEOUT: "5" });
+const SETTINGS = { GOFER_WEB_API__TASK_EXECUTION_STOP_TIMEOUT: "5" };
+const chainTasks = Array.from({ length: TASKS }, (_, index) =>
+  shTask(`t${index}`, "true", index === 0 ? {} : { depends_on: { [`t${index - 1}`]: "Success" } }),
+);
+const fanTasks = Array.from({ length: TASKS }, (_, index) => shTask(`t${index}`, "true"));
+
+async function deployBoth(target: TestServer): Promise<void> {
+  await deployPipeline(target, pipelineConfig("bench-chain", chainTasks));
+  await deployPipeline(target, pipelineConfig("bench-fan", fanTasks));
+}
+
+let postgres: PrivatePostgres | undefined;
+let onPostgres: TestServer | undefined;
+const server = await startTestServer(SETTINGS);
 try {
-  const chainTasks = Array.from({ length: TASKS }, (_, index) =>
-    shTask(`t${index}`, "true", index === 0 ? {} : { depends_on: { [`t${index - 1}`]: "Success" } }),
-  );
-  await deployPipeline(server, pipelineConfig("bench-chain", chainTasks));
-  await deployPipeline(
-    server,
-    pipelineConfig(
-      "bench-fan",
-      Array.from({ length: TASKS }, (_, index) => shTask(`t${index}`, "true")),
-    ),
-  );
+  await deployBoth(server);
+  if (postgresBinDir() === undefined) {
+    process.stderr.write("PostgreSQL's server binaries are missing: measuring SQLite only\n");
+  } else {
+    postgres = await startPrivatePostgres();
+    onPostgres = await startTestServer(SETTINGS, {
+      databaseUrl: await postgres.createDatabase("gofer_bench"),
+    });
+    await deployBoth(onPostgres);
+  }
 
   // One warm-up of each path so neither pays for cold caches.
   await directChain(-1);
   await goferRun(server, "bench-chain");
+  if (onPostgres) await goferRun(onPostgres, "bench-chain");
 
   const results = {
     goferChain: [] as number[],
     directChain: [] as number[],
+    postgresChain: [] as number[],
     goferFan: [] as number[],
     directFan: [] as number[],
+    postgresFan: [] as number[],
   };
   for (let round = 0; round < ROUNDS; round += 1) {
     results.directChain.push(await directChain(round));
     results.goferChain.push(await goferRun(server, "bench-chain"));
+    if (onPostgres) results.postgresChain.push(await goferRun(onPostgres, "bench-chain"));
     results.directFan.push(await directParallel(round));
     results.goferFan.push(await goferRun(server, "bench-fan"));
+    if (onPostgres) results.postgresFan.push(await goferRun(onPostgres, "bench-fan"));
   }
-  const report = (label: string, gofer: number[], direct: number[]) => {
+  const rounds = (values: number[]) => values.map((v) => v.toFixed(0)).join(",");
+  const report = (label: string, gofer: number[], direct: number[], name = "gofer") => {
     const ratio = median(gofer) / median(direct);
     process.stdout.write(
-      `${label}: gofer median ${median(gofer).toFixed(0)} ms, direct median ${median(direct).toFixed(0)} ms, ` +
-        `ratio gofer/direct ${ratio.toFixed(3)}  (rounds: gofer ${gofer.map((v) => v.toFixed(0)).join(",")}; direct ${direct.map((v) => v.toFixed(0)).join(",")})\n`,
+      `${label}: ${name} median ${median(gofer).toFixed(0)} ms, direct median ${median(direct).toFixed(0)} ms, ` +
+        `ratio ${name}/direct ${ratio.toFixed(3)}  (rounds: ${name} ${rounds(gofer)}; direct ${rounds(direct)})\n`,
     );
   };
   report(`chain of ${TASKS} sequential tasks`, results.goferChain, results.directChain);
   report(`fan-out of ${TASKS} parallel tasks`, results.goferFan, results.directFan);
+  if (onPostgres) {
+    const name = "gofer-on-postgres";
+    report(`chain of ${TASKS} sequential tasks`, results.postgresChain, results.directChain, name);
+    report(`fan-out of ${TASKS} parallel tasks`, results.postgresFan, results.directFan, name);
+    const versus = (postgresRuns: number[], sqliteRuns: number[]) =>
+      (median(postgresRuns) / median(sqliteRuns)).toFixed(3);
+    process.stdout.write(
+      `storage: ratio PostgreSQL/SQLite (gofer medians) chain ${versus(results.postgresChain, results.goferChain)}, ` +
+        `fan-out ${versus(results.postgresFan, results.goferFan)}\n`,
+    );
+  }
 } finally {
+  await onPostgres?.stop();
+  await postgres?.stop();
   await server.stop();
 }

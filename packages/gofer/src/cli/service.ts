@@ -1,11 +1,16 @@
 /**
  * `gofer service start`: run the server in the foreground until SIGINT/SIGTERM. `gofer service
- * rotate-secret-key`: re-encrypt the stored secrets under a new key, with the server stopped. The server's
- * modules are loaded only when these commands run, so client commands start quickly.
+ * rotate-secret-key`: re-encrypt the stored secrets under a new key, with the server stopped. `gofer service
+ * migrate-storage`: copy an installation from SQLite into an empty PostgreSQL database, with the server
+ * stopped. The server's modules are loaded only when these commands run, so client commands start quickly.
  */
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Command } from "commander";
+import type { MigrateStorageReport } from "../service/migrate-storage.ts";
+import type { OutputFormat } from "./cli-config.ts";
 import { CliError } from "./cli-error.ts";
+import { Printer } from "./output/printer.ts";
 
 export function registerServiceCommands(program: Command): void {
   const service = program.command("service").description("Run and manage the Gofer server");
@@ -88,6 +93,69 @@ export function registerServiceCommands(program: Command): void {
       } finally {
         await db.destroy();
       }
+    });
+
+  service
+    .command("migrate-storage")
+    .description(
+      "Copy a whole installation from its SQLite file into an empty PostgreSQL database, in one transaction, " +
+        "and verify every table's row count. Stop the server first; the SQLite file is only read. Logs, " +
+        "object contents and the secret key file are not in the database and stay where they are",
+    )
+    .option("--from <path>", "the SQLite database file (default: server.storage_path of --config)")
+    .requiredOption("--to <url>", "the target: postgres://user:password@host:port/database, empty")
+    .option("--connect-timeout <seconds>", "how long to keep trying to reach PostgreSQL", "10")
+    .action(async (options: { from?: string; to: string; connectTimeout: string }, command: Command) => {
+      const flags = command.optsWithGlobals<{ config?: string; output?: OutputFormat; json?: boolean }>();
+      const out = new Printer({ format: flags.json ? "json" : (flags.output ?? "table"), detail: false });
+      const { databaseUrlProblem } = await import("../config/database-url.ts");
+      const { maskDatabaseUrl } = await import("../support/database-url.ts");
+      const problem = databaseUrlProblem(options.to);
+      if (problem !== undefined) {
+        throw new CliError(`--to ${maskDatabaseUrl(options.to)} ${problem}`, { exitCode: 2 });
+      }
+      const seconds = Number(options.connectTimeout);
+      if (!Number.isFinite(seconds) || seconds <= 0) {
+        throw new CliError(`--connect-timeout must be a number of seconds, got ${options.connectTimeout}`, {
+          exitCode: 2,
+        });
+      }
+      const { loadConfig } = await import("../config/index.ts");
+      const { migrateStorage, StorageCopyError } = await import("../service/migrate-storage.ts");
+      const config = loadConfig({ configPath: flags.config });
+      const sourcePath = resolve(options.from ?? config.server.storage_path);
+      let report: MigrateStorageReport;
+      try {
+        report = await migrateStorage(config, {
+          sourcePath,
+          targetUrl: options.to,
+          connectTimeoutMs: seconds * 1000,
+          onTable: (table, rows) => {
+            if (process.stderr.isTTY) out.note(`copied ${table}: ${rows} row(s)`);
+          },
+        });
+      } catch (error) {
+        if (error instanceof StorageCopyError) throw new CliError(error.message, { hint: error.hint });
+        throw error;
+      }
+      const kept = report.left_in_place;
+      out.result(report, () => [
+        `Copied ${report.source} into ${report.target} (schema ${report.schema_version}, instance ${report.instance_id}).`,
+        "",
+        out.table(
+          ["table", "sqlite", "postgresql"],
+          report.tables.map((count) => [count.table, String(count.sqlite), String(count.postgres)]),
+        ),
+        "",
+        `Verified: every table holds as many rows in PostgreSQL as in SQLite. New ids continue after the copied ones (${report.sequences.map((s) => `${s.table}.${s.column} from ${s.next}`).join(", ")}).`,
+        `The SQLite file was only read${report.in_use_check === "unavailable" ? " (this system cannot tell whether another process has it open: make sure the server is stopped)" : ""}.`,
+        "Not in the database, so left where they are:",
+        `  task logs      ${kept.task_logs}`,
+        `  object files   ${kept.objects}`,
+        `  secret key     ${kept.secret_key} (secrets were copied still encrypted under it)`,
+        "Next: start the server with server.database_url (GOFER_WEB_SERVER__DATABASE_URL) set to the target, the " +
+          "same server.data_dir and the same secret key; keep the SQLite file until you have checked the new server.",
+      ]);
     });
 }
 
