@@ -75,24 +75,18 @@ export function registerServiceCommands(program: Command): void {
         throw new CliError(`the new key must be exactly 32 bytes, got ${newKey.length}`, { exitCode: 2 });
       }
       const { loadConfig } = await import("../config/index.ts");
-      const { openDatabase } = await import("../storage/database.ts");
-      const { rotateSecretKey } = await import("../secrets/rotate-key.ts");
+      const { rotateInstallationSecretKey } = await import("../service/rotate-secret-key.ts");
       const config = loadConfig({ configPath });
       await refuseIfServing(config.server.url);
-      const db = await openDatabase(config.server);
-      try {
-        const outcome = await rotateSecretKey(db, config.secret_store.sqlite, newKey);
-        const count = `${outcome.pipelineSecrets} pipeline and ${outcome.globalSecrets} global secret(s)`;
-        process.stdout.write(
-          outcome.keyFileReplaced
-            ? `Re-encrypted ${count}; the key file ${config.secret_store.sqlite.key_file} now holds the new key.\n`
-            : `Re-encrypted ${count} under the new key. Now set secret_store.sqlite.encryption_key (or ` +
-                "GOFER_WEB_SECRET_STORE__SQLITE__ENCRYPTION_KEY) to the new key before starting the server: " +
-                "the old key no longer opens the secrets.\n",
-        );
-      } finally {
-        await db.destroy();
-      }
+      const outcome = await rotateInstallationSecretKey(config, newKey);
+      const count = `${outcome.pipelineSecrets} pipeline and ${outcome.globalSecrets} global secret(s)`;
+      process.stdout.write(
+        outcome.keyFileReplaced
+          ? `Re-encrypted ${count}; the key file ${config.secret_store.sqlite.key_file} now holds the new key.\n`
+          : `Re-encrypted ${count} under the new key. Now set secret_store.sqlite.encryption_key (or ` +
+              "GOFER_WEB_SECRET_STORE__SQLITE__ENCRYPTION_KEY) to the new key before starting the server: " +
+              "the old key no longer opens the secrets.\n",
+      );
     });
 
   service
