@@ -6,7 +6,7 @@
 import { session } from "../state/session.ts";
 import { Signal } from "../state/signal.ts";
 import { openApiSocket } from "./client.ts";
-import type { GoferEvent } from "./types.ts";
+import type { EventDetailsByKind, EventKindName, EventOf, GoferEvent } from "./types.ts";
 
 type Listener = (event: GoferEvent) => void;
 
@@ -60,15 +60,19 @@ session.token.subscribe(() => {
   if (socket) connect();
 });
 
-/** The event's name (`started_run`…) and its details. */
-export function eventKind(event: GoferEvent): { name: string; details: Record<string, unknown> } {
-  const [name = "unknown", details = {}] = Object.entries(event.kind)[0] ?? [];
-  return { name, details };
+/**
+ * The event's name (`started_run`…) and its details, typed by the SDK's one map of kinds (as the SDK's `eventOf`,
+ * which is not imported so that none of the SDK's runtime reaches the bundle): `name` narrows `details`.
+ */
+export function eventKind(event: GoferEvent): EventOf {
+  const [name, details] = Object.entries(event.kind)[0] as [EventKindName, EventDetailsByKind[EventKindName]];
+  return { name, details } as EventOf;
 }
 
 /** Whether the event names this pipeline (and this run, when given). */
 export function concerns(event: GoferEvent, namespace: string, pipeline: string, run?: number): boolean {
   const { details } = eventKind(event);
-  if (details.namespace_id !== namespace || details.pipeline_id !== pipeline) return false;
-  return run === undefined || details.run_id === undefined || Number(details.run_id) === run;
+  if (!("pipeline_id" in details) || details.namespace_id !== namespace || details.pipeline_id !== pipeline)
+    return false;
+  return run === undefined || !("run_id" in details) || details.run_id === run;
 }

@@ -4,6 +4,9 @@
  */
 export type {
   Deployment,
+  EventDetailsByKind,
+  EventKindName,
+  EventOf,
   Extension,
   GoferEvent,
   Namespace,

@@ -22,7 +22,8 @@ export function NamespacePage({ namespace }: { namespace: string }) {
     () =>
       onEvent((event) => {
         const { name, details } = eventKind(event);
-        if (details.namespace_id === namespace && /pipeline/.test(name)) pipelines.reload();
+        if ("namespace_id" in details && details.namespace_id === namespace && /pipeline/.test(name))
+          pipelines.reload();
         if (/namespace/.test(name)) namespaces.reload();
       }),
     [namespace],
