@@ -483,18 +483,28 @@ export class Orchestrator {
           for (const execution of executions) {
             if (execution.state !== "waiting") continue;
             if (timedOut) {
-              await this.#launcher.completeWithoutContainer(execution, "failed", {
-                reason: "timeout",
-                description: `${describeRunTimeout(run)} before this task started`,
-              });
+              await this.#launcher.completeWithoutContainer(
+                execution,
+                "failed",
+                {
+                  reason: "timeout",
+                  description: `${describeRunTimeout(run)} before this task started`,
+                },
+                { moveOn: false },
+              );
               settled = false;
               continue;
             }
             if (run.cancel_requested) {
-              await this.#launcher.completeWithoutContainer(execution, "cancelled", {
-                reason: "cancelled",
-                description: "The run was cancelled before this task started",
-              });
+              await this.#launcher.completeWithoutContainer(
+                execution,
+                "cancelled",
+                {
+                  reason: "cancelled",
+                  description: "The run was cancelled before this task started",
+                },
+                { moveOn: false },
+              );
               settled = false;
               continue;
             }
@@ -517,15 +527,25 @@ export class Orchestrator {
             }
             settled = false;
             if (verdict === "skip") {
-              await this.#launcher.completeWithoutContainer(execution, "skipped", {
-                reason: "failed_precondition",
-                description: describeUnmetParents(execution.task.depends_on, statuses),
-              });
+              await this.#launcher.completeWithoutContainer(
+                execution,
+                "skipped",
+                {
+                  reason: "failed_precondition",
+                  description: describeUnmetParents(execution.task.depends_on, statuses),
+                },
+                { moveOn: false },
+              );
             } else {
-              await this.#launcher.completeWithoutContainer(execution, "cancelled", {
-                reason: "cancelled",
-                description: "A task this one depends on was cancelled",
-              });
+              await this.#launcher.completeWithoutContainer(
+                execution,
+                "cancelled",
+                {
+                  reason: "cancelled",
+                  description: "A task this one depends on was cancelled",
+                },
+                { moveOn: false },
+              );
             }
           }
           if (!settled)
@@ -594,7 +614,7 @@ export class Orchestrator {
     for (const execution of await listTaskExecutions(db, key.namespace_id, key.pipeline_id, key.run_id)) {
       if (execution.state === "complete") continue;
       if (execution.state === "waiting") {
-        await this.#launcher.completeWithoutContainer(execution, "failed", reason);
+        await this.#launcher.completeWithoutContainer(execution, "failed", reason, { moveOn: false });
         continue;
       }
       started++;

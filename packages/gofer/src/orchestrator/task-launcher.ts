@@ -353,8 +353,9 @@ export class TaskLauncher {
     execution: StoredTaskExecution,
     status: TaskExecutionStatus,
     reason: Reason | null,
+    { moveOn = true }: { moveOn?: boolean } = {},
   ): Promise<void> {
-    await this.#complete(executionKey(execution), status, reason, null);
+    await this.#complete(executionKey(execution), status, reason, null, moveOn);
   }
 
   /**
@@ -711,11 +712,16 @@ export class TaskLauncher {
     }
   }
 
+  /**
+   * `moveOn: false` when the caller holds the run's lock and settles the run itself (the run loop skipping or
+   * cancelling tasks): a follow-up decision per task would re-read the whole run once per task.
+   */
   async #complete(
     key: LogKey,
     status: TaskExecutionStatus,
     reason: Reason | null,
     exitCode: number | null,
+    moveOn = true,
   ): Promise<void> {
     const { db, bus, logs, onTaskComplete } = this.#options;
     if (await this.#retry(key, status, reason, exitCode)) {
@@ -744,7 +750,7 @@ export class TaskLauncher {
     logs
       .dropResumePoint(key)
       .catch((error: unknown) => this.#options.log?.("removing a log's resume point failed", error));
-    void onTaskComplete(key);
+    if (moveOn) void onTaskComplete(key);
   }
 }
 
