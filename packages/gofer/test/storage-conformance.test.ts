@@ -822,17 +822,7 @@ describe("PostgreSQL: start, lock, masking, reconnect", () => {
       await admin.query(
         "select pg_terminate_backend(pid) from pg_stat_activity where datname = 'reconnect_test' and pid <> pg_backend_pid()",
       );
-      let failures = 0;
-      for (let i = 0; i < 3; i++) {
-        try {
-          await namespaces.listNamespaces(db);
-        } catch {
-          failures++;
-        }
-      }
-      assert.ok(failures <= 1, `at most the first query after the loss fails (${failures})`);
-      assert.deepEqual(await namespaces.listNamespaces(db), []);
-      // The lock is held again: another server is refused.
+      // Until the lock is held again queries are refused (fenced), then they work on a new connection.
       for (
         let waited = 0;
         !warnings.some((w) => w.includes("took the server lock")) && waited < 10_000;
@@ -844,11 +834,66 @@ describe("PostgreSQL: start, lock, masking, reconnect", () => {
         warnings.some((w) => w.includes("took the server lock")),
         warnings.join("\n"),
       );
+      let failures = 0;
+      for (let i = 0; i < 3; i++) {
+        try {
+          await namespaces.listNamespaces(db);
+        } catch {
+          failures++;
+        }
+      }
+      assert.ok(failures <= 1, `at most the first query after the lock is back fails (${failures})`);
+      assert.deepEqual(await namespaces.listNamespaces(db), []);
+      // The lock is held again: another server is refused.
       await assert.rejects(openDatabase({ storage_path: "", database_url: url }), /another Gofer server/);
       assert.ok(warnings.every((w) => !w.includes(PASSWORD) && !w.includes(encodeURIComponent(PASSWORD))));
     } finally {
       await admin.end();
       await db.destroy();
+    }
+  });
+
+  test("a server whose lock was taken by another while it was lost writes nothing more (fenced)", async () => {
+    const pgs = postgres as PrivatePostgres;
+    const url = await pgs.createDatabase("fence_test");
+    const warnings: string[] = [];
+    const first = await openDatabase(
+      { storage_path: "", database_url: url },
+      { warn: (message) => warnings.push(message) },
+    );
+    const admin = new pg.Client({ connectionString: pgs.adminUrl });
+    await admin.connect();
+    let second: GoferDb | undefined;
+    try {
+      assert.deepEqual(await namespaces.listNamespaces(first), []);
+      // Ends only the connection holding the first server's lock; a second server takes it before it is back.
+      await admin.query(
+        "select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' and granted and database = (select oid from pg_database where datname = 'fence_test')",
+      );
+      for (
+        let waited = 0;
+        !warnings.some((w) => w.includes("lost the connection")) && waited < 5_000;
+        waited += 20
+      )
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      second = await openDatabase({ storage_path: "", database_url: url });
+      await assert.rejects(namespaces.listNamespaces(first), /does not hold its server lock/);
+      for (
+        let waited = 0;
+        !warnings.some((w) => w.includes("another Gofer server now holds")) && waited < 10_000;
+        waited += 100
+      )
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.ok(
+        warnings.some((w) => w.includes("another Gofer server now holds")),
+        warnings.join("\n"),
+      );
+      await assert.rejects(namespaces.listNamespaces(first), /another server took it/);
+      assert.deepEqual(await namespaces.listNamespaces(second), []);
+    } finally {
+      await admin.end();
+      await first.destroy();
+      await second?.destroy();
     }
   });
 

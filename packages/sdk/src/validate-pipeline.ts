@@ -568,6 +568,13 @@ function checkGroupTemplate(group: string, path: string, scope: Scope): void {
         path,
         `concurrency.group ${quote(group)}: ${quote(`\${${name}}`)} does not name a run variable; a name is letters, digits and _`,
       );
+    } else if (name.toUpperCase().startsWith("GOFER_")) {
+      // Gofer's own variables are set on tasks, not given with a run: a run would have to pass one to start,
+      // and would then override it in its tasks.
+      scope.add(
+        path,
+        `concurrency.group ${quote(group)}: ${quote(`\${${name}}`)} is one of Gofer's own task variables, not a run variable; name a variable the run is started with (-v NAME=…)`,
+      );
     }
     from = close + 1;
   }

@@ -60,5 +60,6 @@ export function nextAttemptAt(
     return undefined;
   const delay = parseDuration(retries.delay) ?? 1000;
   const maxDelay = parseDuration(retries.max_delay) ?? 300_000;
-  return endedAt + Math.min(delay * retries.factor ** (attempt - 1), maxDelay);
+  // Whole milliseconds: a fractional factor must not produce a time an integer column refuses.
+  return endedAt + Math.round(Math.min(delay * retries.factor ** (attempt - 1), maxDelay));
 }

@@ -3,6 +3,7 @@
  * (and every promise about it) is storage/copy-to-postgres.ts; this adds what the database does not hold and the
  * person must keep: the log and object folders, and the key the copied secrets are encrypted under.
  */
+import { dirname, join, resolve } from "node:path";
 import type { Config } from "../config/config.ts";
 import { type CopyReport, copySqliteToPostgres, StorageCopyError } from "../storage/copy-to-postgres.ts";
 
@@ -28,15 +29,21 @@ export async function migrateStorage(
   },
 ): Promise<MigrateStorageReport> {
   const report = await copySqliteToPostgres(options);
+  // The files that stay are the data folder's: that of the configuration when it holds the source, else the
+  // source's own folder, where a server keeps them by default beside gofer.db.
+  const configured = resolve(config.server.storage_path) === resolve(options.sourcePath);
+  const folder = dirname(resolve(options.sourcePath));
   return {
     ...report,
     left_in_place: {
-      task_logs: config.api.task_execution_logs_dir,
-      objects: config.object_store.filesystem.path,
+      task_logs: configured ? config.api.task_execution_logs_dir : join(folder, "logs"),
+      objects: configured ? config.object_store.filesystem.path : join(folder, "objects"),
       secret_key:
         config.secret_store.sqlite.encryption_key !== ""
           ? "secret_store.sqlite.encryption_key (configured)"
-          : config.secret_store.sqlite.key_file,
+          : configured
+            ? config.secret_store.sqlite.key_file
+            : join(folder, "secret-store.key"),
     },
   };
 }

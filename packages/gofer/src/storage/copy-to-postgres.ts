@@ -341,9 +341,17 @@ async function copyAll(
     tables.push({ table, sqlite: sqliteRows, postgres: postgresRows });
     options.onTable?.(table, postgresRows);
     for (const column of identities) {
+      // SQLite's AUTOINCREMENT never reuses an id, even of rows since deleted (events pruned by retention):
+      // the sequence continues after its high-water mark, so no client sees an event id twice.
+      const highWater = await sql<{
+        seq: number | null;
+      }>`select seq from sqlite_sequence where name = ${table}`
+        .execute(snapshot)
+        .then((result) => Number(result.rows[0]?.seq ?? 0))
+        .catch(() => 0);
       const next = await sql<{ next: number | string }>`select setval(
           pg_get_serial_sequence(${table}, ${column}),
-          coalesce(max(${sql.id(column)}), 0) + 1,
+          greatest(coalesce(max(${sql.id(column)}), 0), ${highWater}) + 1,
           false
         ) as next from ${sql.table(table)}`.execute(trx);
       sequences.push({ table, column, next: Number(next.rows[0]?.next) });

@@ -58,6 +58,8 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     types,
     max: 1,
     keepAlive: true,
+    // A silent network partition is noticed in seconds, not after the system's two-hour keepalive default.
+    keepAliveInitialDelayMillis: 10_000,
     idleTimeoutMillis: 60_000,
     connectionTimeoutMillis: 10_000,
   });
@@ -70,6 +72,13 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
         Client: pg.Client,
         options: pool.options,
         connect: async () => {
+          // Fenced: without the server lock another server may be writing, so this one writes nothing.
+          if (!lock.held()) {
+            throw new Error(
+              `Gofer does not hold its server lock on PostgreSQL at ${where} (its connection was lost` +
+                `${lock.takenByAnother() ? ", and another server took it: stop one of them and restart this one" : "; taking it again"})`,
+            );
+          }
           const turn = await queue.acquire();
           try {
             const client = await pool.connect();
@@ -165,6 +174,10 @@ class ConnectionQueue {
 }
 
 interface ServerLock {
+  /** Whether the lock is held now: false from a lost lock connection until it is taken again. */
+  held(): boolean;
+  /** True once another server took the lock while this one had lost it: this one stays fenced. */
+  takenByAnother(): boolean;
   release(): Promise<void>;
 }
 
@@ -201,12 +214,15 @@ async function takeServerLock(
     );
   }
   // The lock lives as long as its connection: if that breaks, take it again once the database answers.
+  let held = true;
+  let takenByAnother = false;
   const watch = (current: pg.Client) => {
     let lost = false;
     current.on("error", (error) => {
       // A dying connection may report more than one error; one retake is enough.
       if (closed || lost) return;
       lost = true;
+      held = false;
       current.end().catch(() => undefined);
       warn(
         `lost the connection holding the server lock on PostgreSQL at ${where} (${maskSecret(error.message, url)}); taking it again`,
@@ -228,14 +244,25 @@ async function takeServerLock(
           return;
         }
         if (await holdsLock(candidate)) {
+          if (closed) {
+            await candidate.end().catch(() => undefined);
+            return;
+          }
+          held = true;
           client = candidate;
           candidate.removeAllListeners("error");
           watch(candidate);
           warn(`took the server lock on PostgreSQL at ${where} again`);
           return;
         }
-        warn(`another Gofer server now holds the server lock on PostgreSQL at ${where}; stop one of them`);
+        // Stays fenced: every query fails until this server is restarted, so two servers never both write.
+        takenByAnother = true;
+        warn(
+          `another Gofer server now holds the server lock on PostgreSQL at ${where}: this server stops using ` +
+            "the database; stop one of them and restart this one",
+        );
         await candidate.end();
+        return;
       } catch {
         await candidate.end().catch(() => undefined);
       }
@@ -243,6 +270,8 @@ async function takeServerLock(
   };
   watch(client);
   return {
+    held: () => held,
+    takenByAnother: () => takenByAnother,
     async release() {
       closed = true;
       await client.end().catch(() => undefined);

@@ -188,6 +188,8 @@ export async function requeueRun(db: GoferDb, key: RunKey): Promise<boolean> {
       state: "pending",
       status: "unknown",
       status_reason_json: null,
+      // Queued again like a new run: it starts (and its timeout counts) from its admission.
+      started: 0,
       ended: 0,
       cancel_requested: 0,
       retries: eb("retries", "+", 1),

@@ -381,7 +381,9 @@ function invalidConfig(
 function describeProblem(problem: ValidationProblem): string {
   if (problem.taskId === undefined) return problem.message;
   const subject = `task \`${problem.taskId}\``;
-  return problem.message.startsWith(`${subject} `) ? problem.message : `${subject}: ${problem.message}`;
+  return problem.message.startsWith(`${subject} `) || problem.message.startsWith(`${subject}:`)
+    ? problem.message
+    : `${subject}: ${problem.message}`;
 }
 
 // Node's report of an uncaught error: the offending source line and a caret, then the error, then its stack;
