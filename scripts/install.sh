@@ -41,6 +41,7 @@ if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
     echo "install: installing postgresql with apt (the storage tests run a private cluster; its service is not started)" >&2
     online_clusters() { command -v pg_lsclusters >/dev/null 2>&1 && pg_lsclusters -h 2>/dev/null | awk '$4 == "online" { print $1 " " $2 }' || true; }
     online_before=$(online_clusters)
+    clusters_before=$(command -v pg_lsclusters >/dev/null 2>&1 && pg_lsclusters -h 2>/dev/null | awk '{ print $1 " " $2 }' || true)
     policy=/usr/sbin/policy-rc.d
     saved_policy=""
     if [ -e "$policy" ]; then
@@ -66,6 +67,13 @@ if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
         pg_ctlcluster "$version" "$cluster" stop || true
       fi
     done <<<"$(online_clusters)"
+    # The cluster the package created must not come up at the next boot either: the tests run their own.
+    while read -r version cluster; do
+      [ -n "$version" ] || continue
+      if ! grep -qx "$version $cluster" <<<"$clusters_before" && [ -f "/etc/postgresql/$version/$cluster/start.conf" ]; then
+        echo "manual" >"/etc/postgresql/$version/$cluster/start.conf"
+      fi
+    done <<<"$(command -v pg_lsclusters >/dev/null 2>&1 && pg_lsclusters -h 2>/dev/null | awk '{ print $1 " " $2 }' || true)"
   else
     echo "install: postgresql missing (sudo apt-get install --no-install-recommends postgresql): the PostgreSQL storage tests need its server binaries" >&2
   fi

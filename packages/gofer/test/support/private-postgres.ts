@@ -80,6 +80,13 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     rmSync(folder, { recursive: true, force: true });
   };
   process.once("exit", stopNow);
+  // pg_ctl starts the postmaster in a session of its own, so an interrupted test run would leave it running.
+  const onSignal = (signal: NodeJS.Signals) => {
+    stopNow();
+    process.kill(process.pid, signal);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
     run("initdb", [
       "-D",
@@ -152,6 +159,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
         process.off("exit", stopNow);
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
         stopNow();
       },
     };
@@ -160,6 +169,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       pid = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
     }
     process.off("exit", stopNow);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     stopNow();
     throw error;
   }
