@@ -3,6 +3,7 @@
  * code, and the server imports its pipeline model and rules from here.
  */
 
+export { concurrencyGroupVariables, fillConcurrencyGroup } from "./concurrency-group.ts";
 export { formatDuration, parseDuration } from "./durations.ts";
 export {
   describeIdentifierRule,

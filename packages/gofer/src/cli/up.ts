@@ -2,6 +2,7 @@
  * `gofer up <file|dir>` (and `gofer pipeline create`): load a pipeline written in TypeScript, JavaScript or
  * JSON, show what changes against the live version, register it as a new version and deploy it.
  */
+import { concurrencyGroupVariables } from "@gofer/sdk";
 import { GoferApiError, type PipelineConfigVersion } from "@gofer/sdk/client";
 import type { Command } from "commander";
 import { positiveInteger } from "./arguments.ts";
@@ -85,7 +86,7 @@ export async function upAction(path: string, options: UpOptions, command: Comman
     "",
     "Next:",
     ...(deployed ? [] : [`  gofer pipeline config deploy ${config.id} ${version}`]),
-    `  gofer run start ${config.id} --watch`,
+    `  gofer run start ${config.id}${groupVariableFlags(config)} --watch`,
     `  gofer pipeline get ${config.id}`,
   ]);
 }
@@ -102,4 +103,10 @@ async function liveConfig(
     if (error instanceof GoferApiError && error.status === 404) return undefined;
     throw error;
   }
+}
+
+/** `-v NAME=…` for each run variable the pipeline's concurrency group needs: a run without them is refused. */
+function groupVariableFlags(config: { concurrency?: { group: string } }): string {
+  const names = config.concurrency ? concurrencyGroupVariables(config.concurrency.group) : [];
+  return names.map((name) => ` -v ${name}=…`).join("");
 }

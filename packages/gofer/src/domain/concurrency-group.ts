@@ -6,14 +6,8 @@
  * Only the variables the run was started with are used: the group must be known when the run is accepted, and a
  * run variable is the only value a caller chooses per run. A `$` not followed by `{` is kept as it is.
  */
+import { concurrencyGroupVariables, fillConcurrencyGroup } from "@gofer/sdk";
 import { badRequest } from "./errors.ts";
-
-const REFERENCE = /\$\{([^}]*)\}/g;
-
-/** The run variables a group template uses, each once, in order of first use. */
-export function groupTemplateVariables(template: string): string[] {
-  return [...new Set([...template.matchAll(REFERENCE)].map((match) => match[1] as string))];
-}
 
 /**
  * The group a run belongs to. A template naming a variable the run was not given refuses the run (400): it
@@ -24,13 +18,13 @@ export function resolveConcurrencyGroup(
   template: string,
   variables: Readonly<Record<string, string>>,
 ): string {
-  const missing = groupTemplateVariables(template).filter((name) => !Object.hasOwn(variables, name));
+  const missing = concurrencyGroupVariables(template).filter((name) => !Object.hasOwn(variables, name));
   if (missing.length > 0) {
     const names = missing.map((name) => (name === "" ? '""' : name)).join(", ");
     const example = JSON.stringify(Object.fromEntries(missing.map((name) => [name, "..."])));
     throw badRequest(
-      `The pipeline's concurrency group "${template}" needs the run ${missing.length === 1 ? "variable" : "variables"} ${names}, which the run was not given; start it with "variables": ${example}`,
+      `The pipeline's concurrency group "${template}" needs the run ${missing.length === 1 ? "variable" : "variables"} ${names}, which the run was not given; start it with "variables": ${example} (gofer run start … ${missing.map((name) => `-v ${name}=…`).join(" ")})`,
     );
   }
-  return template.replace(REFERENCE, (_match, name: string) => variables[name] as string);
+  return fillConcurrencyGroup(template, variables);
 }
