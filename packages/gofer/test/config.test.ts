@@ -64,6 +64,8 @@ describe("defaults", () => {
         extension_url: "http://127.0.0.1:8080",
         tls: undefined,
         shutdown_timeout_ms: 15_000,
+        replica_url: "http://127.0.0.1:8080",
+        lease_timeout_ms: 15_000,
       },
       api: {
         task_execution_logs_dir: join(dataDir, "logs"),

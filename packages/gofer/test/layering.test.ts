@@ -18,6 +18,7 @@ const SERVER_SOURCES = join(PACKAGES, "gofer", "src");
 const SDK = join(PACKAGES, "sdk");
 
 type Layer =
+  | "replicas"
   | "domain"
   | "support"
   | "config"
@@ -67,12 +68,24 @@ const LAYERS: Record<Layer, Layer[]> = {
   orchestrator: ["config", "scheduler", ...STORES],
   extensions: ["config", "scheduler", ...STORES],
   retention: ["storage", "events", "logs", "objects"],
+  // Which replica leads, and what passes between replicas (events); used by the API and the assembly.
+  replicas: ["storage", "events"],
   // The rules and transaction boundaries of every operation.
-  services: ["config", "scheduler", ...STORES, ...RUNTIMES],
+  services: ["config", "scheduler", ...STORES, ...RUNTIMES, "replicas"],
   // HTTP: routes call services (and still reach some runtimes and stores directly).
-  api: ["config", "scheduler", ...STORES, ...RUNTIMES, "services"],
+  api: ["config", "scheduler", ...STORES, ...RUNTIMES, "services", "replicas"],
   // The assembly: builds every part and starts the listeners.
-  service: ["config", "version", "scheduler", ...STORES, ...RUNTIMES, "retention", "services", "api"],
+  service: [
+    "config",
+    "version",
+    "scheduler",
+    ...STORES,
+    ...RUNTIMES,
+    "retention",
+    "replicas",
+    "services",
+    "api",
+  ],
   // The CLI talks to a server through the SDK's HTTP client only. `gofer service start` is the one way in to
   // server code: it starts the server in this process (a dynamic import, so other commands never load it).
   cli: ["config", "version", "service"],

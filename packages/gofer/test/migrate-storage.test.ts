@@ -212,7 +212,7 @@ describe("gofer service migrate-storage", { timeout: 300_000 }, () => {
     // --- a second copy into the now filled target is refused ---------------------------------------------
     const whileServing = await migrate(["--from", sqlitePath, "--to", targetUrl]);
     assert.equal(whileServing.code, 1, showResult(whileServing));
-    assert.match(whileServing.stderr, /another Gofer server is using the PostgreSQL database/);
+    assert.match(whileServing.stderr, /already holds Gofer data/);
     await server.restart(
       async () => {
         const again = await migrate(["--from", sqlitePath, "--to", targetUrl]);

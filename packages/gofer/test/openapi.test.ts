@@ -113,7 +113,7 @@ function envelopeFields(document: Document, operation: Operation): string[] | un
 }
 
 /** Operations this server adds to v0, each a decision written down in the README (pipeline controls). */
-const EXTENSIONS_OF_V0 = new Set(["list_task_attempts", "get_attempt_logs", "retry_run"]);
+const EXTENSIONS_OF_V0 = new Set(["list_task_attempts", "get_attempt_logs", "retry_run", "list_replicas"]);
 
 describe("OpenAPI document", () => {
   it("matches the committed openapi.json (run `npm run openapi` after changing a route)", async () => {

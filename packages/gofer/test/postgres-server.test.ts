@@ -1,13 +1,13 @@
 /**
  * A real server on PostgreSQL (server.database_url, a private cluster from support/private-postgres.ts) runs a
- * small DAG pipeline on the real Docker engine to completion, restarts, and reads the run back; a second server on
- * the same database is refused while the first runs.
+ * small DAG pipeline on the real Docker engine to completion, restarts, and reads the run back. Several servers on
+ * one database (replicas) are tested in replicas.test.ts.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { pageEvents } from "../src/storage/events-store.ts";
 import { deployPipeline, getRun, pipelineConfig, shTask, startRun, waitForRun } from "./support/pipelines.ts";
-import { PASSWORD, type PrivatePostgres, startPrivatePostgres } from "./support/private-postgres.ts";
+import { type PrivatePostgres, startPrivatePostgres } from "./support/private-postgres.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
 
 describe("a server on PostgreSQL", () => {
@@ -62,17 +62,5 @@ describe("a server on PostgreSQL", () => {
     const next = await startRun(s, "on-postgres");
     assert.equal(next, runId + 1);
     await waitForRun(s, "on-postgres", next);
-  });
-
-  it("refuses a second server on the same database, without printing the password", async () => {
-    const message = await startTestServer({}, { databaseUrl }).then(
-      async (second) => {
-        await second.stop();
-        return "started";
-      },
-      (error: Error) => error.message,
-    );
-    assert.match(message, /another Gofer server is using the PostgreSQL database/);
-    assert.ok(!message.includes(PASSWORD) && !message.includes(encodeURIComponent(PASSWORD)));
   });
 });

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
 import type { Deployment, PipelineConfig, Run, Task } from "../src/domain/models.ts";
+import { Leadership } from "../src/replicas/leadership.ts";
 import * as configs from "../src/storage/configs-store.ts";
 import { type GoferDb, openDatabase } from "../src/storage/database.ts";
 import * as deployments from "../src/storage/deployments-store.ts";
@@ -19,6 +20,7 @@ import * as extensions from "../src/storage/extensions-store.ts";
 import * as namespaces from "../src/storage/namespaces-store.ts";
 import * as objects from "../src/storage/objects-store.ts";
 import * as pipelines from "../src/storage/pipelines-store.ts";
+import * as replicas from "../src/storage/replicas-store.ts";
 import * as retention from "../src/storage/retention-store.ts";
 import * as roles from "../src/storage/roles-store.ts";
 import * as runs from "../src/storage/runs-store.ts";
@@ -742,26 +744,38 @@ for (const backend of BACKENDS) {
 
 // --- PostgreSQL only ----------------------------------------------------------------------------------------
 
-describe("PostgreSQL: start, lock, masking, reconnect", () => {
-  test("a second server on the same database is refused while the first holds it; free again after", async () => {
-    const url = await (postgres as PrivatePostgres).createDatabase("lock_test");
-    const target = { storage_path: "", database_url: url };
-    const first = await openDatabase(target);
+describe("PostgreSQL: start, lease, masking, reconnect", () => {
+  test("the work lease has one holder at a time; it passes on expiry with a new term, or at once when handed back", async () => {
+    const url = await (postgres as PrivatePostgres).createDatabase("lease_test");
+    const db = await openDatabase({ storage_path: "", database_url: url });
     try {
-      const refused = await openDatabase(target).then(
-        () => undefined,
-        (error: Error) => error.message,
+      const first = await replicas.claimLease(db, "work", "a", 1_000);
+      assert.equal(first?.holder, "a");
+      assert.equal(first?.term, 1);
+      assert.equal(first?.serving, false);
+      assert.equal(
+        await replicas.claimLease(db, "work", "b", 1_000),
+        undefined,
+        "b is refused while a holds it",
       );
-      assert.match(refused ?? "", /another Gofer server is using the PostgreSQL database/);
-      assert.ok(
-        !(refused ?? "").includes(PASSWORD) && !(refused ?? "").includes(encodeURIComponent(PASSWORD)),
-      );
-      assert.match(refused ?? "", /gofer:\*\*\*@127\.0\.0\.1/);
+      assert.equal(await replicas.markLeaseServing(db, "work", "b", 1), false, "only the holder serves");
+      assert.equal(await replicas.markLeaseServing(db, "work", "a", 1), true);
+      const renewed = await replicas.claimLease(db, "work", "a", 1_000);
+      assert.equal(renewed?.term, 1, "a renewal keeps the term");
+      assert.equal(renewed?.serving, true, "and the serving flag");
+      assert.ok((renewed?.expires ?? 0) >= (first?.expires ?? 0));
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      assert.equal((await replicas.getLease(db, "work"))?.expired, true);
+      const taken = await replicas.claimLease(db, "work", "b", 60_000);
+      assert.equal(taken?.holder, "b");
+      assert.equal(taken?.term, 2, "a new holder starts a new term");
+      assert.equal(taken?.serving, false, "not serving until it has taken over");
+      assert.equal(await replicas.claimLease(db, "work", "a", 1_000), undefined, "a lost it");
+      await replicas.releaseLease(db, "work", "b");
+      assert.equal((await replicas.claimLease(db, "work", "a", 1_000))?.term, 3, "handed back: free at once");
     } finally {
-      await first.destroy();
+      await db.destroy();
     }
-    const second = await openDatabase(target);
-    await second.destroy();
   });
 
   test("an unreachable database is retried for the bound, then refused with what to check", async () => {
@@ -806,7 +820,7 @@ describe("PostgreSQL: start, lock, masking, reconnect", () => {
     assert.match(noDb, /does not exist/);
   });
 
-  test("a lost connection surfaces as an error at most once; the pool reconnects; the lock is taken again", async () => {
+  test("a lost connection surfaces as an error at most once; the pool reconnects", async () => {
     const pgs = postgres as PrivatePostgres;
     const url = await pgs.createDatabase("reconnect_test");
     const warnings: string[] = [];
@@ -818,21 +832,9 @@ describe("PostgreSQL: start, lock, masking, reconnect", () => {
     await admin.connect();
     try {
       assert.equal((await namespaces.listNamespaces(db)).length, 0);
-      // Ends every connection of the database: the pool's and the lock's.
+      // Ends every connection of the database.
       await admin.query(
         "select pg_terminate_backend(pid) from pg_stat_activity where datname = 'reconnect_test' and pid <> pg_backend_pid()",
-      );
-      // Until the lock is held again queries are refused (fenced), then they work on a new connection.
-      for (
-        let waited = 0;
-        !warnings.some((w) => w.includes("took the server lock")) && waited < 10_000;
-        waited += 100
-      ) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      assert.ok(
-        warnings.some((w) => w.includes("took the server lock")),
-        warnings.join("\n"),
       );
       let failures = 0;
       for (let i = 0; i < 3; i++) {
@@ -842,10 +844,8 @@ describe("PostgreSQL: start, lock, masking, reconnect", () => {
           failures++;
         }
       }
-      assert.ok(failures <= 1, `at most the first query after the lock is back fails (${failures})`);
+      assert.ok(failures <= 1, `at most the first query after the loss fails (${failures})`);
       assert.deepEqual(await namespaces.listNamespaces(db), []);
-      // The lock is held again: another server is refused.
-      await assert.rejects(openDatabase({ storage_path: "", database_url: url }), /another Gofer server/);
       assert.ok(warnings.every((w) => !w.includes(PASSWORD) && !w.includes(encodeURIComponent(PASSWORD))));
     } finally {
       await admin.end();
@@ -853,47 +853,51 @@ describe("PostgreSQL: start, lock, masking, reconnect", () => {
     }
   });
 
-  test("a server whose lock was taken by another while it was lost writes nothing more (fenced)", async () => {
-    const pgs = postgres as PrivatePostgres;
-    const url = await pgs.createDatabase("fence_test");
-    const warnings: string[] = [];
-    const first = await openDatabase(
+  test("a leader that cannot renew its lease in time stops leading and writes nothing more (fenced)", async () => {
+    const url = await (postgres as PrivatePostgres).createDatabase("fence_test");
+    let leadership: Leadership | undefined;
+    const db = await openDatabase(
       { storage_path: "", database_url: url },
-      { warn: (message) => warnings.push(message) },
+      { fence: () => leadership?.fenced() },
     );
-    const admin = new pg.Client({ connectionString: pgs.adminUrl });
-    await admin.connect();
-    let second: GoferDb | undefined;
+    const lost: string[] = [];
     try {
-      assert.deepEqual(await namespaces.listNamespaces(first), []);
-      // Ends only the connection holding the first server's lock; a second server takes it before it is back.
-      await admin.query(
-        "select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' and granted and database = (select oid from pg_database where datname = 'fence_test')",
+      leadership = new Leadership({
+        db,
+        replicaId: "fenced-replica",
+        version: "test",
+        leaseTimeoutMs: 3_000,
+        takeOver: async () => undefined,
+        onLost: (reason) => lost.push(reason),
+        log: { info: () => undefined, error: () => undefined },
+      });
+      await leadership.register({ url: "http://127.0.0.1:1", external_events_url: null });
+      assert.equal(await leadership.tryLead(), true);
+      await leadership.serve();
+      assert.equal(leadership.role(), "leader");
+      assert.deepEqual(await namespaces.listNamespaces(db), []);
+      // No heartbeat renews the lease (as when the database is out of reach or the process was paused): two
+      // thirds of the timeout later the leader stops, before another replica may take the lease.
+      await new Promise((resolve) => setTimeout(resolve, 2_200));
+      await assert.rejects(
+        namespaces.listNamespaces(db),
+        /may not use PostgreSQL .*stopped leading: its lease was not renewed in time/,
       );
-      for (
-        let waited = 0;
-        !warnings.some((w) => w.includes("lost the connection")) && waited < 5_000;
-        waited += 20
-      )
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      second = await openDatabase({ storage_path: "", database_url: url });
-      await assert.rejects(namespaces.listNamespaces(first), /does not hold its server lock/);
-      for (
-        let waited = 0;
-        !warnings.some((w) => w.includes("another Gofer server now holds")) && waited < 10_000;
-        waited += 100
-      )
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      assert.ok(
-        warnings.some((w) => w.includes("another Gofer server now holds")),
-        warnings.join("\n"),
-      );
-      await assert.rejects(namespaces.listNamespaces(first), /another server took it/);
-      assert.deepEqual(await namespaces.listNamespaces(second), []);
+      assert.equal(lost.length, 1, "told once");
+      assert.match(lost[0] ?? "", /fenced-replica/);
+      const lease = await (async () => {
+        const other = await openDatabase({ storage_path: "", database_url: url });
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+          return await replicas.claimLease(other, "work", "next-replica", 3_000);
+        } finally {
+          await other.destroy();
+        }
+      })();
+      assert.equal(lease?.holder, "next-replica", "the lease passes once it has expired");
+      assert.equal(lease?.term, 2);
     } finally {
-      await admin.end();
-      await first.destroy();
-      await second?.destroy();
+      await db.destroy();
     }
   });
 

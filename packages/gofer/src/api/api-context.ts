@@ -13,6 +13,7 @@ import type { EventService } from "../services/event-service.ts";
 import type { NamespaceService } from "../services/namespace-service.ts";
 import type { ObjectService } from "../services/object-service.ts";
 import type { PipelineService } from "../services/pipeline-service.ts";
+import type { ReplicaService } from "../services/replica-service.ts";
 import type { RoleService } from "../services/role-service.ts";
 import type { RunService } from "../services/run-service.ts";
 import type { SystemService } from "../services/system-service.ts";
@@ -38,6 +39,7 @@ export interface ApiServices {
   roles: RoleService;
   runs: RunService;
   system: SystemService;
+  replicas: ReplicaService;
   taskExecutions: TaskExecutionService;
   tokens: TokenService;
 }

@@ -13,8 +13,10 @@ import type { TlsFiles } from "../config/config.ts";
 import { GoferError } from "../domain/errors.ts";
 import { ExtensionCallError } from "../extensions/extension-client.ts";
 import type { ExtensionSupervisor } from "../extensions/extension-supervisor.ts";
+import type { ReplicaView } from "../replicas/leadership.ts";
 import { answerErrorsWithEnvelope } from "./error-envelope.ts";
 import { listenerOptions } from "./listener-options.ts";
+import { forwardToLeader } from "./replica-forwarding.ts";
 
 export interface ExternalEventsOptions {
   supervisor: ExtensionSupervisor;
@@ -24,6 +26,8 @@ export interface ExternalEventsOptions {
   logger: boolean | { level: string };
   /** Serve HTTPS with this certificate and key (`external_events.use_tls`). */
   tls?: TlsFiles | undefined;
+  /** With replicas, a follower hands every event to the leader's listener, where the extensions run. */
+  replicas?: ReplicaView | undefined;
 }
 
 /** Headers that describe the hop to Gofer, not the event; the extension gets the sender's own headers. */
@@ -43,6 +47,14 @@ export function buildExternalEventsServer(options: ExternalEventsOptions): Fasti
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
 
   answerErrorsWithEnvelope(app, () => "Not found; deliver events to POST /api/external/<extension_id>");
+  if (options.replicas) {
+    forwardToLeader(app, {
+      replicas: options.replicas,
+      target: "external_events",
+      leaderOnly: () => true,
+      ...(options.tls && { ca: options.tls.cert }),
+    });
+  }
 
   app.post<{ Params: { extension_id: string } }>("/api/external/:extension_id", async (request, reply) => {
     const id = request.params.extension_id;

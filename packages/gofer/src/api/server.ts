@@ -2,6 +2,7 @@
  * Fastify wiring for the v0 API: the version header, authentication, the error envelope, request ids,
  * validation that refuses what the contract does not allow, and the generated OpenAPI document.
  */
+
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import websocket from "@fastify/websocket";
@@ -12,10 +13,12 @@ import { accessFor } from "../auth/route-access.ts";
 import { ANONYMOUS, type Principal } from "../auth/tokens.ts";
 import type { TlsFiles } from "../config/config.ts";
 import { GoferError } from "../domain/errors.ts";
+import type { ReplicaView } from "../replicas/leadership.ts";
 import type { GoferDb } from "../storage/database.ts";
 import type { ApiServices, GoferApp } from "./api-context.ts";
 import { answerErrorsWithEnvelope } from "./error-envelope.ts";
 import { listenerOptions } from "./listener-options.ts";
+import { apiNeedsLeader, forwardToLeader } from "./replica-forwarding.ts";
 import { readBodies } from "./request-bodies.ts";
 import { configRoutes } from "./routes/configs.ts";
 import { deploymentRoutes } from "./routes/deployments.ts";
@@ -50,6 +53,8 @@ export interface ServerOptions extends ApiServices {
   logger: boolean | { level: string };
   /** The web UI at `/`: off, or served from `path` ("" for the one shipped with Gofer). */
   web: { enable: boolean; path: string };
+  /** Which replica leads, when several share a PostgreSQL database: followers forward to it. */
+  replicaView?: ReplicaView;
 }
 
 /** Paths that answer without the version header: the API's own description. */
@@ -96,6 +101,15 @@ export async function buildServer(options: ServerOptions): Promise<GoferApp> {
       throw new Error(`route ${route.method} ${route.url} has no operationId, so no access entry`);
   });
   app.decorateRequest("principal", null as unknown as Principal);
+  // First, so a forwarded request is authenticated once, by the leader that answers it.
+  if (options.replicaView) {
+    forwardToLeader(app, {
+      replicas: options.replicaView,
+      target: "api",
+      leaderOnly: apiNeedsLeader,
+      ...(options.tls && { ca: options.tls.cert }),
+    });
+  }
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
     request.principal = ANONYMOUS;

@@ -57,6 +57,7 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   get_system_metadata:             PUBLIC,
   get_openapi_document:            PUBLIC,
   get_system_preferences:          ADMIN,
+  list_replicas:                   ADMIN,
   update_system_preferences:       ADMIN,
 
   create_bootstrap_token:          PUBLIC,

@@ -59,6 +59,16 @@ export const SettingsSchema = Section({
         "PostgreSQL database to store everything in instead of SQLite: postgres://user:password@host:port/database " +
         "(or postgresql://). Empty: SQLite at storage_path. Logs and objects stay on this server's disk.",
     }),
+    replica_url: Type.String({
+      default: "",
+      description:
+        "With PostgreSQL, the URL other replicas reach this one at, to hand it the requests only the leading replica " +
+        "may serve. Empty: derived from bind_address.",
+    }),
+    lease_timeout: Duration(
+      15,
+      "With PostgreSQL, how long the leading replica's lease lasts without renewal before another replica takes over its work.",
+    ),
     extension_address: Type.String({
       default: "",
       description:

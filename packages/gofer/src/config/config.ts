@@ -27,6 +27,10 @@ export interface Config {
     /** The certificate and key (PEM text) the API is served with, when `server.use_tls` is on. */
     tls: TlsFiles | undefined;
     shutdown_timeout_ms: number;
+    /** Where the other replicas reach this one (PostgreSQL only): bind_address's URL unless set. */
+    replica_url: string;
+    /** How long the leading replica's lease lasts unrenewed before another replica may take its work. */
+    lease_timeout_ms: number;
   };
   api: {
     /** Absolute folder of task execution log files. */

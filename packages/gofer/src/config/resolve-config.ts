@@ -79,6 +79,13 @@ export function resolveConfig(settings: Settings, context: ResolveContext, probl
       extension_url: extensionUrl(server.extension_address, url, scheme, context, problems),
       tls,
       shutdown_timeout_ms: durationToMs(server.shutdown_timeout),
+      replica_url:
+        server.replica_url === ""
+          ? typeof bind === "string"
+            ? ""
+            : urlFor(bind, scheme)
+          : checkUrl(server.replica_url, context, problems, "server.replica_url"),
+      lease_timeout_ms: leaseTimeoutMs(server.lease_timeout, context, problems),
     },
     api: {
       task_execution_logs_dir:
@@ -234,11 +241,16 @@ function checkEncryptionKey(key: string, context: ResolveContext, problems: stri
 }
 
 /** Trailing slashes are dropped so callers can append "/api/…" without doubling them. */
-function checkUrl(url: string, context: ResolveContext, problems: string[]): string {
+function checkUrl(
+  url: string,
+  context: ResolveContext,
+  problems: string[],
+  key: "server.url" | "server.replica_url" = "server.url",
+): string {
   const parsed = URL.parse(url);
   if (parsed === null || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
     problems.push(
-      `\`server.url\` must be an http:// or https:// URL, got ${JSON.stringify(url)} (${context.sourceOf("server.url")})`,
+      `\`${key}\` must be an http:// or https:// URL, got ${JSON.stringify(url)} (${context.sourceOf(key)})`,
     );
   }
   return url.replace(/\/+$/, "");
@@ -261,4 +273,22 @@ function checkDatabaseUrl(text: string, context: ResolveContext, problems: strin
     problems.push(`\`server.database_url\` ${problem} (${context.sourceOf("server.database_url")})`);
   }
   return trimmed;
+}
+
+/** A lease shorter than a few heartbeats would change hands on every slow query. */
+const MIN_LEASE_TIMEOUT_MS = 3_000;
+
+function leaseTimeoutMs(
+  value: Settings["server"]["lease_timeout"],
+  context: ResolveContext,
+  problems: string[],
+): number {
+  const ms = durationToMs(value);
+  if (ms < MIN_LEASE_TIMEOUT_MS) {
+    problems.push(
+      `\`server.lease_timeout\` must be at least 3s (${context.sourceOf("server.lease_timeout")}): a shorter lease ` +
+        "changes hands whenever the database is slow for a moment",
+    );
+  }
+  return ms;
 }

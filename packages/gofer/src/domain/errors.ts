@@ -92,6 +92,10 @@ export const ERROR_CODES = {
     status: 502,
     doc: "The extension failed or did not answer; the message says how. `gofer extension logs` shows its side.",
   },
+  LEADER_UNAVAILABLE: {
+    status: 503,
+    doc: "No replica leads right now (one is taking over the work, within `server.lease_timeout`); retry in a few seconds.",
+  },
   INTERNAL: {
     status: 500,
     doc: "An unexpected failure; the server log holds the details under the request id. Report it with that id.",

@@ -15,12 +15,37 @@ export type PublishInTransaction = <K extends EventKindName>(
   details: EventDetailsByKind[K],
 ) => Promise<GoferEvent>;
 
+export interface EventBusOptions {
+  /**
+   * Tells other replicas an event was stored, in the same transaction as the event (PostgreSQL's NOTIFY is
+   * delivered on commit), so they hear of it only once it is committed.
+   */
+  announce?: (db: GoferDb) => Promise<void>;
+}
+
+export interface SubscribeOptions {
+  /**
+   * Also hear events stored by another replica (the leader), relayed here: for listeners that only report
+   * (event streams). Listeners that act on an event (removing files, expiring objects) hear only events of
+   * this replica, so the work an event causes is done once, by the replica that did the change.
+   */
+  relayed?: boolean;
+}
+
 export class EventBus {
   readonly #db: GoferDb;
-  readonly #listeners = new Set<EventListener>();
+  readonly #options: EventBusOptions;
+  readonly #listeners = new Map<EventListener, SubscribeOptions>();
+  /** The newest event id delivered, so a relayed event already heard is not heard twice. */
+  #lastDelivered = 0;
 
-  constructor(db: GoferDb) {
+  constructor(db: GoferDb, options: EventBusOptions = {}) {
     this.#db = db;
+    this.#options = options;
+  }
+
+  get lastDeliveredId(): number {
+    return this.#lastDelivered;
   }
 
   /** Persists the event (in the caller's transaction when `db` is one), then delivers it. */
@@ -30,6 +55,7 @@ export class EventBus {
     db: GoferDb = this.#db,
   ): Promise<GoferEvent> {
     const event = await insertEvent(db, kind, details, Date.now());
+    await this.#options.announce?.(db);
     if (db === this.#db) this.deliver(event);
     return event;
   }
@@ -54,17 +80,36 @@ export class EventBus {
 
   /** Delivers an event whose row was committed by a transaction the caller ran. */
   deliver(event: GoferEvent): void {
-    for (const listener of this.#listeners) {
+    this.#lastDelivered = Math.max(this.#lastDelivered, Number(event.id));
+    this.#send(event, () => true);
+  }
+
+  /** Delivers an event another replica stored, to listeners that asked for such, once and in id order. */
+  relay(event: GoferEvent): void {
+    const id = Number(event.id);
+    if (id <= this.#lastDelivered) return;
+    this.#lastDelivered = id;
+    this.#send(event, (options) => options.relayed === true);
+  }
+
+  /** Relayed events count from `id` on: those stored before this replica started are history, not news. */
+  relayAfter(id: number): void {
+    this.#lastDelivered = Math.max(this.#lastDelivered, id);
+  }
+
+  subscribe(listener: EventListener, options: SubscribeOptions = {}): () => void {
+    this.#listeners.set(listener, options);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #send(event: GoferEvent, wants: (options: SubscribeOptions) => boolean): void {
+    for (const [listener, options] of this.#listeners) {
+      if (!wants(options)) continue;
       try {
         listener(event);
       } catch {
         // A broken listener (a closed socket) must not stop delivery to the others.
       }
     }
-  }
-
-  subscribe(listener: EventListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
   }
 }

@@ -27,18 +27,22 @@ export type LogKey = TaskExecutionKey & { attempt?: number };
  * Task execution logs on the local disk: one append-only, line-complete file per attempt of a task execution, at
  * `<dir>/<namespace>/<pipeline>/<run>/<task>.log` for the first and `<task>.attempt-<n>.log` for later ones.
  *
- * Followers are woken in-process, so a log must be written by the process that serves it.
+ * Followers are woken in-process by the writer. With replicas the writer may be another process (the leader,
+ * on a folder all replicas share): then followers also look at the file every `pollMs`, as `tail -f` does on a
+ * network filesystem where change notifications do not cross hosts.
  */
 export class LogStore {
   readonly #dir: string;
+  readonly #pollMs: number | undefined;
   readonly #changes = new ChangeNotifier();
   /** Open writers per log path: their buffered last lines are still to come even once the task is final. */
   readonly #openWriters = new Map<string, number>();
 
   /** Creates `dir` if it is missing. */
-  constructor(dir: string) {
+  constructor(dir: string, options: { pollMs?: number } = {}) {
     mkdirSync(dir, { recursive: true });
     this.#dir = dir;
+    this.#pollMs = options.pollMs;
   }
 
   /** Throws `INVALID_IDENTIFIER` for a key part that could escape the store's directory. */
@@ -94,7 +98,15 @@ export class LogStore {
   read(key: LogKey, options: ReadLogOptions): AsyncGenerator<Buffer, void, undefined> {
     const path = this.pathFor(key);
     return readLogBlocks(path, options, {
-      subscribe: (listener) => this.#changes.subscribe(path, listener),
+      subscribe: (listener) => {
+        const unsubscribe = this.#changes.subscribe(path, listener);
+        if (this.#pollMs === undefined) return unsubscribe;
+        const poll = setInterval(listener, this.#pollMs);
+        return () => {
+          clearInterval(poll);
+          unsubscribe();
+        };
+      },
       writerOpen: () => this.#openWriters.has(path),
     });
   }

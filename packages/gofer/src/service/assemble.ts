@@ -19,6 +19,8 @@ import { watchObjectLifecycle } from "../objects/object-lifecycle.ts";
 import { objectResolvers } from "../objects/object-resolvers.ts";
 import { ObjectStore } from "../objects/object-store.ts";
 import { Orchestrator } from "../orchestrator/orchestrator.ts";
+import { announceEvent } from "../replicas/event-relay.ts";
+import { type ReplicaView, SINGLE_SERVER } from "../replicas/leadership.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import { secretResolvers } from "../secrets/secret-resolvers.ts";
 import { openSecretStore } from "../secrets/secret-store.ts";
@@ -29,6 +31,7 @@ import { ExtensionService } from "../services/extension-service.ts";
 import { NamespaceService } from "../services/namespace-service.ts";
 import { ObjectService } from "../services/object-service.ts";
 import { PipelineService } from "../services/pipeline-service.ts";
+import { ReplicaService } from "../services/replica-service.ts";
 import { RoleService } from "../services/role-service.ts";
 import { RunService } from "../services/run-service.ts";
 import { SecretService } from "../services/secret-service.ts";
@@ -38,14 +41,20 @@ import { TaskExecutionService } from "../services/task-execution-service.ts";
 import { TokenService } from "../services/token-service.ts";
 import type { GoferDb } from "../storage/database.ts";
 import { VERSION } from "../version.ts";
-import { sweepDeletedOwners } from "./deleted-owner-sweep.ts";
 
 export interface Wiring {
   scheduler: Scheduler;
   instanceId: string;
   /** Read when a task starts, so a port bound after assembly still reaches tasks. */
   apiBaseUrl: () => string;
+  /** Whether other replicas share the database (PostgreSQL): events are announced, logs followed by polling. */
+  replicated?: boolean;
+  /** Which replica leads; read per request, as the replica is registered after assembly. */
+  replicas?: () => ReplicaView;
 }
+
+/** How often a follower of a log written by another replica looks at its file. */
+const SHARED_LOG_POLL_MS = 250;
 
 export interface Assembled {
   app: GoferApp;
@@ -59,8 +68,11 @@ export interface Assembled {
 }
 
 export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Promise<Assembled> {
-  const bus = new EventBus(db);
-  const logs = new LogStore(config.api.task_execution_logs_dir);
+  const bus = new EventBus(db, wiring.replicated ? { announce: announceEvent } : {});
+  const logs = new LogStore(
+    config.api.task_execution_logs_dir,
+    wiring.replicated ? { pollMs: SHARED_LOG_POLL_MS } : {},
+  );
   const objects = new ObjectStore({
     dir: config.object_store.filesystem.path,
     db,
@@ -68,13 +80,6 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     runObjectExpiry: config.object_store.run_object_expiry,
     maxObjectSize: config.object_store.max_object_size,
     log: (message, error) => app.log.error({ err: error }, message),
-  });
-  // Before any upload: files left by a crash mid-write (or mid-delete) belong to no object.
-  await objects.sweep();
-  // A delete commits before its files go: a stop in between leaves folders of pipelines that no longer exist.
-  await sweepDeletedOwners(db, {
-    logsDir: config.api.task_execution_logs_dir,
-    objectsDir: config.object_store.filesystem.path,
   });
   const runTokens = new RunTokens(db);
   // Opened before anything listens: a wrong or corrupt key stops the server here, with a message saying why.
@@ -122,6 +127,15 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     roles: new RoleService({ db, bus }),
     runs: new RunService({ db, orchestrator }),
     system: new SystemService({ db, version: VERSION }),
+    replicas: new ReplicaService({
+      db,
+      replicated: wiring.replicated ?? false,
+      replicas: wiring.replicas ?? (() => SINGLE_SERVER),
+      leaseTimeoutMs: config.server.lease_timeout_ms,
+      version: VERSION.semver,
+      url: wiring.apiBaseUrl,
+      started: Date.now(),
+    }),
     taskExecutions: new TaskExecutionService({
       db,
       orchestrator,
@@ -134,6 +148,7 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     bypassAuth: config.development.bypass_auth,
     bodyLimit: config.api.request_body_limit,
     tls: config.server.tls,
+    ...(wiring.replicated && wiring.replicas && { replicaView: replicaViewOf(wiring.replicas) }),
     logger: config.api.log_level === "silent" ? false : { level: config.api.log_level },
   });
   secretRoutes(app, { secrets: new SecretService({ db, secrets }) });
@@ -195,4 +210,16 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     );
   }
   return { app, bus, logs, objects, orchestrator, supervisor, extensions: extensionService };
+}
+
+/** A view that asks `current` each time: the replica is registered once the server is assembled. */
+function replicaViewOf(current: () => ReplicaView): ReplicaView {
+  return {
+    get replicaId() {
+      return current().replicaId;
+    },
+    role: () => current().role(),
+    leader: () => current().leader(),
+    forgetLeader: () => current().forgetLeader(),
+  };
 }

@@ -2,26 +2,26 @@
  * The composition root: builds every component from a resolved Config, in dependency order, and tears them
  * down in reverse. Nothing else in the server constructs services.
  */
+import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { GoferApp } from "../api/api-context.ts";
 import { buildExternalEventsServer } from "../api/external-events.ts";
-import { deleteRetiredRunTokens } from "../auth/run-tokens.ts";
 import type { Config } from "../config/index.ts";
-import { SYSTEM_ROLES } from "../domain/permissions.ts";
 import type { ExtensionSupervisor } from "../extensions/extension-supervisor.ts";
 import type { Orchestrator } from "../orchestrator/orchestrator.ts";
-import { startRetention } from "../retention/retention.ts";
+import { EventRelay } from "../replicas/event-relay.ts";
+import { Leadership, type ReplicaView, SINGLE_SERVER } from "../replicas/leadership.ts";
 import { createScheduler } from "../scheduler/create-scheduler.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import { type GoferDb, openDatabase } from "../storage/database.ts";
 import { getExtension } from "../storage/extensions-store.ts";
-import { getNamespace, insertNamespace } from "../storage/namespaces-store.ts";
-import { upsertSystemRoles } from "../storage/roles-store.ts";
+import { updateReplicaUrls } from "../storage/replicas-store.ts";
 import { getSystemState } from "../storage/system-store.ts";
-import { deleteExpiredTokens } from "../storage/tokens-store.ts";
 import { maskDatabaseUrl } from "../support/database-url.ts";
+import { VERSION } from "../version.ts";
 import { assemble } from "./assemble.ts";
+import { WorkDuties } from "./work-duties.ts";
 
 export interface RunningService {
   app: GoferApp;
@@ -31,105 +31,124 @@ export interface RunningService {
   url: string;
   /** The external events listener's address, when it is enabled. */
   externalEventsUrl: string | undefined;
+  /** This server's replica: its id and whether it leads (always, on SQLite). */
+  replicas: ReplicaView;
   stop(): Promise<void>;
 }
 
-/**
- * Expired tokens are refused on use ("Token expired") and their rows deleted at boot and on this interval,
- * so a client still sees why its token stopped working for a while before the row goes.
- */
-const EXPIRED_TOKEN_SWEEP_MS = 60 * 60 * 1000;
+export interface StartOptions {
+  scheduler?: Scheduler;
+  /**
+   * A replica that stops leading must stop its work at once; by default it ends the process (status 75, "try
+   * again"), for its supervisor to start it again as a follower. Tests running replicas in-process say otherwise.
+   */
+  onLeadershipLost?: (reason: string) => void;
+}
 
-const DEFAULT_NAMESPACE = {
-  id: "default",
-  name: "Default",
-  description: "The original namespace created automatically by the Gofer system.",
-};
+/** The exit status of a replica that lost its lease: EX_TEMPFAIL, "start me again". */
+export const LEADERSHIP_LOST_EXIT_CODE = 75;
 
-export async function startService(
-  config: Config,
-  options: { scheduler?: Scheduler } = {},
-): Promise<RunningService> {
+export async function startService(config: Config, options: StartOptions = {}): Promise<RunningService> {
+  const replicated = config.server.database_url !== "";
+  let leadership: Leadership | undefined;
   // PostgreSQL when server.database_url is set: the start waits (bounded) for it and fails whole, saying what to
-  // check, when it cannot be had or another server holds it.
-  const db = await openDatabase(config.server);
+  // check, when it cannot be had. A leader whose lease may have lapsed is refused every query.
+  const db = await openDatabase(config.server, { fence: () => leadership?.fenced() });
   try {
-    await ensureDefaultNamespace(db);
-    await upsertSystemRoles(db, SYSTEM_ROLES);
-    await deleteExpiredTokens(db, Date.now());
-    await deleteRetiredRunTokens(db);
     const { instance_id } = await getSystemState(db);
     const scheduler = options.scheduler ?? (await createScheduler(config));
 
     const [host, port] = splitHostPort(config.server.bind_address);
     // The API URL tasks see depends on the bound port when the config asks for port 0.
     let apiBaseUrl = config.server.url;
-    const { app, bus, logs, objects, orchestrator, supervisor, extensions } = await assemble(config, db, {
+    const assembled = await assemble(config, db, {
       scheduler,
       instanceId: instance_id,
       apiBaseUrl: () => apiBaseUrl,
+      replicated,
+      replicas: () => leadership ?? SINGLE_SERVER,
     });
-    // What is running so far, stopped in reverse order by stop() or by a start that fails part-way (a port
-    // already in use must not leave a half-started server serving).
+    const { app, bus, orchestrator, supervisor } = assembled;
+    const log = {
+      info: (message: string) => app.log.info(message),
+      error: (message: string, error?: unknown) => app.log.error({ err: error }, message),
+    };
+    const work = new WorkDuties({ config, db, ...assembled, log });
+    let relay: EventRelay | undefined;
+    if (replicated) {
+      leadership = new Leadership({
+        db,
+        replicaId: randomUUID(),
+        version: VERSION.semver,
+        leaseTimeoutMs: config.server.lease_timeout_ms,
+        takeOver: async () => {
+          // Events the previous leader stored reach this replica's streams before its own do.
+          await relay?.catchUp();
+          await work.prepare();
+          await work.begin();
+        },
+        onLost:
+          options.onLeadershipLost ??
+          ((reason) => {
+            app.log.fatal(`${reason}; exiting so that a supervisor starts this replica again as a follower`);
+            process.exit(LEADERSHIP_LOST_EXIT_CODE);
+          }),
+        log,
+      });
+      await leadership.register({ url: config.server.replica_url, external_events_url: null });
+    }
     app.log.info(
-      config.server.database_url === ""
+      leadership === undefined
         ? `storing in SQLite at ${config.server.storage_path}`
-        : `storing in PostgreSQL at ${maskDatabaseUrl(config.server.database_url)}`,
+        : `storing in PostgreSQL at ${maskDatabaseUrl(config.server.database_url)} as replica ${leadership.replicaId}`,
     );
-    const running: Array<() => Promise<unknown>> = [() => orchestrator.close(), () => supervisor.close()];
+    // What is running so far, stopped in reverse order by stop() or by a start that fails part-way (a port
+    // already in use must not leave a half-started server serving). The lease goes back last.
+    const running: Array<() => Promise<unknown>> = [
+      async () => leadership?.stop(),
+      () => orchestrator.close(),
+      () => supervisor.close(),
+    ];
     const stopAll = async () => {
       for (const stop of running.reverse()) await stop();
     };
     try {
-      // Before serving: what the previous process left mid-flight is settled first (see recovery.ts).
-      const recovered = await orchestrator.recover();
-      if (Object.values(recovered).some((count) => count > 0)) {
-        app.log.info(
-          `recovered from the previous run of the server: ${recovered.adopted} task container(s) adopted, ` +
-            `${recovered.orphaned} orphaned, ${recovered.requeued} task(s) to start again, ` +
-            `${recovered.reaped} stray container(s) removed`,
-        );
-      }
+      // A single server always does the work; a replica when it wins the lease, now or later.
+      const leads = leadership === undefined || (await leadership.tryLead());
+      // Before serving: what the previous process left mid-flight is settled first.
+      if (leads) await work.prepare();
       await app.listen({ host, port });
       running.push(() => closeWithin(app, config.server.shutdown_timeout_ms / 3));
       const url = addressUrl(app.server.address() as AddressInfo, config.server.tls !== undefined);
       if (apiBaseUrl.endsWith(":0")) apiBaseUrl = url;
       const externalEvents = config.external_events.enable
-        ? await listenForExternalEvents(config, db, supervisor)
+        ? await listenForExternalEvents(config, db, supervisor, leadership)
         : undefined;
       if (externalEvents)
         running.push(() => closeWithin(externalEvents.app, config.server.shutdown_timeout_ms / 3));
-      orchestrator.resume();
-      const retention = startRetention({
-        db,
-        bus,
-        logs,
-        objects,
-        limits: {
-          taskLogs: config.api.task_execution_log_retention,
-          runs: config.api.run_retention,
-          configVersions: config.api.pipeline_version_retention,
-          eventsMs: config.api.event_log_retention_ms,
-        },
-        intervalMs: config.api.event_prune_interval_ms,
-        onRunsDeleted: () => deleteRetiredRunTokens(db),
-        log: (message, error) => app.log.error({ err: error }, message),
-      });
-      running.push(() => retention.close());
-      if (config.extensions.install_std_extensions) {
-        await extensions.installStandard(config.extensions.std_image_prefix);
+      if (leadership) {
+        const current = leadership;
+        await updateReplicaUrls(db, current.replicaId, {
+          url: config.server.replica_url.endsWith(":0") ? url : config.server.replica_url,
+          external_events_url: externalEvents?.url ?? null,
+        });
+        const started = new EventRelay({
+          url: config.server.database_url,
+          db,
+          bus,
+          leads: () => current.role() === "leader",
+          warn: (message) => app.log.warn(message),
+        });
+        relay = started;
+        await started.start();
+        running.push(() => started.close());
       }
-      // Extensions start in the background: one that cannot start is retried, never a reason not to serve.
-      await supervisor.boot();
-      const sweep = setInterval(() => {
-        Promise.all([deleteExpiredTokens(db, Date.now()), deleteRetiredRunTokens(db)]).catch(
-          (error: unknown) => app.log.error({ err: error }, "could not delete expired tokens"),
-        );
-      }, EXPIRED_TOKEN_SWEEP_MS);
-      sweep.unref();
-      running.push(async () => clearInterval(sweep));
-      // Runs first when stopping: starts in progress give up before the API waits for requests to end.
-      running.push(async () => supervisor.stopStarting());
+      if (leads) {
+        await work.begin();
+        await leadership?.serve();
+      }
+      running.push(() => work.stop());
+      leadership?.startHeartbeat();
 
       return {
         app,
@@ -137,6 +156,7 @@ export async function startService(
         orchestrator,
         url,
         externalEventsUrl: externalEvents?.url,
+        replicas: leadership ?? SINGLE_SERVER,
         async stop() {
           await stopAll();
           await db.destroy();
@@ -156,8 +176,10 @@ async function listenForExternalEvents(
   config: Config,
   db: GoferDb,
   supervisor: ExtensionSupervisor,
+  replicas: ReplicaView | undefined,
 ): Promise<{ app: FastifyInstance; url: string }> {
   const app = buildExternalEventsServer({
+    replicas,
     supervisor,
     isInstalled: async (id) => (await getExtension(db, id)) !== undefined,
     bodyLimit: config.external_events.body_limit,
@@ -188,12 +210,6 @@ async function closeWithin(app: FastifyInstance, graceMs: number): Promise<void>
 function addressUrl(address: AddressInfo, tls: boolean): string {
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return `${tls ? "https" : "http"}://${host}:${address.port}`;
-}
-
-async function ensureDefaultNamespace(db: GoferDb): Promise<void> {
-  if (await getNamespace(db, DEFAULT_NAMESPACE.id)) return;
-  const now = Date.now();
-  await insertNamespace(db, { ...DEFAULT_NAMESPACE, created: now, modified: now });
 }
 
 function splitHostPort(bindAddress: string): [string, number] {

@@ -61,7 +61,7 @@ export class EventService {
     let live: ((event: GoferEvent) => void) | undefined;
     const unsubscribe = reverse
       ? () => undefined
-      : this.#bus.subscribe((event) => (live ? live(event) : buffered.push(event)));
+      : this.#bus.subscribe((event) => (live ? live(event) : buffered.push(event)), { relayed: true });
     if (signal.aborted) unsubscribe();
     else signal.addEventListener("abort", unsubscribe, { once: true });
     try {

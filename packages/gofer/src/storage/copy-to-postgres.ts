@@ -7,8 +7,8 @@
  *    one consistent snapshot even if something wrote meanwhile.
  * 2. The target is brought to the current schema by Gofer's own migrations (as a server start would) and must
  *    then hold no rows: only the `system` row its first migration makes, which the source's row replaces (so the
- *    instance id that labels the installation's containers is kept). The server lock is held throughout, so no
- *    server starts on the target mid-copy.
+ *    instance id that labels the installation's containers is kept). The copy's transaction holds the row of
+ *    the work lease, so a server starting on the target meanwhile waits for the copy before it takes up work.
  * 3. Both databases must be at the same schema version: the source is not migrated here (that would write it).
  * 4. Everything is copied in one PostgreSQL transaction, table by table in foreign-key order, in batches read by
  *    keyset paging on SQLite's rowid, so memory stays flat however big the installation. Generated keys keep
@@ -52,8 +52,13 @@ export const COPY_ORDER: readonly (keyof Database)[] = [
   "objects",
 ];
 
-/** Kysely's own bookkeeping: filled by the migrations on each side, never copied. */
-const MIGRATION_TABLES = new Set(["kysely_migration", "kysely_migration_lock"]);
+/**
+ * Never copied: Kysely's own bookkeeping (filled by the migrations on each side), and the replicas and leases of
+ * running servers, which describe processes, not the installation.
+ */
+const UNCOPIED_TABLES = new Set(["kysely_migration", "kysely_migration_lock", "replicas", "leases"]);
+/** Holds the work lease for the copy's transaction: a server starting meanwhile waits for it to commit. */
+const COPY_HOLDER = "gofer service migrate-storage";
 /** PostgreSQL takes at most 65535 parameters per statement. */
 const MAX_PARAMETERS = 60_000;
 const DEFAULT_BATCH_ROWS = 1_000;
@@ -255,7 +260,7 @@ async function checkTables(source: GoferDb, target: GoferDb): Promise<void> {
   for (const [side, result] of Object.entries(sides)) {
     const names = result.rows
       .map((row) => row.name)
-      .filter((name) => !MIGRATION_TABLES.has(name))
+      .filter((name) => !UNCOPIED_TABLES.has(name))
       .sort();
     if (names.join(",") !== expected.join(",")) {
       throw new StorageCopyError(
@@ -314,6 +319,10 @@ async function copyAll(
 ): Promise<Pick<CopyReport, "tables" | "sequences" | "instance_id">> {
   const tables: TableCount[] = [];
   const sequences: CopyReport["sequences"] = [];
+  // A server that starts on the target mid-copy blocks on this row until the copy commits (or rolls back), and
+  // then finds the lease free and the installation whole.
+  await sql`insert into leases (name, holder, term, acquired, renewed, expires) values
+    ('work', ${COPY_HOLDER}, 0, 0, 0, 0)`.execute(trx);
   await sql`delete from ${sql.table("system")}`.execute(trx);
   for (const table of COPY_ORDER) {
     const { columns, identities } = await targetColumns(trx, table);
@@ -377,6 +386,7 @@ async function copyAll(
   const system = await sql<{ instance_id: string }>`select instance_id from ${sql.table("system")}`.execute(
     trx,
   );
+  await sql`delete from leases where holder = ${COPY_HOLDER}`.execute(trx);
   return { tables, sequences, instance_id: system.rows[0]?.instance_id ?? "" };
 }
 

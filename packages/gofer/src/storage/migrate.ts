@@ -13,6 +13,7 @@ import * as extensions from "./migrations/005-extensions.ts";
 import * as retention from "./migrations/006-retention.ts";
 import * as stopRequests from "./migrations/007-stop-requests.ts";
 import * as pipelineControls from "./migrations/008-pipeline-controls.ts";
+import * as replicas from "./migrations/009-replicas.ts";
 import type { Database } from "./schema.ts";
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: DialectName): Promise<void> };
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   "006-retention": retention,
   "007-stop-requests": stopRequests,
   "008-pipeline-controls": pipelineControls,
+  "009-replicas": replicas,
 };
 
 /**

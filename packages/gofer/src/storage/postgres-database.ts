@@ -5,9 +5,9 @@
  *   (30 s unless a caller says otherwise), then the start fails with a message that says what to check. Wrong
  *   credentials or a missing database fail at once: waiting would not fix them. Nothing is half-opened: every
  *   failure ends what was opened.
- * - One server per database until replicas exist: a session advisory lock, held on a connection of its own for
- *   the life of the process, refuses a second server on the same database. If that connection drops, the lock is
- *   taken again as soon as the database answers.
+ * - Several servers (replicas) may share the database; which one runs the work is decided by a lease
+ *   (replicas/leadership.ts), whose {@link PostgresOptions.fence} refuses every query of a leader whose lease may
+ *   have passed to another replica.
  * - Transactions run one at a time, as on SQLite's single connection, so every rule the services built on that
  *   (a delete's check and the delete being one write no run start comes between) holds unchanged. Queries
  *   wait in order for the connection; a broken connection is dropped by the pool and the next query opens a
@@ -24,16 +24,15 @@ import type { Database } from "./schema.ts";
 export interface PostgresOptions {
   /** How long the start keeps trying to reach the database; 30 s by default. */
   connectTimeoutMs?: number;
-  /** Where warnings go (connection lost, lock taken again); stderr by default. Messages never hold a password. */
+  /** Where warnings go (connection lost); stderr by default. Messages never hold a password. */
   warn?: (message: string) => void;
+  /** Why no query may run now, if none may: checked before each connection is handed out. */
+  fence?: () => string | undefined;
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 4_000;
-/** The server lock: pg_try_advisory_lock(class, object), class 'gofr'. */
-const LOCK_CLASS = 0x676f6672;
-const LOCK_OBJECT = 1;
 /** SQLSTATEs that waiting does not fix: wrong password or user, no such database. */
 const PERMANENT = new Set(["28P01", "28000", "3D000"]);
 const INT8_OID = 20;
@@ -52,7 +51,9 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
   const where = maskDatabaseUrl(url);
   const warn = options.warn ?? ((message: string) => process.stderr.write(`gofer: ${message}\n`));
   const clean = (error: unknown) => maskSecret(error instanceof Error ? error.message : String(error), url);
-  const lock = await takeServerLock(url, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, warn);
+  // Reached once before anything else, so a server that cannot have its database says so at start.
+  const probe = await connectWithRetry(url, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+  await probe.end().catch(() => undefined);
   const pool = new pg.Pool({
     connectionString: url,
     types,
@@ -72,13 +73,10 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
         Client: pg.Client,
         options: pool.options,
         connect: async () => {
-          // Fenced: without the server lock another server may be writing, so this one writes nothing.
-          if (!lock.held()) {
-            throw new Error(
-              `Gofer does not hold its server lock on PostgreSQL at ${where} (its connection was lost` +
-                `${lock.takenByAnother() ? ", and another server took it: stop one of them and restart this one" : "; taking it again"})`,
-            );
-          }
+          // Fenced: another replica may be doing this one's work by now, so this one writes nothing.
+          const fenced = options.fence?.();
+          if (fenced !== undefined)
+            throw new Error(`Gofer may not use PostgreSQL at ${where} now: ${fenced}`);
           const turn = await queue.acquire();
           try {
             const client = await pool.connect();
@@ -103,7 +101,6 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
         },
         end: async () => {
           await pool.end();
-          await lock.release();
         },
       },
     }),
@@ -173,112 +170,6 @@ class ConnectionQueue {
   }
 }
 
-interface ServerLock {
-  /** Whether the lock is held now: false from a lost lock connection until it is taken again. */
-  held(): boolean;
-  /** True once another server took the lock while this one had lost it: this one stays fenced. */
-  takenByAnother(): boolean;
-  release(): Promise<void>;
-}
-
-/**
- * Connects (retrying until `timeoutMs`) and takes the server lock on a connection kept for the process's life.
- * Refuses when another server holds it.
- */
-async function takeServerLock(
-  url: string,
-  timeoutMs: number,
-  warn: (message: string) => void,
-): Promise<ServerLock> {
-  const where = maskDatabaseUrl(url);
-  let client = await connectWithRetry(url, timeoutMs);
-  let closed = false;
-  const holdsLock = async (candidate: pg.Client) => {
-    const result = await candidate.query<{ locked: boolean }>(
-      "select pg_try_advisory_lock($1, $2) as locked",
-      [LOCK_CLASS, LOCK_OBJECT],
-    );
-    return result.rows[0]?.locked === true;
-  };
-  if (
-    !(await holdsLock(client).catch(async (error: unknown) => {
-      await client.end().catch(() => undefined);
-      throw error;
-    }))
-  ) {
-    await client.end().catch(() => undefined);
-    throw new DatabaseStartError(
-      `another Gofer server is using the PostgreSQL database at ${where} (it holds the server lock). Until ` +
-        "replicas are supported, one server per database: stop the other server, or give this one another " +
-        "database in server.database_url",
-    );
-  }
-  // The lock lives as long as its connection: if that breaks, take it again once the database answers.
-  let held = true;
-  let takenByAnother = false;
-  const watch = (current: pg.Client) => {
-    let lost = false;
-    current.on("error", (error) => {
-      // A dying connection may report more than one error; one retake is enough.
-      if (closed || lost) return;
-      lost = true;
-      held = false;
-      current.end().catch(() => undefined);
-      warn(
-        `lost the connection holding the server lock on PostgreSQL at ${where} (${maskSecret(error.message, url)}); taking it again`,
-      );
-      void retake();
-    });
-  };
-  const retake = async () => {
-    let delay = FIRST_RETRY_MS;
-    while (!closed) {
-      await sleep(delay);
-      delay = Math.min(delay * 2, MAX_RETRY_MS * 4);
-      const candidate = new pg.Client({ connectionString: url, types, keepAlive: true });
-      candidate.on("error", () => undefined);
-      try {
-        await candidate.connect();
-        if (closed) {
-          await candidate.end();
-          return;
-        }
-        if (await holdsLock(candidate)) {
-          if (closed) {
-            await candidate.end().catch(() => undefined);
-            return;
-          }
-          held = true;
-          client = candidate;
-          candidate.removeAllListeners("error");
-          watch(candidate);
-          warn(`took the server lock on PostgreSQL at ${where} again`);
-          return;
-        }
-        // Stays fenced: every query fails until this server is restarted, so two servers never both write.
-        takenByAnother = true;
-        warn(
-          `another Gofer server now holds the server lock on PostgreSQL at ${where}: this server stops using ` +
-            "the database; stop one of them and restart this one",
-        );
-        await candidate.end();
-        return;
-      } catch {
-        await candidate.end().catch(() => undefined);
-      }
-    }
-  };
-  watch(client);
-  return {
-    held: () => held,
-    takenByAnother: () => takenByAnother,
-    async release() {
-      closed = true;
-      await client.end().catch(() => undefined);
-    },
-  };
-}
-
 async function connectWithRetry(url: string, timeoutMs: number): Promise<pg.Client> {
   const where = maskDatabaseUrl(url);
   const deadline = Date.now() + timeoutMs;
@@ -291,7 +182,7 @@ async function connectWithRetry(url: string, timeoutMs: number): Promise<pg.Clie
       keepAlive: true,
       connectionTimeoutMillis: Math.max(1_000, Math.min(10_000, remaining)),
     });
-    // Errors after connect() settles are handled by the lock's watcher; before that, connect() reports them.
+    // connect() reports its own failure; the probe is closed right after.
     client.on("error", () => undefined);
     try {
       await client.connect();

@@ -251,4 +251,36 @@ export interface Database {
   objects: ObjectsTable;
   extensions: ExtensionsTable;
   subscriptions: SubscriptionsTable;
+  replicas: ReplicasTable;
+  leases: LeasesTable;
+}
+
+/** A server sharing the PostgreSQL database with others; rows of stopped or silent replicas are pruned later. */
+export interface ReplicasTable {
+  replica_id: string;
+  /** Where the other replicas reach its API (server.replica_url). */
+  url: string;
+  /** Where they reach its external events listener, when it has one. */
+  external_events_url: string | null;
+  hostname: string;
+  pid: number;
+  version: string;
+  started: number;
+  /** Database time (epoch ms) of its last heartbeat. */
+  heartbeat: number;
+  /** Database time it stopped cleanly; 0 while it runs or after a crash. */
+  stopped: Generated<number>;
+}
+
+/** A lease one replica holds at a time: `work` is the right to run the work. Times are the database's. */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  /** Increases each time another replica takes the lease. */
+  term: number;
+  acquired: number;
+  renewed: number;
+  expires: number;
+  /** 1 once the holder has taken over the work (recovery done) and serves what only the leader may. */
+  serving: Generated<number>;
 }

@@ -9,7 +9,67 @@ const SystemPreferences = Type.Object({
   }),
 });
 
-export const systemRoutes: RoutePlugin = (app, { system }) => {
+const ReplicaSummary = Type.Object({
+  id: Type.String(),
+  url: Type.String({ description: "Where the other replicas reach it (server.replica_url)." }),
+  hostname: Type.String(),
+  pid: Type.Integer(),
+  version: Type.String(),
+  started: Type.Integer(),
+  heartbeat: Type.Integer({ description: "Its last heartbeat, epoch ms by the database's clock." }),
+  state: Type.Union(
+    ["leader", "taking_over", "follower", "silent", "stopped"].map((state) => Type.Literal(state)),
+    {
+      description:
+        "`leader` runs the work; `taking_over` holds the lease and is adopting what the previous leader left; " +
+        "`silent`: no heartbeat for longer than the lease timeout (likely dead); `stopped`: stopped cleanly.",
+    },
+  ),
+  self: Type.Boolean({ description: "True for the replica that answered this request." }),
+  owns: Type.Optional(
+    Type.Object(
+      {
+        runs_in_flight: Type.Integer(),
+        tasks_in_flight: Type.Integer(),
+        extensions: Type.Integer({ description: "Enabled extensions it supervises." }),
+      },
+      { description: "What the leader has in hand; the other replicas own nothing." },
+    ),
+  ),
+});
+
+const ReplicaListing = Type.Object({
+  storage: Type.Union([Type.Literal("sqlite"), Type.Literal("postgres")]),
+  lease_timeout_ms: Type.Integer(),
+  lease: Type.Union([
+    Type.Object({
+      holder: Type.String(),
+      term: Type.Integer({ description: "Increases each time the lease changes hands." }),
+      acquired: Type.Integer(),
+      expires: Type.Integer(),
+      serving: Type.Boolean(),
+    }),
+    Type.Null(),
+  ]),
+  replicas: Type.Array(ReplicaSummary),
+});
+
+export const systemRoutes: RoutePlugin = (app, { system, replicas }) => {
+  app.get(
+    "/api/system/replicas",
+    {
+      schema: {
+        operationId: "list_replicas",
+        tags: ["System"],
+        summary:
+          "The servers sharing this installation's database (replicas): their heartbeats, which one leads and " +
+          "what it has in hand. On SQLite, this one server.",
+        response: { 200: ReplicaListing, ...errorResponses },
+      },
+    },
+    async () => replicas.list(),
+  );
+
   app.get(
     "/api/system/metadata",
     {
