@@ -11,6 +11,7 @@ import type { MigrateStorageReport } from "../service/migrate-storage.ts";
 import type { OutputFormat } from "./cli-config.ts";
 import { CliError } from "./cli-error.ts";
 import { Printer } from "./output/printer.ts";
+import { registerReplicasCommand } from "./service-replicas.ts";
 
 export function registerServiceCommands(program: Command): void {
   const service = program.command("service").description("Run and manage the Gofer server");
@@ -49,6 +50,8 @@ export function registerServiceCommands(program: Command): void {
       process.once("SIGINT", () => stop("SIGINT"));
       process.once("SIGTERM", () => stop("SIGTERM"));
     });
+
+  registerReplicasCommand(service);
 
   service
     .command("rotate-secret-key")

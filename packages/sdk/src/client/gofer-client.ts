@@ -23,6 +23,7 @@ import type {
   PipelineConfigVersion,
   PipelineMetadata,
   RegisteredPipeline,
+  ReplicaListing,
   Run,
   SystemMetadata,
   SystemPreferences,
@@ -58,6 +59,8 @@ export interface SystemApi {
   preferences(): Promise<SystemPreferences>;
   /** Admin only: pauses (`true`) or resumes new runs server-wide; runs already started go on. */
   setRunsPaused(paused: boolean): Promise<SystemPreferences>;
+  /** Admin only: the servers sharing the database (replicas), which one leads and what it has in hand. */
+  replicas(): Promise<ReplicaListing>;
 }
 
 export interface TokensApi {
@@ -258,6 +261,7 @@ export class GoferClient {
       preferences: async () => http.json("GET", "/api/system", undefined),
       setRunsPaused: async (paused) =>
         http.json("PATCH", "/api/system", undefined, { body: { ignore_pipeline_run_events: paused } }),
+      replicas: async () => http.json("GET", "/api/system/replicas", undefined),
     };
 
     this.tokens = {

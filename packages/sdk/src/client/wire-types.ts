@@ -27,6 +27,34 @@ export interface SystemPreferences {
   ignore_pipeline_run_events: boolean;
 }
 
+/** One server sharing the installation's database: `GET /api/system/replicas`. */
+export interface ReplicaSummary {
+  id: string;
+  /** Where the other replicas reach it (`server.replica_url`). */
+  url: string;
+  hostname: string;
+  pid: number;
+  version: string;
+  started: number;
+  /** Its last heartbeat, epoch ms by the database's clock. */
+  heartbeat: number;
+  /** `silent`: no heartbeat for longer than the lease timeout (likely dead); `stopped`: stopped cleanly. */
+  state: "leader" | "taking_over" | "follower" | "silent" | "stopped";
+  /** True for the replica that answered. */
+  self: boolean;
+  /** What the leader has in hand; absent on the others. */
+  owns?: { runs_in_flight: number; tasks_in_flight: number; extensions: number };
+}
+
+/** `GET /api/system/replicas`: which servers share the database and which one runs the work. */
+export interface ReplicaListing {
+  storage: "sqlite" | "postgres";
+  lease_timeout_ms: number;
+  /** The work lease, by the database's clock; null on SQLite. */
+  lease: { holder: string; term: number; acquired: number; expires: number; serving: boolean } | null;
+  replicas: ReplicaSummary[];
+}
+
 export interface SystemMetadata {
   /** The source commit the server was built from. */
   commit: string;

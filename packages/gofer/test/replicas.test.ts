@@ -1,0 +1,323 @@
+/**
+ * Several replicas on one PostgreSQL database and one engine, behind haproxy (support/replica-cluster.ts), as
+ * real processes:
+ * - any replica answers: a follower serves reads and hands changes (and extension state) to the leader;
+ * - a log line captured by the leader is followed live through the followers, and the leader's events reach a
+ *   follower's event stream;
+ * - `kill -9` of the leader mid-run: another replica takes the lease and adopts the running task (no second
+ *   container), every line reaches every follower exactly once and in order, and the run ends as it should;
+ * - the killed replica comes back as a follower; the CLI works through the load balancer.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import pg from "pg";
+import WebSocket from "ws";
+import { type EventWatch, listContainers, watchEvents } from "../../../scripts/chaos/engine.ts";
+import { runGofer } from "./support/cli.ts";
+import { shTask } from "./support/pipelines.ts";
+import { type PrivatePostgres, startPrivatePostgres } from "./support/private-postgres.ts";
+import { type ReplicaCluster, startReplicaCluster } from "./support/replica-cluster.ts";
+
+const LEASE_SECONDS = 3;
+const LINES = 500;
+const NS = "default";
+
+interface Answer {
+  status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON shapes
+  json: any;
+  text: string;
+  headers: Headers;
+}
+
+describe("replicas behind a load balancer", { timeout: 240_000 }, () => {
+  let postgres: PrivatePostgres | undefined;
+  let cluster: ReplicaCluster | undefined;
+  let databaseUrl = "";
+  let token = "";
+  let instanceId = "";
+
+  const call = async (base: string, method: string, path: string, body?: unknown): Promise<Answer> => {
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: {
+        "gofer-api-version": "v0",
+        ...(token && { authorization: `Bearer ${token}` }),
+        ...(body !== undefined && { "content-type": "application/json" }),
+      },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(20_000),
+    });
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: response.status, json, text, headers: response.headers };
+  };
+  const replicaUrl = (index: number) => (cluster as ReplicaCluster).replicas[index]?.url ?? "";
+
+  before(async () => {
+    postgres = await startPrivatePostgres();
+    databaseUrl = await postgres.createDatabase("gofer_replicas");
+    cluster = await startReplicaCluster({
+      databaseUrl,
+      count: 3,
+      leaseTimeoutSeconds: LEASE_SECONDS,
+      settings: { GOFER_WEB_API__LOG_LEVEL: "info" },
+    });
+    const bootstrap = await call(cluster.url, "POST", "/api/tokens/bootstrap");
+    assert.equal(bootstrap.status, 201, bootstrap.text);
+    token = bootstrap.json.secret;
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      instanceId = (await client.query("select instance_id from system")).rows[0].instance_id;
+    } finally {
+      await client.end();
+    }
+  });
+
+  after(async () => {
+    const leftover = instanceId ? await listContainers(`gofer.instance=${instanceId}`) : [];
+    await cluster?.stop();
+    await postgres?.stop();
+    assert.deepEqual(
+      leftover.map((container) => container.Id),
+      [],
+      "no container is left",
+    );
+  });
+
+  it("any replica answers: followers serve reads and hand changes to the leader", async () => {
+    const listing = await call(replicaUrl(1), "GET", "/api/system/replicas");
+    assert.equal(listing.status, 200, listing.text);
+    assert.equal(listing.json.storage, "postgres");
+    assert.equal(listing.json.replicas.length, 3);
+    const states = listing.json.replicas.map((replica: { state: string }) => replica.state).sort();
+    assert.deepEqual(states, ["follower", "follower", "leader"]);
+    const leader = listing.json.replicas.find((replica: { state: string }) => replica.state === "leader");
+    assert.equal(leader.url, replicaUrl(0), "the first replica started leads");
+    assert.ok(leader.owns, "the leader says what it owns");
+    assert.equal(listing.json.replicas.filter((replica: { self: boolean }) => replica.self).length, 1);
+
+    // A change sent to a follower is made by the leader.
+    const config = {
+      id: "numbers",
+      name: "numbers",
+      description: null,
+      parallelism: 0,
+      tasks: [
+        shTask("numbers", `i=1; while [ $i -le ${LINES} ]; do echo "line $i"; i=$((i+1)); sleep 0.02; done`),
+        shTask("fan-1", "echo one"),
+        shTask("fan-2", "echo two"),
+        shTask("after", "echo after", { depends_on: { numbers: "success", "fan-1": "success" } }),
+      ],
+    };
+    const registered = await call(replicaUrl(2), "POST", `/api/namespaces/${NS}/pipelines/numbers/configs`, {
+      config,
+    });
+    assert.equal(registered.status, 201, registered.text);
+    const deployed = await call(replicaUrl(2), "POST", `/api/namespaces/${NS}/pipelines/numbers/configs/1`);
+    assert.equal(deployed.status, 201, deployed.text);
+    // Extension state lives with the leader: a follower forwards the read.
+    const extensions = await call(replicaUrl(1), "GET", "/api/extensions");
+    assert.equal(extensions.status, 200, extensions.text);
+    // Bad input still gets the v0 envelope through a follower (the leader answers it).
+    const malformed = await call(replicaUrl(1), "POST", `/api/namespaces/${NS}/pipelines/numbers/runs`, "[");
+    assert.equal(malformed.status, 400, malformed.text);
+    assert.equal(malformed.json.error_code, "BAD_REQUEST");
+    assert.ok(malformed.json.request_id);
+  });
+
+  it("survives kill -9 of the leader mid-run: adopted within the lease, every line once, no second start", async (t) => {
+    const c = cluster as ReplicaCluster;
+    const containers: EventWatch = await watchEvents(Math.floor(Date.now() / 1000) - 1, {
+      type: ["container"],
+      label: [`gofer.instance=${instanceId}`],
+    });
+    const events = collectEvents(replicaUrl(1), token);
+    try {
+      const started = await call(c.url, "POST", `/api/namespaces/${NS}/pipelines/numbers/runs`, {
+        variables: {},
+      });
+      assert.equal(started.status, 201, started.text);
+      const runId: number = started.json.run.run_id;
+      const logPath = `/api/namespaces/${NS}/pipelines/numbers/runs/${runId}/tasks/numbers/logs?follow=true`;
+      // Followers on both followers, from the start of the log.
+      await waitFor(
+        async () => {
+          const task = await call(
+            replicaUrl(1),
+            "GET",
+            `/api/namespaces/${NS}/pipelines/numbers/runs/${runId}/tasks/numbers`,
+          );
+          return task.json?.task_execution?.state === "running";
+        },
+        30_000,
+        "the numbers task to run",
+      );
+      const follows = [1, 2].map((index) => followLog(`${replicaUrl(index)}${logPath}`, token));
+      await waitFor(
+        async () => follows.every((follow) => follow.lines.length >= 50),
+        30_000,
+        "50 lines followed",
+      );
+
+      const killedAt = Date.now();
+      await c.replicas[0]?.kill();
+      let adoptedAt = 0;
+      await waitFor(
+        async () => {
+          const listing = await call(replicaUrl(1), "GET", "/api/system/replicas");
+          const leader = listing.json?.replicas?.find(
+            (replica: { state: string }) => replica.state === "leader",
+          );
+          if (leader && leader.url !== replicaUrl(0)) adoptedAt = Date.now();
+          return adoptedAt > 0;
+        },
+        30_000,
+        "another replica to lead",
+      );
+      const takeover = adoptedAt - killedAt;
+      t.diagnostic(`kill -9 of the leader to another replica serving as leader: ${takeover} ms`);
+      // Lease timeout + one heartbeat (a third of it) + the takeover's recovery; polled every 100 ms.
+      assert.ok(takeover < ((LEASE_SECONDS * 4) / 3) * 1000 + 5_000, `taken over in ${takeover} ms`);
+
+      const done = await waitFor(
+        async () => {
+          const run = await call(c.url, "GET", `/api/namespaces/${NS}/pipelines/numbers/runs/${runId}`);
+          return run.json?.run?.state === "complete" ? run.json.run : undefined;
+        },
+        90_000,
+        "the run to complete",
+      );
+      assert.equal(done.status, "successful", JSON.stringify(done));
+      const expected = Array.from({ length: LINES }, (_, i) => `line ${i + 1}`);
+      for (const follow of follows) {
+        await follow.ended;
+        assert.deepEqual(follow.lines, expected, "every line once, in order, through a follower");
+      }
+      const whole = await call(c.url, "GET", logPath.replace("?follow=true", ""));
+      assert.deepEqual(whole.text.trimEnd().split("\n"), expected);
+
+      // One container per task: the adopted one was never started again.
+      const creates = containers.events.filter(
+        (event) => event.Action === "create" && event.Actor.Attributes["gofer.run"] === String(runId),
+      );
+      const perTask = new Map<string, number>();
+      for (const event of creates) {
+        const task = event.Actor.Attributes["gofer.task"] ?? "?";
+        perTask.set(task, (perTask.get(task) ?? 0) + 1);
+      }
+      assert.deepEqual(Object.fromEntries([...perTask].sort()), {
+        after: 1,
+        "fan-1": 1,
+        "fan-2": 1,
+        numbers: 1,
+      });
+
+      // The leader's events reached the follower's stream, once each and in order.
+      await waitFor(
+        async () => events.seen.some((event) => "completed_run" in event.kind),
+        10_000,
+        "completed_run",
+      );
+      const ids = events.seen.map((event) => Number(event.id));
+      assert.deepEqual(
+        ids,
+        [...new Set(ids)].sort((a, b) => a - b),
+        "ids once each, increasing",
+      );
+
+      // The killed replica comes back, as a follower.
+      await c.restart(0);
+      await waitFor(
+        async () => {
+          const listing = await call(c.url, "GET", "/api/system/replicas");
+          const first = listing.json?.replicas?.filter(
+            (replica: { url: string; state: string }) =>
+              replica.url === replicaUrl(0) && replica.state === "follower",
+          );
+          return first?.length === 1;
+        },
+        30_000,
+        "the restarted replica to follow",
+      );
+    } finally {
+      events.close();
+      containers.close();
+    }
+  });
+
+  it("the CLI works through the load balancer", async () => {
+    const env = { GOFER_API_BASE_URL: (cluster as ReplicaCluster).url, GOFER_TOKEN: token };
+    const started = await runGofer(["run", "start", "numbers", "--output", "json"], { env });
+    assert.equal(started.code, 0, started.stderr);
+    const runId = (JSON.parse(started.stdout) as { run_id: number }).run_id;
+    const listed = await runGofer(["run", "list", "numbers"], { env });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, new RegExp(`\\b${runId}\\b`));
+    const replicas = await runGofer(["service", "replicas"], { env });
+    assert.equal(replicas.code, 0, replicas.stderr);
+    assert.match(replicas.stdout, /leader/);
+    assert.match(replicas.stdout, /follower/);
+    const watched = await runGofer(["run", "watch", "numbers", String(runId)], {
+      env,
+      timeoutMs: 90_000,
+    });
+    assert.equal(watched.code, 0, watched.stderr);
+  });
+});
+
+async function waitFor<T>(
+  check: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await check().catch(() => undefined);
+    if (result) return result as T;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Follows a log over plain HTTP, collecting whole lines until the server ends it. */
+function followLog(url: string, token: string): { lines: string[]; ended: Promise<void> } {
+  const lines: string[] = [];
+  const ended = (async () => {
+    const response = await fetch(url, {
+      headers: { "gofer-api-version": "v0", authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(120_000),
+    });
+    assert.equal(response.status, 200);
+    const decoder = new TextDecoder();
+    let pending = "";
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      pending += decoder.decode(chunk, { stream: true });
+      const parts = pending.split("\n");
+      pending = parts.pop() ?? "";
+      lines.push(...parts);
+    }
+    if (pending) lines.push(pending);
+  })();
+  ended.catch(() => undefined);
+  return { lines, ended };
+}
+
+function collectEvents(
+  base: string,
+  token: string,
+): { seen: Array<{ id: number | string; kind: Record<string, unknown> }>; close(): void } {
+  const seen: Array<{ id: number | string; kind: Record<string, unknown> }> = [];
+  const socket = new WebSocket(`${base.replace(/^http/, "ws")}/api/events`, {
+    headers: { "gofer-api-version": "v0", authorization: `Bearer ${token}` },
+  });
+  socket.on("message", (data) => seen.push(JSON.parse(String(data))));
+  socket.on("error", () => undefined);
+  return { seen, close: () => socket.terminate() };
+}
