@@ -252,6 +252,87 @@ describe("replicas behind a load balancer", { timeout: 240_000 }, () => {
     }
   });
 
+  it("a new leader adopts a healthy extension without restarting it; the extension keeps starting runs", async (t) => {
+    const c = cluster as ReplicaCluster;
+    const installed = await call(c.url, "POST", "/api/extensions", {
+      id: "interval",
+      image: "gofer/extension-interval:latest",
+      settings: { min_interval: "1s" },
+    });
+    assert.equal(installed.status, 201, installed.text);
+    assert.equal(installed.json.extension.state, "running");
+    const ticks = {
+      id: "ticks",
+      name: "ticks",
+      description: null,
+      parallelism: 1,
+      tasks: [shTask("tick", "echo tick")],
+    };
+    const base = `/api/namespaces/${NS}/pipelines/ticks`;
+    assert.equal((await call(c.url, "POST", `${base}/configs`, { config: ticks })).status, 201);
+    assert.equal((await call(c.url, "POST", `${base}/configs/1`)).status, 201);
+    const subscribed = await call(c.url, "POST", `${base}/subscriptions`, {
+      extension_id: "interval",
+      subscription_id: "every-two",
+      settings: { every: "2s" },
+    });
+    assert.equal(subscribed.status, 201, subscribed.text);
+    const extensionContainers = async () =>
+      (await listContainers(`gofer.extension=interval`))
+        .filter((container) => container.Labels["gofer.instance"] === instanceId)
+        .map((container) => `${container.Id}:${container.State}`);
+    const before = await extensionContainers();
+    assert.equal(before.length, 1, before.join(", "));
+    const runCount = async () =>
+      ((await call(c.url, "GET", `${base}/runs?limit=200`)).json?.runs ?? []).length;
+    await waitFor(async () => (await runCount()) >= 1, 20_000, "the extension's first run");
+
+    const listing = await call(c.url, "GET", "/api/system/replicas");
+    const leaderUrl = listing.json.replicas.find(
+      (replica: { state: string }) => replica.state === "leader",
+    ).url;
+    const leaderIndex = c.replicas.findIndex((replica) => replica.url === leaderUrl);
+    assert.ok(leaderIndex >= 0);
+    await c.replicas[leaderIndex]?.kill();
+    const killedAt = Date.now();
+    await waitFor(
+      async () => {
+        const now = await call(c.url, "GET", "/api/system/replicas");
+        const leader = now.json?.replicas?.find((replica: { state: string }) => replica.state === "leader");
+        return leader && leader.url !== leaderUrl;
+      },
+      30_000,
+      "another replica to lead",
+    );
+    t.diagnostic(`kill -9 of the leader to another leading, with an extension: ${Date.now() - killedAt} ms`);
+    const extension = await call(c.url, "GET", "/api/extensions/interval");
+    assert.equal(extension.json.extension.state, "running", extension.text);
+    assert.deepEqual(
+      await extensionContainers(),
+      before,
+      "the same container, still running: adopted, not restarted",
+    );
+    const runsAtTakeover = await runCount();
+    await waitFor(
+      async () => (await runCount()) > runsAtTakeover,
+      20_000,
+      "a run started by the adopted extension",
+    );
+
+    const uninstalled = await call(c.url, "DELETE", "/api/extensions/interval");
+    assert.equal(uninstalled.status, 204, uninstalled.text);
+    assert.deepEqual(await extensionContainers(), []);
+    await waitFor(
+      async () => {
+        const runs = (await call(c.url, "GET", `${base}/runs?limit=200`)).json?.runs ?? [];
+        return runs.every((run: { state: string }) => run.state === "complete");
+      },
+      30_000,
+      "the ticks runs to finish",
+    );
+    await c.restart(leaderIndex);
+  });
+
   it("the CLI works through the load balancer", async () => {
     const env = { GOFER_API_BASE_URL: (cluster as ReplicaCluster).url, GOFER_TOKEN: token };
     const started = await runGofer(["run", "start", "numbers", "--output", "json"], { env });

@@ -36,7 +36,13 @@ import {
 } from "../scheduler/container-labels.ts";
 import type { ContainerSpec, Scheduler } from "../scheduler/scheduler.ts";
 import type { GoferDb } from "../storage/database.ts";
-import { getExtension, listExtensions, type StoredExtension } from "../storage/extensions-store.ts";
+import {
+  getExtension,
+  getExtensionRuntime,
+  listExtensions,
+  type StoredExtension,
+  saveExtensionRuntime,
+} from "../storage/extensions-store.ts";
 import {
   listExtensionSubscriptions,
   markSubscriptionFailed,
@@ -79,6 +85,22 @@ export interface SupervisorOptions {
   /** A subscription's settings with secret and object references resolved, just before they are sent. */
   resolveSubscription(subscription: Subscription): Promise<Record<string, string>>;
   log: { info(message: string): void; error(message: string, error?: unknown): void };
+  /**
+   * With replicas: each running container's address and secret are kept sealed in storage, so the replica that
+   * takes over adopts a healthy extension instead of restarting it, and a stopping leader leaves its
+   * extensions running for the next one.
+   */
+  handover?: {
+    seal(extensionId: string, text: string): Uint8Array;
+    unseal(extensionId: string, sealed: Uint8Array): string;
+  };
+}
+
+/** What a new leader needs to adopt a running extension container. */
+interface SealedRuntime {
+  container_id: string;
+  address: string;
+  secret: string;
 }
 
 /** What the API shows of an extension's life, beside its stored registration. */
@@ -169,7 +191,7 @@ export class ExtensionSupervisor {
         this.#markDisabled(runtime);
         void this.#serially(runtime, () => this.#removeContainers(runtime.id));
       } else {
-        void this.#start(runtime);
+        void this.#start(runtime, { adopt: this.#options.handover !== undefined });
       }
     }
     // Containers of extensions no longer installed; each start clears its own. Not awaited: an engine that is
@@ -313,10 +335,18 @@ export class ExtensionSupervisor {
     for (const runtime of this.#runtimes.values()) this.#interrupt(runtime);
   }
 
-  /** Tells every extension to shut down and stops its container; called when the server stops. */
+  /**
+   * Tells every extension to shut down and stops its container; called when the server stops. With replicas the
+   * containers are left running for the next leader to adopt.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     this.#unsubscribeBus();
+    if (this.#options.handover) {
+      for (const runtime of this.#runtimes.values()) this.#interrupt(runtime);
+      await this.#serial.drain();
+      return;
+    }
     await Promise.all(
       [...this.#runtimes.values()].map((runtime) => {
         this.#interrupt(runtime);
@@ -330,7 +360,10 @@ export class ExtensionSupervisor {
   }
 
   /** Queues a start attempt behind whatever this extension is doing. */
-  #start(runtime: Runtime, options: { retry?: boolean } = {}): Promise<ExtensionReason | null> {
+  #start(
+    runtime: Runtime,
+    options: { retry?: boolean; adopt?: boolean } = {},
+  ): Promise<ExtensionReason | null> {
     // A stop (or another start) that comes between queuing and running makes this start moot.
     const queuedAt = runtime.generation;
     return this.#serially(runtime, async () =>
@@ -376,7 +409,7 @@ export class ExtensionSupervisor {
    * One start attempt: fresh token, container, first health answer, documentation, subscriptions. The
    * previous failure stays in `state_reason` while the attempt runs, so a user sees why it is restarting.
    */
-  async #launch(runtime: Runtime, { retry = true } = {}): Promise<ExtensionReason | null> {
+  async #launch(runtime: Runtime, { retry = true, adopt = false } = {}): Promise<ExtensionReason | null> {
     const { db, scheduler, timing } = this.#options;
     this.#clearTimers(runtime);
     const generation = ++runtime.generation;
@@ -392,6 +425,7 @@ export class ExtensionSupervisor {
       if (!stored) throw new Error("it is no longer installed");
       // Belt and braces for callbacks that outlived a disable or an uninstall: never start those.
       if (stored.status === "disabled" || this.#runtimes.get(runtime.id) !== runtime) return null;
+      if (adopt && (await this.#adopt(runtime, generation, stored))) return null;
       await this.#removeContainers(runtime.id);
       await ensureExtensionRole(db, runtime.id);
       const secret = await rotateExtensionToken(db, stored);
@@ -406,6 +440,11 @@ export class ExtensionSupervisor {
       const { scheme, agent } = this.#transport;
       const client = new ExtensionClient(`${scheme}://${started.serviceAddress}`, secret, { agent });
       await waitUntilHealthy(client, exit, timing.startTimeoutMs, starting.signal);
+      await this.#sealRuntime(runtime.id, {
+        container_id: containerId,
+        address: started.serviceAddress ?? "",
+        secret,
+      });
       const info = await client.info();
       // Interrupted: the stop queued behind this start removes the container and revokes the token.
       if (generation !== runtime.generation || this.#closed) return null;
@@ -462,6 +501,60 @@ export class ExtensionSupervisor {
       alwaysPull: false,
       servicePort: port,
     };
+  }
+
+  async #sealRuntime(extensionId: string, runtime: SealedRuntime): Promise<void> {
+    const { handover, db } = this.#options;
+    if (!handover) return;
+    await saveExtensionRuntime(db, extensionId, handover.seal(extensionId, JSON.stringify(runtime)));
+  }
+
+  /**
+   * Takes on the extension's container as the previous leader left it, when it still runs and answers its
+   * health check with the sealed secret: no restart, and no replay (it holds its subscriptions, which only the
+   * leader changes). False when there is nothing to adopt: the caller starts it afresh.
+   */
+  async #adopt(runtime: Runtime, generation: number, stored: StoredExtension): Promise<boolean> {
+    const { handover, db, scheduler, log } = this.#options;
+    if (!handover) return false;
+    let sealed: SealedRuntime;
+    try {
+      const data = await getExtensionRuntime(db, runtime.id);
+      if (data === null) return false;
+      sealed = JSON.parse(handover.unseal(runtime.id, data)) as SealedRuntime;
+    } catch (error) {
+      log.error(
+        `extension ${runtime.id}: its running container cannot be adopted; starting it afresh`,
+        error,
+      );
+      return false;
+    }
+    const found = await scheduler.listManaged(extensionSelector(this.#options.instanceId, runtime.id));
+    const container = found.find((candidate) => candidate.id === sealed.container_id);
+    if (container?.state !== "running" || !sealed.address) return false;
+    const { scheme, agent } = this.#transport;
+    const client = new ExtensionClient(`${scheme}://${sealed.address}`, sealed.secret, { agent });
+    if (!(await client.healthy(Math.min(5_000, this.#options.timing.healthIntervalMs)))) return false;
+    const info = await client.info().catch(() => undefined);
+    if (info === undefined || generation !== runtime.generation || this.#closed) return false;
+    runtime.state = "running";
+    runtime.reason = null;
+    runtime.client = client;
+    runtime.containerId = container.id;
+    runtime.started = Date.now();
+    runtime.documentation = info.documentation;
+    for (const subscription of await listExtensionSubscriptions(db, stored.extension_id)) {
+      if (subscription.status === "disabled") continue;
+      const message = messageOf(subscription);
+      runtime.held.set(keyOf(message), message);
+    }
+    const exit = scheduler.wait(container.id).then(
+      (result) => result.exitCode,
+      () => undefined,
+    );
+    this.#watch(runtime, generation, container.id, exit);
+    log.info(`extension ${runtime.id}: adopted its running container at ${client.url}`);
+    return true;
   }
 
   /** Sends every active subscription (and any that failed before) to the freshly started extension. */

@@ -61,6 +61,19 @@ export class SecretStore {
     this.#cipher = cipher;
   }
 
+  /**
+   * Encrypts a value Gofer keeps for itself (not a user's secret), bound to `purpose` so it cannot be passed off
+   * as another. A key rotation does not re-encrypt these: they are short-lived and rebuilt when unreadable.
+   */
+  seal(purpose: string, text: string): Buffer {
+    return this.#cipher.encrypt(Buffer.from(text, "utf8"), `gofer-internal/${purpose}`);
+  }
+
+  /** Throws `SecretDecryptionError` when the value was sealed for another purpose or under another key. */
+  unseal(purpose: string, sealed: Uint8Array): string {
+    return this.#cipher.decrypt(sealed, `gofer-internal/${purpose}`).toString("utf8");
+  }
+
   /** Throws 409 ALREADY_EXISTS when the key exists and `force` is not set. */
   async putPipelineSecret(
     namespaceId: string,

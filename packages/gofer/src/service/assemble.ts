@@ -175,6 +175,12 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     tls: extensions.tls,
     resolveSettings: installSettingsResolver(secrets),
     resolveSubscription: subscriptionSettingsResolver(resolvers),
+    ...(wiring.replicated && {
+      handover: {
+        seal: (id: string, text: string) => secrets.seal(`extension-runtime/${id}`, text),
+        unseal: (id: string, sealed: Uint8Array) => secrets.unseal(`extension-runtime/${id}`, sealed),
+      },
+    }),
     log: {
       info: (message) => app.log.info(message),
       error: (message, error) => app.log.error({ err: error }, message),

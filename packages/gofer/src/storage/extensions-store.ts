@@ -1,5 +1,6 @@
 /** Extension registrations: what an admin installed, so the server can start it again at every boot. */
 import type { RegistryAuth } from "@gofer/sdk";
+import type { Selectable } from "kysely";
 import type { GoferDb } from "./database.ts";
 import { parseJson, parseNullableJson, toJson, toNullableJson } from "./json-columns.ts";
 import type { ExtensionsTable } from "./schema.ts";
@@ -19,7 +20,7 @@ export interface StoredExtension {
   modified: number;
 }
 
-const toStored = (row: ExtensionsTable): StoredExtension => ({
+const toStored = (row: Selectable<ExtensionsTable>): StoredExtension => ({
   extension_id: row.extension_id,
   image: row.image,
   registry_auth: parseNullableJson<RegistryAuth>(row.registry_auth_json),
@@ -76,4 +77,26 @@ export async function updateExtension(
 /** Deletes the registration; its subscriptions go with it (foreign key cascade). */
 export async function deleteExtension(db: GoferDb, id: string): Promise<void> {
   await db.deleteFrom("extensions").where("extension_id", "=", id).execute();
+}
+
+/** Records (or, with null, forgets) the sealed runtime of the extension's current container. */
+export async function saveExtensionRuntime(
+  db: GoferDb,
+  id: string,
+  sealed: Uint8Array | null,
+): Promise<void> {
+  await db
+    .updateTable("extensions")
+    .set({ runtime_sealed: sealed === null ? null : Buffer.from(sealed) })
+    .where("extension_id", "=", id)
+    .execute();
+}
+
+export async function getExtensionRuntime(db: GoferDb, id: string): Promise<Uint8Array | null> {
+  const row = await db
+    .selectFrom("extensions")
+    .select("runtime_sealed")
+    .where("extension_id", "=", id)
+    .executeTakeFirst();
+  return row?.runtime_sealed ?? null;
 }

@@ -215,6 +215,8 @@ export interface ExtensionsTable {
   token_id: string | null;
   created: number;
   modified: number;
+  /** The running container's address and secret, sealed with the secret store's key; see replicas. */
+  runtime_sealed: Generated<Uint8Array | null>;
 }
 
 export interface SubscriptionsTable {
