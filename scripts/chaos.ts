@@ -8,17 +8,16 @@
  * line exactly once and in order, that no task got two containers (Docker's own event log), and that nothing
  * is left running; then stops the server with SIGTERM and cleans up.
  *
- *   node scripts/chaos.ts [--kills N] [--runs N] [--seed S] [--keep] [--deadline SECONDS]
+ * With `--replicas N` the same runs go through haproxy to N replicas on one private PostgreSQL (scripts/chaos/
+ * targets.ts): each kill takes down one replica (the leader half of the time), restarted after a random pause,
+ * and the summary adds the time from each kill of the leader to another replica leading. An interval extension
+ * keeps starting runs of its own pipeline throughout; it must still be firing at the end.
+ *
+ *   node scripts/chaos.ts [--kills N] [--runs N] [--seed S] [--keep] [--deadline SECONDS] [--replicas N]
  *
  * Exit code 0 only when every check passes; 1 with the violations listed; 2 for a bad command line.
  */
-import { randomBytes } from "node:crypto";
-import { mkdtemp, realpath, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { GoferApiError, GoferClient, GoferConnectionError } from "@gofer/sdk/client";
-import { freePort } from "../packages/gofer/test/support/free-port.ts";
 import {
   type EventWatch,
   imageExists,
@@ -26,13 +25,13 @@ import {
   removeContainer,
   watchEvents,
 } from "./chaos/engine.ts";
+import { checkExtensionStillFiring, startExtensionTicks } from "./chaos/extension-ticks.ts";
 import { drawSchedule, parseOptions, seededRandom } from "./chaos/options.ts";
 import { IMAGE, PIPELINES, pipelineConfig } from "./chaos/pipelines.ts";
-import { ServerProcess } from "./chaos/server-process.ts";
 import { printSummary } from "./chaos/summary.ts";
+import { type ChaosTarget, replicaServers, singleServer } from "./chaos/targets.ts";
 import { type StartRecord, type Verification, verify, waitForCompletion } from "./chaos/verify.ts";
 
-const ROOT = resolve(import.meta.dirname, "..");
 const NS = "default";
 
 const options = parseOptions(process.argv.slice(2));
@@ -74,17 +73,6 @@ function sleepUntil(at: number): Promise<void> {
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-function readInstanceId(dataDir: string): string {
-  const db = new DatabaseSync(join(dataDir, "gofer.db"), { readOnly: true });
-  try {
-    const row = db.prepare("SELECT instance_id FROM system WHERE id = 1").get() as { instance_id?: string };
-    if (!row?.instance_id) throw new Error("the server's database holds no instance id");
-    return row.instance_id;
-  } finally {
-    db.close();
-  }
-}
-
 async function main(): Promise<number> {
   const random = seededRandom(options.seed);
   const schedule = drawSchedule(
@@ -92,25 +80,19 @@ async function main(): Promise<number> {
     PIPELINES.map((spec) => spec.id),
     random,
   );
-  const replay = `node scripts/chaos.ts --kills ${options.kills} --runs ${options.runs} --seed ${options.seed}`;
+  const replay =
+    `node scripts/chaos.ts --kills ${options.kills} --runs ${options.runs} --seed ${options.seed}` +
+    `${options.replicas > 0 ? ` --replicas ${options.replicas}` : ""}`;
   say(`seed ${options.seed}: ${options.kills} kills, ${options.runs} runs (replay: ${replay})`);
   if (!(await imageExists(IMAGE))) {
     say(`the task image ${IMAGE} is missing; build it with: npm run images`);
     return 1;
   }
 
-  const dataDir = await realpath(await mkdtemp(join(tmpdir(), "gofer-chaos-")));
-  const server = new ServerProcess({
-    root: ROOT,
-    dataDir,
-    port: await freePort(),
-    settings: {
-      // A fixed key keeps the "generated key" warning out of the log at every restart.
-      GOFER_WEB_SECRET_STORE__SQLITE__ENCRYPTION_KEY: randomBytes(16).toString("hex"),
-      GOFER_WEB_API__RUN_RETENTION: "0",
-      GOFER_WEB_API__TASK_EXECUTION_LOG_RETENTION: String(options.runs + 50),
-    },
-  });
+  const server: ChaosTarget =
+    options.replicas > 0
+      ? await replicaServers(options.replicas, options.runs)
+      : await singleServer(options.runs);
   process.on("exit", () => server.killNow());
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.on(signal, () => {
@@ -121,7 +103,6 @@ async function main(): Promise<number> {
       stop.abort(new Error(`interrupted by ${signal} while ${phase}`));
     });
   }
-  say(`data in ${dataDir}, server at ${server.url}, log ${server.logPath}`);
 
   const violations: string[] = [];
   const starts = new Map<string, StartRecord>(
@@ -129,6 +110,7 @@ async function main(): Promise<number> {
   );
   const killTimes: number[] = [];
   const bootTimes: number[] = [];
+  const adoptionTimes: number[] = [];
   let instanceId = "";
   let verification: Verification | undefined;
   let leftover: { running: number; exited: number } | undefined;
@@ -137,15 +119,16 @@ async function main(): Promise<number> {
   let events: EventWatch | undefined;
 
   try {
-    server.start();
-    bootTimes.push(await server.waitUntilUp(30_000));
+    bootTimes.push(await server.start());
+    say(server.describe());
     const { secret: token } = await new GoferClient({ baseUrl: server.url }).tokens.bootstrap();
     const client = new GoferClient({ baseUrl: server.url, token, timeoutMs: 10_000 });
-    instanceId = readInstanceId(dataDir);
+    instanceId = await server.instanceId();
     for (const spec of PIPELINES) {
       const registered = await client.configs.register(NS, spec.id, pipelineConfig(spec));
       await client.configs.deploy(NS, spec.id, registered.version);
     }
+    if (options.replicas > 0) await startExtensionTicks(client);
     events = await watchEvents(Math.floor(Date.now() / 1000) - 1, {
       type: ["container"],
       label: [`gofer.instance=${instanceId}`],
@@ -167,7 +150,11 @@ async function main(): Promise<number> {
         const run = await client.runs.start(NS, pipelineId);
         record.acknowledged.set(run.run_id, Date.now());
       } catch (error) {
-        if (error instanceof GoferConnectionError && killTimes.length > killsBefore) record.interrupted += 1;
+        // A kill can cut a request off (one server), or the leader it was handed to (replicas: 503).
+        const cutOff =
+          error instanceof GoferConnectionError ||
+          (error instanceof GoferApiError && error.errorCode === "LEADER_UNAVAILABLE");
+        if (cutOff && killTimes.length > killsBefore) record.interrupted += 1;
         else if (error instanceof GoferApiError) {
           violations.push(`starting a run of ${pipelineId} answered ${error.status}: ${error.message}`);
         } else violations.push(`starting a run of ${pipelineId} failed with no kill: ${messageOf(error)}`);
@@ -181,20 +168,22 @@ async function main(): Promise<number> {
       for (const { pipeline, offsetMs } of interval.starts)
         requests.push(startRun(pipeline, upAt + offsetMs));
       await sleepUntil(upAt + interval.durationMs);
-      if (server.unexpectedExit) throw new Error(`the server ${server.unexpectedExit}`);
+      const exited = server.unexpectedExit();
+      if (exited) throw new Error(`the server ${exited}`);
       if (index === schedule.length - 1) break;
       const containers = await listContainers(`gofer.instance=${instanceId}`);
       const running = containers.filter((container) => container.State === "running").length;
       killTimes.push(Date.now());
-      await server.kill();
-      server.start();
-      const bootMs = await server.waitUntilUp(30_000);
-      bootTimes.push(bootMs);
+      const crash = await server.crash(random);
+      bootTimes.push(crash.bootMs);
+      if (crash.adoptionMs !== undefined) adoptionTimes.push(crash.adoptionMs);
       const requested = [...starts.values()].reduce((sum, record) => sum + record.attempts, 0);
       say(
-        `kill ${killTimes.length}/${options.kills} after ${interval.durationMs} ms up` +
+        `kill ${killTimes.length}/${options.kills} of ${crash.victim} after ${interval.durationMs} ms up` +
           `${interval.early ? " (during boot)" : ""}: ${running} task container(s) running, ` +
-          `${requested} run(s) requested so far; answering again after ${bootMs} ms`,
+          `${requested} run(s) requested so far; ` +
+          `${crash.adoptionMs !== undefined ? `another replica led after ${crash.adoptionMs} ms; ` : ""}` +
+          `answering again after ${crash.bootMs} ms`,
       );
     }
     await Promise.all(requests);
@@ -207,7 +196,7 @@ async function main(): Promise<number> {
       client,
       drainDeadline,
       30_000,
-      () => server.unexpectedExit,
+      () => server.unexpectedExit(),
       stop.signal,
     );
     stop.signal.throwIfAborted();
@@ -221,6 +210,8 @@ async function main(): Promise<number> {
     } else say(`every run complete after ${((Date.now() - drainStarted) / 1000).toFixed(1)} s`);
 
     phase = "verifying";
+    if (options.replicas > 0)
+      violations.push(...(await checkExtensionStillFiring(client, killTimes.at(-1) ?? 0)));
     leftover = await leftoverContainers(instanceId);
     verification = await verify({ client, url: server.url, token, events, starts, killTimes });
     violations.push(...verification.violations);
@@ -231,9 +222,9 @@ async function main(): Promise<number> {
   } finally {
     phase = "cleaning up";
     events?.close();
-    const stopped = await server.terminate(20_000);
+    const stopped = await server.stop();
     shutdown = `SIGTERM → ${stopped.exit} in ${stopped.ms} ms`;
-    if (!stopped.clean && !server.unexpectedExit) violations.push(`graceful shutdown failed: ${shutdown}`);
+    if (!stopped.clean && !server.unexpectedExit()) violations.push(`graceful shutdown failed: ${shutdown}`);
     if (instanceId)
       removed = await removeAll(instanceId).catch((error: unknown) => {
         say(`cleanup: ${messageOf(error)}`);
@@ -251,18 +242,18 @@ async function main(): Promise<number> {
     starts,
     killTimes,
     bootTimes,
+    adoptionTimes,
     leftover,
     removed,
     shutdown,
     schedule,
   });
   if (failed) {
-    const where = options.keep ? ` of ${server.logPath}` : "";
-    process.stdout.write(`\nserver log (last 60 lines${where}):\n${server.logTail(60)}\n`);
+    process.stdout.write(`\nserver log (last 60 lines):\n${server.logTail(60)}\n`);
     process.stdout.write(`\nreplay: ${replay}${options.keep ? "" : " --keep"}\n`);
   }
-  if (options.keep) say(`kept ${dataDir}`);
-  else await rm(dataDir, { recursive: true, force: true });
+  const kept = await server.cleanup(options.keep);
+  if (kept) say(`kept ${kept}`);
   return failed ? 1 : 0;
 }
 

@@ -12,15 +12,19 @@ export interface ChaosOptions {
   keep: boolean;
   /** The whole test, setup to cleanup, must end within this many milliseconds. */
   deadlineMs: number;
+  /** 0: one server on SQLite; N ≥ 2: N replicas on PostgreSQL behind haproxy, one killed at a time. */
+  replicas: number;
 }
 
-const USAGE = `usage: node scripts/chaos.ts [--kills N] [--runs N] [--seed S] [--keep] [--deadline SECONDS]
+const USAGE = `usage: node scripts/chaos.ts [--kills N] [--runs N] [--seed S] [--keep] [--deadline SECONDS] [--replicas N]
 
   --kills N      kill -9 the server N times while runs are in flight (default 10)
   --runs N       runs to start, spread over the test (default 12)
   --seed S       seed of the schedule, to replay a failure (default: random, printed)
   --keep         keep the data directory (database, logs, server log) afterwards
   --deadline S   fail if the whole test takes longer (default scales with --kills and --runs, at least 360)
+  --replicas N   run N (at least 2) replicas on a private PostgreSQL behind haproxy and kill one at a time,
+                 the leader half of the time, restarting it after a random pause (default: one server on SQLite)
 
 The long form: npm run chaos -- --kills 50 --runs 100`;
 
@@ -41,9 +45,19 @@ export function parseOptions(argv: string[]): ChaosOptions {
   if (runs < 1) usageError("--runs must be at least 1");
   const seed =
     values.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : count(values.seed, "--seed", 0);
-  const defaultDeadline = Math.max(360, 240 + 8 * kills + runs);
+  const replicas = count(values.replicas, "--replicas", 0);
+  if (replicas === 1) usageError("--replicas takes 2 or more (one replica is the single-server test)");
+  // A replica kill waits for the takeover and a pause before the next interval.
+  const defaultDeadline = Math.max(360, 240 + (replicas > 0 ? 20 : 8) * kills + runs);
   const deadlineSeconds = count(values.deadline, "--deadline", defaultDeadline);
-  return { kills, runs, seed: seed >>> 0, keep: values.keep === true, deadlineMs: deadlineSeconds * 1000 };
+  return {
+    kills,
+    runs,
+    seed: seed >>> 0,
+    keep: values.keep === true,
+    deadlineMs: deadlineSeconds * 1000,
+    replicas,
+  };
 }
 
 function parse(argv: string[]) {
@@ -55,6 +69,7 @@ function parse(argv: string[]) {
       runs: { type: "string" },
       seed: { type: "string" },
       deadline: { type: "string" },
+      replicas: { type: "string" },
       keep: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },

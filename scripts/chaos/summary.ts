@@ -14,6 +14,8 @@ export interface SummaryInput {
   starts: Map<string, StartRecord>;
   killTimes: number[];
   bootTimes: number[];
+  /** With replicas: from each kill of the leader to another replica leading. */
+  adoptionTimes: number[];
   /** Undefined when the test ended before it could look. */
   leftover: { running: number; exited: number } | undefined;
   removed: number;
@@ -38,6 +40,13 @@ export function printSummary(input: SummaryInput): void {
     "chaos summary",
     `  seed           ${input.seed}`,
     `  kills          ${killTimes.length} of ${input.plannedKills} (${early} during boot); server answered ${boot} after each start`,
+    ...(input.adoptionTimes.length > 0
+      ? [
+          `  takeovers      ${input.adoptionTimes.length} kill(s) of the leader; another replica led after ` +
+            `${Math.min(...input.adoptionTimes)}–${Math.max(...input.adoptionTimes)} ms ` +
+            `(median ${median(input.adoptionTimes)} ms)`,
+        ]
+      : []),
     `  runs           ${requested} requested, ${acknowledged} acknowledged, ${interrupted} cut off by a kill`,
   ];
   if (v) {
@@ -66,4 +75,9 @@ export function printSummary(input: SummaryInput): void {
     lines.push(`  … and ${violations.length - MAX_LISTED_VIOLATIONS} more`);
   }
   process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }

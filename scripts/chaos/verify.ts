@@ -246,6 +246,9 @@ export async function verify(input: VerifyInput): Promise<Verification> {
  * Events of one kind per run task (`pipeline/run/task`). Each event is counted once: the watch replays from its
  * `since` second, so an event can arrive twice only if the engine sent it twice.
  */
+/** The test's pipelines: containers of others (an extension's, or the runs it starts) are not counted here. */
+const COUNTED = new Set(PIPELINES.map((spec) => spec.id));
+
 function countEvents(watch: EventWatch, action: "create" | "start"): Map<string, number> {
   const seen = new Set<string>();
   const counts = new Map<string, number>();
@@ -254,6 +257,8 @@ function countEvents(watch: EventWatch, action: "create" | "start"): Map<string,
     if (event.Action !== action || seen.has(id)) continue;
     seen.add(id);
     const labels = event.Actor.Attributes;
+    if (labels["gofer.extension"] !== undefined) continue;
+    if (labels["gofer.pipeline"] !== undefined && !COUNTED.has(labels["gofer.pipeline"])) continue;
     const key = `${labels["gofer.pipeline"]}/${labels["gofer.run"]}/${labels["gofer.task"]}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }

@@ -22,10 +22,12 @@ export interface ReplicaCluster {
   readonly url: string;
   /** The folder every replica keeps task logs and objects in. */
   readonly shared: string;
+  /** The folder holding `shared` and each replica's data folder (`replica-N`, with its `server.log`). */
+  readonly folder: string;
   /** Starts replica `index` again (after a kill), waiting until it answers. */
   restart(index: number, timeoutMs?: number): Promise<number>;
-  /** SIGTERM every replica still running, then the load balancer; removes the folders. */
-  stop(): Promise<void>;
+  /** SIGTERM every replica still running, then the load balancer; removes the folders unless told to keep them. */
+  stop(options?: { keepFiles?: boolean }): Promise<void>;
 }
 
 export interface ReplicaClusterOptions {
@@ -67,10 +69,10 @@ export async function startReplicaCluster(options: ReplicaClusterOptions): Promi
     );
   }
   let balancer: LoadBalancer | undefined;
-  const stop = async () => {
+  const stop = async (stopOptions: { keepFiles?: boolean } = {}) => {
     await Promise.all(replicas.map((replica) => replica.terminate(15_000)));
     await balancer?.stop();
-    await rm(folder, { recursive: true, force: true });
+    if (!stopOptions.keepFiles) await rm(folder, { recursive: true, force: true });
   };
   try {
     // One at a time: the first takes the lease, so which replica leads is known (the first).
@@ -93,6 +95,7 @@ export async function startReplicaCluster(options: ReplicaClusterOptions): Promi
     balancer: started,
     url,
     shared,
+    folder,
     async restart(index, timeoutMs = 60_000) {
       const replica = replicas[index];
       if (!replica) throw new Error(`no replica ${index}`);
