@@ -336,13 +336,13 @@ export class ExtensionSupervisor {
   }
 
   /**
-   * Tells every extension to shut down and stops its container; called when the server stops. With replicas the
-   * containers are left running for the next leader to adopt.
+   * Tells every extension to shut down and stops its container; called when the server stops. With
+   * `leaveRunning` (another replica is up to lead next) the containers are left running for it to adopt.
    */
-  async close(): Promise<void> {
+  async close(options: { leaveRunning?: boolean } = {}): Promise<void> {
     this.#closed = true;
     this.#unsubscribeBus();
-    if (this.#options.handover) {
+    if (options.leaveRunning && this.#options.handover) {
       for (const runtime of this.#runtimes.values()) this.#interrupt(runtime);
       await this.#serial.drain();
       return;

@@ -16,6 +16,7 @@ import { hostname } from "node:os";
 import type { GoferDb } from "../storage/database.ts";
 import {
   claimLease,
+  countOtherLiveReplicas,
   getLease,
   getReplica,
   type Lease,
@@ -185,6 +186,16 @@ export class Leadership implements ReplicaView {
 
   forgetLeader(): void {
     this.#cachedLeader = undefined;
+  }
+
+  /** Whether another replica is up to take the work over (heard from within the lease timeout). */
+  async othersAlive(): Promise<boolean> {
+    const others = await countOtherLiveReplicas(
+      this.#options.db,
+      this.replicaId,
+      this.#options.leaseTimeoutMs,
+    );
+    return others > 0;
   }
 
   /** Stops heartbeating; a leader hands its lease back so a follower takes over at its next heartbeat. */

@@ -107,7 +107,11 @@ export async function startService(config: Config, options: StartOptions = {}): 
     const running: Array<() => Promise<unknown>> = [
       async () => leadership?.stop(),
       () => orchestrator.close(),
-      () => supervisor.close(),
+      // Extensions go on running when another replica is up to adopt them; the last one stops them.
+      async () =>
+        supervisor.close({
+          leaveRunning: leadership !== undefined && (await leadership.othersAlive().catch(() => false)),
+        }),
     ];
     const stopAll = async () => {
       for (const stop of running.reverse()) await stop();

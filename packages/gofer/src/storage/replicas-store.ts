@@ -190,3 +190,14 @@ export async function countLeaderWork(
     extensions: Number(extensions?.count ?? 0),
   };
 }
+
+/** Replicas other than `replicaId` still running: heard from within `silentMs`, not stopped. */
+export async function countOtherLiveReplicas(
+  db: GoferDb,
+  replicaId: string,
+  silentMs: number,
+): Promise<number> {
+  const result = await sql<{ count: number | string }>`select count(*) as count from replicas
+    where replica_id <> ${replicaId} and stopped = 0 and heartbeat > ${NOW} - ${silentMs}`.execute(db);
+  return Number(result.rows[0]?.count ?? 0);
+}
