@@ -6,22 +6,17 @@
  * follower misses nothing; it hears each event once and in id order (the leader commits one transaction at a
  * time, so ids commit in order).
  */
-import { sql } from "kysely";
 import pg from "pg";
 import type { EventBus } from "../events/event-bus.ts";
 import type { GoferDb } from "../storage/database.ts";
 import { pageEvents } from "../storage/events-store.ts";
 import { maskSecret } from "../support/database-url.ts";
 
-const CHANNEL = "gofer_events";
+import { EVENTS_CHANNEL as CHANNEL } from "./event-announce.ts";
+
 const PAGE = 500;
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 5_000;
-
-/** The statement a replica's event-storing transaction runs after each event: see {@link EventBus}'s `announce`. */
-export async function announceEvent(db: GoferDb): Promise<void> {
-  await sql`select pg_notify(${CHANNEL}, '')`.execute(db);
-}
 
 export interface EventRelayOptions {
   url: string;

@@ -58,7 +58,13 @@ export const SINGLE_SERVER: ReplicaView = {
 };
 
 export interface LeadershipOptions {
+  /** The main database, for reads. */
   db: GoferDb;
+  /**
+   * The connection for the heartbeat and the lease (storage/postgres-database.ts openControlConnection), so a
+   * renewal never waits behind the main connection's queue. The main one when not given.
+   */
+  control?: GoferDb;
   replicaId: string;
   version: string;
   leaseTimeoutMs: number;
@@ -77,6 +83,7 @@ const LEADER_CACHE_MS = 1_000;
 export class Leadership implements ReplicaView {
   readonly replicaId: string;
   readonly #options: LeadershipOptions;
+  readonly #control: GoferDb;
   #role: ReplicaRole = "follower";
   #term = 0;
   /** Monotonic time the last successful renewal was sent; the lease is ours until this + 2/3 of the timeout. */
@@ -91,11 +98,12 @@ export class Leadership implements ReplicaView {
   constructor(options: LeadershipOptions) {
     this.#options = options;
     this.replicaId = options.replicaId;
+    this.#control = options.control ?? options.db;
   }
 
   /** Registers this replica; `urls` say where the others reach it. */
   async register(urls: { url: string; external_events_url: string | null }): Promise<void> {
-    await registerReplica(this.#options.db, {
+    await registerReplica(this.#control, {
       replica_id: this.replicaId,
       url: urls.url,
       external_events_url: urls.external_events_url,
@@ -129,12 +137,7 @@ export class Leadership implements ReplicaView {
   /** Tries once to become the leader; true when it did (the caller then takes over and calls {@link serve}). */
   async tryLead(): Promise<boolean> {
     const sentAt = performance.now();
-    const lease = await claimLease(
-      this.#options.db,
-      WORK_LEASE,
-      this.replicaId,
-      this.#options.leaseTimeoutMs,
-    );
+    const lease = await claimLease(this.#control, WORK_LEASE, this.replicaId, this.#options.leaseTimeoutMs);
     if (lease === undefined) return false;
     this.#renewedAt = sentAt;
     this.#term = lease.term;
@@ -147,7 +150,7 @@ export class Leadership implements ReplicaView {
 
   /** The work is taken over: serve as leader. */
   async serve(): Promise<void> {
-    if (!(await markLeaseServing(this.#options.db, WORK_LEASE, this.replicaId, this.#term))) {
+    if (!(await markLeaseServing(this.#control, WORK_LEASE, this.replicaId, this.#term))) {
       this.#lose("another replica took the lease while this one was taking over");
       return;
     }
@@ -203,7 +206,7 @@ export class Leadership implements ReplicaView {
     this.#stopped = true;
     clearInterval(this.#heartbeat);
     clearInterval(this.#watchdog);
-    const { db } = this.#options;
+    const db = this.#control;
     if (this.#role !== "follower" && this.#lost === undefined) {
       await releaseLease(db, WORK_LEASE, this.replicaId).catch((error: unknown) =>
         this.#options.log.error(
@@ -218,7 +221,8 @@ export class Leadership implements ReplicaView {
   async #beat(): Promise<void> {
     if (this.#beating || this.#stopped || this.#lost !== undefined) return;
     this.#beating = true;
-    const { db, leaseTimeoutMs, log } = this.#options;
+    const { leaseTimeoutMs, log } = this.#options;
+    const db = this.#control;
     try {
       if (!(await recordHeartbeat(db, this.replicaId))) {
         log.error(`this replica's (${this.replicaId}) record was gone; it was silent for a long time`);
@@ -229,6 +233,8 @@ export class Leadership implements ReplicaView {
         if (await this.tryLead()) void this.#takeOver();
         return;
       }
+      // A leader past its deadline must not renew: another replica may already be taking over.
+      if (this.fenced() !== undefined) return;
       const sentAt = performance.now();
       const lease = await claimLease(db, WORK_LEASE, this.replicaId, leaseTimeoutMs);
       if (lease === undefined || lease.term !== this.#term) {

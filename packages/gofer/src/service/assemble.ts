@@ -19,7 +19,7 @@ import { watchObjectLifecycle } from "../objects/object-lifecycle.ts";
 import { objectResolvers } from "../objects/object-resolvers.ts";
 import { ObjectStore } from "../objects/object-store.ts";
 import { Orchestrator } from "../orchestrator/orchestrator.ts";
-import { announceEvent } from "../replicas/event-relay.ts";
+import { announceEvent } from "../replicas/event-announce.ts";
 import { type ReplicaView, SINGLE_SERVER } from "../replicas/leadership.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import { secretResolvers } from "../secrets/secret-resolvers.ts";

@@ -10,7 +10,7 @@ import { buildExternalEventsServer } from "../api/external-events.ts";
 import type { Config } from "../config/index.ts";
 import type { ExtensionSupervisor } from "../extensions/extension-supervisor.ts";
 import type { Orchestrator } from "../orchestrator/orchestrator.ts";
-import { EventRelay } from "../replicas/event-relay.ts";
+import type { EventRelay } from "../replicas/event-relay.ts";
 import { Leadership, type ReplicaView, SINGLE_SERVER } from "../replicas/leadership.ts";
 import { createScheduler } from "../scheduler/create-scheduler.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
@@ -51,6 +51,7 @@ export const LEADERSHIP_LOST_EXIT_CODE = 75;
 export async function startService(config: Config, options: StartOptions = {}): Promise<RunningService> {
   const replicated = config.server.database_url !== "";
   let leadership: Leadership | undefined;
+  let control: GoferDb | undefined;
   // PostgreSQL when server.database_url is set: the start waits (bounded) for it and fails whole, saying what to
   // check, when it cannot be had. A leader whose lease may have lapsed is refused every query.
   const db = await openDatabase(config.server, { fence: () => leadership?.fenced() });
@@ -76,8 +77,16 @@ export async function startService(config: Config, options: StartOptions = {}): 
     const work = new WorkDuties({ config, db, ...assembled, log });
     let relay: EventRelay | undefined;
     if (replicated) {
+      // Closed after the main database, in stop(): the lease is handed back last.
+      // Loaded only with PostgreSQL, so a SQLite server never loads its driver.
+      const { openControlConnection } = await import("../storage/postgres-database.ts");
+      control = openControlConnection(
+        config.server.database_url,
+        Math.max(1_000, config.server.lease_timeout_ms / 3),
+      );
       leadership = new Leadership({
         db,
+        control,
         replicaId: randomUUID(),
         version: VERSION.semver,
         leaseTimeoutMs: config.server.lease_timeout_ms,
@@ -136,6 +145,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
           url: config.server.replica_url.endsWith(":0") ? url : config.server.replica_url,
           external_events_url: externalEvents?.url ?? null,
         });
+        const { EventRelay } = await import("../replicas/event-relay.ts");
         const started = new EventRelay({
           url: config.server.database_url,
           db,
@@ -164,6 +174,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
         async stop() {
           await stopAll();
           await db.destroy();
+          await control?.destroy();
         },
       };
     } catch (error) {
@@ -172,6 +183,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
     }
   } catch (error) {
     await db.destroy();
+    await control?.destroy();
     throw error;
   }
 }

@@ -47,6 +47,32 @@ const types: pg.CustomTypesConfig = {
 
 export class DatabaseStartError extends Error {}
 
+/**
+ * A second connection for the replica's heartbeat and lease, apart from the queue of the main one: a lease
+ * renewal must not wait behind a long query (a big listing, a retention pass), or a busy leader would stop
+ * leading. Its statements are cut off after `statementTimeoutMs`, so a renewal that cannot finish in time fails
+ * instead of hanging. Not fenced: renewing is how a leader stays one.
+ */
+export function openControlConnection(url: string, statementTimeoutMs: number): GoferDb {
+  const where = maskDatabaseUrl(url);
+  const pool = new pg.Pool({
+    connectionString: url,
+    types,
+    max: 1,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    idleTimeoutMillis: 60_000,
+    connectionTimeoutMillis: statementTimeoutMs,
+    statement_timeout: statementTimeoutMs,
+  });
+  pool.on("error", (error) =>
+    process.stderr.write(
+      `gofer: lost the heartbeat connection to PostgreSQL at ${where}: ${maskSecret(error.message, url)}\n`,
+    ),
+  );
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
 export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<GoferDb> {
   const where = maskDatabaseUrl(url);
   const warn = options.warn ?? ((message: string) => process.stderr.write(`gofer: ${message}\n`));

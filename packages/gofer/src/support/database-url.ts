@@ -24,7 +24,10 @@ export function maskSecret(message: string, databaseUrl: string): string {
   let masked = message.split(databaseUrl).join(maskDatabaseUrl(databaseUrl));
   let password = "";
   try {
-    password = new URL(databaseUrl).password;
+    const url = new URL(databaseUrl);
+    // libpq also takes the password as a query parameter.
+    password =
+      url.password || ([...url.searchParams].find(([key]) => key.toLowerCase() === "password")?.[1] ?? "");
   } catch {
     return masked;
   }
