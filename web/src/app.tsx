@@ -4,6 +4,7 @@ import { EventsPage } from "./pages/events-page.tsx";
 import { ExtensionPage, ExtensionsPage } from "./pages/extensions-page.tsx";
 import { NamespacePage } from "./pages/namespace-page.tsx";
 import { PipelinePage } from "./pages/pipeline-page.tsx";
+import { ReplicasPage } from "./pages/replicas-page.tsx";
 import { RunPage } from "./pages/run-page.tsx";
 import { currentPath, routeOf } from "./router.ts";
 import { session } from "./state/session.ts";
@@ -27,6 +28,7 @@ export function App() {
         {route.page === "events" && <EventsPage />}
         {route.page === "extensions" && <ExtensionsPage />}
         {route.page === "extension" && <ExtensionPage extension={route.extension} />}
+        {route.page === "replicas" && <ReplicasPage />}
         {route.page === "not-found" && (
           <main>
             <h1>Not found</h1>

@@ -31,3 +31,17 @@ export const exactTime = (epochMs: number): string => (epochMs ? new Date(epochM
 export function outcome(state: string, status: string): string {
   return state === "complete" ? status : state;
 }
+
+/** How long ago, to the second while recent: for heartbeats, where `when`'s "just now" says too little. */
+export function ago(epochMs: number, now = Date.now()): string {
+  if (!epochMs) return "–";
+  const ms = now - epochMs;
+  return ms < 1000 ? "just now" : `${duration(ms)} ago`;
+}
+
+/** How long until a time ("in 4.2 s"), or since it passed ("3.0 s ago"). */
+export function fromNow(epochMs: number, now = Date.now()): string {
+  if (!epochMs) return "–";
+  const ms = epochMs - now;
+  return ms >= 0 ? `in ${duration(ms)}` : `${duration(-ms)} ago`;
+}

@@ -22,6 +22,7 @@ export type Route =
   | { page: "events" }
   | { page: "extensions" }
   | { page: "extension"; extension: string }
+  | { page: "replicas" }
   | { page: "not-found" };
 
 const PATTERNS: [RegExp, (match: string[]) => Route][] = [
@@ -42,6 +43,7 @@ const PATTERNS: [RegExp, (match: string[]) => Route][] = [
   [/^\/events\/?$/, () => ({ page: "events" })],
   [/^\/extensions\/?$/, () => ({ page: "extensions" })],
   [/^\/extensions\/([^/]+)\/?$/, ([, extension = ""]) => ({ page: "extension", extension })],
+  [/^\/replicas\/?$/, () => ({ page: "replicas" })],
 ];
 
 export function routeOf(path: string): Route {

@@ -1,9 +1,17 @@
-/** The UI's pure logic, run in Node: graph layout, config diff, run statistics, task attempts. */
+/** The UI's pure logic, run in Node: graph layout, config diff, run statistics, task attempts, replicas. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Run, TaskAttempt, TaskExecution } from "../../packages/sdk/src/client/wire-types.ts";
+import type {
+  ReplicaListing,
+  ReplicaSummary,
+  Run,
+  TaskAttempt,
+  TaskExecution,
+} from "../../packages/sdk/src/client/wire-types.ts";
 import { lineDiff } from "../src/diff/line-diff.ts";
+import { ago, fromNow } from "../src/format.ts";
 import { layoutDag, NODE_HEIGHT, NODE_WIDTH } from "../src/graph/layout.ts";
+import { leaseFacts, orderReplicas, ownsText } from "../src/replicas/replica-facts.ts";
 import { attemptSegments, describeRetries, retryCountdown } from "../src/runs/attempts.ts";
 import { runStats } from "../src/runs/run-stats.ts";
 
@@ -162,5 +170,71 @@ describe("task attempts", () => {
       describeRetries({ limit: 1, delay: "100ms", factor: 1, max_delay: "5m", on: [] }),
       "up to 1 more attempt, 100ms apart",
     );
+  });
+});
+
+describe("replicas", () => {
+  const replica = (id: string, state: ReplicaSummary["state"], started: number): ReplicaSummary => ({
+    id,
+    url: `http://10.0.0.${started}:8080`,
+    hostname: "host",
+    pid: started,
+    version: "0.1.0",
+    started,
+    heartbeat: 0,
+    state,
+    self: false,
+  });
+
+  it("lists the leader first, then followers, then the ones gone, oldest first within each", () => {
+    const ordered = orderReplicas([
+      replica("e", "stopped", 1),
+      replica("d", "silent", 2),
+      replica("c", "follower", 5),
+      replica("b", "follower", 3),
+      replica("a", "leader", 4),
+    ]);
+    assert.deepEqual(
+      ordered.map((item) => item.id),
+      ["a", "b", "c", "d", "e"],
+    );
+  });
+
+  it("says what the leader owns, in words, and nothing for the others", () => {
+    assert.equal(
+      ownsText({ runs_in_flight: 1, tasks_in_flight: 3, extensions: 0 }),
+      "1 run, 3 tasks, 0 extensions",
+    );
+    assert.equal(ownsText(undefined), "–");
+  });
+
+  it("puts the lease in a line: storage, term and holder, serving or not, and when it expires", () => {
+    const base: ReplicaListing = { storage: "postgres", lease_timeout_ms: 15_000, lease: null, replicas: [] };
+    const lease = { holder: "7fd0c5d1-aaaa", term: 4, acquired: 1_000, expires: 14_000, serving: true };
+    assert.deepEqual(leaseFacts({ ...base, lease }, 10_000), [
+      "Storage: PostgreSQL",
+      "lease term 4, held by 7fd0c5d1",
+      "serving",
+      "expires in 4.0 s",
+      "lease timeout 15 s",
+    ]);
+    assert.deepEqual(leaseFacts({ ...base, lease: { ...lease, serving: false } }, 10_000).slice(2, 4), [
+      "not serving yet (being taken over)",
+      "expires in 4.0 s",
+    ]);
+    assert.deepEqual(leaseFacts({ ...base, lease: { ...lease, serving: false } }, 20_000).slice(2, 4), [
+      "not serving (lease vacant)",
+      "expired 6.0 s ago",
+    ]);
+    assert.deepEqual(leaseFacts(base, 0), ["Storage: PostgreSQL", "lease never taken", "lease timeout 15 s"]);
+    assert.equal(leaseFacts({ ...base, storage: "sqlite" })[0], "Storage: SQLite");
+  });
+
+  it("tells a heartbeat's age to the second, and a time to come", () => {
+    assert.equal(ago(9_500, 10_000), "just now");
+    assert.equal(ago(7_600, 10_000), "2.4 s ago");
+    assert.equal(ago(0, 10_000), "–");
+    assert.equal(fromNow(12_000, 10_000), "in 2.0 s");
+    assert.equal(fromNow(8_000, 10_000), "2.0 s ago");
   });
 });

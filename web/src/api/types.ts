@@ -12,6 +12,8 @@ export type {
   Namespace,
   PipelineConfigVersion as PipelineConfig,
   PipelineMetadata,
+  ReplicaListing,
+  ReplicaSummary,
   Run,
   RunState,
   RunStatus,

@@ -37,6 +37,8 @@ export function Header() {
     { href: "/namespaces/default", label: "Pipelines", active: path.startsWith("/namespaces") },
     { href: "/events", label: "Events", active: path.startsWith("/events") },
     { href: "/extensions", label: "Extensions", active: path.startsWith("/extensions") },
+    // Which servers share the database is an operator's concern, and only admin tokens may read it.
+    ...(admin ? [{ href: "/replicas", label: "Replicas", active: path.startsWith("/replicas") }] : []),
   ];
 
   const flipPause = async () => {

@@ -91,6 +91,7 @@ export class Leadership implements ReplicaView {
   #heartbeat: NodeJS.Timeout | undefined;
   #watchdog: NodeJS.Timeout | undefined;
   #beating = false;
+  #acceptsWork = false;
   #lost: string | undefined;
   #stopped = false;
   #cachedLeader: { at: number; leader: LeaderAddress | undefined } | undefined;
@@ -159,7 +160,10 @@ export class Leadership implements ReplicaView {
     this.#options.log.info(`this replica (${this.replicaId}) serves as leader, term ${this.#term}`);
   }
 
-  /** Heartbeats from now on; a follower takes the lease when it falls vacant. */
+  /**
+   * Heartbeats from now on, renewing the lease if this replica holds it (so a long start does not lose it). A
+   * follower takes the lease when it falls vacant only once {@link acceptWork} has been called.
+   */
   startHeartbeat(): void {
     const every = Math.max(250, Math.floor(this.#options.leaseTimeoutMs / 3));
     this.#heartbeat = setInterval(() => void this.#beat(), every);
@@ -185,6 +189,11 @@ export class Leadership implements ReplicaView {
     }
     this.#cachedLeader = { at: now, leader };
     return leader;
+  }
+
+  /** The replica is up (listening, relaying events): from now on it may take the work over. */
+  acceptWork(): void {
+    this.#acceptsWork = true;
   }
 
   forgetLeader(): void {
@@ -228,6 +237,7 @@ export class Leadership implements ReplicaView {
         log.error(`this replica's (${this.replicaId}) record was gone; it was silent for a long time`);
       }
       if (this.#role === "follower") {
+        if (!this.#acceptsWork) return;
         await pruneReplicas(db, FORGET_SILENT_MS);
         // Not awaited: the heartbeats go on renewing the lease while the takeover runs.
         if (await this.tryLead()) void this.#takeOver();

@@ -128,6 +128,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
     try {
       // A single server always does the work; a replica when it wins the lease, now or later.
       const leads = leadership === undefined || (await leadership.tryLead());
+      // From the first claim on, so a start longer than two thirds of the lease does not lose it.
+      leadership?.startHeartbeat();
       // Before serving: what the previous process left mid-flight is settled first.
       if (leads) await work.prepare();
       await app.listen({ host, port });
@@ -162,7 +164,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
         await leadership?.serve();
       }
       running.push(() => work.stop());
-      leadership?.startHeartbeat();
+      leadership?.acceptWork();
 
       return {
         app,

@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import pg from "pg";
 import { ServerProcess } from "../../../../scripts/chaos/server-process.ts";
 import { freePort } from "./free-port.ts";
 import { type LoadBalancer, startLoadBalancer } from "./haproxy.ts";
@@ -85,6 +86,7 @@ export async function startReplicaCluster(options: ReplicaClusterOptions): Promi
       backends: replicas.map((replica, index) => ({ name: `replica-${index + 1}`, url: replica.url })),
     });
     await balancer.waitUntilReady(10_000);
+    await waitForServingLeader(options.databaseUrl, 60_000);
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;
@@ -104,4 +106,24 @@ export async function startReplicaCluster(options: ReplicaClusterOptions): Promi
     },
     stop,
   };
+}
+
+/** A replica answers before it has taken over the work; changes are refused (503) until one serves as leader. */
+async function waitForServingLeader(databaseUrl: string, timeoutMs: number): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const result = await client.query(
+        `select 1 from leases where name = 'work' and serving = 1
+           and expires > (extract(epoch from clock_timestamp()) * 1000)::bigint`,
+      );
+      if (result.rowCount === 1) return;
+      if (Date.now() > deadline) throw new Error(`no replica served as leader within ${timeoutMs} ms`);
+      await new Promise((wake) => setTimeout(wake, 100));
+    }
+  } finally {
+    await client.end();
+  }
 }
