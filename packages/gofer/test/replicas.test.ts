@@ -9,6 +9,8 @@
  * - the killed replica comes back as a follower; the CLI works through the load balancer.
  */
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { type AddressInfo, connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
 import WebSocket from "ws";
@@ -125,6 +127,38 @@ describe("replicas behind a load balancer", { timeout: 240_000 }, () => {
     // Extension state lives with the leader: a follower forwards the read.
     const extensions = await call(replicaUrl(1), "GET", "/api/extensions");
     assert.equal(extensions.status, 200, extensions.text);
+    // A follower forwards only paths, to the leader: an absolute-form target is refused, never fetched.
+    const canary = createServer((_request, response) => {
+      canaryHits += 1;
+      response.end("canary");
+    });
+    let canaryHits = 0;
+    await new Promise<void>((resolve) => canary.listen(0, "127.0.0.1", resolve));
+    const canaryPort = (canary.address() as AddressInfo).port;
+    try {
+      for (const target of [`http://127.0.0.1:${canaryPort}/steal`, `//127.0.0.1:${canaryPort}/steal`]) {
+        const answer = await rawRequest(
+          replicaUrl(1),
+          `POST ${target} HTTP/1.1\r\nHost: x\r\ngofer-api-version: v0\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
+        );
+        assert.doesNotMatch(answer, /canary/, `${target} was not fetched`);
+      }
+      assert.equal(canaryHits, 0);
+    } finally {
+      canary.close();
+    }
+    // A chunked body is framed again for the leader: the change arrives whole and answers on its own.
+    const smuggled = "POST /api/tokens HTTP/1.1\r\ncontent-length: 99\r\n\r\n";
+    const chunked = await rawRequest(
+      replicaUrl(2),
+      `DELETE /api/namespaces/${NS}/pipelines/no-such-pipeline HTTP/1.1\r\nHost: x\r\ngofer-api-version: v0\r\n` +
+        `authorization: Bearer ${token}\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n` +
+        `${Buffer.byteLength(smuggled).toString(16)}\r\n${smuggled}\r\n0\r\n\r\n`,
+    );
+    // The leader read the chunked bytes as this request's body (a body that is no JSON: 415), not as a request.
+    assert.match(chunked, /^HTTP\/1\.1 415/);
+    assert.match(chunked, /"error_code":"UNSUPPORTED_MEDIA_TYPE"/);
+    assert.equal((chunked.match(/HTTP\/1\.1 /g) ?? []).length, 1, "one answer, to the one request sent");
     // Bad input still gets the v0 envelope through a follower (the leader answers it).
     const malformed = await call(replicaUrl(1), "POST", `/api/namespaces/${NS}/pipelines/numbers/runs`, "[");
     assert.equal(malformed.status, 400, malformed.text);
@@ -319,6 +353,39 @@ describe("replicas behind a load balancer", { timeout: 240_000 }, () => {
       "a run started by the adopted extension",
     );
 
+    // An extension's log followed over a WebSocket through a follower: the upgrade is tunnelled to the leader.
+    const current = await call(c.url, "GET", "/api/system/replicas");
+    const newLeaderUrl = current.json.replicas.find(
+      (replica: { state: string }) => replica.state === "leader",
+    ).url;
+    const followerIndex = c.replicas.findIndex(
+      (replica, index) => index !== leaderIndex && replica.running && replica.url !== newLeaderUrl,
+    );
+    assert.ok(followerIndex >= 0, "a follower is up");
+    const frames = await new Promise<string[]>((resolve, reject) => {
+      const seen: string[] = [];
+      const socket = new WebSocket(
+        `${replicaUrl(followerIndex).replace(/^http/, "ws")}/api/extensions/interval/logs`,
+        {
+          headers: { "gofer-api-version": "v0", authorization: `Bearer ${token}` },
+        },
+      );
+      const timer = setTimeout(() => {
+        socket.terminate();
+        resolve(seen);
+      }, 3_000);
+      socket.on("message", (data) => seen.push(String(data)));
+      socket.on("unexpected-response", (_request, response) => {
+        clearTimeout(timer);
+        reject(new Error(`the upgrade was refused with HTTP ${response.statusCode}`));
+      });
+      socket.on("error", (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+    });
+    assert.ok(frames.join("").length > 0, "the extension's output arrived through the follower");
+
     const uninstalled = await call(c.url, "DELETE", "/api/extensions/interval");
     assert.equal(uninstalled.status, 204, uninstalled.text);
     assert.deepEqual(await extensionContainers(), []);
@@ -352,6 +419,22 @@ describe("replicas behind a load balancer", { timeout: 240_000 }, () => {
     assert.equal(watched.code, 0, watched.stderr);
   });
 });
+
+/** Sends raw bytes (for requests `fetch` will not make) and answers everything read until the server closes. */
+function rawRequest(base: string, text: string): Promise<string> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(text));
+    let answer = "";
+    socket.setEncoding("utf8");
+    socket.setTimeout(15_000, () => socket.destroy(new Error("no answer within 15 s")));
+    socket.on("data", (chunk: string) => {
+      answer += chunk;
+    });
+    socket.on("close", () => resolve(answer));
+    socket.on("error", reject);
+  });
+}
 
 async function waitFor<T>(
   check: () => Promise<T | undefined | false>,
