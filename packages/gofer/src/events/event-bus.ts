@@ -38,6 +38,8 @@ export class EventBus {
   readonly #listeners = new Map<EventListener, SubscribeOptions>();
   /** The newest event id delivered, so a relayed event already heard is not heard twice. */
   #lastDelivered = 0;
+  /** The newest event id relayed: a listener of relayed events already heard those up to it. */
+  #lastRelayed = 0;
 
   constructor(db: GoferDb, options: EventBusOptions = {}) {
     this.#db = db;
@@ -80,8 +82,11 @@ export class EventBus {
 
   /** Delivers an event whose row was committed by a transaction the caller ran. */
   deliver(event: GoferEvent): void {
-    this.#lastDelivered = Math.max(this.#lastDelivered, Number(event.id));
-    this.#send(event, () => true);
+    const id = Number(event.id);
+    this.#lastDelivered = Math.max(this.#lastDelivered, id);
+    // While a replica takes over, the relay may have read this replica's own event first: streams heard it then.
+    const relayedAlready = id <= this.#lastRelayed;
+    this.#send(event, (options) => !(relayedAlready && options.relayed === true));
   }
 
   /** Delivers an event another replica stored, to listeners that asked for such, once and in id order. */
@@ -89,6 +94,7 @@ export class EventBus {
     const id = Number(event.id);
     if (id <= this.#lastDelivered) return;
     this.#lastDelivered = id;
+    this.#lastRelayed = id;
     this.#send(event, (options) => options.relayed === true);
   }
 

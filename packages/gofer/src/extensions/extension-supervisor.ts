@@ -544,7 +544,8 @@ export class ExtensionSupervisor {
     runtime.started = Date.now();
     runtime.documentation = info.documentation;
     for (const subscription of await listExtensionSubscriptions(db, stored.extension_id)) {
-      if (subscription.status === "disabled") continue;
+      // Those that failed before are not held; the replay below sends them.
+      if (subscription.status === "disabled" || subscription.status === "error") continue;
       const message = messageOf(subscription);
       runtime.held.set(keyOf(message), message);
     }
@@ -554,17 +555,26 @@ export class ExtensionSupervisor {
     );
     this.#watch(runtime, generation, container.id, exit);
     log.info(`extension ${runtime.id}: adopted its running container at ${client.url}`);
+    await this.#replay(runtime, generation, stored, (subscription) => subscription.status === "error");
     return true;
   }
 
-  /** Sends every active subscription (and any that failed before) to the freshly started extension. */
-  async #replay(runtime: Runtime, generation: number, stored: StoredExtension): Promise<void> {
+  /**
+   * Sends every active subscription (and any that failed before) to the freshly started extension; or, for an
+   * adopted one, which holds its active subscriptions already, only those that failed before.
+   */
+  async #replay(
+    runtime: Runtime,
+    generation: number,
+    stored: StoredExtension,
+    which: (subscription: Subscription) => boolean = () => true,
+  ): Promise<void> {
     const { db, log } = this.#options;
     // Read inside this extension's turn: a subscription disabled or deleted meanwhile waits for the replay and
     // is then taken back, never re-sent after it.
     const subscriptions = await listExtensionSubscriptions(db, stored.extension_id);
     for (const subscription of subscriptions) {
-      if (subscription.status === "disabled") continue;
+      if (subscription.status === "disabled" || !which(subscription)) continue;
       if (generation !== runtime.generation) return;
       try {
         await this.#subscribeNow(subscription);

@@ -60,7 +60,9 @@ export class EventRelay {
           await this.#readNew();
         } while (this.#again && !this.#closed);
       } catch (error) {
-        this.#options.warn(`could not read new events to relay: ${messageOf(error)}`);
+        this.#options.warn(`could not read new events to relay: ${messageOf(error)}; trying again in 1 s`);
+        // Not left for the next notification, which may be long in coming.
+        setTimeout(() => void this.catchUp(), 1_000).unref();
       } finally {
         this.#busy = false;
       }

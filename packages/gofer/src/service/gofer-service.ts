@@ -54,7 +54,10 @@ export async function startService(config: Config, options: StartOptions = {}): 
   let control: GoferDb | undefined;
   // PostgreSQL when server.database_url is set: the start waits (bounded) for it and fails whole, saying what to
   // check, when it cannot be had. A leader whose lease may have lapsed is refused every query.
-  const db = await openDatabase(config.server, { fence: () => leadership?.fenced() });
+  const db = await openDatabase(config.server, {
+    fence: () => leadership?.fenced(),
+    idleInTransactionTimeoutMs: config.server.lease_timeout_ms,
+  });
   try {
     const { instance_id } = await getSystemState(db);
     const scheduler = options.scheduler ?? (await createScheduler(config));
@@ -143,9 +146,11 @@ export async function startService(config: Config, options: StartOptions = {}): 
         running.push(() => closeWithin(externalEvents.app, config.server.shutdown_timeout_ms / 3));
       if (leadership) {
         const current = leadership;
+        const replicaUrl = config.server.replica_url.endsWith(":0") ? url : config.server.replica_url;
         await updateReplicaUrls(db, current.replicaId, {
-          url: config.server.replica_url.endsWith(":0") ? url : config.server.replica_url,
-          external_events_url: externalEvents?.url ?? null,
+          url: replicaUrl,
+          // Reached at this replica's own host (a wildcard bind address names none), on the listener's port.
+          external_events_url: externalEvents ? sameHostOtherPort(replicaUrl, externalEvents.url) : null,
         });
         const { EventRelay } = await import("../replicas/event-relay.ts");
         const started = new EventRelay({
@@ -223,6 +228,15 @@ async function closeWithin(app: FastifyInstance, graceMs: number): Promise<void>
   } finally {
     clearTimeout(cut);
   }
+}
+
+/** `base`'s host with `listener`'s scheme and port. */
+function sameHostOtherPort(base: string, listener: string): string {
+  const target = new URL(base);
+  const bound = new URL(listener);
+  target.protocol = bound.protocol;
+  target.port = bound.port;
+  return target.origin;
 }
 
 function addressUrl(address: AddressInfo, tls: boolean): string {

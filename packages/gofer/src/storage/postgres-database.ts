@@ -26,8 +26,16 @@ export interface PostgresOptions {
   connectTimeoutMs?: number;
   /** Where warnings go (connection lost); stderr by default. Messages never hold a password. */
   warn?: (message: string) => void;
-  /** Why no query may run now, if none may: checked before each connection is handed out. */
+  /**
+   * Why no query may run now, if none may: checked before each connection is handed out and before every
+   * statement, so a leader that wakes from a pause mid-transaction sends nothing more (not even its COMMIT).
+   */
   fence?: () => string | undefined;
+  /**
+   * PostgreSQL ends a transaction left idle this long (`idle_in_transaction_session_timeout`), releasing its
+   * locks: a replica paused mid-transaction then holds up the next leader for no longer than this.
+   */
+  idleInTransactionTimeoutMs?: number;
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
@@ -89,6 +97,9 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     keepAliveInitialDelayMillis: 10_000,
     idleTimeoutMillis: 60_000,
     connectionTimeoutMillis: 10_000,
+    ...(options.idleInTransactionTimeoutMs !== undefined && {
+      idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs,
+    }),
   });
   // An idle connection that breaks is dropped by the pool; without a listener the error would end the process.
   pool.on("error", (error) => warn(`lost an idle connection to PostgreSQL at ${where}: ${clean(error)}`));
@@ -111,7 +122,12 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
             const onError = (error: Error) =>
               warn(`lost a connection to PostgreSQL at ${where}: ${clean(error)}`);
             client.on("error", onError);
-            const health = watchQueries(client);
+            const health = watchQueries(client, () => {
+              const reason = options.fence?.();
+              return reason === undefined
+                ? undefined
+                : `Gofer may not use PostgreSQL at ${where} now: ${reason}`;
+            });
             const release = client.release.bind(client);
             client.release = (error?: Error | boolean) => {
               client.off("error", onError);
@@ -156,14 +172,21 @@ function isConnectionLoss(error: unknown): boolean {
 
 const HEALTH = new WeakMap<pg.PoolClient, { broken: boolean }>();
 
-/** Marks the client broken when one of its queries fails because the connection is gone. Wraps it once. */
-function watchQueries(client: pg.PoolClient): { broken: boolean } {
+/**
+ * Marks the client broken when one of its queries fails because the connection is gone, and refuses every
+ * statement but a rollback while `fenced` gives a reason. Wraps it once.
+ */
+function watchQueries(client: pg.PoolClient, fenced: () => string | undefined): { broken: boolean } {
   const known = HEALTH.get(client);
   if (known) return known;
   const health = { broken: false };
   HEALTH.set(client, health);
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   client.query = ((...args: unknown[]) => {
+    const reason = fenced();
+    if (reason !== undefined && !(typeof args[0] === "string" && /^\s*rollback\s*$/i.test(args[0]))) {
+      return Promise.reject(new Error(reason));
+    }
     const result = query(...args);
     if (result instanceof Promise) {
       result.catch((error: unknown) => {
