@@ -134,6 +134,29 @@ if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
     echo "install: haproxy missing (sudo apt-get install --no-install-recommends haproxy): the load-balancer tests need it" >&2
   fi
 fi
+# The metrics test scrapes a test server with a private Prometheus (packages/gofer/test/support/private-prometheus.ts)
+# and checks the exposition with promtool. The package's own service must not run: it is installed with every start
+# refused, and not enabled at boot if it was not before.
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "install: installing prometheus with apt (the metrics test runs a private one; its service is not started)" >&2
+    prometheus_enabled() {
+      { command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet prometheus.service 2>/dev/null; } ||
+        compgen -G "/etc/rc[2345].d/S*prometheus" >/dev/null
+    }
+    prometheus_enabled_before=false
+    prometheus_enabled && prometheus_enabled_before=true
+    if ! apt_install_without_services prometheus; then
+      echo "install: apt could not install prometheus; the metrics test will fail" >&2
+    fi
+    if [ "$prometheus_enabled_before" = false ] && prometheus_enabled; then
+      if command -v systemctl >/dev/null 2>&1; then systemctl disable --quiet prometheus.service >/dev/null 2>&1 || true; fi
+      update-rc.d prometheus disable >/dev/null 2>&1 || true
+    fi
+  else
+    echo "install: prometheus missing (sudo apt-get install --no-install-recommends prometheus): the metrics test needs it and promtool" >&2
+  fi
+fi
 # The CLI's first start strips types and compiles every module; doing it once here fills Node's compile cache so
 # the user's first command is as quick as the ones after it.
 node_modules/.bin/node packages/gofer/bin/gofer.js --version >/dev/null

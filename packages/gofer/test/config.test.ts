@@ -102,6 +102,7 @@ describe("defaults", () => {
         stop_timeout_ms: 10_000,
         tls: undefined,
       },
+      metrics: { enable: true, bind_address: "", public: false },
       external_events: {
         enable: true,
         bind_address: "127.0.0.1:8081",

@@ -18,6 +18,7 @@ const SERVER_SOURCES = join(PACKAGES, "gofer", "src");
 const SDK = join(PACKAGES, "sdk");
 
 type Layer =
+  | "metrics"
   | "replicas"
   | "domain"
   | "support"
@@ -70,10 +71,12 @@ const LAYERS: Record<Layer, Layer[]> = {
   retention: ["storage", "events", "logs", "objects"],
   // Which replica leads, and what passes between replicas (events); used by the API and the assembly.
   replicas: ["storage", "events"],
+  // Prometheus metrics: fed by the bus and the engine wrapper, read from storage at scrape time.
+  metrics: ["storage", "events", "scheduler"],
   // The rules and transaction boundaries of every operation.
   services: ["config", "scheduler", ...STORES, ...RUNTIMES, "replicas"],
   // HTTP: routes call services (and still reach some runtimes and stores directly).
-  api: ["config", "scheduler", ...STORES, ...RUNTIMES, "services", "replicas"],
+  api: ["config", "scheduler", ...STORES, ...RUNTIMES, "services", "replicas", "metrics"],
   // The assembly: builds every part and starts the listeners.
   service: [
     "config",

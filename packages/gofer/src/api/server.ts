@@ -13,11 +13,13 @@ import { accessFor } from "../auth/route-access.ts";
 import { ANONYMOUS, type Principal } from "../auth/tokens.ts";
 import type { TlsFiles } from "../config/config.ts";
 import { GoferError } from "../domain/errors.ts";
+import type { GoferMetrics } from "../metrics/gofer-metrics.ts";
 import type { ReplicaView } from "../replicas/leadership.ts";
 import type { GoferDb } from "../storage/database.ts";
 import type { ApiServices, GoferApp } from "./api-context.ts";
 import { answerErrorsWithEnvelope } from "./error-envelope.ts";
 import { listenerOptions } from "./listener-options.ts";
+import { metricsRoute } from "./metrics-route.ts";
 import { apiNeedsLeader, forwardToLeader } from "./replica-forwarding.ts";
 import { readBodies } from "./request-bodies.ts";
 import { configRoutes } from "./routes/configs.ts";
@@ -55,6 +57,8 @@ export interface ServerOptions extends ApiServices {
   web: { enable: boolean; path: string };
   /** Which replica leads, when several share a PostgreSQL database: followers forward to it. */
   replicaView?: ReplicaView;
+  /** Prometheus metrics: request durations are recorded, and /metrics served here unless `elsewhere`. */
+  metrics?: { registry: GoferMetrics; public: boolean; elsewhere: boolean };
 }
 
 /** Paths that answer without the version header: the API's own description. */
@@ -101,6 +105,20 @@ export async function buildServer(options: ServerOptions): Promise<GoferApp> {
       throw new Error(`route ${route.method} ${route.url} has no operationId, so no access entry`);
   });
   app.decorateRequest("principal", null as unknown as Principal);
+  const metrics = options.metrics;
+  if (metrics) {
+    // The route pattern, never the path: a path names runs and tasks, which would make the series unbounded.
+    app.addHook("onResponse", async (request, reply) => {
+      metrics.registry.httpRequest.observe(
+        {
+          method: request.method,
+          route: request.routeOptions.url ?? "unmatched",
+          status: String(reply.statusCode),
+        },
+        reply.elapsedTime / 1000,
+      );
+    });
+  }
   // First, so a forwarded request is authenticated once, by the leader that answers it.
   if (options.replicaView) {
     forwardToLeader(app, {
@@ -147,6 +165,14 @@ export async function buildServer(options: ServerOptions): Promise<GoferApp> {
     routes(app, options);
   }
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  if (metrics && !metrics.elsewhere) {
+    metricsRoute(app, {
+      metrics: metrics.registry,
+      db: options.db,
+      public: metrics.public,
+      bypassAuth: options.bypassAuth,
+    });
+  }
   if (options.web.enable) registerWebUi(app, { path: options.web.path });
   return app;
 }

@@ -243,6 +243,19 @@ export const SettingsSchema = Section({
         "false: accept any certificate, with a warning at start.",
     }),
   }),
+  metrics: Section({
+    enable: Type.Boolean({ default: true, description: "Serve Prometheus metrics at GET /metrics." }),
+    bind_address: Type.String({
+      default: "",
+      description:
+        "host:port of a listener of its own for /metrics (port 0 picks a free port); empty: on the API's listener.",
+    }),
+    public: Type.Boolean({
+      default: false,
+      description:
+        "Serve /metrics without a token; otherwise scrapes need an admin token (Authorization: Bearer).",
+    }),
+  }),
   external_events: Section({
     enable: Type.Boolean({
       default: true,

@@ -101,6 +101,13 @@ export interface Config {
     /** What extensions serve HTTPS with, and how Gofer checks it, when `extensions.use_tls` is on. */
     tls: ExtensionTls | undefined;
   };
+  metrics: {
+    enable: boolean;
+    /** host:port of the metrics listener; "" serves /metrics on the API's listener. */
+    bind_address: string;
+    /** Whether /metrics answers without a token. */
+    public: boolean;
+  };
   external_events: {
     enable: boolean;
     /** host:port of the webhook listener. */

@@ -30,6 +30,7 @@ export function resolveConfig(settings: Settings, context: ResolveContext, probl
     object_store,
     extensions,
     external_events,
+    metrics,
   } = settings;
 
   const bind = parseHostPort(server.bind_address);
@@ -129,6 +130,11 @@ export function resolveConfig(settings: Settings, context: ResolveContext, probl
       restart_backoff_max_ms: durationToMs(extensions.restart_backoff_max),
       stop_timeout_ms: durationToMs(extensions.stop_timeout),
       tls: extensionFiles && { ...extensionFiles, verify_certs: extensions.verify_certs },
+    },
+    metrics: {
+      enable: metrics.enable,
+      bind_address: checkMetricsBind(metrics.bind_address, context, problems),
+      public: metrics.public,
     },
     external_events: {
       enable: external_events.enable,
@@ -291,4 +297,15 @@ function leaseTimeoutMs(
     );
   }
   return ms;
+}
+
+function checkMetricsBind(address: string, context: ResolveContext, problems: string[]): string {
+  if (address === "") return address;
+  const parsed = parseHostPort(address);
+  if (typeof parsed === "string") {
+    problems.push(
+      `\`metrics.bind_address\` ${JSON.stringify(address)} ${parsed} (${context.sourceOf("metrics.bind_address")})`,
+    );
+  }
+  return address;
 }

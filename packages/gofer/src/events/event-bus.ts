@@ -21,6 +21,8 @@ export interface EventBusOptions {
    * delivered on commit), so they hear of it only once it is committed.
    */
   announce?: (db: GoferDb) => Promise<void>;
+  /** Told how long each transaction of {@link EventBus.transaction} took and whether it committed. */
+  observeTransaction?: (seconds: number, committed: boolean) => void;
 }
 
 export interface SubscribeOptions {
@@ -69,13 +71,21 @@ export class EventBus {
    */
   async transaction<T>(work: (tx: GoferDb, publish: PublishInTransaction) => Promise<T>): Promise<T> {
     const events: GoferEvent[] = [];
-    const result = await this.#db.transaction().execute((tx) =>
-      work(tx, async (kind, details) => {
-        const event = await this.publish(kind, details, tx);
-        events.push(event);
-        return event;
-      }),
-    );
+    const began = performance.now();
+    let result: T;
+    try {
+      result = await this.#db.transaction().execute((tx) =>
+        work(tx, async (kind, details) => {
+          const event = await this.publish(kind, details, tx);
+          events.push(event);
+          return event;
+        }),
+      );
+    } catch (error) {
+      this.#options.observeTransaction?.((performance.now() - began) / 1000, false);
+      throw error;
+    }
+    this.#options.observeTransaction?.((performance.now() - began) / 1000, true);
     for (const event of events) this.deliver(event);
     return result;
   }
@@ -101,6 +111,13 @@ export class EventBus {
   /** Relayed events count from `id` on: those stored before this replica started are history, not news. */
   relayAfter(id: number): void {
     this.#lastDelivered = Math.max(this.#lastDelivered, id);
+  }
+
+  /** Listeners that report (event streams), as opposed to those that act. */
+  streamCount(): number {
+    let count = 0;
+    for (const options of this.#listeners.values()) if (options.relayed === true) count++;
+    return count;
   }
 
   subscribe(listener: EventListener, options: SubscribeOptions = {}): () => void {

@@ -90,6 +90,8 @@ export interface SupervisorOptions {
    * takes over adopts a healthy extension instead of restarting it, and a stopping leader leaves its
    * extensions running for the next one.
    */
+  /** Told of each health check an extension did not answer. */
+  onHealthCheckFailed?: (extensionId: string) => void;
   handover?: {
     seal(extensionId: string, text: string): Uint8Array;
     unseal(extensionId: string, sealed: Uint8Array): string;
@@ -248,6 +250,11 @@ export class ExtensionSupervisor {
       await this.#halt(runtime);
       this.#runtimes.delete(extensionId);
     });
+  }
+
+  /** Every supervised extension's state and restarts, for the metrics. */
+  states(): Array<{ id: string; state: ExtensionState; restarts: number }> {
+    return [...this.#runtimes.values()].map(({ id, state, restarts }) => ({ id, state, restarts }));
   }
 
   view(extensionId: string): ExtensionRuntimeView {
@@ -610,6 +617,7 @@ export class ExtensionSupervisor {
         return;
       }
       misses += 1;
+      this.#options.onHealthCheckFailed?.(runtime.id);
       if (misses < unhealthyThreshold || generation !== runtime.generation) return;
       this.#fail(runtime, {
         reason: "unhealthy",

@@ -25,6 +25,13 @@ export class ChangeNotifier {
     for (const listener of [...listeners]) listener();
   }
 
+  /** Listeners of every topic. */
+  totalListeners(): number {
+    let total = 0;
+    for (const listeners of this.#listeners.values()) total += listeners.size;
+    return total;
+  }
+
   listenerCount(topic: string): number {
     return this.#listeners.get(topic)?.size ?? 0;
   }

@@ -34,15 +34,25 @@ export type LogKey = TaskExecutionKey & { attempt?: number };
 export class LogStore {
   readonly #dir: string;
   readonly #pollMs: number | undefined;
+  readonly #onWritten: ((bytes: number, lines: number) => void) | undefined;
   readonly #changes = new ChangeNotifier();
   /** Open writers per log path: their buffered last lines are still to come even once the task is final. */
   readonly #openWriters = new Map<string, number>();
 
   /** Creates `dir` if it is missing. */
-  constructor(dir: string, options: { pollMs?: number } = {}) {
+  constructor(
+    dir: string,
+    options: { pollMs?: number; onWritten?: (bytes: number, lines: number) => void } = {},
+  ) {
     mkdirSync(dir, { recursive: true });
     this.#dir = dir;
     this.#pollMs = options.pollMs;
+    this.#onWritten = options.onWritten;
+  }
+
+  /** Clients following any log now, in this process. */
+  allFollowersCount(): number {
+    return this.#changes.totalListeners();
   }
 
   /** Throws `INVALID_IDENTIFIER` for a key part that could escape the store's directory. */
@@ -81,7 +91,10 @@ export class LogStore {
       startPosition: start.position,
       saveCommit: (commit) => saveCursor(path, commit),
       transformLine: options.transformLine ?? identityLine,
-      onAppend: () => this.#changes.notify(path),
+      onAppend: (bytes, lines) => {
+        this.#onWritten?.(bytes, lines);
+        this.#changes.notify(path);
+      },
       onClose: () => {
         const count = (this.#openWriters.get(path) ?? 1) - 1;
         if (count === 0) this.#openWriters.delete(path);

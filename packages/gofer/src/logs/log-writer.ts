@@ -14,8 +14,8 @@ export const identityLine: LineTransform = (line) => line;
 
 export interface TaskLogWriterHooks {
   transformLine: LineTransform;
-  /** After lines have been appended, so followers can read them. */
-  onAppend: () => void;
+  /** After lines have been appended (`bytes` of them, `lines` lines), so followers can read them. */
+  onAppend: (bytes: number, lines: number) => void;
   /** After the file handle is closed, whether or not closing went cleanly. */
   onClose: () => void;
   /** Persists the resume point (see log-cursor.ts); called at most every {@link COMMIT_INTERVAL_MS} and at the end. */
@@ -202,13 +202,21 @@ export class TaskLogWriter {
   async #append(parts: Buffer[]): Promise<void> {
     if (this.#failure) throw this.#failure.error;
     if (parts.length === 0) return;
+    let written: number;
     try {
-      this.#size += await writeAll(this.#handle, parts);
+      written = await writeAll(this.#handle, parts);
+      this.#size += written;
     } catch (error) {
       this.#failure = { error };
       throw error;
     }
-    this.#hooks.onAppend();
+    // Parts are whole lines, alone or in blocks: each ends in a newline.
+    let lines = 0;
+    for (const part of parts) {
+      if (part === NEWLINE) lines++;
+      else for (let at = part.indexOf(10); at !== -1; at = part.indexOf(10, at + 1)) lines++;
+    }
+    this.#hooks.onAppend(written, lines);
   }
 
   async #save(): Promise<void> {

@@ -194,6 +194,11 @@ export interface Scheduler {
    * (so it is not exposed beyond this machine), every interface when the backend forwards a port to it.
    */
   serviceBindHost(): string;
+  /**
+   * Tells `listener` of every image pull the backend itself makes (how long, whether it got the image); absent
+   * where the orchestrator pulls (Swarm, Kubernetes) and Gofer cannot see it.
+   */
+  observeImagePulls?(listener: (seconds: number, pulled: boolean) => void): void;
 }
 
 /**

@@ -2,6 +2,7 @@
  * Wires the server's components from a resolved Config: the one place that decides which component gets which
  * setting, shared by the running service and the OpenAPI generator so the document describes the real server.
  */
+
 import type { GoferApp } from "../api/api-context.ts";
 import { extensionRoutes } from "../api/routes/extensions.ts";
 import { secretRoutes } from "../api/routes/secrets.ts";
@@ -15,6 +16,9 @@ import { installSettingsResolver, subscriptionSettingsResolver } from "../extens
 import { watchLogLifecycle } from "../logs/log-lifecycle.ts";
 import { LogStore } from "../logs/log-store.ts";
 import { maskSecrets } from "../logs/secret-masker.ts";
+import { GoferMetrics } from "../metrics/gofer-metrics.ts";
+import { instrumentScheduler } from "../metrics/instrumented-scheduler.ts";
+import { watchRunMetrics } from "../metrics/run-metrics.ts";
 import { watchObjectLifecycle } from "../objects/object-lifecycle.ts";
 import { objectResolvers } from "../objects/object-resolvers.ts";
 import { ObjectStore } from "../objects/object-store.ts";
@@ -40,6 +44,8 @@ import { SystemService } from "../services/system-service.ts";
 import { TaskExecutionService } from "../services/task-execution-service.ts";
 import { TokenService } from "../services/token-service.ts";
 import type { GoferDb } from "../storage/database.ts";
+import { countQueuedRuns } from "../storage/runs-store.ts";
+import { countRunningTaskExecutions } from "../storage/task-executions-store.ts";
 import { VERSION } from "../version.ts";
 
 export interface Wiring {
@@ -65,14 +71,50 @@ export interface Assembled {
   supervisor: ExtensionSupervisor;
   /** Registers the standard extensions at boot, through the same rules and events as an API install. */
   extensions: ExtensionService;
+  /** Prometheus metrics, unless `metrics.enable` is off. */
+  metrics: GoferMetrics | undefined;
 }
 
 export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Promise<Assembled> {
-  const bus = new EventBus(db, wiring.replicated ? { announce: announceEvent } : {});
-  const logs = new LogStore(
-    config.api.task_execution_logs_dir,
-    wiring.replicated ? { pollMs: SHARED_LOG_POLL_MS } : {},
-  );
+  // Read at scrape time only, by when everything below exists.
+  const metrics = config.metrics.enable
+    ? new GoferMetrics({
+        queuedRuns: async () =>
+          (await countQueuedRuns(db)).map((row) => ({
+            namespace: row.namespace_id,
+            pipeline: row.pipeline_id,
+            count: row.count,
+          })),
+        runningTasks: () => countRunningTaskExecutions(db),
+        eventStreams: () => bus.streamCount(),
+        logFollowers: () => logs.allFollowersCount(),
+        extensions: () =>
+          supervisor.states().map((runtime) => ({
+            extension: runtime.id,
+            state: runtime.state,
+            restarts: runtime.restarts,
+          })),
+        leads: () => (wiring.replicas?.() ?? SINGLE_SERVER).role() === "leader",
+      })
+    : undefined;
+  const scheduler = metrics ? instrumentScheduler(wiring.scheduler, metrics) : wiring.scheduler;
+  const bus = new EventBus(db, {
+    ...(wiring.replicated && { announce: announceEvent }),
+    ...(metrics && {
+      observeTransaction: (seconds: number, committed: boolean) =>
+        metrics.transaction.observe({ outcome: committed ? "committed" : "rolled_back" }, seconds),
+    }),
+  });
+  const logs = new LogStore(config.api.task_execution_logs_dir, {
+    ...(wiring.replicated && { pollMs: SHARED_LOG_POLL_MS }),
+    ...(metrics && {
+      onWritten: (bytes: number, lines: number) => {
+        metrics.logBytes.inc(bytes);
+        metrics.logLines.inc(lines);
+      },
+    }),
+  });
+  if (metrics) watchRunMetrics(bus, db, metrics, (message, error) => app.log.error({ err: error }, message));
   const objects = new ObjectStore({
     dir: config.object_store.filesystem.path,
     db,
@@ -87,7 +129,7 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
   const resolvers = { ...objectResolvers(objects), ...secretResolvers(secrets) };
   const orchestrator = new Orchestrator({
     db,
-    scheduler: wiring.scheduler,
+    scheduler,
     logs,
     bus,
     limits: {
@@ -148,6 +190,13 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     bypassAuth: config.development.bypass_auth,
     bodyLimit: config.api.request_body_limit,
     tls: config.server.tls,
+    ...(metrics && {
+      metrics: {
+        registry: metrics,
+        public: config.metrics.public,
+        elsewhere: config.metrics.bind_address !== "",
+      },
+    }),
     ...(wiring.replicated && wiring.replicas && { replicaView: replicaViewOf(wiring.replicas) }),
     logger: config.api.log_level === "silent" ? false : { level: config.api.log_level },
   });
@@ -155,7 +204,7 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
   const { extensions } = config;
   const supervisor = new ExtensionSupervisor({
     db,
-    scheduler: wiring.scheduler,
+    scheduler,
     bus,
     instanceId: wiring.instanceId,
     // Gofer's server.extension_address: where extensions dial the API when it is not at server.url for them.
@@ -175,6 +224,9 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     tls: extensions.tls,
     resolveSettings: installSettingsResolver(secrets),
     resolveSubscription: subscriptionSettingsResolver(resolvers),
+    ...(metrics && {
+      onHealthCheckFailed: (id: string) => metrics.extensionHealthFailures.inc({ extension: id }),
+    }),
     ...(wiring.replicated && {
       handover: {
         seal: (id: string, text: string) => secrets.seal(`extension-runtime/${id}`, text),
@@ -195,7 +247,7 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
   const extensionService = new ExtensionService({
     db,
     bus,
-    scheduler: wiring.scheduler,
+    scheduler,
     supervisor,
     subscriptions: subscriptionService,
   });
@@ -215,7 +267,7 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
         "folder; for production set secret_store.sqlite.encryption_key (32 bytes) and keep it elsewhere",
     );
   }
-  return { app, bus, logs, objects, orchestrator, supervisor, extensions: extensionService };
+  return { app, bus, logs, objects, orchestrator, supervisor, extensions: extensionService, metrics };
 }
 
 /** A view that asks `current` each time: the replica is registered once the server is assembled. */

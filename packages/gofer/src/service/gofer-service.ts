@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { GoferApp } from "../api/api-context.ts";
 import { buildExternalEventsServer } from "../api/external-events.ts";
+import { buildMetricsServer } from "../api/metrics-route.ts";
 import type { Config } from "../config/index.ts";
 import type { ExtensionSupervisor } from "../extensions/extension-supervisor.ts";
 import type { Orchestrator } from "../orchestrator/orchestrator.ts";
@@ -31,6 +32,8 @@ export interface RunningService {
   url: string;
   /** The external events listener's address, when it is enabled. */
   externalEventsUrl: string | undefined;
+  /** The metrics listener's address, when `metrics.bind_address` gives /metrics one of its own. */
+  metricsUrl: string | undefined;
   /** This server's replica: its id and whether it leads (always, on SQLite). */
   replicas: ReplicaView;
   stop(): Promise<void>;
@@ -138,15 +141,36 @@ export async function startService(config: Config, options: StartOptions = {}): 
       await app.listen({ host, port });
       running.push(() => closeWithin(app, config.server.shutdown_timeout_ms / 3));
       const url = addressUrl(app.server.address() as AddressInfo, config.server.tls !== undefined);
+      let metricsUrl: string | undefined;
       if (apiBaseUrl.endsWith(":0")) apiBaseUrl = url;
       const externalEvents = config.external_events.enable
         ? await listenForExternalEvents(config, db, supervisor, leadership)
         : undefined;
       if (externalEvents)
         running.push(() => closeWithin(externalEvents.app, config.server.shutdown_timeout_ms / 3));
+      if (assembled.metrics && config.metrics.bind_address !== "") {
+        const metricsApp = buildMetricsServer({
+          metrics: assembled.metrics,
+          db,
+          public: config.metrics.public,
+          bypassAuth: config.development.bypass_auth,
+          tls: config.server.tls,
+          logger: config.api.log_level === "silent" ? false : { level: config.api.log_level },
+        });
+        const [metricsHost, metricsPort] = splitHostPort(config.metrics.bind_address);
+        await metricsApp.listen({ host: metricsHost, port: metricsPort });
+        running.push(() => closeWithin(metricsApp, config.server.shutdown_timeout_ms / 3));
+        metricsUrl = addressUrl(metricsApp.server.address() as AddressInfo, config.server.tls !== undefined);
+      }
       if (leadership) {
         const current = leadership;
         const replicaUrl = config.server.replica_url.endsWith(":0") ? url : config.server.replica_url;
+        if (/^(127\.|localhost$|\[::1\]$)/.test(new URL(replicaUrl).hostname)) {
+          app.log.warn(
+            `server.replica_url is ${replicaUrl}: only replicas on this host can hand this one changes when it ` +
+              "leads; set server.replica_url (GOFER_WEB_SERVER__REPLICA_URL) to an address the others reach",
+          );
+        }
         await updateReplicaUrls(db, current.replicaId, {
           url: replicaUrl,
           // Reached at this replica's own host (a wildcard bind address names none), on the listener's port.
@@ -177,6 +201,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
         orchestrator,
         url,
         externalEventsUrl: externalEvents?.url,
+        metricsUrl,
         replicas: leadership ?? SINGLE_SERVER,
         async stop() {
           await stopAll();

@@ -5,6 +5,7 @@
  */
 import { sql } from "kysely";
 import type { GoferDb } from "./database.ts";
+import { countRunningTaskExecutions } from "./task-executions-store.ts";
 
 /** The database's clock in epoch milliseconds, as SQL. */
 const NOW = sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`;
@@ -174,11 +175,7 @@ export async function countLeaderWork(
     .select((eb) => eb.fn.countAll<number>().as("count"))
     .where("state", "in", ["pending", "running"])
     .executeTakeFirst();
-  const tasks = await db
-    .selectFrom("task_executions")
-    .select((eb) => eb.fn.countAll<number>().as("count"))
-    .where("state", "in", ["processing", "running"])
-    .executeTakeFirst();
+  const tasks = await countRunningTaskExecutions(db);
   const extensions = await db
     .selectFrom("extensions")
     .select((eb) => eb.fn.countAll<number>().as("count"))
@@ -186,7 +183,7 @@ export async function countLeaderWork(
     .executeTakeFirst();
   return {
     runs_in_flight: Number(runs?.count ?? 0),
-    tasks_in_flight: Number(tasks?.count ?? 0),
+    tasks_in_flight: tasks,
     extensions: Number(extensions?.count ?? 0),
   };
 }

@@ -342,3 +342,30 @@ export async function countUnfinishedRuns(
   const row = await query.executeTakeFirstOrThrow();
   return Number(row.unfinished);
 }
+
+/** When a run was accepted, started and ended (0 while it has not), for its metrics. */
+export async function getRunTimes(
+  db: GoferDb,
+  key: RunKey,
+): Promise<{ created: number; started: number; ended: number } | undefined> {
+  return db
+    .selectFrom("runs")
+    .select(["created", "started", "ended"])
+    .where("namespace_id", "=", key.namespace_id)
+    .where("pipeline_id", "=", key.pipeline_id)
+    .where("run_id", "=", key.run_id)
+    .executeTakeFirst();
+}
+
+/** Runs waiting to start, per pipeline. */
+export async function countQueuedRuns(
+  db: GoferDb,
+): Promise<Array<{ namespace_id: string; pipeline_id: string; count: number }>> {
+  const rows = await db
+    .selectFrom("runs")
+    .select(["namespace_id", "pipeline_id", (eb) => eb.fn.countAll<number>().as("count")])
+    .where("state", "=", "pending")
+    .groupBy(["namespace_id", "pipeline_id"])
+    .execute();
+  return rows.map((row) => ({ ...row, count: Number(row.count) }));
+}

@@ -195,3 +195,13 @@ export async function listTaskAttempts(db: GoferDb, key: TaskExecutionKey): Prom
     status_reason: parseNullableJson<StatusReason<TaskExecutionStatusReasonType>>(row.status_reason_json),
   }));
 }
+
+/** Task executions being started or running, across every run. */
+export async function countRunningTaskExecutions(db: GoferDb): Promise<number> {
+  const row = await db
+    .selectFrom("task_executions")
+    .select((eb) => eb.fn.countAll<number>().as("count"))
+    .where("state", "in", ["processing", "running"])
+    .executeTakeFirst();
+  return Number(row?.count ?? 0);
+}

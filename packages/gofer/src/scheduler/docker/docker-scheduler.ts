@@ -48,6 +48,7 @@ export interface DockerSchedulerOptions {
 export class DockerScheduler implements Scheduler {
   readonly #client: EngineClient;
   readonly #networkMode: string;
+  #onPull: ((seconds: number, pulled: boolean) => void) | undefined;
 
   constructor(options: DockerSchedulerOptions) {
     this.#client = options.client ?? new EngineClient();
@@ -55,7 +56,7 @@ export class DockerScheduler implements Scheduler {
   }
 
   async start(spec: ContainerSpec): Promise<StartedContainer> {
-    await ensureImage(this.#client, spec);
+    await ensureImage(this.#client, spec, this.#onPull);
     spec.signal?.throwIfAborted();
     const created = await this.#create(spec);
     let attached: Duplex | undefined;
@@ -83,6 +84,10 @@ export class DockerScheduler implements Scheduler {
       serviceAddress: await this.#serviceAddress(created.Id, spec.servicePort),
       ...(output && { output }),
     };
+  }
+
+  observeImagePulls(listener: (seconds: number, pulled: boolean) => void): void {
+    this.#onPull = listener;
   }
 
   serviceBindHost(): string {
