@@ -10,6 +10,9 @@
  * starts and stops, see packages/gofer/test/support/private-postgres.ts), so the last lines compare the two
  * storage backends measured side by side: PostgreSQL/direct, then PostgreSQL/SQLite. Without PostgreSQL's
  * server binaries that part is skipped with a note.
+ *
+ * A third server, on SQLite with `metrics.enable = false`, runs the same rounds, so the cost of the Prometheus
+ * metrics is the ratio metrics on/off of the Gofer medians.
  */
 import { WebSocket } from "ws";
 import { EngineClient } from "../packages/gofer/src/scheduler/docker/engine-client.ts";
@@ -113,8 +116,11 @@ async function deployBoth(target: TestServer): Promise<void> {
 let postgres: PrivatePostgres | undefined;
 let onPostgres: TestServer | undefined;
 const server = await startTestServer(SETTINGS);
+// The same server without Prometheus metrics, to measure what they cost.
+const withoutMetrics = await startTestServer({ ...SETTINGS, GOFER_WEB_METRICS__ENABLE: "false" });
 try {
   await deployBoth(server);
+  await deployBoth(withoutMetrics);
   if (postgresBinDir() === undefined) {
     process.stderr.write("PostgreSQL's server binaries are missing: measuring SQLite only\n");
   } else {
@@ -128,6 +134,7 @@ try {
   // One warm-up of each path so neither pays for cold caches.
   await directChain(-1);
   await goferRun(server, "bench-chain");
+  await goferRun(withoutMetrics, "bench-chain");
   if (onPostgres) await goferRun(onPostgres, "bench-chain");
 
   const results = {
@@ -137,13 +144,17 @@ try {
     goferFan: [] as number[],
     directFan: [] as number[],
     postgresFan: [] as number[],
+    unmeasuredChain: [] as number[],
+    unmeasuredFan: [] as number[],
   };
   for (let round = 0; round < ROUNDS; round += 1) {
     results.directChain.push(await directChain(round));
     results.goferChain.push(await goferRun(server, "bench-chain"));
+    results.unmeasuredChain.push(await goferRun(withoutMetrics, "bench-chain"));
     if (onPostgres) results.postgresChain.push(await goferRun(onPostgres, "bench-chain"));
     results.directFan.push(await directParallel(round));
     results.goferFan.push(await goferRun(server, "bench-fan"));
+    results.unmeasuredFan.push(await goferRun(withoutMetrics, "bench-fan"));
     if (onPostgres) results.postgresFan.push(await goferRun(onPostgres, "bench-fan"));
   }
   const rounds = (values: number[]) => values.map((v) => v.toFixed(0)).join(",");
@@ -156,6 +167,19 @@ try {
   };
   report(`chain of ${TASKS} sequential tasks`, results.goferChain, results.directChain);
   report(`fan-out of ${TASKS} parallel tasks`, results.goferFan, results.directFan);
+  report(
+    `chain of ${TASKS} sequential tasks`,
+    results.unmeasuredChain,
+    results.directChain,
+    "gofer-no-metrics",
+  );
+  report(`fan-out of ${TASKS} parallel tasks`, results.unmeasuredFan, results.directFan, "gofer-no-metrics");
+  const costOf = (measured: number[], unmeasured: number[]) =>
+    (median(measured) / median(unmeasured)).toFixed(3);
+  process.stdout.write(
+    `metrics: ratio metrics on/off (gofer medians) chain ${costOf(results.goferChain, results.unmeasuredChain)}, ` +
+      `fan-out ${costOf(results.goferFan, results.unmeasuredFan)}\n`,
+  );
   if (onPostgres) {
     const name = "gofer-on-postgres";
     report(`chain of ${TASKS} sequential tasks`, results.postgresChain, results.directChain, name);
@@ -170,5 +194,6 @@ try {
 } finally {
   await onPostgres?.stop();
   await postgres?.stop();
+  await withoutMetrics.stop();
   await server.stop();
 }

@@ -4,11 +4,9 @@
  * The seed is random unless GOFER_CHAOS_SEED is set; a failure prints it with the command that replays it.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { resolve } from "node:path";
 import { it } from "node:test";
+import { runChaos } from "./support/chaos-run.ts";
 
-const ROOT = resolve(import.meta.dirname, "../../..");
 const SEED = process.env.GOFER_CHAOS_SEED ?? String(Math.floor(Math.random() * 2 ** 32));
 const ARGS = ["scripts/chaos.ts", "--kills", "10", "--runs", "12", "--seed", SEED];
 /** The script's own deadline is 360 s; this leaves it time to clean up after an overrun. */
@@ -17,16 +15,6 @@ const TIMEOUT_MS = 400_000;
 it(`survives kill -9 of the server with runs in flight (chaos seed ${SEED})`, {
   timeout: TIMEOUT_MS + 30_000,
 }, async () => {
-  const { exit, output } = await new Promise<{ exit: number | string; output: string }>((done) => {
-    execFile(
-      process.execPath,
-      ARGS,
-      { cwd: ROOT, timeout: TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const exit = error === null ? 0 : typeof error.code === "number" ? error.code : String(error.signal);
-        done({ exit, output: `${stdout}${stderr}` });
-      },
-    );
-  });
+  const { exit, output } = await runChaos(ARGS.slice(1), TIMEOUT_MS);
   assert.equal(exit, 0, `node ${ARGS.join(" ")} exited with ${exit}:\n${output}`);
 });

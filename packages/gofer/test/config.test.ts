@@ -84,7 +84,7 @@ describe("defaults", () => {
         task_attach: true,
       },
       web: { enable: true, path: "" },
-      development: { bypass_auth: false, pretty_logging: false },
+      development: { bypass_auth: false, pretty_logging: "auto" },
       secret_store: { sqlite: { encryption_key: "", key_file: join(dataDir, "secret-store.key") } },
       object_store: {
         filesystem: { path: join(dataDir, "objects") },
@@ -102,6 +102,7 @@ describe("defaults", () => {
         stop_timeout_ms: 10_000,
         tls: undefined,
       },
+      tracing: undefined,
       metrics: { enable: true, bind_address: "", public: false },
       external_events: {
         enable: true,
@@ -109,6 +110,7 @@ describe("defaults", () => {
         body_limit: 10_485_760,
         tls: undefined,
       },
+      notifications: { timeout_ms: 10_000, max_attempts: 5, retry_backoff_ms: 10_000, disable_after: 5 },
       scheduler: {
         engine: "docker",
         docker: { host: "unix:///var/run/docker.sock", network_mode: "bridge" },

@@ -18,6 +18,8 @@ const SERVER_SOURCES = join(PACKAGES, "gofer", "src");
 const SDK = join(PACKAGES, "sdk");
 
 type Layer =
+  | "notifications"
+  | "tracing"
   | "metrics"
   | "replicas"
   | "domain"
@@ -44,7 +46,7 @@ type Layer =
 const EVERYWHERE: Layer[] = ["domain", "support"];
 const LEAF = new Set<Layer>(["domain", "support", "config", "version"]);
 const STORES: Layer[] = ["storage", "events", "secrets", "objects", "auth", "logs"];
-const RUNTIMES: Layer[] = ["orchestrator", "extensions"];
+const RUNTIMES: Layer[] = ["orchestrator", "extensions", "notifications"];
 
 /**
  * Which layers each layer may import, besides itself and {@link EVERYWHERE}. A folder of `src/` is a layer; a
@@ -67,16 +69,20 @@ const LAYERS: Record<Layer, Layer[]> = {
   logs: ["events", "scheduler"],
   // What runs: run lifecycle, extension containers, pruning.
   orchestrator: ["config", "scheduler", ...STORES],
+  // Run notifications: deliveries made from the bus's events, sent to the targets' URLs, retried.
+  notifications: ["storage", "events", "secrets"],
   extensions: ["config", "scheduler", ...STORES],
   retention: ["storage", "events", "logs", "objects"],
   // Which replica leads, and what passes between replicas (events); used by the API and the assembly.
   replicas: ["storage", "events"],
   // Prometheus metrics: fed by the bus and the engine wrapper, read from storage at scrape time.
   metrics: ["storage", "events", "scheduler"],
+  // OpenTelemetry spans: of runs (from storage, on the bus's events), engine starts and API requests.
+  tracing: ["config", "storage", "events", "scheduler"],
   // The rules and transaction boundaries of every operation.
   services: ["config", "scheduler", ...STORES, ...RUNTIMES, "replicas"],
   // HTTP: routes call services (and still reach some runtimes and stores directly).
-  api: ["config", "scheduler", ...STORES, ...RUNTIMES, "services", "replicas", "metrics"],
+  api: ["config", "scheduler", ...STORES, ...RUNTIMES, "services", "replicas", "metrics", "tracing"],
   // The assembly: builds every part and starts the listeners.
   service: [
     "config",
@@ -86,6 +92,8 @@ const LAYERS: Record<Layer, Layer[]> = {
     ...RUNTIMES,
     "retention",
     "replicas",
+    "metrics",
+    "tracing",
     "services",
     "api",
   ],

@@ -6,10 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { deployPipeline, pipelineConfig, shTask, startRun, waitForRun } from "./support/pipelines.ts";
 import { type PrivatePrometheus, startPrivatePrometheus } from "./support/private-prometheus.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
+
+const DASHBOARD = new URL("../../../dashboards/grafana-gofer.json", import.meta.url);
 
 describe("Prometheus metrics", { timeout: 180_000 }, () => {
   let server: TestServer | undefined;
@@ -117,6 +120,28 @@ describe("Prometheus metrics", { timeout: 180_000 }, () => {
     assert.ok(queued.length >= 1);
     const tasks = await found('sum by (status) (gofer_task_duration_seconds_count{pipeline="metrics-dag"})');
     assert.deepEqual(tasks.map((row) => row.metric.status).sort(), ["failed", "successful"]);
+
+    // The Grafana dashboard in the repository: Prometheus accepts every query, each on metrics the server has.
+    const dashboard = JSON.parse(readFileSync(DASHBOARD, "utf8")) as {
+      panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+    };
+    const exposition = await (
+      await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${s.token}` } })
+    ).text();
+    const served = new Set(
+      [...exposition.matchAll(/^# TYPE (\w+) /gm)].flatMap(([, name]) =>
+        name ? [name, `${name}_bucket`, `${name}_count`, `${name}_sum`] : [],
+      ),
+    );
+    assert.ok(dashboard.panels.length >= 15);
+    for (const panel of dashboard.panels) {
+      for (const { expr } of panel.targets) {
+        for (const [name] of expr.matchAll(/\bgofer_\w+/g)) {
+          assert.ok(served.has(name), `panel "${panel.title}" uses ${name}, which the server does not serve`);
+        }
+        await p.query(expr.replaceAll("$__rate_interval", "1m"));
+      }
+    }
   });
 
   it("serves /metrics without a token on a listener of its own when configured so", async () => {

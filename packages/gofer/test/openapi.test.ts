@@ -113,7 +113,22 @@ function envelopeFields(document: Document, operation: Operation): string[] | un
 }
 
 /** Operations this server adds to v0, each a decision written down in the README (pipeline controls). */
-const EXTENSIONS_OF_V0 = new Set(["list_task_attempts", "get_attempt_logs", "retry_run", "list_replicas"]);
+const EXTENSIONS_OF_V0 = new Set([
+  "list_task_attempts",
+  "get_attempt_logs",
+  "retry_run",
+  "list_replicas",
+  "list_audit_events",
+  ...["namespace", "pipeline"].flatMap((owner) => [
+    `list_${owner}_notifications`,
+    `create_${owner}_notification`,
+    `get_${owner}_notification`,
+    `update_${owner}_notification`,
+    `delete_${owner}_notification`,
+    `list_${owner}_notification_deliveries`,
+    `test_${owner}_notification`,
+  ]),
+]);
 
 describe("OpenAPI document", () => {
   it("matches the committed openapi.json (run `npm run openapi` after changing a route)", async () => {

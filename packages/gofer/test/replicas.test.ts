@@ -124,6 +124,22 @@ describe("replicas behind a load balancer", { timeout: 240_000 }, () => {
     assert.equal(registered.status, 201, registered.text);
     const deployed = await call(replicaUrl(2), "POST", `/api/namespaces/${NS}/pipelines/numbers/configs/1`);
     assert.equal(deployed.status, 201, deployed.text);
+    // The leader's audit trail names the follower that handed it the change, and where the change came from.
+    const follower = listing.json.replicas.find((replica: { url: string }) => replica.url === replicaUrl(2));
+    const trail = await call(replicaUrl(0), "GET", `/api/audit?target=namespaces/${NS}/pipelines/numbers`);
+    assert.equal(trail.status, 200, trail.text);
+    assert.deepEqual(
+      trail.json.audit.map((row: Record<string, unknown>) => [
+        row.operation,
+        row.forwarded_by,
+        row.client_address,
+        row.forwarded_for,
+      ]),
+      [
+        ["deploy_config", follower.id, "127.0.0.1", null],
+        ["register_config", follower.id, "127.0.0.1", null],
+      ],
+    );
     // Extension state lives with the leader: a follower forwards the read.
     const extensions = await call(replicaUrl(1), "GET", "/api/extensions");
     assert.equal(extensions.status, 200, extensions.text);

@@ -12,12 +12,14 @@ import { after, before, describe, test } from "node:test";
 import pg from "pg";
 import type { Deployment, PipelineConfig, Run, Task } from "../src/domain/models.ts";
 import { Leadership } from "../src/replicas/leadership.ts";
+import * as audit from "../src/storage/audit-store.ts";
 import * as configs from "../src/storage/configs-store.ts";
 import { type GoferDb, openDatabase } from "../src/storage/database.ts";
 import * as deployments from "../src/storage/deployments-store.ts";
 import * as events from "../src/storage/events-store.ts";
 import * as extensions from "../src/storage/extensions-store.ts";
 import * as namespaces from "../src/storage/namespaces-store.ts";
+import * as notifications from "../src/storage/notifications-store.ts";
 import * as objects from "../src/storage/objects-store.ts";
 import * as pipelines from "../src/storage/pipelines-store.ts";
 import * as replicas from "../src/storage/replicas-store.ts";
@@ -29,6 +31,7 @@ import * as subscriptions from "../src/storage/subscriptions-store.ts";
 import * as system from "../src/storage/system-store.ts";
 import * as executions from "../src/storage/task-executions-store.ts";
 import * as tokens from "../src/storage/tokens-store.ts";
+import { type AuditDraft, AuditScope, runInAuditScope } from "../src/support/audit-scope.ts";
 import { PASSWORD, type PrivatePostgres, startPrivatePostgres } from "./support/private-postgres.ts";
 
 let postgres: PrivatePostgres | undefined;
@@ -690,6 +693,141 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await extensions.listExtensions(db), []);
     });
 
+    test("notifications: targets by owner, sealed bytes, one delivery per event, progress, cascades", async () => {
+      await pipeline(db, "nt");
+      await pipelines.upsertPipeline(db, "nt", "q", NOW);
+      const target = (id: string, pipelineId: string | null, state: "enabled" | "disabled" = "enabled") => ({
+        notification: {
+          notification_id: id,
+          namespace_id: "nt",
+          pipeline_id: pipelineId,
+          url_origin: "https://hooks.example",
+          format: "json" as const,
+          events: ["run_failed" as const],
+          description: "",
+          signed: true,
+          state,
+          state_reason: null,
+          failures_in_a_row: 0,
+          created: NOW,
+          modified: NOW,
+        },
+        urlSealed: new Uint8Array([0, 1, 2, 255]),
+        secretSealed: new Uint8Array([9, 8]),
+      });
+      await notifications.insertNotificationTarget(db, target("n1", null));
+      await notifications.insertNotificationTarget(db, target("n2", "p"));
+      await notifications.insertNotificationTarget(db, target("n3", "q"));
+      await notifications.insertNotificationTarget(db, target("n4", "p", "disabled"));
+      const stored = await notifications.getNotificationTarget(db, "n2");
+      assert.deepEqual([...(stored?.urlSealed ?? [])], [0, 1, 2, 255]);
+      assert.deepEqual([...(stored?.secretSealed ?? [])], [9, 8]);
+      assert.deepEqual(
+        (await notifications.listNotificationTargets(db, "nt", null)).map((n) => n.notification_id),
+        ["n1"],
+      );
+      assert.deepEqual(
+        (await notifications.listNotificationTargets(db, "nt", "p")).map((n) => n.notification_id),
+        ["n2", "n4"],
+      );
+      assert.deepEqual(
+        (await notifications.listEnabledTargetsFor(db, "nt", "p")).map((n) => n.notification_id),
+        ["n1", "n2"],
+        "the namespace's and the pipeline's enabled targets",
+      );
+      assert.equal(await notifications.countTargetFailure(db, "n2"), 1);
+      assert.equal(await notifications.countTargetFailure(db, "n2"), 2);
+      assert.equal(await notifications.countTargetFailure(db, "gone"), undefined);
+      const reason = { reason: "failing" as const, description: "kept failing" };
+      assert.equal(await notifications.disableFailingTarget(db, "n2", reason, NOW + 1), true);
+      assert.equal(await notifications.disableFailingTarget(db, "n2", reason, NOW + 2), false);
+      await notifications.setNotificationTargetState(db, "n2", "enabled", null, NOW + 3);
+      const enabled = (await notifications.getNotificationTarget(db, "n2"))?.notification;
+      assert.deepEqual(
+        [enabled?.state, enabled?.failures_in_a_row, enabled?.state_reason],
+        ["enabled", 0, null],
+      );
+
+      const delivery = (id: string, eventId: number | null) => ({
+        delivery: {
+          delivery_id: id,
+          notification_id: "n2",
+          event: "run_failed" as const,
+          event_id: eventId === null ? null : String(eventId),
+          pipeline_id: "p",
+          run_id: 1,
+          task_execution_id: null,
+          state: "pending" as const,
+          state_reason: null,
+          attempts: [],
+          next_attempt: NOW,
+          created: NOW,
+          completed: 0,
+        },
+        payload: {
+          event: "run_failed" as const,
+          delivery_id: id,
+          notification_id: "n2",
+          event_id: eventId === null ? null : String(eventId),
+          emitted: NOW,
+          namespace_id: "nt",
+          pipeline_id: "p",
+          run_id: 1,
+          status: "failed",
+          status_reason: null,
+          run_url: null,
+        },
+      });
+      assert.equal(await notifications.insertDelivery(db, delivery("d1", 7)), true);
+      assert.equal(
+        await notifications.insertDelivery(db, delivery("d2", 7)),
+        false,
+        "one per target and event",
+      );
+      assert.equal(await notifications.insertDelivery(db, delivery("d3", null)), true);
+      assert.equal(await notifications.insertDelivery(db, delivery("d4", null)), true, "tests have no event");
+      const attempt = {
+        attempt: 1,
+        started: NOW,
+        duration_ms: 5,
+        response_status: 200,
+        response_body: "ok",
+        error: null,
+      };
+      const done = { attempts: [attempt], state_reason: null, next_attempt: 0, completed: NOW + 1 };
+      assert.equal(
+        await notifications.recordDeliveryAttempt(db, "d1", { ...done, state: "succeeded" }),
+        true,
+      );
+      assert.equal(await notifications.recordDeliveryAttempt(db, "d1", { ...done, state: "failed" }), false);
+      assert.deepEqual(
+        (await notifications.listPendingDeliveries(db)).map((d) => d.delivery_id),
+        ["d3", "d4"],
+      );
+      const [newest] = await notifications.listDeliveries(db, "n2", 1);
+      assert.equal(newest?.delivery_id, "d4");
+      assert.deepEqual((await notifications.getDelivery(db, "d1"))?.delivery.attempts, [attempt]);
+      await notifications.recordDeliveryAttempt(db, "d3", { ...done, state: "failed" });
+      await notifications.pruneDeliveries(db, "n2", 1);
+      assert.deepEqual(
+        (await notifications.listDeliveries(db, "n2", 10)).map((d) => d.delivery_id),
+        ["d4"],
+        "the newest kept; finished older ones go",
+      );
+
+      assert.equal(await notifications.getNotificationProgress(db), undefined);
+      await notifications.advanceNotificationProgress(db, 10);
+      await notifications.advanceNotificationProgress(db, 5);
+      assert.equal(await notifications.getNotificationProgress(db), 10, "never moves back");
+
+      await pipelines.deletePipeline(db, "nt", "p");
+      assert.equal(await notifications.getNotificationTarget(db, "n2"), undefined, "gone with its pipeline");
+      assert.equal(await notifications.getDelivery(db, "d4"), undefined, "deliveries with their target");
+      assert.ok(await notifications.getNotificationTarget(db, "n1"), "the namespace's target stays");
+      await namespaces.deleteNamespace(db, "nt");
+      assert.equal(await notifications.getNotificationTarget(db, "n1"), undefined);
+    });
+
     test("retention: past-retention runs, pruning in one transaction, versions kept for runs", async () => {
       await pipelineWithRuns(db, "rt", 5);
       await configs.insertConfig(db, configOf("rt", 2, { state: "deprecated" }), ["a"]);
@@ -723,6 +861,117 @@ for (const backend of BACKENDS) {
         (await executions.getTaskExecution(db, { ...key("rt", 3), task_id: "a" }))?.logs_expired,
         true,
       );
+    });
+
+    test("audit: a call's row commits with its first write or not at all, never for reads; filters; pruning", async () => {
+      const draft = (request_id: string, extra: Partial<AuditDraft> = {}): AuditDraft => ({
+        request_id,
+        token_id: "t1",
+        user: "alice",
+        method: "POST",
+        operation: "create_namespace",
+        route: "/api/namespaces",
+        target: "namespaces",
+        client_address: "127.0.0.1",
+        forwarded_for: null,
+        forwarded_by: null,
+        success_status: 201,
+        ...extra,
+      });
+      const requestIds = async () =>
+        (await audit.listAuditRecords(db, { limit: 1000 })).map((row) => row.request_id).sort();
+      const ns = (id: string) => ({ id, name: id, description: "", created: NOW, modified: NOW });
+
+      // The first committed write carries the row; later transactions and single statements of the call add none.
+      const first = new AuditScope(draft("call-1"));
+      await runInAuditScope(first, async () => {
+        await db.transaction().execute((tx) => namespaces.insertNamespace(tx, ns("au-1")));
+        await namespaces.insertNamespace(db, ns("au-2"));
+        await db.transaction().execute((tx) => namespaces.updateNamespace(tx, "au-1", { modified: NOW + 1 }));
+      });
+      assert.ok(first.written);
+      const [row] = await audit.listAuditRecords(db, { limit: 10 });
+      assert.deepEqual(
+        [row?.request_id, row?.outcome, row?.status, row?.error_code, row?.user, row?.token_id, row?.target],
+        ["call-1", "succeeded", 201, null, "alice", "t1", "namespaces"],
+      );
+
+      // A rolled-back transaction leaves no row; a single statement after it is made one transaction with the row.
+      const second = new AuditScope(draft("call-2"));
+      await runInAuditScope(second, async () => {
+        await assert.rejects(
+          db.transaction().execute(async (tx) => {
+            await namespaces.insertNamespace(tx, ns("au-3"));
+            throw new Error("changed my mind");
+          }),
+        );
+        assert.deepEqual(await requestIds(), ["call-1"]);
+        await namespaces.insertNamespace(db, ns("au-4"));
+      });
+      assert.deepEqual(await requestIds(), ["call-1", "call-2"]);
+
+      // A row that cannot be written (its request id is taken) undoes the write it came with.
+      const clash = new AuditScope(draft("call-1"));
+      await runInAuditScope(clash, async () => {
+        await assert.rejects(namespaces.insertNamespace(db, ns("au-5")));
+        await assert.rejects(db.transaction().execute((tx) => namespaces.insertNamespace(tx, ns("au-6"))));
+      });
+      assert.equal(await namespaces.getNamespace(db, "au-5"), undefined);
+      assert.equal(await namespaces.getNamespace(db, "au-6"), undefined);
+      assert.ok(clash.open, "the next write of the call may still carry the row");
+
+      // Reads write nothing, nor writes after the call ended, nor writes outside any call.
+      const reads = new AuditScope(draft("call-3"));
+      await runInAuditScope(reads, async () => {
+        await namespaces.getNamespace(db, "au-1");
+        await db.transaction().execute((tx) => namespaces.listNamespaces(tx));
+      });
+      reads.close();
+      await runInAuditScope(reads, () => namespaces.insertNamespace(db, ns("au-7")));
+      await namespaces.insertNamespace(db, ns("au-8"));
+      assert.ok(await namespaces.getNamespace(db, "au-7"));
+      assert.deepEqual(await requestIds(), ["call-1", "call-2"]);
+
+      const outcome = { outcome: "failed" as const, status: 404, error_code: "NOT_FOUND" };
+      const rows: [string, string, string, number][] = [
+        ["f-1", "bob", "namespaces/a", NOW + 1],
+        ["f-2", "alice", "namespaces/a/pipelines/p", NOW + 2],
+        ["f-3", "bob", "namespaces/a-b", NOW + 3],
+        ["f-4", "bob", "namespaces/b", NOW + 4],
+      ];
+      for (const [id, user, target, time] of rows)
+        await audit.insertAuditRecord(db, audit.auditRow(draft(id, { user, target }), outcome, time));
+      const ids = async (filter: Partial<audit.AuditFilter>) =>
+        (await audit.listAuditRecords(db, { limit: 1000, ...filter }))
+          .map((item) => item.request_id)
+          .filter((id) => id.startsWith("f-"));
+      assert.deepEqual(await ids({}), ["f-4", "f-3", "f-2", "f-1"], "newest first");
+      assert.deepEqual(
+        await ids({ target: "namespaces/a" }),
+        ["f-2", "f-1"],
+        "below the target, not beside it",
+      );
+      assert.deepEqual(await ids({ target: "namespaces/a/" }), ["f-2", "f-1"]);
+      assert.deepEqual(await ids({ user: "bob" }), ["f-4", "f-3", "f-1"]);
+      assert.deepEqual(await ids({ since: NOW + 2, until: NOW + 4 }), ["f-3", "f-2"]);
+      const [newest] = await audit.listAuditRecords(db, { limit: 1, target: "namespaces/b" });
+      assert.deepEqual(await ids({ before: newest?.id, limit: 2 }), ["f-3", "f-2"]);
+      await audit.correctAuditOutcome(db, "call-2", {
+        outcome: "failed",
+        status: 409,
+        error_code: "CONFLICT",
+      });
+      const corrected = (await audit.listAuditRecords(db, { limit: 1000 })).find(
+        (item) => item.request_id === "call-2",
+      );
+      assert.deepEqual(
+        [corrected?.outcome, corrected?.status, corrected?.error_code],
+        ["failed", 409, "CONFLICT"],
+      );
+
+      assert.equal(await audit.deleteAuditRecordsBefore(db, NOW + 3, 1), 1, "bounded");
+      assert.equal(await audit.deleteAuditRecordsBefore(db, NOW + 3, 10), 1);
+      assert.deepEqual(await ids({}), ["f-4", "f-3"]);
     });
 
     test("large integers (epoch ms, sizes) and counts come back as numbers", async () => {

@@ -7,6 +7,7 @@ import type {
   RawRequestDefaultExpression,
   RawServerDefault,
 } from "fastify";
+import type { AuditService } from "../services/audit-service.ts";
 import type { ConfigService } from "../services/config-service.ts";
 import type { DeploymentService } from "../services/deployment-service.ts";
 import type { EventService } from "../services/event-service.ts";
@@ -30,6 +31,7 @@ export type GoferApp = FastifyInstance<
 
 /** The services routes call: a route reaches nothing else. */
 export interface ApiServices {
+  audit: AuditService;
   objects: ObjectService;
   configs: ConfigService;
   deployments: DeploymentService;

@@ -23,7 +23,7 @@ export interface ExternalEventsOptions {
   /** Whether an extension is installed (404 otherwise, without revealing anything else). */
   isInstalled(extensionId: string): Promise<boolean>;
   bodyLimit: number;
-  logger: boolean | { level: string };
+  logger: boolean | { level: string; stream?: NodeJS.WritableStream };
   /** Serve HTTPS with this certificate and key (`external_events.use_tls`). */
   tls?: TlsFiles | undefined;
   /** With replicas, a follower hands every event to the leader's listener, where the extensions run. */

@@ -4,7 +4,7 @@ import type { TlsFiles } from "../config/config.ts";
 import { answerFrameworkError } from "./error-envelope.ts";
 
 export function listenerOptions(options: {
-  logger: boolean | { level: string };
+  logger: boolean | { level: string; stream?: NodeJS.WritableStream };
   bodyLimit: number;
   /** Serve HTTPS with this certificate and key. */
   tls?: TlsFiles | undefined;

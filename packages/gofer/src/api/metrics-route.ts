@@ -34,7 +34,10 @@ export function metricsRoute(app: FastifyInstance, options: MetricsRouteOptions)
 
 /** The listener of `metrics.bind_address`: /metrics and nothing else. */
 export function buildMetricsServer(
-  options: MetricsRouteOptions & { tls?: TlsFiles | undefined; logger: boolean | { level: string } },
+  options: MetricsRouteOptions & {
+    tls?: TlsFiles | undefined;
+    logger: boolean | { level: string; stream?: NodeJS.WritableStream };
+  },
 ): FastifyInstance {
   const app = Fastify(listenerOptions({ logger: options.logger, bodyLimit: 1024, tls: options.tls }));
   answerErrorsWithEnvelope(app, () => "Not found; metrics are at GET /metrics");

@@ -177,28 +177,8 @@ async function relay(
   const chunked = request.headers["transfer-encoding"] !== undefined;
   if (chunked) headers["transfer-encoding"] = "chunked";
   const hasBody = chunked || Number(request.headers["content-length"] ?? 0) > 0;
-  const send = target.protocol === "https:" ? httpsRequest : httpRequest;
   await new Promise<void>((resolve) => {
-    const outgoing = send(target, requestOptions(request, target, headers, options));
-    limitConnectTime(outgoing);
-    outgoing.on("error", (error) => {
-      options.replicas.forgetLeader();
-      answerUnavailable(request, reply, target, error);
-      resolve();
-    });
-    outgoing.on("response", (answer: IncomingMessage) => {
-      const answerHeaders: OutgoingHttpHeaders = {};
-      for (const [name, value] of Object.entries(answer.headers)) {
-        if (!HOP_BY_HOP.has(name) && value !== undefined) answerHeaders[name] = value;
-      }
-      reply.raw.writeHead(answer.statusCode ?? 502, answerHeaders);
-      answer.pipe(reply.raw);
-      answer.on("end", () => resolve());
-      answer.on("error", (error) => {
-        reply.raw.destroy(error);
-        resolve();
-      });
-    });
+    const outgoing = openToLeader(request, reply, target, headers, options, resolve);
     // A client that goes away takes the forwarded request with it (a log follow, a long upload).
     reply.raw.on("close", () => {
       if (!reply.raw.writableFinished) outgoing.destroy();
@@ -207,6 +187,42 @@ async function relay(
     if (hasBody) request.raw.pipe(outgoing);
     else outgoing.end();
   });
+}
+
+/**
+ * Sends the request's head to the leader. Its answer is passed on as it comes (also a refused upgrade, with the
+ * v0 envelope); a leader that cannot be reached is a 503. `done` is called once the exchange is over.
+ */
+function openToLeader(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  target: URL,
+  headers: OutgoingHttpHeaders,
+  options: ForwardingOptions,
+  done: () => void,
+): ClientRequest {
+  const send = target.protocol === "https:" ? httpsRequest : httpRequest;
+  const outgoing = send(target, requestOptions(request, target, headers, options));
+  limitConnectTime(outgoing);
+  outgoing.on("error", (error) => {
+    options.replicas.forgetLeader();
+    answerUnavailable(request, reply, target, error);
+    done();
+  });
+  outgoing.on("response", (answer: IncomingMessage) => {
+    const answerHeaders: OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(answer.headers)) {
+      if (!HOP_BY_HOP.has(name) && value !== undefined) answerHeaders[name] = value;
+    }
+    reply.raw.writeHead(answer.statusCode ?? 502, answerHeaders);
+    answer.pipe(reply.raw);
+    answer.on("end", done);
+    answer.on("error", (error) => {
+      reply.raw.destroy(error);
+      done();
+    });
+  });
+  return outgoing;
 }
 
 /**
@@ -224,15 +240,8 @@ async function tunnel(
   headers.connection = "Upgrade";
   headers.upgrade = request.headers.upgrade;
   const client = request.raw.socket;
-  const send = target.protocol === "https:" ? httpsRequest : httpRequest;
   await new Promise<void>((resolve) => {
-    const outgoing = send(target, requestOptions(request, target, headers, options));
-    limitConnectTime(outgoing);
-    outgoing.on("error", (error) => {
-      options.replicas.forgetLeader();
-      answerUnavailable(request, reply, target, error);
-      resolve();
-    });
+    const outgoing = openToLeader(request, reply, target, headers, options, resolve);
     outgoing.on("upgrade", (answer: IncomingMessage, upstream: Socket, head: Buffer) => {
       const lines = [`HTTP/1.1 ${answer.statusCode ?? 101} ${answer.statusMessage ?? "Switching Protocols"}`];
       for (let index = 0; index < answer.rawHeaders.length; index += 2) {
@@ -251,16 +260,6 @@ async function tunnel(
       client.on("close", end);
       upstream.on("error", end);
       client.on("error", end);
-    });
-    // The leader refused the upgrade (a 4xx with the v0 envelope): pass its answer on.
-    outgoing.on("response", (answer: IncomingMessage) => {
-      const answerHeaders: OutgoingHttpHeaders = {};
-      for (const [name, value] of Object.entries(answer.headers)) {
-        if (!HOP_BY_HOP.has(name) && value !== undefined) answerHeaders[name] = value;
-      }
-      reply.raw.writeHead(answer.statusCode ?? 502, answerHeaders);
-      answer.pipe(reply.raw);
-      answer.on("end", () => resolve());
     });
     outgoing.end();
   });

@@ -16,12 +16,16 @@ import { GoferError } from "../domain/errors.ts";
 import type { GoferMetrics } from "../metrics/gofer-metrics.ts";
 import type { ReplicaView } from "../replicas/leadership.ts";
 import type { GoferDb } from "../storage/database.ts";
+import { traceRequests } from "../tracing/http-spans.ts";
+import type { OtlpExporter } from "../tracing/otlp-exporter.ts";
 import type { ApiServices, GoferApp } from "./api-context.ts";
+import { auditCalls } from "./audit-trail.ts";
 import { answerErrorsWithEnvelope } from "./error-envelope.ts";
 import { listenerOptions } from "./listener-options.ts";
 import { metricsRoute } from "./metrics-route.ts";
 import { apiNeedsLeader, forwardToLeader } from "./replica-forwarding.ts";
 import { readBodies } from "./request-bodies.ts";
+import { auditRoutes } from "./routes/audit.ts";
 import { configRoutes } from "./routes/configs.ts";
 import { deploymentRoutes } from "./routes/deployments.ts";
 import { eventRoutes } from "./routes/events.ts";
@@ -52,11 +56,13 @@ export interface ServerOptions extends ApiServices {
   bypassAuth: boolean;
   bodyLimit: number;
   tls?: TlsFiles | undefined;
-  logger: boolean | { level: string };
+  logger: boolean | { level: string; stream?: NodeJS.WritableStream };
   /** The web UI at `/`: off, or served from `path` ("" for the one shipped with Gofer). */
   web: { enable: boolean; path: string };
   /** Which replica leads, when several share a PostgreSQL database: followers forward to it. */
   replicaView?: ReplicaView;
+  /** OpenTelemetry: a span per request, when tracing is on. */
+  traces?: OtlpExporter;
   /** Prometheus metrics: request durations are recorded, and /metrics served here unless `elsewhere`. */
   metrics?: { registry: GoferMetrics; public: boolean; elsewhere: boolean };
 }
@@ -105,6 +111,7 @@ export async function buildServer(options: ServerOptions): Promise<GoferApp> {
       throw new Error(`route ${route.method} ${route.url} has no operationId, so no access entry`);
   });
   app.decorateRequest("principal", null as unknown as Principal);
+  if (options.traces) traceRequests(app, options.traces);
   const metrics = options.metrics;
   if (metrics) {
     // The route pattern, never the path: a path names runs and tasks, which would make the series unbounded.
@@ -142,6 +149,8 @@ export async function buildServer(options: ServerOptions): Promise<GoferApp> {
     }
     await authorize(request, options);
   });
+  // After authorisation: only calls let through are audited, under the user that made them.
+  auditCalls(app, { audit: options.audit, replicated: options.replicaView !== undefined });
 
   answerErrorsWithEnvelope(
     app,
@@ -161,6 +170,7 @@ export async function buildServer(options: ServerOptions): Promise<GoferApp> {
     taskAttachRoutes,
     eventRoutes,
     objectRoutes,
+    auditRoutes,
   ]) {
     routes(app, options);
   }

@@ -137,6 +137,22 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   update_subscription:             write(NS, PIPE, "subscriptions"),
   delete_subscription:             remove(NS, PIPE, "subscriptions"),
 
+  // Notification targets (an extension of v0) belong to their namespace or pipeline like its other settings.
+  list_namespace_notifications:             read(NS),
+  create_namespace_notification:            write(NS),
+  get_namespace_notification:               read(NS),
+  update_namespace_notification:            write(NS),
+  delete_namespace_notification:            remove(NS),
+  list_namespace_notification_deliveries:   read(NS),
+  test_namespace_notification:              write(NS),
+  list_pipeline_notifications:              read(NS, PIPE),
+  create_pipeline_notification:             write(NS, PIPE),
+  get_pipeline_notification:                read(NS, PIPE),
+  update_pipeline_notification:             write(NS, PIPE),
+  delete_pipeline_notification:             remove(NS, PIPE),
+  list_pipeline_notification_deliveries:    read(NS, PIPE),
+  test_pipeline_notification:               write(NS, PIPE),
+
   list_extensions:                 read("extensions"),
   install_extension:               ADMIN,
   get_extension:                   read(EXT),
@@ -149,6 +165,8 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   stream_events:                   read("events"),
   get_event:                       read("events"),
   delete_event:                    ADMIN,
+
+  list_audit_events:               ADMIN,
 };
 
 export function accessFor(operationId: string): RouteAccess {

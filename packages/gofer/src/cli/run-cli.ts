@@ -5,6 +5,7 @@
 import { GoferApiError, GoferConnectionError } from "@gofer/sdk/client";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { VERSION } from "../version.ts";
+import { registerAuditCommands } from "./audit.ts";
 import { OUTPUT_FORMATS } from "./cli-config.ts";
 import { CliError } from "./cli-error.ts";
 import { registerContextCommand } from "./context.ts";
@@ -12,6 +13,7 @@ import { registerEventCommands } from "./event.ts";
 import { registerExtensionCommands } from "./extension.ts";
 import { registerFetchCommand } from "./fetch.ts";
 import { registerNamespaceCommands } from "./namespace.ts";
+import { registerNotificationCommands } from "./notification.ts";
 import { createStyler } from "./output/style.ts";
 import { registerPipelineCommands } from "./pipeline.ts";
 import { registerRoleCommands } from "./role.ts";
@@ -47,7 +49,9 @@ export function buildProgram(): Command {
   registerTaskCommands(program);
   registerSecretCommands(program);
   registerEventCommands(program);
+  registerAuditCommands(program);
   registerExtensionCommands(program);
+  registerNotificationCommands(program);
   registerTokenCommands(program);
   registerRoleCommands(program);
   registerSystemCommands(program);

@@ -14,7 +14,8 @@ import type { Printer } from "./output/printer.ts";
 
 const VALUE_HELP = "the value, @<file> to read it from a file, or - to read it from stdin";
 
-async function readValue(value: string): Promise<string> {
+/** A value given as itself, `@<file>` or `-` (stdin), so a secret need not be typed on the command line. */
+export async function readValue(value: string): Promise<string> {
   let text: string;
   if (value === "-") {
     const chunks: Buffer[] = [];

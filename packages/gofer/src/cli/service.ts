@@ -82,7 +82,9 @@ export function registerServiceCommands(program: Command): void {
       const config = loadConfig({ configPath });
       await refuseIfServing(config.server.url);
       const outcome = await rotateInstallationSecretKey(config, newKey);
-      const count = `${outcome.pipelineSecrets} pipeline and ${outcome.globalSecrets} global secret(s)`;
+      const targets =
+        outcome.notificationTargets > 0 ? ` and ${outcome.notificationTargets} notification target(s)` : "";
+      const count = `${outcome.pipelineSecrets} pipeline and ${outcome.globalSecrets} global secret(s)${targets}`;
       process.stdout.write(
         outcome.keyFileReplaced
           ? `Re-encrypted ${count}; the key file ${config.secret_store.sqlite.key_file} now holds the new key.\n`

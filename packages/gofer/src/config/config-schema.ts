@@ -161,9 +161,10 @@ export const SettingsSchema = Section({
   }),
   development: Section({
     bypass_auth: Type.Boolean({ default: false, description: "Skip token checks. Never in production." }),
-    pretty_logging: Type.Boolean({
-      default: false,
-      description: "Human-readable logs instead of JSON lines.",
+    pretty_logging: Type.Union([Type.Boolean(), Type.Literal("auto")], {
+      default: "auto",
+      description:
+        "Human-readable log lines (true) or JSON lines (false); auto: human-readable when the server writes to a terminal.",
     }),
   }),
   secret_store: Section({
@@ -281,6 +282,27 @@ export const SettingsSchema = Section({
       default: 10485760,
       description:
         "Largest external event body accepted, in bytes (GitHub sends at most 25 MB; 10 MiB by default).",
+    }),
+  }),
+  notifications: Section({
+    timeout: Duration(
+      10,
+      "How long one delivery attempt to a notification target may take, its answer included.",
+    ),
+    max_attempts: Type.Integer({
+      minimum: 1,
+      default: 5,
+      description:
+        "Attempts per notification delivery (the first included) while the receiver fails or does not answer.",
+    }),
+    retry_backoff: Duration(
+      10,
+      "Wait after a notification delivery's first failed attempt; each further wait doubles (at most an hour).",
+    ),
+    disable_after: Type.Integer({
+      minimum: 1,
+      default: 5,
+      description: "Failed notification deliveries in a row after which the target is disabled.",
     }),
   }),
   scheduler: Section({

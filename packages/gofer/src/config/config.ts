@@ -1,5 +1,6 @@
 /** The resolved server configuration: every default applied, every path absolute, every duration in ms. */
 import type { LogLevel } from "./config-schema.ts";
+import type { TracingConfig } from "./tracing-config.ts";
 
 export interface Config {
   /** Settings that were read but mean nothing here (Gofer's retired keys), one message each, said at start. */
@@ -68,7 +69,8 @@ export interface Config {
     /** Skip token checks entirely. Off by default: a server is secure unless someone opts out. */
     bypass_auth: boolean;
     /** Human-readable logs instead of JSON lines. */
-    pretty_logging: boolean;
+    /** Human-readable lines (true), JSON lines (false), or by whether stdout is a terminal ("auto"). */
+    pretty_logging: boolean | "auto";
   };
   secret_store: {
     sqlite: {
@@ -101,6 +103,8 @@ export interface Config {
     /** What extensions serve HTTPS with, and how Gofer checks it, when `extensions.use_tls` is on. */
     tls: ExtensionTls | undefined;
   };
+  /** OpenTelemetry tracing, from the standard OTEL_* variables; undefined when off. */
+  tracing: TracingConfig | undefined;
   metrics: {
     enable: boolean;
     /** host:port of the metrics listener; "" serves /metrics on the API's listener. */
@@ -114,6 +118,15 @@ export interface Config {
     bind_address: string;
     body_limit: number;
     tls: TlsFiles | undefined;
+  };
+  notifications: {
+    /** One delivery attempt, answer included. */
+    timeout_ms: number;
+    max_attempts: number;
+    /** The wait after the first failed attempt; each further wait doubles. */
+    retry_backoff_ms: number;
+    /** Failed deliveries in a row after which a target is disabled. */
+    disable_after: number;
   };
   scheduler: {
     engine: "docker" | "swarm" | "kubernetes";

@@ -8,6 +8,7 @@ import type { Settings } from "./config-schema.ts";
 import { databaseUrlProblem } from "./database-url.ts";
 import { durationToMs } from "./duration.ts";
 import { formatHostPort, type HostPort, parseHostPort } from "./host-port.ts";
+import { tracingFromEnv } from "./tracing-config.ts";
 
 export interface ResolveContext {
   /** Read for XDG_DATA_HOME, HOME and DOCKER_HOST. */
@@ -26,6 +27,7 @@ export function resolveConfig(settings: Settings, context: ResolveContext, probl
     web,
     development,
     scheduler,
+    notifications,
     secret_store,
     object_store,
     extensions,
@@ -131,6 +133,7 @@ export function resolveConfig(settings: Settings, context: ResolveContext, probl
       stop_timeout_ms: durationToMs(extensions.stop_timeout),
       tls: extensionFiles && { ...extensionFiles, verify_certs: extensions.verify_certs },
     },
+    tracing: tracingFromEnv(context.env, problems),
     metrics: {
       enable: metrics.enable,
       bind_address: checkMetricsBind(metrics.bind_address, context, problems),
@@ -141,6 +144,12 @@ export function resolveConfig(settings: Settings, context: ResolveContext, probl
       bind_address: external_events.bind_address,
       body_limit: external_events.body_limit,
       tls: externalTls,
+    },
+    notifications: {
+      timeout_ms: durationToMs(notifications.timeout),
+      max_attempts: notifications.max_attempts,
+      retry_backoff_ms: durationToMs(notifications.retry_backoff),
+      disable_after: notifications.disable_after,
     },
     scheduler: {
       engine: scheduler.engine,

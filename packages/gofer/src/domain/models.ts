@@ -3,6 +3,7 @@
  * field), so the server's responses and every client's expectations cannot drift apart.
  */
 export type {
+  AuditRecord,
   Deployment,
   EventDetailsByKind,
   EventKind,

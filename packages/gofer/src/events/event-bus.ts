@@ -21,6 +21,8 @@ export interface EventBusOptions {
    * delivered on commit), so they hear of it only once it is committed.
    */
   announce?: (db: GoferDb) => Promise<void>;
+  /** Adds to an event's details before it is stored (the run's trace id, when tracing is on). */
+  decorate?: (kind: EventKindName, details: object) => object;
   /** Told how long each transaction of {@link EventBus.transaction} took and whether it committed. */
   observeTransaction?: (seconds: number, committed: boolean) => void;
 }
@@ -58,7 +60,8 @@ export class EventBus {
     details: EventDetailsByKind[K],
     db: GoferDb = this.#db,
   ): Promise<GoferEvent> {
-    const event = await insertEvent(db, kind, details, Date.now());
+    const decorated = (this.#options.decorate?.(kind, details) ?? details) as EventDetailsByKind[K];
+    const event = await insertEvent(db, kind, decorated, Date.now());
     await this.#options.announce?.(db);
     if (db === this.#db) this.deliver(event);
     return event;

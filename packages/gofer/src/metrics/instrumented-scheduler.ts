@@ -3,6 +3,7 @@
  * (`gofer_engine_call_seconds`, `gofer_engine_errors_total`). `wait` and `logs` last as long as the container
  * runs, so they count failures only; their duration is the task's, measured elsewhere.
  */
+import { delegate } from "../scheduler/delegating-scheduler.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { GoferMetrics } from "./gofer-metrics.ts";
 
@@ -23,7 +24,8 @@ export function instrumentScheduler(scheduler: Scheduler, metrics: GoferMetrics)
   scheduler.observeImagePulls?.((seconds, pulled) =>
     metrics.imagePull.observe({ outcome: pulled ? "pulled" : "failed" }, seconds),
   );
-  const wrapped: Scheduler = {
+  const exec = scheduler.exec?.bind(scheduler);
+  return delegate(scheduler, {
     start: timed("start", (spec) => scheduler.start(spec)),
     wait: async (id, options) => {
       try {
@@ -33,13 +35,9 @@ export function instrumentScheduler(scheduler: Scheduler, metrics: GoferMetrics)
         throw error;
       }
     },
-    logs: (id, options) => scheduler.logs(id, options),
     stop: timed("stop", (id, timeoutSeconds) => scheduler.stop(id, timeoutSeconds)),
     remove: timed("remove", (id) => scheduler.remove(id)),
     listManaged: timed("list", (labels) => scheduler.listManaged(labels)),
-    serviceBindHost: () => scheduler.serviceBindHost(),
-  };
-  const exec = scheduler.exec?.bind(scheduler);
-  if (exec) wrapped.exec = timed("exec", exec);
-  return wrapped;
+    ...(exec && { exec: timed("exec", exec) }),
+  });
 }

@@ -78,6 +78,8 @@ export interface OrchestratorOptions {
   instanceId: string;
   /** How secret and object references in task variables are resolved when a task starts. */
   resolvers?: ReferenceResolvers;
+  /** The `TRACEPARENT` a task attempt is given when tracing is on. */
+  traceparent?: (run: RunKey, taskId: string, attempt: number) => string;
   /** Builds the log transform that masks a task's secrets. */
   maskSecrets?: (secrets: string[]) => LineTransform;
   /** The API token secret for a run's tasks that ask for one. */

@@ -62,6 +62,8 @@ export interface TaskLauncherOptions {
   onTaskComplete: (run: RunKey) => Promise<void>;
   /** How secret and object references in variables are resolved at task start. */
   resolvers?: ReferenceResolvers;
+  /** The `TRACEPARENT` a task attempt is given when tracing is on. */
+  traceparent?: (run: RunKey, taskId: string, attempt: number) => string;
   /** Builds the line transform that masks a task's resolved secrets in its log (identity when none). */
   maskSecrets?: (secrets: string[]) => LineTransform;
   /** The API token secret for a run's tasks that ask for one (`inject_api_token`). */
@@ -103,8 +105,15 @@ const keyString = (key: TaskExecutionKey): string =>
   `${key.namespace_id}/${key.pipeline_id}/${key.run_id}/${key.task_id}`;
 
 /** The variables Gofer itself provides to every task; task and run variables may override them. */
-export function systemVariables(run: RunKey, execution: StoredTaskExecution, apiBaseUrl: string): Variable[] {
+export function systemVariables(
+  run: RunKey,
+  execution: StoredTaskExecution,
+  apiBaseUrl: string,
+  traceparent?: string,
+): Variable[] {
   const values: Record<string, string> = {
+    // W3C trace context: the task's own span in its run's trace, for a task that traces to join it.
+    ...(traceparent !== undefined && { TRACEPARENT: traceparent }),
     GOFER_NAMESPACE_ID: run.namespace_id,
     GOFER_PIPELINE_ID: run.pipeline_id,
     GOFER_RUN_ID: String(run.run_id),
@@ -144,7 +153,11 @@ export class TaskLauncher {
     this.#stopRequests.delete(keyString(execution));
     this.#disarm(execution);
     const declared = execution.variables.filter((variable) => variable.source !== "system");
-    const variables = mergeVariables(systemVariables(run, execution, this.#options.apiBaseUrl()), declared);
+    const traceparent = this.#options.traceparent?.(run, execution.task_id, execution.attempt);
+    const variables = mergeVariables(
+      systemVariables(run, execution, this.#options.apiBaseUrl(), traceparent),
+      declared,
+    );
     await updateTaskExecution(this.#options.db, executionKey(execution), {
       state: "processing",
       variables,

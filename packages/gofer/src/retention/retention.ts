@@ -1,7 +1,7 @@
 // Beside orchestrator/: it prunes through the stores (storage, logs, objects); only service/ starts it.
 /**
  * Retention keeps the database and the log folder bounded under a steady workload: old runs lose their task
- * logs, then their records; config versions nothing needs and old events are deleted.
+ * logs, then their records; config versions nothing needs, old events and old audit rows are deleted.
  *
  * A pipeline is pruned right after each of its runs completes (the committed `completed_run` event), and every
  * pipeline plus the event log at boot and on an interval, which catches what no completion triggers (runs that
@@ -15,6 +15,7 @@ import type { TaskExecutionKey } from "../domain/task-execution-key.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { LogStore } from "../logs/log-store.ts";
 import type { ObjectStore } from "../objects/object-store.ts";
+import { deleteAuditRecordsBefore } from "../storage/audit-store.ts";
 import type { GoferDb } from "../storage/database.ts";
 import { deleteEventsEmittedBefore } from "../storage/events-store.ts";
 import {
@@ -33,7 +34,7 @@ export interface RetentionLimits {
   runs: number;
   /** Newest config versions of a pipeline kept (beside the live one and those of kept runs). */
   configVersions: number;
-  /** How long events are kept; 0 keeps them all. */
+  /** How long events, and the audit trail's rows, are kept; 0 keeps them all. */
   eventsMs: number;
 }
 
@@ -198,6 +199,10 @@ export class Retention {
     let deleted: number;
     do {
       deleted = await deleteEventsEmittedBefore(db, cutoff, EVENT_BATCH);
+    } while (deleted === EVENT_BATCH && !this.#closed);
+    // The audit trail is kept as long as the events: both say what happened, and when.
+    do {
+      deleted = await deleteAuditRecordsBefore(db, cutoff, EVENT_BATCH);
     } while (deleted === EVENT_BATCH && !this.#closed);
   }
 }

@@ -6,6 +6,7 @@
 import { rmSync } from "node:fs";
 import { GoferError } from "../domain/errors.ts";
 import type { GoferDb } from "../storage/database.ts";
+import { listSealedTargetValues, setSealedTargetValues } from "../storage/notifications-store.ts";
 import {
   deleteGlobalSecretRow,
   deletePipelineSecretRow,
@@ -51,6 +52,16 @@ const KEY_CHECK_AAD = "key-check";
 export const pipelineStoreKey = (namespaceId: string, pipelineId: string, key: string): string =>
   `pipeline/${namespaceId}/${pipelineId}/${key}`;
 export const globalStoreKey = (key: string): string => `global/${key}`;
+const internalStoreKey = (purpose: string): string => `gofer-internal/${purpose}`;
+
+/**
+ * The sealed values that last as long as what holds them (unlike an extension's runtime address): a key rotation
+ * re-encrypts these with the secrets.
+ */
+export const notificationUrlPurpose = (notificationId: string): string =>
+  `notification-url/${notificationId}`;
+export const notificationSecretPurpose = (notificationId: string): string =>
+  `notification-secret/${notificationId}`;
 
 export class SecretStore {
   readonly #db: GoferDb;
@@ -63,15 +74,16 @@ export class SecretStore {
 
   /**
    * Encrypts a value Gofer keeps for itself (not a user's secret), bound to `purpose` so it cannot be passed off
-   * as another. A key rotation does not re-encrypt these: they are short-lived and rebuilt when unreadable.
+   * as another. A key rotation re-encrypts the notification targets' (below); the others are short-lived and
+   * rebuilt when unreadable.
    */
   seal(purpose: string, text: string): Buffer {
-    return this.#cipher.encrypt(Buffer.from(text, "utf8"), `gofer-internal/${purpose}`);
+    return this.#cipher.encrypt(Buffer.from(text, "utf8"), internalStoreKey(purpose));
   }
 
   /** Throws `SecretDecryptionError` when the value was sealed for another purpose or under another key. */
   unseal(purpose: string, sealed: Uint8Array): string {
-    return this.#cipher.decrypt(sealed, `gofer-internal/${purpose}`).toString("utf8");
+    return this.#cipher.decrypt(sealed, internalStoreKey(purpose)).toString("utf8");
   }
 
   /** Throws 409 ALREADY_EXISTS when the key exists and `force` is not set. */
@@ -227,6 +239,8 @@ export async function checkedCipher(db: GoferDb, settings: KeySettings): Promise
 export interface RotationResult {
   pipelineSecrets: number;
   globalSecrets: number;
+  /** Notification targets whose URL (and signing secret) were re-encrypted. */
+  notificationTargets: number;
 }
 
 /**
@@ -249,7 +263,21 @@ export async function reencryptSecrets(
       const storeKey = globalStoreKey(row.key);
       await setGlobalSecretValue(tx, row.key, next.encrypt(current.decrypt(row.value, storeKey), storeKey));
     }
+    const targets = await listSealedTargetValues(tx);
+    for (const row of targets) {
+      const reseal = (sealed: Uint8Array, purpose: string) =>
+        next.encrypt(current.decrypt(sealed, internalStoreKey(purpose)), internalStoreKey(purpose));
+      await setSealedTargetValues(tx, row.notification_id, {
+        url_sealed: reseal(row.url_sealed, notificationUrlPurpose(row.notification_id)),
+        secret_sealed:
+          row.secret_sealed && reseal(row.secret_sealed, notificationSecretPurpose(row.notification_id)),
+      });
+    }
     await setKeyCheck(tx, next.encrypt(KEY_CHECK_MARKER, KEY_CHECK_AAD));
-    return { pipelineSecrets: pipeline.length, globalSecrets: global.length };
+    return {
+      pipelineSecrets: pipeline.length,
+      globalSecrets: global.length,
+      notificationTargets: targets.length,
+    };
   });
 }

@@ -4,12 +4,15 @@
  */
 
 import type { GoferApp } from "../api/api-context.ts";
+import { loggerOption } from "../api/log-format.ts";
 import { extensionRoutes } from "../api/routes/extensions.ts";
+import { notificationRoutes } from "../api/routes/notifications.ts";
 import { secretRoutes } from "../api/routes/secrets.ts";
 import { subscriptionRoutes } from "../api/routes/subscriptions.ts";
 import { buildServer } from "../api/server.ts";
 import { deleteRetiredRunTokens, RunTokens } from "../auth/run-tokens.ts";
 import type { Config } from "../config/index.ts";
+import { runTraceId, taskAttemptSpanId, traceparent } from "../domain/trace-ids.ts";
 import { EventBus } from "../events/event-bus.ts";
 import { ExtensionSupervisor } from "../extensions/extension-supervisor.ts";
 import { installSettingsResolver, subscriptionSettingsResolver } from "../extensions/settings-resolution.ts";
@@ -19,6 +22,7 @@ import { maskSecrets } from "../logs/secret-masker.ts";
 import { GoferMetrics } from "../metrics/gofer-metrics.ts";
 import { instrumentScheduler } from "../metrics/instrumented-scheduler.ts";
 import { watchRunMetrics } from "../metrics/run-metrics.ts";
+import { NotificationDispatcher } from "../notifications/notification-dispatcher.ts";
 import { watchObjectLifecycle } from "../objects/object-lifecycle.ts";
 import { objectResolvers } from "../objects/object-resolvers.ts";
 import { ObjectStore } from "../objects/object-store.ts";
@@ -28,11 +32,13 @@ import { type ReplicaView, SINGLE_SERVER } from "../replicas/leadership.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import { secretResolvers } from "../secrets/secret-resolvers.ts";
 import { openSecretStore } from "../secrets/secret-store.ts";
+import { AuditService } from "../services/audit-service.ts";
 import { ConfigService } from "../services/config-service.ts";
 import { DeploymentService } from "../services/deployment-service.ts";
 import { EventService } from "../services/event-service.ts";
 import { ExtensionService } from "../services/extension-service.ts";
 import { NamespaceService } from "../services/namespace-service.ts";
+import { NotificationService } from "../services/notification-service.ts";
 import { ObjectService } from "../services/object-service.ts";
 import { PipelineService } from "../services/pipeline-service.ts";
 import { ReplicaService } from "../services/replica-service.ts";
@@ -44,8 +50,12 @@ import { SystemService } from "../services/system-service.ts";
 import { TaskExecutionService } from "../services/task-execution-service.ts";
 import { TokenService } from "../services/token-service.ts";
 import type { GoferDb } from "../storage/database.ts";
+import type { RunKey } from "../storage/runs-store.ts";
 import { countQueuedRuns } from "../storage/runs-store.ts";
 import { countRunningTaskExecutions } from "../storage/task-executions-store.ts";
+import { OtlpExporter } from "../tracing/otlp-exporter.ts";
+import { watchRunTraces } from "../tracing/run-traces.ts";
+import { traceScheduler } from "../tracing/traced-scheduler.ts";
 import { VERSION } from "../version.ts";
 
 export interface Wiring {
@@ -71,8 +81,12 @@ export interface Assembled {
   supervisor: ExtensionSupervisor;
   /** Registers the standard extensions at boot, through the same rules and events as an API install. */
   extensions: ExtensionService;
+  /** Sends run notifications; started with the rest of the work (work-duties.ts). */
+  notifications: NotificationDispatcher;
   /** Prometheus metrics, unless `metrics.enable` is off. */
   metrics: GoferMetrics | undefined;
+  /** The span exporter, when OpenTelemetry tracing is configured; closed last, to send what is left. */
+  traces: OtlpExporter | undefined;
 }
 
 export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Promise<Assembled> {
@@ -97,8 +111,19 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
         leads: () => (wiring.replicas?.() ?? SINGLE_SERVER).role() === "leader",
       })
     : undefined;
-  const scheduler = metrics ? instrumentScheduler(wiring.scheduler, metrics) : wiring.scheduler;
+  // Nothing of tracing exists unless it is on: no cost when off.
+  const traces = config.tracing
+    ? new OtlpExporter(config.tracing, VERSION.semver, (message) => app.log.warn(message))
+    : undefined;
+  const measured = metrics ? instrumentScheduler(wiring.scheduler, metrics) : wiring.scheduler;
+  const scheduler = traces ? traceScheduler(measured, traces) : measured;
+  const runIdentity = (run: RunKey) => ({ instance_id: wiring.instanceId, ...run });
   const bus = new EventBus(db, {
+    ...(traces && {
+      // A run's events carry its trace id, to find the trace from the event stream.
+      decorate: (_kind: string, details: object) =>
+        isRunKey(details) ? { ...details, trace_id: runTraceId(runIdentity(details)) } : details,
+    }),
     ...(wiring.replicated && { announce: announceEvent }),
     ...(metrics && {
       observeTransaction: (seconds: number, committed: boolean) =>
@@ -115,6 +140,11 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     }),
   });
   if (metrics) watchRunMetrics(bus, db, metrics, (message, error) => app.log.error({ err: error }, message));
+  if (traces) {
+    watchRunTraces(bus, db, traces, wiring.instanceId, (message, error) =>
+      app.log.error({ err: error }, message),
+    );
+  }
   const objects = new ObjectStore({
     dir: config.object_store.filesystem.path,
     db,
@@ -143,6 +173,10 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     runToken: (run) => runTokens.forRun(run),
     resolvers,
     maskSecrets,
+    ...(traces && {
+      traceparent: (run: RunKey, taskId: string, attempt: number) =>
+        traceparent(runTraceId(runIdentity(run)), taskAttemptSpanId(runIdentity(run), taskId, attempt)),
+    }),
     retryLimitMs: config.scheduler.retry_limit_ms,
     log: (message, error) => app.log.error({ err: error }, message),
     info: (message) => app.log.info(message),
@@ -159,6 +193,7 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
   const app = await buildServer({
     db,
     version: VERSION,
+    audit: new AuditService({ db }),
     objects: new ObjectService({ db, objects }),
     // Assigned below, before the server listens: deploys reconcile declared subscriptions through it.
     configs: new ConfigService({ db, bus, subscriptions: () => subscriptionService }),
@@ -190,6 +225,7 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
     bypassAuth: config.development.bypass_auth,
     bodyLimit: config.api.request_body_limit,
     tls: config.server.tls,
+    ...(traces && { traces }),
     ...(metrics && {
       metrics: {
         registry: metrics,
@@ -198,7 +234,7 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
       },
     }),
     ...(wiring.replicated && wiring.replicas && { replicaView: replicaViewOf(wiring.replicas) }),
-    logger: config.api.log_level === "silent" ? false : { level: config.api.log_level },
+    logger: loggerOption(config.api.log_level, config.development.pretty_logging),
   });
   secretRoutes(app, { secrets: new SecretService({ db, secrets }) });
   const { extensions } = config;
@@ -253,6 +289,33 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
   });
   extensionRoutes(app, { extensions: extensionService });
   subscriptionRoutes(app, { subscriptions: subscriptionService });
+  const userAgent = `gofer/${VERSION.semver}`;
+  notificationRoutes(app, {
+    notifications: new NotificationService({
+      db,
+      secrets,
+      timeoutMs: config.notifications.timeout_ms,
+      userAgent,
+    }),
+  });
+  const notifications = new NotificationDispatcher({
+    db,
+    bus,
+    secrets,
+    settings: {
+      timeoutMs: config.notifications.timeout_ms,
+      maxAttempts: config.notifications.max_attempts,
+      firstBackoffMs: config.notifications.retry_backoff_ms,
+      disableAfter: config.notifications.disable_after,
+    },
+    // Links go to the address users reach the server at (the load balancer's, with replicas).
+    webUrl: () => (config.web.enable ? wiring.apiBaseUrl() : undefined),
+    userAgent,
+    log: {
+      info: (message) => app.log.info(message),
+      error: (message, error) => app.log.error({ err: error }, message),
+    },
+  });
   if (extensions.tls && !extensions.tls.verify_certs) {
     // Gofer's default, kept so its configurations behave the same; said once, since it is a choice to revisit.
     app.log.warn(
@@ -267,7 +330,18 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
         "folder; for production set secret_store.sqlite.encryption_key (32 bytes) and keep it elsewhere",
     );
   }
-  return { app, bus, logs, objects, orchestrator, supervisor, extensions: extensionService, metrics };
+  return {
+    app,
+    bus,
+    logs,
+    objects,
+    orchestrator,
+    supervisor,
+    extensions: extensionService,
+    notifications,
+    metrics,
+    traces,
+  };
 }
 
 /** A view that asks `current` each time: the replica is registered once the server is assembled. */
@@ -280,4 +354,14 @@ function replicaViewOf(current: () => ReplicaView): ReplicaView {
     leader: () => current().leader(),
     forgetLeader: () => current().forgetLeader(),
   };
+}
+
+/** Whether an event's details name a run (run events, and task events, which belong to its trace). */
+function isRunKey(details: object): details is RunKey {
+  const candidate = details as Partial<RunKey>;
+  return (
+    typeof candidate.namespace_id === "string" &&
+    typeof candidate.pipeline_id === "string" &&
+    typeof candidate.run_id === "number"
+  );
 }

@@ -2,11 +2,13 @@
  * The composition root: builds every component from a resolved Config, in dependency order, and tears them
  * down in reverse. Nothing else in the server constructs services.
  */
+
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { GoferApp } from "../api/api-context.ts";
 import { buildExternalEventsServer } from "../api/external-events.ts";
+import { loggerOption } from "../api/log-format.ts";
 import { buildMetricsServer } from "../api/metrics-route.ts";
 import type { Config } from "../config/index.ts";
 import type { ExtensionSupervisor } from "../extensions/extension-supervisor.ts";
@@ -120,6 +122,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
     // What is running so far, stopped in reverse order by stop() or by a start that fails part-way (a port
     // already in use must not leave a half-started server serving). The lease goes back last.
     const running: Array<() => Promise<unknown>> = [
+      // Last of all: the spans of what stopped are sent.
+      async () => assembled.traces?.close(),
       async () => leadership?.stop(),
       () => orchestrator.close(),
       // Extensions go on running when another replica is up to adopt them; the last one stops them.
@@ -155,7 +159,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
           public: config.metrics.public,
           bypassAuth: config.development.bypass_auth,
           tls: config.server.tls,
-          logger: config.api.log_level === "silent" ? false : { level: config.api.log_level },
+          logger: loggerOption(config.api.log_level, config.development.pretty_logging),
         });
         const [metricsHost, metricsPort] = splitHostPort(config.metrics.bind_address);
         await metricsApp.listen({ host: metricsHost, port: metricsPort });
@@ -232,7 +236,7 @@ async function listenForExternalEvents(
     isInstalled: async (id) => (await getExtension(db, id)) !== undefined,
     bodyLimit: config.external_events.body_limit,
     tls: config.external_events.tls,
-    logger: config.api.log_level === "silent" ? false : { level: config.api.log_level },
+    logger: loggerOption(config.api.log_level, config.development.pretty_logging),
   });
   const [host, port] = splitHostPort(config.external_events.bind_address);
   await app.listen({ host, port });

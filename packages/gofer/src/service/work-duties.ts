@@ -10,6 +10,7 @@ import { SYSTEM_ROLES } from "../domain/permissions.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { ExtensionSupervisor } from "../extensions/extension-supervisor.ts";
 import type { LogStore } from "../logs/log-store.ts";
+import type { NotificationDispatcher } from "../notifications/notification-dispatcher.ts";
 import type { ObjectStore } from "../objects/object-store.ts";
 import type { Orchestrator } from "../orchestrator/orchestrator.ts";
 import { startRetention } from "../retention/retention.ts";
@@ -41,6 +42,7 @@ export interface WorkParts {
   orchestrator: Orchestrator;
   supervisor: ExtensionSupervisor;
   extensions: ExtensionService;
+  notifications: NotificationDispatcher;
   log: { info: (message: string) => void; error: (message: string, error?: unknown) => void };
 }
 
@@ -79,7 +81,12 @@ export class WorkDuties {
 
   /** Starts the run loop, retention, the extensions and the sweeps. */
   async begin(): Promise<void> {
-    const { config, db, bus, logs, objects, orchestrator, supervisor, extensions, log } = this.#parts;
+    const { config, db, bus, logs, objects, orchestrator, supervisor, extensions, notifications, log } =
+      this.#parts;
+    // Before the run loop, so the runs it ends are heard; what ended before (a crash between an event and its
+    // deliveries, the previous leader's last events) is caught up on, and pending deliveries are resumed.
+    await notifications.start();
+    this.#running.push(() => notifications.stop());
     orchestrator.resume();
     const retention = startRetention({
       db,

@@ -50,6 +50,10 @@ export const COPY_ORDER: readonly (keyof Database)[] = [
   "extensions",
   "subscriptions",
   "objects",
+  "audit",
+  "notification_targets",
+  "notification_deliveries",
+  "notification_progress",
 ];
 
 /**

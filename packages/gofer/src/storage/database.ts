@@ -6,7 +6,8 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { Kysely } from "kysely";
+import type { Kysely } from "kysely";
+import { auditedKysely } from "./audited-dialect.ts";
 import { migrateToLatest } from "./migrate.ts";
 import type { PostgresOptions } from "./postgres-database.ts";
 import type { Database } from "./schema.ts";
@@ -45,7 +46,7 @@ async function openSqlite(path: string): Promise<GoferDb> {
   sqlite.exec(
     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
   );
-  const db = new Kysely<Database>({ dialect: nodeSqliteDialect(sqlite) });
+  const db = auditedKysely({ dialect: nodeSqliteDialect(sqlite) });
   try {
     await migrateToLatest(db, "sqlite", path);
   } catch (error) {

@@ -14,6 +14,8 @@ import * as retention from "./migrations/006-retention.ts";
 import * as stopRequests from "./migrations/007-stop-requests.ts";
 import * as pipelineControls from "./migrations/008-pipeline-controls.ts";
 import * as replicas from "./migrations/009-replicas.ts";
+import * as audit from "./migrations/010-audit.ts";
+import * as notifications from "./migrations/011-notifications.ts";
 import type { Database } from "./schema.ts";
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: DialectName): Promise<void> };
@@ -29,6 +31,8 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   "007-stop-requests": stopRequests,
   "008-pipeline-controls": pipelineControls,
   "009-replicas": replicas,
+  "010-audit": audit,
+  "011-notifications": notifications,
 };
 
 /**

@@ -17,6 +17,7 @@
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { maskDatabaseUrl, maskSecret } from "../support/database-url.ts";
+import { auditedKysely } from "./audited-dialect.ts";
 import type { GoferDb } from "./database.ts";
 import { migrateToLatest } from "./migrate.ts";
 import type { Database } from "./schema.ts";
@@ -55,6 +56,19 @@ const types: pg.CustomTypesConfig = {
 
 export class DatabaseStartError extends Error {}
 
+/** A pool of one connection, kept alive. */
+function singleConnection(url: string): pg.PoolConfig {
+  return {
+    connectionString: url,
+    types,
+    max: 1,
+    keepAlive: true,
+    // A silent network partition is noticed in seconds, not after the system's two-hour keepalive default.
+    keepAliveInitialDelayMillis: 10_000,
+    idleTimeoutMillis: 60_000,
+  };
+}
+
 /**
  * A second connection for the replica's heartbeat and lease, apart from the queue of the main one: a lease
  * renewal must not wait behind a long query (a big listing, a retention pass), or a busy leader would stop
@@ -64,12 +78,7 @@ export class DatabaseStartError extends Error {}
 export function openControlConnection(url: string, statementTimeoutMs: number): GoferDb {
   const where = maskDatabaseUrl(url);
   const pool = new pg.Pool({
-    connectionString: url,
-    types,
-    max: 1,
-    keepAlive: true,
-    keepAliveInitialDelayMillis: 10_000,
-    idleTimeoutMillis: 60_000,
+    ...singleConnection(url),
     connectionTimeoutMillis: statementTimeoutMs,
     statement_timeout: statementTimeoutMs,
   });
@@ -89,13 +98,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
   const probe = await connectWithRetry(url, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
   await probe.end().catch(() => undefined);
   const pool = new pg.Pool({
-    connectionString: url,
-    types,
-    max: 1,
-    keepAlive: true,
-    // A silent network partition is noticed in seconds, not after the system's two-hour keepalive default.
-    keepAliveInitialDelayMillis: 10_000,
-    idleTimeoutMillis: 60_000,
+    ...singleConnection(url),
     connectionTimeoutMillis: 10_000,
     ...(options.idleInTransactionTimeoutMs !== undefined && {
       idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs,
@@ -104,7 +107,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
   // An idle connection that breaks is dropped by the pool; without a listener the error would end the process.
   pool.on("error", (error) => warn(`lost an idle connection to PostgreSQL at ${where}: ${clean(error)}`));
   const queue = new ConnectionQueue();
-  const db = new Kysely<Database>({
+  const db = auditedKysely({
     dialect: new PostgresDialect({
       pool: {
         Client: pg.Client,

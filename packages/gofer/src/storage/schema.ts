@@ -255,6 +255,33 @@ export interface Database {
   subscriptions: SubscriptionsTable;
   replicas: ReplicasTable;
   leases: LeasesTable;
+  audit: AuditTable;
+  notification_targets: NotificationTargetsTable;
+  notification_deliveries: NotificationDeliveriesTable;
+  notification_progress: NotificationProgressTable;
+}
+
+/**
+ * One API call that could change something: who, what, when and how it ended. Never holds a request body, so no
+ * secret value, token secret or object content reaches it.
+ */
+export interface AuditTable {
+  id: Generated<number>;
+  time: number;
+  request_id: string;
+  token_id: string | null;
+  user: string;
+  method: string;
+  operation: string;
+  route: string;
+  target: string;
+  /** `succeeded` or `failed`. */
+  outcome: string;
+  status: number;
+  error_code: string | null;
+  client_address: string;
+  forwarded_for: string | null;
+  forwarded_by: string | null;
 }
 
 /** A server sharing the PostgreSQL database with others; rows of stopped or silent replicas are pruned later. */
@@ -285,4 +312,56 @@ export interface LeasesTable {
   expires: number;
   /** 1 once the holder has taken over the work (recovery done) and serves what only the leader may. */
   serving: Generated<number>;
+}
+
+/** Where a namespace (`pipeline_id` null) or a pipeline is told of its runs; see notifications/. */
+export interface NotificationTargetsTable {
+  notification_id: string;
+  namespace_id: string;
+  pipeline_id: string | null;
+  /** The whole URL, sealed with the secret store's key (purpose `notification-url/<id>`). */
+  url_sealed: Uint8Array;
+  /** Scheme, host and port: all of the URL the API shows. */
+  url_origin: string;
+  format: string;
+  /** `NotificationEvent[]` as JSON. */
+  events_json: string;
+  /** The HMAC key of a json target, sealed (purpose `notification-secret/<id>`). */
+  secret_sealed: Uint8Array | null;
+  description: string;
+  /** `enabled` or `disabled`. */
+  state: string;
+  state_reason_json: string | null;
+  failures_in_a_row: number;
+  created: number;
+  modified: number;
+}
+
+/** One notification sent, or being sent, to a target, with every attempt's outcome. */
+export interface NotificationDeliveriesTable {
+  delivery_id: string;
+  notification_id: string;
+  event: string;
+  /** The Gofer event it was made for; null for a test delivery. */
+  event_id: number | null;
+  pipeline_id: string | null;
+  run_id: number | null;
+  task_execution_id: string | null;
+  /** The body's fields, fixed when the delivery is made, so every attempt sends the same. */
+  payload_json: string;
+  /** `pending`, `succeeded`, `failed` or `skipped`. */
+  state: string;
+  state_reason: string | null;
+  /** `NotificationAttempt[]` as JSON. */
+  attempts_json: string;
+  /** Epoch ms the next attempt is due while pending; 0 otherwise. */
+  next_attempt: number;
+  created: number;
+  completed: number;
+}
+
+/** One row (id 1): the newest event id whose deliveries were made. */
+export interface NotificationProgressTable {
+  id: number;
+  last_event_id: number;
 }

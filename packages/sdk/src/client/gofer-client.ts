@@ -5,10 +5,12 @@
  */
 
 import type { PipelineConfig } from "../pipeline-config.ts";
+import { type AuditApi, auditApi } from "./audit-api.ts";
 import { streamEvents } from "./event-stream.ts";
 import { type ExtensionsApi, extensionsApi } from "./extensions-api.ts";
 import { HttpClient, apiPath as path } from "./http.ts";
 import { splitLines } from "./line-stream.ts";
+import { type NotificationsApi, notificationsApi } from "./notifications-api.ts";
 import { type ObjectsApi, objectsApi } from "./objects-api.ts";
 import { type RolesApi, rolesApi } from "./roles-api.ts";
 import { type SecretsApi, secretsApi } from "./secrets-api.ts";
@@ -245,6 +247,10 @@ export class GoferClient {
   readonly events: EventsApi;
   readonly extensions: ExtensionsApi;
   readonly subscriptions: SubscriptionsApi;
+  /** The audit trail (an extension of v0): who changed what through the API, and how it went. Admin only. */
+  readonly audit: AuditApi;
+  /** Run notifications (an extension of v0): where a namespace or pipeline is told of runs that end. */
+  readonly notifications: NotificationsApi;
 
   constructor(options: GoferClientOptions) {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -287,6 +293,8 @@ export class GoferClient {
     this.objects = objectsApi(http);
     this.extensions = extensionsApi(http);
     this.subscriptions = subscriptionsApi(http);
+    this.audit = auditApi(http);
+    this.notifications = notificationsApi(http);
 
     this.namespaces = {
       list: async () => http.json("GET", "/api/namespaces", "namespaces"),

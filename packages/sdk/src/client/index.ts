@@ -4,6 +4,7 @@
  */
 
 export type { PipelineConfig } from "../pipeline-config.ts";
+export type { AuditApi, ListAuditOptions } from "./audit-api.ts";
 export type { GoferApiErrorDetails, GoferConnectionErrorOptions } from "./errors.ts";
 export { GoferApiError, GoferConnectionError } from "./errors.ts";
 export { eventOf } from "./event-kinds.ts";
@@ -25,6 +26,12 @@ export type {
   TokensApi,
 } from "./gofer-client.ts";
 export { GoferClient } from "./gofer-client.ts";
+export type * from "./notification-types.ts";
+export type {
+  ListDeliveriesOptions,
+  NotificationScope,
+  NotificationsApi,
+} from "./notifications-api.ts";
 export type {
   ExtensionObjectsApi,
   ObjectBody,

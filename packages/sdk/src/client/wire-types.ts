@@ -605,3 +605,39 @@ export interface CreateSubscriptionInput {
   /** The extension's subscription parameters; values may be `pipeline_secret{{key}}` or `global_secret{{key}}`. */
   settings: Record<string, string>;
 }
+
+/**
+ * One API call that could change something, from the audit trail (`GET /api/audit`, an extension of v0). Written
+ * in the transaction of the change it made, so a committed change always has its row. Holds no request body:
+ * secret values, token secrets and object contents never appear in it.
+ */
+export interface AuditRecord {
+  /** Increasing with time. */
+  id: number;
+  time: EpochMillis;
+  /** The server's id for the request, as in its `x-request-id` header and error envelope. */
+  request_id: string;
+  /** The token the call was made with; `null` without one (the bootstrap call). */
+  token_id: string | null;
+  /** The token's user; `anonymous` for calls without a token. */
+  user: string;
+  method: string;
+  /** The operation id, e.g. `delete_pipeline`. */
+  operation: string;
+  /** The route pattern, e.g. `/api/namespaces/:namespace_id/pipelines/:pipeline_id`. */
+  route: string;
+  /** What the call named: its path below `/api/`, e.g. `namespaces/default/pipelines/build`. */
+  target: string;
+  /** `failed` for every answer of 400 or above. */
+  outcome: "succeeded" | "failed";
+  /** The HTTP status the call was answered with (101 for an attached terminal). */
+  status: number;
+  /** The `error_code` of a failure's envelope. */
+  error_code: string | null;
+  /** The address the call came from; for a call another replica forwarded, the address that replica saw. */
+  client_address: string;
+  /** `X-Forwarded-For` as proxies in front of Gofer sent it (not verified), without the forwarding replica's entry. */
+  forwarded_for: string | null;
+  /** The replica that forwarded the call to the leader, if one did. */
+  forwarded_by: string | null;
+}
