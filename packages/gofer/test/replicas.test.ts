@@ -124,7 +124,8 @@ describe("replicas behind a load balancer", { timeout: 240_000 }, () => {
     assert.equal(registered.status, 201, registered.text);
     const deployed = await call(replicaUrl(2), "POST", `/api/namespaces/${NS}/pipelines/numbers/configs/1`);
     assert.equal(deployed.status, 201, deployed.text);
-    // The leader's audit trail names the follower that handed it the change, and where the change came from.
+    // The leader's audit trail names the follower that handed it the change (as claimed by the request) and where
+    // the follower saw it come from; the address it is sure of is the follower's own.
     const follower = listing.json.replicas.find((replica: { url: string }) => replica.url === replicaUrl(2));
     const trail = await call(replicaUrl(0), "GET", `/api/audit?target=namespaces/${NS}/pipelines/numbers`);
     assert.equal(trail.status, 200, trail.text);
@@ -136,8 +137,8 @@ describe("replicas behind a load balancer", { timeout: 240_000 }, () => {
         row.forwarded_for,
       ]),
       [
-        ["deploy_config", follower.id, "127.0.0.1", null],
-        ["register_config", follower.id, "127.0.0.1", null],
+        ["deploy_config", follower.id, "127.0.0.1", "127.0.0.1"],
+        ["register_config", follower.id, "127.0.0.1", "127.0.0.1"],
       ],
     );
     // Extension state lives with the leader: a follower forwards the read.

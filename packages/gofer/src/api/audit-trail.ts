@@ -116,16 +116,13 @@ function addressesOf(
   request: FastifyRequest,
   replicated: boolean,
 ): Pick<AuditDraft, "client_address" | "forwarded_for" | "forwarded_by"> {
-  const chain = headerOf(request, "x-forwarded-for")
-    ?.split(",")
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== "");
+  // Only the direct peer's address is known for sure: headers can be sent by anyone, and a client that reaches the
+  // leader directly could claim to be a follower. So they are kept as claimed, beside it.
+  const chain = headerOf(request, "x-forwarded-for")?.trim();
   const forwardedBy = replicated ? headerOf(request, FORWARDED_HEADER) : undefined;
-  // The forwarding replica appended the address it saw to whatever proxies in front of it had sent.
-  const seen = forwardedBy !== undefined ? chain?.pop() : undefined;
   return {
-    client_address: seen ?? request.ip,
-    forwarded_for: chain && chain.length > 0 ? chain.join(", ") : null,
+    client_address: request.ip,
+    forwarded_for: chain ? chain : null,
     forwarded_by: forwardedBy ?? null,
   };
 }

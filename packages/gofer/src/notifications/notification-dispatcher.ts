@@ -165,7 +165,14 @@ export class NotificationDispatcher {
   #flush(): Promise<void> {
     const upTo = this.#heard;
     return this.#record(async () => {
-      if (this.#gap || upTo <= this.#stored) return;
+      if (this.#gap) {
+        // An event whose deliveries could not be stored is caught up on from the mark once storage answers
+        // again (a delivery already made is not made twice), not only at the next start.
+        this.#gap = false;
+        await this.#catchUp();
+        return;
+      }
+      if (upTo <= this.#stored) return;
       await advanceNotificationProgress(this.#options.db, upTo);
       this.#stored = upTo;
     });

@@ -33,8 +33,12 @@ export class AuditService {
    */
   async answered(scope: AuditScope, outcome: AuditOutcome): Promise<void> {
     try {
-      await scope.settled();
-      const release = scope.claim();
+      // A write of the call may claim the row between one settling and this claim: wait until none is writing.
+      let release = scope.claim();
+      while (release === undefined && scope.writing) {
+        await scope.settled();
+        release = scope.claim();
+      }
       if (release) {
         try {
           await insertAuditRecord(this.#db, auditRow(scope.draft, outcome, Date.now()));

@@ -50,6 +50,11 @@ export class AuditScope {
     return this.#state === "open";
   }
 
+  /** Whether a write of the call is committing its row now. */
+  get writing(): boolean {
+    return this.#state === "writing";
+  }
+
   /**
    * Takes the right to write the row, or answers `undefined` when a row is written, being written, or the call
    * is over. The taker must call the returned function once its write committed (`true`) or failed (`false`,

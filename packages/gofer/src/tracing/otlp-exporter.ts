@@ -1,7 +1,7 @@
 /**
  * Sends finished spans to an OTLP/HTTP endpoint as JSON, in batches: every second, or sooner once 512 are
- * waiting. A collector that is down costs at most a bounded queue (older spans are dropped beyond 4,096, and
- * said so once), never a blocked run loop. `close()` sends what is left.
+ * waiting, one request at a time. A collector that is down costs at most a bounded queue (older spans are dropped
+ * beyond 4,096, and said so once), never a blocked run loop. `close()` sends what is left, for a few seconds.
  */
 import { randomBytes } from "node:crypto";
 import type { TracingConfig } from "../config/tracing-config.ts";
@@ -27,6 +27,8 @@ const BATCH = 512;
 const MAX_QUEUED = 4_096;
 const FLUSH_MS = 1_000;
 const SEND_TIMEOUT_MS = 10_000;
+/** How long a stopping server goes on sending the spans it still holds. */
+const CLOSE_DEADLINE_MS = 3_000;
 
 export const newSpanId = (): string => randomBytes(8).toString("hex");
 export const newTraceId = (): string => randomBytes(16).toString("hex");
@@ -38,6 +40,8 @@ export class OtlpExporter {
   #queue: Span[] = [];
   #timer: NodeJS.Timeout | undefined;
   #sending: Promise<void> = Promise.resolve();
+  #busy = false;
+  #closed = false;
   #dropped = 0;
   #failing = false;
 
@@ -48,47 +52,59 @@ export class OtlpExporter {
   }
 
   export(span: Span): void {
+    if (this.#closed) return;
     if (this.#queue.length >= MAX_QUEUED) {
       this.#queue.shift();
       if (this.#dropped++ === 0)
         this.#warn(`the trace collector keeps up too slowly: dropping the oldest spans`);
     }
     this.#queue.push(span);
-    if (this.#queue.length >= BATCH) this.#flushSoon(0);
-    else this.#flushSoon(FLUSH_MS);
+    this.#sendSoon(this.#queue.length >= BATCH ? 0 : FLUSH_MS);
   }
 
-  async close(): Promise<void> {
+  /** Sends what is queued, batch after batch, for at most `deadlineMs`; what is left then is dropped. */
+  async close(deadlineMs = CLOSE_DEADLINE_MS): Promise<void> {
+    this.#closed = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#send();
+    const deadline = Date.now() + deadlineMs;
     await this.#sending;
+    while (this.#queue.length > 0 && Date.now() < deadline) {
+      this.#sending = this.#post(this.#queue.splice(0, BATCH), Math.max(100, deadline - Date.now()));
+      await this.#sending;
+    }
   }
 
-  #flushSoon(delayMs: number): void {
-    if (this.#timer !== undefined && delayMs > 0) return;
+  #sendSoon(delayMs: number): void {
+    if (this.#busy || (this.#timer !== undefined && delayMs > 0)) return;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#send();
+      this.#sendNext();
     }, delayMs);
     this.#timer.unref();
   }
 
-  #send(): void {
-    if (this.#queue.length === 0) return;
-    const batch = this.#queue.splice(0, BATCH);
-    this.#sending = this.#sending.then(() => this.#post(batch));
-    if (this.#queue.length > 0) this.#flushSoon(0);
+  /**
+   * One request at a time: spans wait in the bounded queue, never in a growing chain of requests, so a slow
+   * collector costs at most {@link MAX_QUEUED} spans of memory.
+   */
+  #sendNext(): void {
+    if (this.#busy || this.#closed || this.#queue.length === 0) return;
+    this.#busy = true;
+    this.#sending = this.#post(this.#queue.splice(0, BATCH), SEND_TIMEOUT_MS).finally(() => {
+      this.#busy = false;
+      if (this.#queue.length > 0) this.#sendSoon(this.#queue.length >= BATCH ? 0 : FLUSH_MS);
+    });
   }
 
-  async #post(spans: Span[]): Promise<void> {
+  async #post(spans: Span[], timeoutMs: number): Promise<void> {
     try {
       const response = await fetch(this.#config.endpoint, {
         method: "POST",
         headers: { "content-type": "application/json", ...this.#config.headers },
         body: JSON.stringify(this.#encode(spans)),
-        signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       await response.body?.cancel();
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
