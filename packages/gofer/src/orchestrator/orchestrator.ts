@@ -86,7 +86,8 @@ export interface OrchestratorOptions {
   runToken?: (run: RunKey) => Promise<string>;
   /** How long an unreachable engine is retried before the affected tasks fail with `scheduler_error`. */
   retryLimitMs: number;
-  log?: (message: string, error?: unknown) => void;
+  /** `subject` names the run or task (`namespace/pipeline/run[/task]`) the line is about, when there is one. */
+  log?: (message: string, error?: unknown, subject?: string) => void;
   info?: (message: string) => void;
 }
 
@@ -246,7 +247,7 @@ export class Orchestrator {
         }
       });
     } catch (error) {
-      this.#log(`stopping the superseded run ${runKeyString(key)} failed`, error);
+      this.#log(`stopping the superseded run ${runKeyString(key)} failed`, error, runKeyString(key));
     }
     await this.#advance(key);
   }
@@ -594,7 +595,7 @@ export class Orchestrator {
     const id = runKeyString(key);
     const failures = (this.#advanceFailures.get(id) ?? 0) + 1;
     this.#advanceFailures.set(id, failures);
-    this.#log(`advancing run ${id} failed (${failures} time(s))`, error);
+    this.#log(`advancing run ${id} failed (${failures} time(s))`, error, id);
     if (this.#closed) return;
     if (failures <= ADVANCE_RETRIES) {
       setTimeout(() => void this.#advance(key), retryDelay(failures)).unref();
@@ -603,7 +604,7 @@ export class Orchestrator {
     this.#advanceFailures.delete(id);
     void this.#serial
       .run(id, () => this.#failRun(key, `Gofer could not move the run on: ${messageOf(error)}`))
-      .catch((failure: unknown) => this.#log(`failing the stuck run ${id} failed too`, failure));
+      .catch((failure: unknown) => this.#log(`failing the stuck run ${id} failed too`, failure, id));
   }
 
   /** Ends a run that cannot move on: tasks not yet started fail, started ones are stopped, and the run closes. */
@@ -651,8 +652,8 @@ export class Orchestrator {
     this.#admit();
   }
 
-  #log(message: string, error?: unknown): void {
-    this.#options.log?.(message, error);
+  #log(message: string, error?: unknown, subject?: string): void {
+    this.#options.log?.(message, error, subject);
   }
 }
 

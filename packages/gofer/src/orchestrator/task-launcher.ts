@@ -74,7 +74,8 @@ export interface TaskLauncherOptions {
   stopTimeoutMs: number;
   /** The server's default and maximum task timeouts. */
   timeouts: TimeoutLimits;
-  log?: (message: string, error?: unknown) => void;
+  /** `subject` names the run or task (`namespace/pipeline/run[/task]`) the line is about, when there is one. */
+  log?: (message: string, error?: unknown, subject?: string) => void;
   info?: (message: string) => void;
 }
 
@@ -177,7 +178,7 @@ export class TaskLauncher {
     this.#launching.set(id, cancel);
     const launched = this.#launch(execution, cancel.signal)
       .catch(async (error: unknown) => {
-        this.#options.log?.(`starting task ${id} failed`, error);
+        this.#options.log?.(`starting task ${id} failed`, error, id);
         await this.#completeReliably(
           executionKey(execution),
           "failed",
@@ -186,7 +187,7 @@ export class TaskLauncher {
         );
       })
       .catch((error: unknown) =>
-        this.#options.log?.(`recording the failed start of task ${id} failed`, error),
+        this.#options.log?.(`recording the failed start of task ${id} failed`, error, id),
       )
       .finally(() => {
         if (this.#launching.get(id) === cancel) this.#launching.delete(id);
@@ -225,7 +226,7 @@ export class TaskLauncher {
       // hold its run (and a parallelism slot) forever.
       const precondition =
         error instanceof UnresolvedReferenceError || error instanceof ReferenceRefusedError;
-      if (!precondition) this.#options.log?.(`preparing task ${id} failed`, error);
+      if (!precondition) this.#options.log?.(`preparing task ${id} failed`, error, id);
       await this.completeWithoutContainer(execution, "failed", {
         reason: precondition ? "failed_precondition" : "scheduler_error",
         description: precondition
@@ -289,7 +290,7 @@ export class TaskLauncher {
         run_id: key.run_id,
         task_execution_id: key.task_id,
       })
-      .catch((error: unknown) => this.#options.log?.(`publishing the start of task ${id} failed`, error));
+      .catch((error: unknown) => this.#options.log?.(`publishing the start of task ${id} failed`, error, id));
     this.#arm(execution, started.id, startedAt);
     this.#track(this.#watch(key, started.id, false, started.output));
     if (cancelled.aborted) {
@@ -572,7 +573,11 @@ export class TaskLauncher {
         const result = await exit;
         if (logProblem !== undefined) {
           await noteIncompleteLog(logs, key, logProblem).catch((error: unknown) =>
-            log?.(`noting that the log of task ${keyString(key)} is incomplete failed`, error),
+            log?.(
+              `noting that the log of task ${keyString(key)} is incomplete failed`,
+              error,
+              keyString(key),
+            ),
           );
         }
         return { kind: "exited", exit: result, interrupted: retry !== undefined };
@@ -583,7 +588,11 @@ export class TaskLauncher {
         const error = failure instanceof LogCaptureError ? failure.cause : failure;
         if (failure instanceof LogCaptureError && !isGone(error) && !isUnavailable(error)) {
           logFailures++;
-          log?.(`storing the log of task ${keyString(key)} failed (${logFailures} time(s))`, error);
+          log?.(
+            `storing the log of task ${keyString(key)} failed (${logFailures} time(s))`,
+            error,
+            keyString(key),
+          );
           if (logFailures > LOG_RESUMES) logProblem = messageOf(error);
           continue;
         }
@@ -687,7 +696,9 @@ export class TaskLauncher {
         { ...execution, state: "running", container_id: containerId },
         this.#options.stopTimeoutMs,
         timeoutRequest(describeTimeout(timeoutMs)),
-      ).catch((error: unknown) => this.#options.log?.(`stopping task ${id} at its timeout failed`, error));
+      ).catch((error: unknown) =>
+        this.#options.log?.(`stopping task ${id} at its timeout failed`, error, id),
+      );
     };
     const timer = setTimeout(fire, Math.max(0, startedAt + timeoutMs - Date.now()));
     timer.unref();

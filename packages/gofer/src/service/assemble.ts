@@ -178,7 +178,9 @@ export async function assemble(config: Config, db: GoferDb, wiring: Wiring): Pro
         traceparent(runTraceId(runIdentity(run)), taskAttemptSpanId(runIdentity(run), taskId, attempt)),
     }),
     retryLimitMs: config.scheduler.retry_limit_ms,
-    log: (message, error) => app.log.error({ err: error }, message),
+    // `run` on each line about a run or task, so `grep` follows one.
+    log: (message, error, subject) =>
+      app.log.error({ err: error, ...(subject && { run: subject }) }, message),
     info: (message) => app.log.info(message),
   });
   // A run's token lives as long as its objects: retired the moment they expire or their pipeline goes.
