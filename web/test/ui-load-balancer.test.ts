@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { after, afterEach, before, describe, it } from "node:test";
 import pg from "pg";
 import type { Browser, Page } from "playwright-core";
+import { apiCall } from "../../packages/gofer/test/support/api-call.ts";
 import { pipelineConfig, shTask } from "../../packages/gofer/test/support/pipelines.ts";
 import {
   type PrivatePostgres,
@@ -33,32 +34,8 @@ describe("the web UI through a load balancer in front of two replicas", { timeou
   let instanceId = "";
 
   /** A call through the load balancer, or straight to `base` (a replica), which haproxy's log then leaves out. */
-  const call = async (
-    method: string,
-    path: string,
-    body?: unknown,
-    base = (cluster as ReplicaCluster).url,
-  ) => {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        "gofer-api-version": "v0",
-        ...(token && { authorization: `Bearer ${token}` }),
-        ...(body !== undefined && { "content-type": "application/json" }),
-      },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(20_000),
-    });
-    const text = await response.text();
-    // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON shapes
-    let json: any;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    return { status: response.status, json, text };
-  };
+  const call = (method: string, path: string, body?: unknown, base = (cluster as ReplicaCluster).url) =>
+    apiCall(base, token, method, path, body);
 
   /** Which backend haproxy sent each request for a path under `prefix` to, in order. */
   const backendsFor = (prefix: string): string[] =>

@@ -15,6 +15,7 @@ import { after, before, describe, it } from "node:test";
 import pg from "pg";
 import WebSocket from "ws";
 import { type EventWatch, listContainers, watchEvents } from "../../../scripts/chaos/engine.ts";
+import { apiCall } from "./support/api-call.ts";
 import { runGofer } from "./support/cli.ts";
 import { shTask } from "./support/pipelines.ts";
 import { type PrivatePostgres, startPrivatePostgres } from "./support/private-postgres.ts";
@@ -24,14 +25,6 @@ const LEASE_SECONDS = 3;
 const LINES = 500;
 const NS = "default";
 
-interface Answer {
-  status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON shapes
-  json: any;
-  text: string;
-  headers: Headers;
-}
-
 describe("replicas behind a load balancer", { timeout: 240_000 }, () => {
   let postgres: PrivatePostgres | undefined;
   let cluster: ReplicaCluster | undefined;
@@ -39,26 +32,8 @@ describe("replicas behind a load balancer", { timeout: 240_000 }, () => {
   let token = "";
   let instanceId = "";
 
-  const call = async (base: string, method: string, path: string, body?: unknown): Promise<Answer> => {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        "gofer-api-version": "v0",
-        ...(token && { authorization: `Bearer ${token}` }),
-        ...(body !== undefined && { "content-type": "application/json" }),
-      },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(20_000),
-    });
-    const text = await response.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    return { status: response.status, json, text, headers: response.headers };
-  };
+  const call = (base: string, method: string, path: string, body?: unknown) =>
+    apiCall(base, token, method, path, body);
   const replicaUrl = (index: number) => (cluster as ReplicaCluster).replicas[index]?.url ?? "";
 
   before(async () => {
