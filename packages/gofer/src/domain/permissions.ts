@@ -30,6 +30,8 @@ const PLAIN = [
 
 export type ResourceName = (typeof TARGETED)[number] | (typeof PLAIN)[number];
 export const RESOURCE_NAMES: readonly ResourceName[] = [...PLAIN, ...TARGETED].sort();
+/** The resources that take no target, `all` among them. */
+export const PLAIN_RESOURCE_NAMES: readonly ResourceName[] = PLAIN;
 
 /** A permission as the API carries it. */
 export interface Permission {

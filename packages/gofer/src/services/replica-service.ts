@@ -4,34 +4,15 @@
  * one server, always leading.
  */
 import { hostname } from "node:os";
+import type { ReplicaListing, ReplicaSummary } from "@gofer/sdk/client";
 import type { ReplicaView } from "../replicas/leadership.ts";
 import type { GoferDb } from "../storage/database.ts";
 import { countLeaderWork, databaseNow, getLease, listReplicas } from "../storage/replicas-store.ts";
 
-export type ReplicaState = "leader" | "taking_over" | "follower" | "silent" | "stopped";
+/** The answer's shapes are the SDK's: one definition for server and clients. */
+export type { ReplicaListing, ReplicaSummary };
 
-export interface ReplicaSummary {
-  id: string;
-  url: string;
-  hostname: string;
-  pid: number;
-  version: string;
-  started: number;
-  heartbeat: number;
-  state: ReplicaState;
-  /** True for the replica answering this request. */
-  self: boolean;
-  /** What the leader has in hand; absent on the others, which own nothing. */
-  owns?: { runs_in_flight: number; tasks_in_flight: number; extensions: number };
-}
-
-export interface ReplicaListing {
-  storage: "sqlite" | "postgres";
-  lease_timeout_ms: number;
-  /** The work lease: who holds it, since when (term) and until when, by the database's clock. */
-  lease: { holder: string; term: number; acquired: number; expires: number; serving: boolean } | null;
-  replicas: ReplicaSummary[];
-}
+type ReplicaState = ReplicaSummary["state"];
 
 export interface ReplicaServiceOptions {
   db: GoferDb;

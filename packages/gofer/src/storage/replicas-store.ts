@@ -3,24 +3,15 @@
  * read in the statement that uses it: replicas on different hosts then agree on when a lease ends whatever
  * their own clocks say.
  */
-import { sql } from "kysely";
+import { type Selectable, sql } from "kysely";
 import type { GoferDb } from "./database.ts";
+import type { ReplicasTable } from "./schema.ts";
 import { countRunningTaskExecutions } from "./task-executions-store.ts";
 
 /** The database's clock in epoch milliseconds, as SQL. */
 const NOW = sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 
-export interface ReplicaRecord {
-  replica_id: string;
-  url: string;
-  external_events_url: string | null;
-  hostname: string;
-  pid: number;
-  version: string;
-  started: number;
-  heartbeat: number;
-  stopped: number;
-}
+export type ReplicaRecord = Selectable<ReplicasTable>;
 
 export interface Lease {
   name: string;

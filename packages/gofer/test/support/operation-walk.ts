@@ -5,7 +5,9 @@
  * destructive operations a resource made just for the one call. Shared by the authorization matrix (every
  * operation with six callers) and the audit test (every change's audit row).
  */
+
 import assert from "node:assert/strict";
+import { PLAIN_RESOURCE_NAMES } from "../../src/domain/permissions.ts";
 import { freePort } from "./free-port.ts";
 import { deployPipeline, pipelineConfig, shTask, startRun, waitForRun } from "./pipelines.ts";
 import { startTestServer, type TestServer } from "./test-server.ts";
@@ -78,19 +80,7 @@ export const OBJECT_TEXT = "walk object bytes 3Hn8";
 const OBJECT_BYTES = new TextEncoder().encode(OBJECT_TEXT);
 
 /** Every plain resource (not `all`): a role with these plus targets covers everything but what targets exclude. */
-const PLAIN_RESOURCES = [
-  "configs",
-  "deployments",
-  "events",
-  "objects",
-  "permissions",
-  "runs",
-  "secrets",
-  "subscriptions",
-  "system",
-  "task_executions",
-  "tokens",
-];
+const PLAIN_RESOURCES = PLAIN_RESOURCE_NAMES.filter((name) => name !== "all");
 const fullRole = (id: string, namespaceRegex: string) => ({
   id,
   description: `everything in namespaces matching ${namespaceRegex}`,
