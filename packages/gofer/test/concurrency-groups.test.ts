@@ -269,6 +269,8 @@ describe("concurrency groups on a real engine", () => {
     const list = await server.api("GET", "/api/namespaces/default/pipelines/grp-missing/runs");
     assert.deepEqual(list.json.runs, []);
     assert.equal(await startRun(server, "grp-missing", { BRANCH: "main", SLEEP: "0" }), 1);
+    // Finished before the server stops, which would otherwise leave its container for a next boot to adopt.
+    assert.equal((await waitForRun(server, "grp-missing", 1, 30_000)).run.status, "successful");
   });
 
   it("leaves runs of pipelines without a group ungrouped", async () => {

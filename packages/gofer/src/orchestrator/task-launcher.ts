@@ -59,7 +59,8 @@ export interface TaskLauncherOptions {
   bus: EventBus;
   apiBaseUrl: () => string;
   instanceId: string;
-  onTaskComplete: (run: RunKey) => Promise<void>;
+  /** Called with the task whose attempt ended (complete, or waiting to be retried). */
+  onTaskComplete: (task: TaskExecutionKey) => Promise<void>;
   /** How secret and object references in variables are resolved at task start. */
   resolvers?: ReferenceResolvers;
   /** The `TRACEPARENT` a task attempt is given when tracing is on. */

@@ -48,6 +48,8 @@ export interface StartOptions {
    * again"), for its supervisor to start it again as a follower. Tests running replicas in-process say otherwise.
    */
   onLeadershipLost?: (reason: string) => void;
+  /** The database as the server uses it; tests see it through a Kysely plugin to count the statements a change makes. */
+  wrapDatabase?: (db: GoferDb) => GoferDb;
 }
 
 /** The exit status of a replica that lost its lease: EX_TEMPFAIL, "start me again". */
@@ -59,10 +61,11 @@ export async function startService(config: Config, options: StartOptions = {}): 
   let control: GoferDb | undefined;
   // PostgreSQL when server.database_url is set: the start waits (bounded) for it and fails whole, saying what to
   // check, when it cannot be had. A leader whose lease may have lapsed is refused every query.
-  const db = await openDatabase(config.server, {
+  const opened = await openDatabase(config.server, {
     fence: () => leadership?.fenced(),
     idleInTransactionTimeoutMs: config.server.lease_timeout_ms,
   });
+  const db = options.wrapDatabase?.(opened) ?? opened;
   try {
     const { instance_id } = await getSystemState(db);
     const scheduler = options.scheduler ?? (await createScheduler(config));

@@ -16,6 +16,7 @@ import * as pipelineControls from "./migrations/008-pipeline-controls.ts";
 import * as replicas from "./migrations/009-replicas.ts";
 import * as audit from "./migrations/010-audit.ts";
 import * as notifications from "./migrations/011-notifications.ts";
+import * as runProgress from "./migrations/012-run-progress.ts";
 import type { Database } from "./schema.ts";
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: DialectName): Promise<void> };
@@ -33,6 +34,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   "009-replicas": replicas,
   "010-audit": audit,
   "011-notifications": notifications,
+  "012-run-progress": runProgress,
 };
 
 /**

@@ -8,6 +8,7 @@ import type {
 import type { TaskExecutionKey } from "../domain/task-execution-key.ts";
 import type { GoferDb } from "./database.ts";
 import { parseJson, parseNullableJson, toJson, toNullableJson } from "./json-columns.ts";
+import type { RunKey } from "./runs-store.ts";
 import type { TaskExecutionsTable } from "./schema.ts";
 
 export interface StoredTaskExecution extends Omit<TaskExecution, "retry_at"> {
@@ -53,6 +54,50 @@ export async function listTaskExecutions(
     .orderBy("task_id")
     .execute();
   return rows.map(toTaskExecution);
+}
+
+/** Most ids one statement binds: far below SQLite's and PostgreSQL's limits on bound parameters. */
+const IDS_PER_STATEMENT = 500;
+
+/**
+ * The named task executions of one run (those that exist), in no particular order: what the run loop reads when
+ * a task completes, so that it touches the tasks that completion concerns rather than the whole run.
+ */
+export async function getTaskExecutions(
+  db: GoferDb,
+  run: RunKey,
+  taskIds: readonly string[],
+): Promise<StoredTaskExecution[]> {
+  const found: StoredTaskExecution[] = [];
+  for (let from = 0; from < taskIds.length; from += IDS_PER_STATEMENT) {
+    const rows = await db
+      .selectFrom("task_executions")
+      .selectAll()
+      .where("namespace_id", "=", run.namespace_id)
+      .where("pipeline_id", "=", run.pipeline_id)
+      .where("run_id", "=", run.run_id)
+      .where("task_id", "in", taskIds.slice(from, from + IDS_PER_STATEMENT))
+      .execute();
+    found.push(...rows.map(toTaskExecution));
+  }
+  return found;
+}
+
+/**
+ * Whether any task of the run is not complete yet. One index probe per unfinished state
+ * (`task_executions_by_state`), so asking after every completion costs the same in a run of 10 tasks or 1,000.
+ */
+export async function hasUnfinishedTasks(db: GoferDb, run: RunKey): Promise<boolean> {
+  const row = await db
+    .selectFrom("task_executions")
+    .select("task_id")
+    .where("namespace_id", "=", run.namespace_id)
+    .where("pipeline_id", "=", run.pipeline_id)
+    .where("run_id", "=", run.run_id)
+    .where("state", "in", ["waiting", "processing", "running"])
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 export async function getTaskExecution(

@@ -11,6 +11,7 @@ import { createScheduler } from "../../src/scheduler/create-scheduler.ts";
 import { EngineClient } from "../../src/scheduler/docker/engine-client.ts";
 import type { Scheduler } from "../../src/scheduler/scheduler.ts";
 import { type RunningService, startService } from "../../src/service/gofer-service.ts";
+import type { GoferDb } from "../../src/storage/database.ts";
 import { getSystemState } from "../../src/storage/system-store.ts";
 
 export const BUSYBOX = process.env.GOFER_BUSYBOX_IMAGE ?? "gofer/busybox:latest";
@@ -46,6 +47,8 @@ export interface ApiResponse {
 export interface TestServerOptions {
   /** Wraps the real Docker scheduler, e.g. to slow a call down and widen a race window. */
   wrapScheduler?: (docker: Scheduler) => Scheduler;
+  /** Sees the server's database through a Kysely plugin, e.g. to count the statements a run makes. */
+  wrapDatabase?: (db: GoferDb) => GoferDb;
   /**
    * Store in this PostgreSQL database (`server.database_url`) instead of a SQLite file in the data folder;
    * see support/private-postgres.ts. Logs and objects stay in the data folder.
@@ -81,7 +84,10 @@ export async function startTestServer(
   const boot = async (extra: Record<string, string>) => {
     const config = configFor(extra);
     const scheduler = await createScheduler(config);
-    return startService(config, { scheduler: options.wrapScheduler?.(scheduler) ?? scheduler });
+    return startService(config, {
+      scheduler: options.wrapScheduler?.(scheduler) ?? scheduler,
+      ...(options.wrapDatabase && { wrapDatabase: options.wrapDatabase }),
+    });
   };
   let service: RunningService;
   try {
