@@ -17,6 +17,9 @@ export class InstantScheduler implements Scheduler {
   readonly #containers = new Map<string, ManagedContainer>();
   /** Containers started so far, for the benchmark's own count. */
   started = 0;
+  /** When each container started and exited, in order, once {@link record} is set. */
+  readonly timeline: { kind: "start" | "exit"; at: number }[] = [];
+  record = false;
 
   async start(spec: ContainerSpec): Promise<StartedContainer> {
     const id = randomBytes(16).toString("hex");
@@ -27,10 +30,29 @@ export class InstantScheduler implements Scheduler {
       state: "exited",
     });
     this.started += 1;
+    if (this.record) this.timeline.push({ kind: "start", at: performance.now() });
     return { id, ...(spec.servicePort !== undefined && { serviceAddress: `127.0.0.1:${spec.servicePort}` }) };
   }
 
+  #gate: Promise<void> | undefined;
+  #open: (() => void) | undefined;
+
+  /** Holds every container "running" until {@link release}, so that work can pile up first (a deep queue). */
+  hold(): void {
+    this.#gate ??= new Promise((resolve) => {
+      this.#open = resolve;
+    });
+  }
+
+  release(): void {
+    this.#open?.();
+    this.#gate = undefined;
+    this.#open = undefined;
+  }
+
   async wait(): Promise<ExitResult> {
+    await this.#gate;
+    if (this.record) this.timeline.push({ kind: "exit", at: performance.now() });
     return { exitCode: 0 };
   }
 

@@ -4,6 +4,8 @@
  * rows of `task_executions` read per task, and the statements per task, are counted on a real engine and a real
  * SQLite file for a small and a six times larger DAG of the same shape: a per-completion rescan would make the
  * larger DAG's figure per task about six times the smaller's.
+ *
+ * Admission likewise: accepting a run behind a queue of 30 must read no more than behind a queue of 3.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -71,4 +73,36 @@ describe("run loop cost per task as the DAG grows", () => {
       );
     });
   }
+
+  it("admitting behind a queue of 30 runs reads what it does behind a queue of 3", async () => {
+    await deployPipeline(server, pipelineConfig("queue-depth", [shTask("hold", "sleep 60")], 1));
+    /** Runs-table rows read while accepting one more run, with the admission it sets off. */
+    const rowsToAccept = async () => {
+      counter.start();
+      await startRun(server, "queue-depth");
+      // Admission follows the POST's answer; it is over when no statement has come for a while.
+      for (let last = -1; last !== counter.statements; ) {
+        last = counter.statements;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      counter.stop();
+      return counter.rowsOf("runs");
+    };
+    const first = await startRun(server, "queue-depth");
+    for (let queued = 0; queued < 3; queued += 1) await startRun(server, "queue-depth");
+    const shallow = await rowsToAccept();
+    for (let queued = 4; queued < 30; queued += 1) await startRun(server, "queue-depth");
+    const deep = await rowsToAccept();
+    assert.ok(deep <= shallow + 1, `runs rows read: ${shallow} behind 3 queued runs, ${deep} behind 30`);
+    // Queued runs close at once when cancelled; the running one after its container stops.
+    for (let runId = 31; runId > first; runId -= 1) {
+      const cancelled = await server.api(
+        "DELETE",
+        `/api/namespaces/default/pipelines/queue-depth/runs/${runId}`,
+      );
+      assert.equal(cancelled.status, 204, cancelled.text);
+    }
+    await server.api("DELETE", `/api/namespaces/default/pipelines/queue-depth/runs/${first}`);
+    assert.equal((await waitForRun(server, "queue-depth", first, 60_000)).run.status, "cancelled");
+  });
 });

@@ -380,6 +380,65 @@ for (const backend of BACKENDS) {
       );
     });
 
+    test("runs: admission reads each pipeline's oldest ungrouped runs and each group's oldest run", async () => {
+      await pipeline(db, "aq");
+      await configs.insertConfig(db, configOf("aq", 1), ["a", "b"]);
+      for (const [runId, group] of [
+        [1, "g1"],
+        [2, null],
+        [3, "g1"],
+        [4, null],
+        [5, "g2"],
+        [6, null],
+        [7, "g2"],
+      ] as const) {
+        await runs.insertRun(db, runOf("aq", runId), NOW + runId, { concurrency_group: group });
+      }
+      await runs.markRunRunning(db, key("aq", 2), NOW);
+      await runs.markRunCancelRequested(db, key("aq", 5));
+      await runs.markRunCancelRequested(db, key("aq", 4));
+      const pipelines = (await runs.listPipelinesWithPendingRuns(db)).filter((p) => p.namespace_id === "aq");
+      assert.deepEqual(
+        pipelines.map((p) => [p.namespace_id, p.pipeline_id]),
+        [["aq", "p"]],
+      );
+      assert.deepEqual(
+        (await runs.listPendingUngroupedRuns(db, "aq", "p", 5)).map((r) => r.run_id),
+        [6],
+        "running and cancelled runs left out",
+      );
+      await runs.insertRun(db, runOf("aq", 8), NOW + 8);
+      assert.deepEqual(
+        (await runs.listPendingUngroupedRuns(db, "aq", "p", 1)).map((r) => r.run_id),
+        [6],
+        "oldest first, at most the limit",
+      );
+      const heads = (await runs.listPendingGroupHeads(db)).filter((r) => r.namespace_id === "aq");
+      assert.deepEqual(
+        heads.map((r) => [r.run_id, r.concurrency_group]),
+        [
+          [1, "g1"],
+          [7, "g2"],
+        ],
+        "a group's cancelled oldest run is passed over",
+      );
+      assert.deepEqual(
+        (await runs.listCancelledQueuedRuns(db)).filter((r) => r.namespace_id === "aq").map((r) => r.run_id),
+        [4, 5],
+      );
+      assert.equal(
+        await runs.pipelineParallelismBound(db, "aq", "p", 10),
+        2,
+        "the config's parallelism",
+      );
+      await configs.insertConfig(db, configOf("aq", 2, { parallelism: 0 }), ["a", "b"]);
+      assert.equal(
+        await runs.pipelineParallelismBound(db, "aq", "p", 10),
+        10,
+        "a config with parallelism 0: the server default",
+      );
+    });
+
     test("task executions: insert, ordered list, update, attempts archived in order", async () => {
       await pipelineWithRuns(db, "te", 1);
       await executions.insertTaskExecutions(db, [executionOf("te", 1, "b"), executionOf("te", 1, "a")]);

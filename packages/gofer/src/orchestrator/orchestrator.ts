@@ -38,12 +38,17 @@ import {
   getRun,
   insertRun,
   listCancellableRunsOfGroup,
-  listQueuedRuns,
+  listCancelledQueuedRuns,
+  listPendingGroupHeads,
+  listPendingUngroupedRuns,
+  listPipelinesWithPendingRuns,
   listUnfinishedRuns,
   markRunCancelRequested,
   markRunRunning,
   markRunSuperseded,
   nextRunId,
+  pipelineParallelismBound,
+  type QueuedRun,
   type RunKey,
   requeueRun,
   type StoredRun,
@@ -61,7 +66,7 @@ import {
 } from "../storage/task-executions-store.ts";
 import { SerialQueue } from "../support/serial-queue.ts";
 import { type RecoveryReport, recoverTasks } from "./recovery.ts";
-import { admitRuns, groupKey, type Limits } from "./run-admission.ts";
+import { admitRuns, groupKey, type Limits, pipelineKey } from "./run-admission.ts";
 import { TaskLauncher } from "./task-launcher.ts";
 
 export interface OrchestratorOptions {
@@ -418,17 +423,17 @@ export class Orchestrator {
     void this.#serial
       .run("admission", async () => {
         const { db, bus, limits } = this.#options;
-        const queued = await listQueuedRuns(db);
         // A queued run being cancelled never starts, nor holds back its group. Its cancellation closes it; once,
         // at boot, so do we: a crash between a cancel's commit and that close leaves nobody else to.
         if (!this.#cancelledQueueClosed) {
           this.#cancelledQueueClosed = true;
-          for (const run of queued) if (run.cancel_requested) void this.#advance(run);
+          for (const run of await listCancelledQueuedRuns(db)) void this.#advance(run);
         }
-        const pending = queued.filter((run) => !run.cancel_requested);
-        if (pending.length === 0) return;
         const byPipeline = await countRunningRuns(db);
         const global = [...byPipeline.values()].reduce((sum, count) => sum + count, 0);
+        if (global >= limits.global) return;
+        const pending = await this.#admissionCandidates(byPipeline, limits.global - global);
+        if (pending.length === 0) return;
         const byGroup = new Map(
           (await countRunningRunsByGroup(db)).map((row) => [
             groupKey(row.namespace_id, row.concurrency_group),
@@ -466,6 +471,26 @@ export class Orchestrator {
             setTimeout(() => this.#admit(), retryDelay(this.#admitFailures)).unref();
         },
       );
+  }
+
+  /**
+   * The pending runs admission could start now: each concurrency group's oldest, and each pipeline's oldest runs
+   * without a group, as many as it has room for. Admitting from these decides exactly what admitting from the whole
+   * queue would (the others are skipped there: a group's later runs, a pipeline's runs past its limit), and reading
+   * them costs the same whether 10 runs are queued or 10,000.
+   */
+  async #admissionCandidates(byPipeline: Map<string, number>, globalRoom: number): Promise<QueuedRun[]> {
+    const { db, limits } = this.#options;
+    const candidates = await listPendingGroupHeads(db);
+    for (const { namespace_id, pipeline_id } of await listPipelinesWithPendingRuns(db)) {
+      const bound = await pipelineParallelismBound(db, namespace_id, pipeline_id, limits.perPipelineDefault);
+      const room = Math.min(
+        globalRoom,
+        bound - (byPipeline.get(pipelineKey(namespace_id, pipeline_id)) ?? 0),
+      );
+      if (room > 0) candidates.push(...(await listPendingUngroupedRuns(db, namespace_id, pipeline_id, room)));
+    }
+    return candidates.sort((a, b) => a.seq - b.seq);
   }
 
   /**

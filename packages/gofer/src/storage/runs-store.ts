@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import type { Initiator, Run, StatusReason, Variable } from "../domain/models.ts";
 import type { RunState, RunStatus, RunStatusReasonType } from "../domain/states.ts";
 import type { GoferDb } from "./database.ts";
@@ -237,13 +238,15 @@ export interface QueuedRun {
   /** The parallelism of the config version the run will execute. */
   parallelism: number;
   concurrency_group: string | null;
+  /** Arrival order across pipelines. */
+  seq: number;
   /** Being cancelled: it never starts, it is closed instead. */
   cancel_requested: boolean;
 }
 
-/** Pending runs in arrival order, with what admission needs to know about each. */
-export async function listQueuedRuns(db: GoferDb): Promise<QueuedRun[]> {
-  const rows = await db
+/** Pending runs with what admission needs to know about each (the parallelism of their config version). */
+function queuedRuns(db: GoferDb) {
+  return db
     .selectFrom("runs")
     .innerJoin("pipeline_configs", (join) =>
       join
@@ -255,14 +258,112 @@ export async function listQueuedRuns(db: GoferDb): Promise<QueuedRun[]> {
       "runs.namespace_id",
       "runs.pipeline_id",
       "runs.run_id",
+      "runs.seq",
       "pipeline_configs.parallelism",
       "runs.concurrency_group",
       "runs.cancel_requested",
     ])
-    .where("runs.state", "=", "pending")
-    .orderBy("runs.seq")
+    .where("runs.state", "=", "pending");
+}
+
+type QueuedRow = { cancel_requested: number } & Omit<QueuedRun, "cancel_requested">;
+const toQueuedRun = (row: QueuedRow): QueuedRun => ({ ...row, cancel_requested: row.cancel_requested === 1 });
+
+/**
+ * Every pending run in arrival order. Admission reads far less (see {@link listPendingUngroupedRuns} and
+ * {@link listPendingGroupHeads}); this is for the rare reader that needs them all.
+ */
+export async function listQueuedRuns(db: GoferDb): Promise<QueuedRun[]> {
+  return (await queuedRuns(db).orderBy("runs.seq").execute()).map(toQueuedRun);
+}
+
+/** Pending runs being cancelled: they never start, and are closed instead. */
+export async function listCancelledQueuedRuns(db: GoferDb): Promise<QueuedRun[]> {
+  return (await queuedRuns(db).where("runs.cancel_requested", "=", 1).orderBy("runs.seq").execute()).map(
+    toQueuedRun,
+  );
+}
+
+/**
+ * The pipelines that have pending runs, found by skipping from one to the next along `runs_pending_pipelines`:
+ * one index probe per pipeline, however many runs each has queued.
+ */
+export async function listPipelinesWithPendingRuns(
+  db: GoferDb,
+): Promise<{ namespace_id: string; pipeline_id: string }[]> {
+  const found: { namespace_id: string; pipeline_id: string }[] = [];
+  for (let after: (typeof found)[number] | undefined; ; ) {
+    let query = db.selectFrom("runs").select(["namespace_id", "pipeline_id"]).where("state", "=", "pending");
+    if (after)
+      query = query.where(
+        sql<boolean>`(namespace_id, pipeline_id) > (${after.namespace_id}, ${after.pipeline_id})`,
+      );
+    const next = await query.orderBy("namespace_id").orderBy("pipeline_id").limit(1).executeTakeFirst();
+    if (!next) return found;
+    found.push(next);
+    after = next;
+  }
+}
+
+/** A pipeline's oldest pending runs without a concurrency group and not being cancelled, at most `limit`. */
+export async function listPendingUngroupedRuns(
+  db: GoferDb,
+  namespaceId: string,
+  pipelineId: string,
+  limit: number,
+): Promise<QueuedRun[]> {
+  const rows = await queuedRuns(db)
+    .where("runs.namespace_id", "=", namespaceId)
+    .where("runs.pipeline_id", "=", pipelineId)
+    .where("runs.concurrency_group", "is", null)
+    .where("runs.cancel_requested", "=", 0)
+    .orderBy("runs.run_id")
+    .limit(limit)
     .execute();
-  return rows.map((row) => ({ ...row, cancel_requested: row.cancel_requested === 1 }));
+  return rows.map(toQueuedRun);
+}
+
+/**
+ * The oldest pending run of each concurrency group (groups are namespace-wide), leaving out runs being cancelled:
+ * the only run of a group admission may start. One probe of `runs_pending_groups` per group.
+ */
+export async function listPendingGroupHeads(db: GoferDb): Promise<QueuedRun[]> {
+  const heads: QueuedRun[] = [];
+  for (let after: QueuedRun | undefined; ; ) {
+    let query = queuedRuns(db)
+      .where("runs.concurrency_group", "is not", null)
+      .where("runs.cancel_requested", "=", 0);
+    if (after)
+      query = query.where(
+        sql<boolean>`(runs.namespace_id, runs.concurrency_group) > (${after.namespace_id}, ${after.concurrency_group})`,
+      );
+    const next = await query
+      .orderBy("runs.namespace_id")
+      .orderBy("runs.concurrency_group")
+      .orderBy("runs.seq")
+      .limit(1)
+      .executeTakeFirst();
+    if (!next) return heads;
+    after = toQueuedRun(next);
+    heads.push(after);
+  }
+}
+
+/** The most runs of a pipeline that may run at once under any of its config versions (0: the server default). */
+export async function pipelineParallelismBound(
+  db: GoferDb,
+  namespaceId: string,
+  pipelineId: string,
+  serverDefault: number,
+): Promise<number> {
+  const row = await db
+    .selectFrom("pipeline_configs")
+    .select((eb) => [eb.fn.max("parallelism").as("most"), eb.fn.min("parallelism").as("least")])
+    .where("namespace_id", "=", namespaceId)
+    .where("pipeline_id", "=", pipelineId)
+    .executeTakeFirst();
+  const most = Number(row?.most ?? 0);
+  return Number(row?.least ?? 0) === 0 ? Math.max(most, serverDefault) : most;
 }
 
 /** How many runs are running per concurrency group (groups are namespace-wide); runs without one are left out. */
