@@ -1,6 +1,7 @@
 import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { WebSocket } from "ws";
+import { eventPayload } from "../../events/event-frames.ts";
 import type { StreamOptions } from "../../services/event-service.ts";
 import type { RoutePlugin } from "../api-context.ts";
 import { errorResponses } from "../schemas/common.ts";
@@ -36,7 +37,11 @@ export const eventRoutes: RoutePlugin = (app, { events }) => {
       const abort = new AbortController();
       socket.on("close", () => abort.abort());
       void events
-        .stream(streamOptions(request.query), (event) => socket.send(JSON.stringify(event)), abort.signal)
+        .stream(
+          streamOptions(request.query),
+          (event) => socket.send(eventPayload(event), { binary: false }),
+          abort.signal,
+        )
         .then(
           (outcome) => {
             if (outcome === "ended") socket.close(1000, "out of events");
