@@ -14,93 +14,41 @@
  * A third server, on SQLite with `metrics.enable = false`, runs the same rounds, so the cost of the Prometheus
  * metrics is the ratio metrics on/off of the Gofer medians.
  */
-import { WebSocket } from "ws";
-import { EngineClient } from "../packages/gofer/src/scheduler/docker/engine-client.ts";
-import {
-  deployPipeline,
-  pipelineConfig,
-  shTask,
-  startRun,
-} from "../packages/gofer/test/support/pipelines.ts";
+import { deployPipeline, pipelineConfig, shTask } from "../packages/gofer/test/support/pipelines.ts";
 import {
   type PrivatePostgres,
   postgresBinDir,
   startPrivatePostgres,
 } from "../packages/gofer/test/support/private-postgres.ts";
 import { BUSYBOX, startTestServer, type TestServer } from "../packages/gofer/test/support/test-server.ts";
+import { type DirectContainer, runDirect, runDirectFanOut } from "./support/engine-direct.ts";
+import { type EventWatch, median, timedRun, watchEvents } from "./support/gofer-runs.ts";
 
 const TASKS = 20;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
-const engine = new EngineClient();
-
-async function directContainer(name: string): Promise<void> {
-  const created = await engine.createContainer(name, {
-    Image: BUSYBOX,
-    Cmd: ["true"],
-    Labels: { "gofer.bench": "direct" },
-    HostConfig: { NetworkMode: "host" },
-  });
-  await engine.startContainer(created.Id);
-  await engine.waitContainer(created.Id);
-  await engine.removeContainer(created.Id, { force: true, volumes: true });
-}
+const DIRECT: DirectContainer = { image: BUSYBOX, command: ["true"], labels: { "gofer.bench": "direct" } };
 
 async function directChain(round: number): Promise<number> {
   const start = performance.now();
-  for (let index = 0; index < TASKS; index += 1) await directContainer(`bench-chain-${round}-${index}`);
+  for (let index = 0; index < TASKS; index += 1) await runDirect(`bench-chain-${round}-${index}`, DIRECT);
   return performance.now() - start;
 }
 
-async function directParallel(round: number): Promise<number> {
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: TASKS }, (_, index) => directContainer(`bench-fan-${round}-${index}`)),
-  );
-  return performance.now() - start;
-}
+const directParallel = (round: number): Promise<number> =>
+  runDirectFanOut(`bench-fan-${round}`, TASKS, () => DIRECT);
 
-/** Resolves when the run's completed_run event arrives: no polling delay in the measurement. */
-function completion(
-  server: TestServer,
-  pipelineId: string,
-): { ready: Promise<void>; done: (runId: number) => Promise<void> } {
-  const socket = new WebSocket(`${server.url.replace("http", "ws")}/api/events`, {
-    headers: { "gofer-api-version": "v0", authorization: `Bearer ${server.token}` },
-  });
-  const completed = new Map<number, () => void>();
-  const seen = new Set<number>();
-  socket.on("message", (data) => {
-    const kind = JSON.parse(String(data)).kind.completed_run;
-    if (kind?.pipeline_id !== pipelineId) return;
-    seen.add(kind.run_id);
-    completed.get(kind.run_id)?.();
-  });
-  return {
-    ready: new Promise((resolve) => socket.once("open", () => resolve())),
-    done: (runId) =>
-      new Promise<void>((resolve) => {
-        if (seen.has(runId)) resolve();
-        else completed.set(runId, resolve);
-      }).finally(() => {
-        if (completed.size <= 1) socket.close();
-      }),
-  };
-}
+/** One event stream per server, open for the whole benchmark. */
+const watches = new Map<TestServer, EventWatch>();
 
 async function goferRun(server: TestServer, pipelineId: string): Promise<number> {
-  const watch = completion(server, pipelineId);
-  await watch.ready;
-  const start = performance.now();
-  const runId = await startRun(server, pipelineId);
-  await watch.done(runId);
-  return performance.now() - start;
+  let watch = watches.get(server);
+  if (!watch) {
+    watch = watchEvents(server);
+    watches.set(server, watch);
+  }
+  return (await timedRun(server, watch, pipelineId)).ms;
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
 
 const SETTINGS = { GOFER_WEB_API__TASK_EXECUTION_STOP_TIMEOUT: "5" };
 const chainTasks = Array.from({ length: TASKS }, (_, index) =>
@@ -192,6 +140,7 @@ try {
     );
   }
 } finally {
+  for (const watch of watches.values()) watch.close();
   await onPostgres?.stop();
   await postgres?.stop();
   await withoutMetrics.stop();

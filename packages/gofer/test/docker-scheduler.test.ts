@@ -304,25 +304,48 @@ interface Recorded {
 }
 
 /**
- * A fake engine on a TCP port: knows one local image, streams pull progress (optionally ending in an error) and
- * serves fixed log frames for container `c0ffee`, `followed` to a follow request and `stored` to a plain one.
+ * A fake engine on a TCP port: knows one local image (and those it pulled), refuses to create a container from
+ * any other as Docker does (404 "No such image"), or with `createNotFound` refuses every create with that 404,
+ * streams pull progress (optionally ending in an error) and serves fixed log frames for container `c0ffee`,
+ * `followed` to a follow request and `stored` to a plain one. Its event stream sends what `announce` is
+ * given (or fails, with `events: false`); a wait for `c0ffee` is answered with `waitAnswer`, or held open.
  */
 async function fakeEngine(
   t: TestContext,
-  options: { localImage: string; pullError?: string; followed?: Buffer[]; stored?: Buffer[] },
+  options: {
+    localImage: string;
+    pullError?: string;
+    createNotFound?: string;
+    followed?: Buffer[];
+    stored?: Buffer[];
+    events?: boolean;
+    waitAnswer?: number;
+  },
 ) {
   const requests: Recorded[] = [];
-  const server = http.createServer((req, res) => {
+  const images = new Set([options.localImage]);
+  const eventStreams = new Set<http.ServerResponse>();
+  const heldWaits = { open: 0, dropped: 0 };
+  const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://fake");
     requests.push({ method: req.method ?? "", url, headers: req.headers });
     const route = `${req.method} ${url.pathname}`;
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { "Content-Type": "application/json" }).end(JSON.stringify(body));
     };
-    if (route === `GET /images/${options.localImage}/json`)
-      return json(200, { Id: "sha256:1", RepoTags: [] });
-    if (route.startsWith("GET /images/")) return json(404, { message: "No such image" });
+    const inspected = /^GET \/images\/(.+)\/json$/.exec(route);
+    if (inspected) {
+      return images.has(decodeURI(inspected[1] ?? ""))
+        ? json(200, { Id: "sha256:1", RepoTags: [] })
+        : json(404, { message: "No such image" });
+    }
     if (route === "POST /images/create") {
+      const name = url.searchParams.get("fromImage") ?? "";
+      const tag = url.searchParams.get("tag") ?? "";
+      if (options.pullError === undefined) {
+        images.add(tag.startsWith("sha256:") ? `${name}@${tag}` : `${name}:${tag}`);
+        if (tag === "latest") images.add(name);
+      }
       res.writeHead(200, { "Content-Type": "application/json" });
       res.write('{"status":"Pulling from library/x","id":"latest"}\r\n{"status":"Downloading",');
       res.write('"progressDetail":{"current":1,"total":2},"id":"abc"}\r\n');
@@ -340,31 +363,76 @@ async function fakeEngine(
       res.writeHead(200, { "Content-Type": "application/vnd.docker.raw-stream" });
       return res.end(Buffer.concat((follow ? options.followed : options.stored) ?? []));
     }
-    if (route === "POST /containers/create") return json(201, { Id: "c0ffee", Warnings: [] });
+    if (route === "POST /containers/create") {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const { Image } = JSON.parse(Buffer.concat(chunks).toString()) as { Image: string };
+      if (options.createNotFound !== undefined) return json(404, { message: options.createNotFound });
+      if (!images.has(Image)) return json(404, { message: `No such image: ${Image}` });
+      return json(201, { Id: "c0ffee", Warnings: [] });
+    }
     if (route === "POST /containers/c0ffee/start") return res.writeHead(204).end();
+    if (route === "GET /containers/json") {
+      const labels = { "gofer.managed": "true" };
+      return json(200, [
+        { Id: "c0ffee", Names: ["/a"], Image: "x", Labels: labels, State: "running", Status: "Up" },
+      ]);
+    }
+    if (route === "GET /events") {
+      if (options.events === false) return json(500, { message: "no events here" });
+      res.writeHead(200, { "Content-Type": "application/json" }).flushHeaders();
+      eventStreams.add(res);
+      res.on("close", () => eventStreams.delete(res));
+      return;
+    }
+    if (route === "POST /containers/c0ffee/wait") {
+      if (options.waitAnswer !== undefined) return json(200, { StatusCode: options.waitAnswer });
+      heldWaits.open++;
+      res.on("close", () => {
+        heldWaits.open--;
+        heldWaits.dropped++;
+      });
+      return;
+    }
     return json(500, { message: `fake engine does not know ${route}` });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const fakeClient = new EngineClient({ host: `tcp://127.0.0.1:${(server.address() as AddressInfo).port}` });
   t.after(() => {
     fakeClient.close();
+    server.closeAllConnections();
     server.close();
   });
-  const routes = () => requests.map((r) => `${r.method} ${r.url.pathname}`);
-  return { requests, routes, scheduler: new DockerScheduler({ client: fakeClient, networkMode: "host" }) };
+  // The event stream is opened beside the calls a start makes, at no fixed point among them.
+  const routes = () =>
+    requests.map((r) => `${r.method} ${r.url.pathname}`).filter((route) => route !== "GET /events");
+  const eventsOpened = async () => {
+    while (eventStreams.size === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+  const announce = (id: string, action: string, attributes: Record<string, string> = {}) => {
+    const event = { Type: "container", Action: action, Actor: { ID: id, Attributes: attributes } };
+    for (const stream of eventStreams) stream.write(`${JSON.stringify(event)}\n`);
+  };
+  const announceExit = (id: string, exitCode: number) => announce(id, "die", { exitCode: String(exitCode) });
+  return {
+    requests,
+    routes,
+    eventsOpened,
+    announce,
+    announceExit,
+    heldWaits,
+    scheduler: new DockerScheduler({ client: fakeClient, networkMode: "host" }),
+  };
 }
 
 describe("pull policy and pull stream against a fake engine", () => {
-  test("a present image is not pulled unless alwaysPull is set", async (t) => {
+  test("a present image is not pulled unless alwaysPull is set, nor asked about before the create", async (t) => {
     const engine = await fakeEngine(t, { localImage: "local/image:1" });
     assert.deepEqual(await engine.scheduler.start(specFor("a", { image: "local/image:1" })), {
       id: "c0ffee",
     });
-    assert.deepEqual(engine.routes(), [
-      "GET /images/local/image:1/json",
-      "POST /containers/create",
-      "POST /containers/c0ffee/start",
-    ]);
+    // As `docker run` does: a start whose image is there costs the engine no request about the image.
+    assert.deepEqual(engine.routes(), ["POST /containers/create", "POST /containers/c0ffee/start"]);
 
     engine.requests.length = 0;
     await engine.scheduler.start(specFor("b", { image: "local/image:1", alwaysPull: true }));
@@ -398,6 +466,30 @@ describe("pull policy and pull stream against a fake engine", () => {
       password: "s3cr3t/+=",
     });
     assert.equal(pulls[1]?.headers["x-registry-auth"], undefined);
+    // Each: the create refused for the missing image, the image looked up, pulled, and the create made again.
+    assert.deepEqual(engine.routes().slice(0, 5), [
+      "POST /containers/create",
+      "GET /images/registry.example:5000/team/app/json",
+      "POST /images/create",
+      "POST /containers/create",
+      "POST /containers/c0ffee/start",
+    ]);
+  });
+
+  test("a create refused with a 404 about something other than the image pulls nothing", async (t) => {
+    const engine = await fakeEngine(t, {
+      localImage: "local/image:1",
+      createNotFound: "network gofer-net not found",
+    });
+    await assert.rejects(
+      engine.scheduler.start(specFor("a", { image: "local/image:1" })),
+      (error: unknown) => {
+        assert.ok(error instanceof SchedulerError);
+        assert.equal(error.message, 'could not create container "a": network gofer-net not found');
+        return true;
+      },
+    );
+    assert.deepEqual(engine.routes(), ["POST /containers/create", "GET /images/local/image:1/json"]);
   });
 
   test("an error inside a 200 pull stream fails the start with the engine's message", async (t) => {
@@ -410,9 +502,93 @@ describe("pull policy and pull stream against a fake engine", () => {
       assert.equal(error.message, 'could not pull image "team/app:9": manifest for team/app:9 not found');
       return true;
     });
-    assert.deepEqual(engine.routes(), ["GET /images/team/app:9/json", "POST /images/create"]);
+    assert.deepEqual(engine.routes(), [
+      "POST /containers/create",
+      "GET /images/team/app:9/json",
+      "POST /images/create",
+    ]);
   });
 });
+
+describe("exits announced by the engine, against a fake engine", () => {
+  test("an announced exit ends the wait before the engine answers it, and the wait call is dropped", async (t) => {
+    const engine = await fakeEngine(t, { localImage: "local/image:1" });
+    await engine.scheduler.start(specFor("a", { image: "local/image:1" }));
+    await engine.eventsOpened();
+    const exit = engine.scheduler.wait("c0ffee");
+    await waitUntil(() => engine.heldWaits.open === 1);
+    engine.announceExit("0ther", 9);
+    engine.announceExit("c0ffee", 3);
+    assert.deepEqual(await exit, { exitCode: 3 });
+    await waitUntil(() => engine.heldWaits.open === 0);
+    assert.equal(engine.heldWaits.dropped, 1);
+
+    const events = engine.requests.find((r) => r.url.pathname === "/events");
+    assert.deepEqual(JSON.parse(events?.url.searchParams.get("filters") ?? ""), {
+      type: ["container"],
+      event: ["die", "destroy"],
+      label: ["gofer.managed=true"],
+    });
+    // A little history, so an exit between the request and the subscription is not missed.
+    const since = Number(events?.url.searchParams.get("since"));
+    assert.ok(since < Date.now() / 1000 && since > Date.now() / 1000 - 60, String(since));
+  });
+
+  test("a container whose exit was announced is listed as exited while the engine still lists it running", async (t) => {
+    const engine = await fakeEngine(t, { localImage: "local/image:1" });
+    await engine.scheduler.start(specFor("a", { image: "local/image:1" }));
+    await engine.eventsOpened();
+    assert.equal((await engine.scheduler.listManaged())[0]?.state, "running");
+    engine.announceExit("c0ffee", 1);
+    assert.deepEqual(await engine.scheduler.wait("c0ffee"), { exitCode: 1 });
+    assert.equal((await engine.scheduler.listManaged())[0]?.state, "exited");
+  });
+
+  test("a container removed after its exit was announced is gone to a wait", async (t) => {
+    const engine = await fakeEngine(t, { localImage: "local/image:1", waitAnswer: 0 });
+    await engine.scheduler.start(specFor("a", { image: "local/image:1" }));
+    await engine.eventsOpened();
+    engine.announceExit("c0ffee", 2);
+    assert.deepEqual(await engine.scheduler.wait("c0ffee"), { exitCode: 2 });
+    // Removed by someone else: the engine announces it, and the wait asks the engine again.
+    engine.announce("c0ffee", "destroy");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(await engine.scheduler.wait("c0ffee"), { exitCode: 0 });
+  });
+
+  test("an exit announced before anyone waits is not missed", async (t) => {
+    const engine = await fakeEngine(t, { localImage: "local/image:1" });
+    await engine.scheduler.start(specFor("a", { image: "local/image:1" }));
+    await engine.eventsOpened();
+    engine.announceExit("c0ffee", 0);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(await engine.scheduler.wait("c0ffee"), { exitCode: 0 });
+  });
+
+  test("without the event stream, the engine's wait answer ends the wait", async (t) => {
+    const engine = await fakeEngine(t, { localImage: "local/image:1", events: false, waitAnswer: 7 });
+    await engine.scheduler.start(specFor("a", { image: "local/image:1" }));
+    assert.deepEqual(await engine.scheduler.wait("c0ffee"), { exitCode: 7 });
+  });
+
+  test("an abandoned wait rejects as before and leaves nothing waiting", async (t) => {
+    const engine = await fakeEngine(t, { localImage: "local/image:1" });
+    await engine.scheduler.start(specFor("a", { image: "local/image:1" }));
+    const abandon = new AbortController();
+    const exit = engine.scheduler.wait("c0ffee", { signal: abandon.signal });
+    await waitUntil(() => engine.heldWaits.open === 1);
+    abandon.abort();
+    await assert.rejects(exit, SchedulerError);
+    await waitUntil(() => engine.heldWaits.open === 0);
+  });
+});
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let tries = 0; !condition(); tries++) {
+    if (tries > 400) throw new Error("timed out waiting for the fake engine");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
 
 function timestampedFrame(stream: 1 | 2, timestamp: string, text: string): Buffer {
   const payload = Buffer.from(`${timestamp} ${text}`);

@@ -21,7 +21,8 @@ import {
   EngineError,
 } from "./engine-client.ts";
 import { guard, toSchedulerError } from "./engine-errors.ts";
-import { ensureImage } from "./image-policy.ts";
+import { ExitEvents } from "./exit-events.ts";
+import { createPulling } from "./image-policy.ts";
 import { liveOutput } from "./live-output.ts";
 import { demuxLogStream } from "./log-demux.ts";
 import { LogPosition } from "./log-position.ts";
@@ -47,17 +48,17 @@ export interface DockerSchedulerOptions {
 
 export class DockerScheduler implements Scheduler {
   readonly #client: EngineClient;
+  readonly #exits: ExitEvents;
   readonly #networkMode: string;
   #onPull: ((seconds: number, pulled: boolean) => void) | undefined;
 
   constructor(options: DockerSchedulerOptions) {
     this.#client = options.client ?? new EngineClient();
+    this.#exits = new ExitEvents(this.#client);
     this.#networkMode = options.networkMode;
   }
 
   async start(spec: ContainerSpec): Promise<StartedContainer> {
-    await ensureImage(this.#client, spec, this.#onPull);
-    spec.signal?.throwIfAborted();
     const created = await this.#create(spec);
     let attached: Duplex | undefined;
     try {
@@ -67,6 +68,8 @@ export class DockerScheduler implements Scheduler {
           this.#client.attachContainer(created.Id),
         );
       }
+      // Before the start, so that even an exit within the start is heard (see exit-events.ts).
+      this.#exits.listen();
       // A cancel that came while the container was being created: it is removed below, never started.
       spec.signal?.throwIfAborted();
       await guard(`could not start container "${spec.name}"`, () => this.#client.startContainer(created.Id));
@@ -110,11 +113,24 @@ export class DockerScheduler implements Scheduler {
     return `127.0.0.1:${binding.HostPort}`;
   }
 
+  /**
+   * The engine's wait answer or its announcement of the exit, whichever comes first: on Docker the announcement
+   * comes before the cleanup that holds the wait answer back (see exit-events.ts). Either way the other is dropped.
+   */
   async wait(id: string, options: { signal?: AbortSignal } = {}): Promise<ExitResult> {
-    const result = await guard(`could not wait for container ${id}`, () =>
-      this.#client.waitContainer(id, options),
-    );
-    return { exitCode: result.StatusCode };
+    const answered = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, answered.signal]) : answered.signal;
+    try {
+      const exitCode = await Promise.race([
+        guard(`could not wait for container ${id}`, () => this.#client.waitContainer(id, { signal })).then(
+          (result) => result.StatusCode,
+        ),
+        this.#exits.exitOf(id, signal),
+      ]);
+      return { exitCode };
+    } finally {
+      answered.abort();
+    }
   }
 
   logs(id: string, options: LogOptions): AsyncGenerator<LogChunk> {
@@ -140,6 +156,7 @@ export class DockerScheduler implements Scheduler {
     await guard(`could not remove container ${id}`, () =>
       this.#client.removeContainer(id, { force: true, volumes: true }),
     );
+    this.#exits.forget(id);
   }
 
   async exec(id: string, options: ExecOptions): Promise<ExecSession> {
@@ -193,7 +210,9 @@ export class DockerScheduler implements Scheduler {
       id: container.Id,
       name: (container.Names[0] ?? "").replace(/^\//, ""),
       labels: container.Labels ?? {},
-      state: container.State,
+      // The engine lists an exited container as running until it has cleaned up after it (see exit-events.ts).
+      state:
+        container.State === "running" && this.#exits.hasExited(container.Id) ? "exited" : container.State,
     }));
   }
 
@@ -221,20 +240,29 @@ export class DockerScheduler implements Scheduler {
     return timestampedFrames(open, { missingOk, signal });
   }
 
+  /** Creates the container, pulling its image first when the pull policy asks for it (see createPulling). */
   async #create(spec: ContainerSpec): Promise<ContainerCreateResult> {
     const { HostConfig, ...ports } = this.#networking(spec.servicePort);
+    const body: ContainerCreateBody = {
+      Image: spec.image,
+      Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+      // Last, so a task's labels can never make a container look unmanaged.
+      Labels: managed(spec.labels),
+      ...(spec.entrypoint == null ? {} : { Entrypoint: spec.entrypoint }),
+      ...(spec.command == null ? {} : { Cmd: spec.command }),
+      ...ports,
+      HostConfig: { ...HostConfig, ...this.#limits(spec.resources), ...(spec.init ? { Init: true } : {}) },
+    };
     try {
-      return await this.#client.createContainer(spec.name, {
-        Image: spec.image,
-        Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
-        // Last, so a task's labels can never make a container look unmanaged.
-        Labels: managed(spec.labels),
-        ...(spec.entrypoint == null ? {} : { Entrypoint: spec.entrypoint }),
-        ...(spec.command == null ? {} : { Cmd: spec.command }),
-        ...ports,
-        HostConfig: { ...HostConfig, ...this.#limits(spec.resources), ...(spec.init ? { Init: true } : {}) },
-      });
+      return await createPulling(
+        this.#client,
+        spec,
+        () => this.#client.createContainer(spec.name, body),
+        this.#onPull,
+      );
     } catch (error) {
+      // A cancel during the pull ends the start with the cancel's own reason, as it came.
+      if (spec.signal?.aborted && error === spec.signal.reason) throw error;
       if (error instanceof EngineError && error.status === 409) {
         throw new SchedulerError(`a container named "${spec.name}" already exists: ${error.engineMessage}`, {
           cause: error,
