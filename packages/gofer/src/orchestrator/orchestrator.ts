@@ -441,21 +441,26 @@ export class Orchestrator {
           ]),
         );
         for (const run of admitRuns(pending, { global, byPipeline, byGroup }, limits)) {
-          if (!(await markRunRunning(db, run, Date.now()))) continue;
-          await bus.publish("started_run", runKeyOf(run));
-          // v0 creates a run's task executions as it starts; here they exist from the run's acceptance (so a
-          // queued run shows its tasks), and their creation is announced when they become the run's work.
-          for (const execution of await listTaskExecutions(
-            db,
-            run.namespace_id,
-            run.pipeline_id,
-            run.run_id,
-          )) {
-            await bus.publish("created_task_execution", {
-              ...runKeyOf(run),
-              task_execution_id: execution.task_id,
-            });
-          }
+          // One commit for the run's start and its tasks' announcements, however many tasks it has.
+          const started = await bus.transaction(async (tx, publish) => {
+            if (!(await markRunRunning(tx, run, Date.now()))) return false;
+            await publish("started_run", runKeyOf(run));
+            // v0 creates a run's task executions as it starts; here they exist from the run's acceptance (so a
+            // queued run shows its tasks), and their creation is announced when they become the run's work.
+            for (const execution of await listTaskExecutions(
+              tx,
+              run.namespace_id,
+              run.pipeline_id,
+              run.run_id,
+            )) {
+              await publish("created_task_execution", {
+                ...runKeyOf(run),
+                task_execution_id: execution.task_id,
+              });
+            }
+            return true;
+          });
+          if (!started) continue;
           void this.#advance(run);
         }
       })
