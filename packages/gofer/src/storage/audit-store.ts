@@ -78,14 +78,18 @@ export async function listAuditRecords(db: GoferDb, filter: AuditFilter): Promis
   return rows.map((row) => ({ ...row, outcome: row.outcome as AuditRecord["outcome"] }));
 }
 
-/** Deletes up to `limit` of the oldest rows written before `cutoff`; returns how many went. */
+/**
+ * Deletes up to `limit` of the oldest rows written before `cutoff`; returns how many went. Oldest by `time`,
+ * the order of `audit_by_time`: ordered by id, SQLite walked the whole trail looking for old rows when there
+ * were none.
+ */
 export async function deleteAuditRecordsBefore(db: GoferDb, cutoff: number, limit: number): Promise<number> {
   const result = await db
     .deleteFrom("audit")
     .where(
       "id",
       "in",
-      db.selectFrom("audit").select("id").where("time", "<", cutoff).orderBy("id").limit(limit),
+      db.selectFrom("audit").select("id").where("time", "<", cutoff).orderBy("time").limit(limit),
     )
     .executeTakeFirst();
   return Number(result.numDeletedRows);

@@ -37,7 +37,8 @@ export async function deleteEvent(db: GoferDb, id: number): Promise<boolean> {
 
 /**
  * Deletes up to `limit` of the oldest events emitted before `cutoff`; returns how many went. Bounded so a large
- * backlog is deleted in short statements that let other queries in between.
+ * backlog is deleted in short statements that let other queries in between. Oldest by `emitted`, the order of
+ * `events_by_emitted`: ordered by id, SQLite walked the whole log looking for old events when there were none.
  */
 export async function deleteEventsEmittedBefore(db: GoferDb, cutoff: number, limit: number): Promise<number> {
   const result = await db
@@ -45,7 +46,7 @@ export async function deleteEventsEmittedBefore(db: GoferDb, cutoff: number, lim
     .where(
       "id",
       "in",
-      db.selectFrom("events").select("id").where("emitted", "<", cutoff).orderBy("id").limit(limit),
+      db.selectFrom("events").select("id").where("emitted", "<", cutoff).orderBy("emitted").limit(limit),
     )
     .executeTakeFirst();
   return Number(result.numDeletedRows);

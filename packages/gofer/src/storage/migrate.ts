@@ -17,6 +17,7 @@ import * as replicas from "./migrations/009-replicas.ts";
 import * as audit from "./migrations/010-audit.ts";
 import * as notifications from "./migrations/011-notifications.ts";
 import * as runProgress from "./migrations/012-run-progress.ts";
+import * as apiIndexes from "./migrations/013-api-indexes.ts";
 import type { Database } from "./schema.ts";
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: DialectName): Promise<void> };
@@ -35,6 +36,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   "010-audit": audit,
   "011-notifications": notifications,
   "012-run-progress": runProgress,
+  "013-api-indexes": apiIndexes,
 };
 
 /**

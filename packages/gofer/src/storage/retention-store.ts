@@ -143,6 +143,11 @@ async function deleteCompleteRuns(
 /**
  * Runs older than the newest `taskLogs` runs lose their logs once they and every task execution in them are
  * complete: a task still writing keeps its file until a later pass.
+ *
+ * The candidates come from the task executions whose logs are still kept (`task_executions_by_logs_expired`),
+ * not from a walk over the pipeline's runs: the pass after each completed run then reads the few runs that
+ * just aged out, however many are stored. (Walking the runs with an EXISTS each, SQLite read every older run's
+ * task executions once per run: quadratic in the runs stored, an hour and more at 100,000.)
  */
 async function expireTaskLogs(
   db: GoferDb,
@@ -160,26 +165,34 @@ async function expireTaskLogs(
     .executeTakeFirst();
   if (!oldestKept) return { runIds: [], logs: [] };
   const runs = await db
-    .selectFrom("runs")
-    .select("run_id")
-    .where("namespace_id", "=", pipeline.namespace_id)
-    .where("pipeline_id", "=", pipeline.pipeline_id)
-    .where("run_id", "<", oldestKept.run_id)
-    .where("state", "=", "complete")
-    .where((eb) => {
-      const executions = () =>
-        eb
-          .selectFrom("task_executions")
-          .select("task_executions.task_id")
-          .whereRef("task_executions.namespace_id", "=", "runs.namespace_id")
-          .whereRef("task_executions.pipeline_id", "=", "runs.pipeline_id")
-          .whereRef("task_executions.run_id", "=", "runs.run_id");
-      return eb.and([
-        eb.exists(executions().where("task_executions.logs_expired", "=", 0)),
-        eb.not(eb.exists(executions().where("task_executions.state", "!=", "complete"))),
-      ]);
-    })
-    .orderBy("run_id")
+    .selectFrom("task_executions as kept")
+    .innerJoin("runs", (join) =>
+      join
+        .onRef("runs.namespace_id", "=", "kept.namespace_id")
+        .onRef("runs.pipeline_id", "=", "kept.pipeline_id")
+        .onRef("runs.run_id", "=", "kept.run_id"),
+    )
+    .select("kept.run_id")
+    .distinct()
+    .where("kept.namespace_id", "=", pipeline.namespace_id)
+    .where("kept.pipeline_id", "=", pipeline.pipeline_id)
+    .where("kept.logs_expired", "=", 0)
+    .where("kept.run_id", "<", oldestKept.run_id)
+    .where("runs.state", "=", "complete")
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom("task_executions as unfinished")
+            .select("unfinished.task_id")
+            .whereRef("unfinished.namespace_id", "=", "kept.namespace_id")
+            .whereRef("unfinished.pipeline_id", "=", "kept.pipeline_id")
+            .whereRef("unfinished.run_id", "=", "kept.run_id")
+            .where("unfinished.state", "!=", "complete"),
+        ),
+      ),
+    )
+    .orderBy("kept.run_id")
     .limit(retention.batch)
     .execute();
   const runIds = runs.map((run) => run.run_id);
@@ -218,14 +231,19 @@ async function deleteUnneededVersions(db: GoferDb, pipeline: PipelineKey, keep: 
     .where("pipeline_id", "=", pipeline.pipeline_id)
     .where("version", "<", oldestKept.version)
     .where("state", "!=", "live")
-    .where(
-      "version",
-      "not in",
-      db
-        .selectFrom("runs")
-        .select("pipeline_config_version")
-        .where("namespace_id", "=", pipeline.namespace_id)
-        .where("pipeline_id", "=", pipeline.pipeline_id),
+    // One probe of `runs_by_config_version` per candidate version; `version not in (every run's
+    // version)` read all of the pipeline's runs after each completed run.
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom("runs")
+            .select("runs.run_id")
+            .whereRef("runs.namespace_id", "=", "pipeline_configs.namespace_id")
+            .whereRef("runs.pipeline_id", "=", "pipeline_configs.pipeline_id")
+            .whereRef("runs.pipeline_config_version", "=", "pipeline_configs.version"),
+        ),
+      ),
     )
     .returning("version")
     .execute();
