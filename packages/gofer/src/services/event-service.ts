@@ -1,4 +1,5 @@
 /** The event log: reading and deleting stored events, and streams of history followed by live events. */
+import { setImmediate } from "node:timers/promises";
 import { GoferError, notFound } from "../domain/errors.ts";
 import type { GoferEvent } from "../domain/models.ts";
 import type { EventBus } from "../events/event-bus.ts";
@@ -80,6 +81,9 @@ export class EventService {
           }
           if (page.length < HISTORY_PAGE) break;
           cursor = Number(page[page.length - 1]?.id);
+          // SQLite answers within the same turn of the event loop, so without a turn given up per page a long
+          // history held the whole server (and never saw its client leave) until every page was sent.
+          await setImmediate();
           if (signal.aborted) return "aborted";
         }
         if (reverse) return "ended";

@@ -3,6 +3,7 @@ import type { PipelineConfig, Task } from "../domain/models.ts";
 import type { ConfigState } from "../domain/states.ts";
 import type { GoferDb } from "./database.ts";
 import { parseJson, parseNullableJson, toJson } from "./json-columns.ts";
+import { UNFINISHED_RUN_STATES } from "./runs-store.ts";
 import type { PipelineConfigsTable } from "./schema.ts";
 
 type ConfigRow = PipelineConfigsTable;
@@ -169,7 +170,7 @@ export async function configHasUnfinishedRuns(
     .where("namespace_id", "=", namespaceId)
     .where("pipeline_id", "=", pipelineId)
     .where("pipeline_config_version", "=", version)
-    .where("state", "!=", "complete")
+    .where("state", "in", UNFINISHED_RUN_STATES)
     .limit(1)
     .executeTakeFirst();
   return row !== undefined;

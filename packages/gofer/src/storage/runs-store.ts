@@ -208,12 +208,18 @@ export async function requeueRun(db: GoferDb, key: RunKey): Promise<boolean> {
 export const markRunCancelRequested = (db: GoferDb, key: RunKey): Promise<boolean> =>
   updateRun(db, key, { cancel_requested: 1 }, { cancel_requested: 0 });
 
+/**
+ * Every state but `complete`, spelled out: `state IN (…)` is a few probes of an index that leads with the state
+ * (`runs_by_state`, `runs_pending_*`), where `state != 'complete'` reads every stored run.
+ */
+export const UNFINISHED_RUN_STATES: RunState[] = ["unknown", "pending", "running"];
+
 /** Runs not yet complete, in arrival order: what the queue and recovery work from. */
 export async function listUnfinishedRuns(db: GoferDb): Promise<StoredRun[]> {
   const rows = await db
     .selectFrom("runs")
     .selectAll()
-    .where("state", "!=", "complete")
+    .where("state", "in", UNFINISHED_RUN_STATES)
     .orderBy("seq")
     .execute();
   return rows.map(toRun);
@@ -395,7 +401,7 @@ export async function listCancellableRunsOfGroup(
     .selectAll()
     .where("namespace_id", "=", namespaceId)
     .where("concurrency_group", "=", group)
-    .where("state", "!=", "complete")
+    .where("state", "in", UNFINISHED_RUN_STATES)
     .where("cancel_requested", "=", 0)
     .orderBy("seq")
     .execute();
@@ -438,7 +444,7 @@ export async function countUnfinishedRuns(
     .selectFrom("runs")
     .select((eb) => eb.fn.countAll<number>().as("unfinished"))
     .where("namespace_id", "=", namespaceId)
-    .where("state", "!=", "complete");
+    .where("state", "in", UNFINISHED_RUN_STATES);
   if (pipelineId !== undefined) query = query.where("pipeline_id", "=", pipelineId);
   const row = await query.executeTakeFirstOrThrow();
   return Number(row.unfinished);
