@@ -9,14 +9,9 @@
  *
  * `npm run bench -- capacity`; BENCH_SIZES=10,100 and BENCH_ROUNDS=1 for a quick look (the test command does that).
  */
-import { WebSocket } from "ws";
-import {
-  deployPipeline,
-  pipelineConfig,
-  shTask,
-  startRun,
-} from "../packages/gofer/test/support/pipelines.ts";
-import { startTestServer, type TestServer } from "../packages/gofer/test/support/test-server.ts";
+import { deployPipeline, pipelineConfig, shTask } from "../packages/gofer/test/support/pipelines.ts";
+import { startTestServer } from "../packages/gofer/test/support/test-server.ts";
+import { median, timedRun, watchEvents } from "./support/gofer-runs.ts";
 import { InstantScheduler } from "./support/instant-scheduler.ts";
 
 const SIZES = (process.env.BENCH_SIZES ?? "10,100,1000").split(",").map(Number);
@@ -31,52 +26,11 @@ const dag = (id: string, tasks: number) =>
     ),
   );
 
-/** Resolves when the run's completed_run event arrives. */
-function completions(server: TestServer): {
-  ready: Promise<void>;
-  done(pipeline: string, runId: number): Promise<void>;
-  close(): void;
-} {
-  const socket = new WebSocket(`${server.url.replace("http", "ws")}/api/events`, {
-    headers: { "gofer-api-version": "v0", authorization: `Bearer ${server.token}` },
-  });
-  const waiting = new Map<string, () => void>();
-  const seen = new Set<string>();
-  socket.on("message", (data) => {
-    const completed = JSON.parse(String(data)).kind.completed_run;
-    if (!completed) return;
-    const key = `${completed.pipeline_id}/${completed.run_id}`;
-    seen.add(key);
-    waiting.get(key)?.();
-  });
-  return {
-    ready: new Promise((resolve) => socket.once("open", () => resolve())),
-    done: (pipeline, runId) =>
-      new Promise((resolve) => {
-        const key = `${pipeline}/${runId}`;
-        if (seen.has(key)) resolve();
-        else waiting.set(key, resolve);
-      }),
-    close: () => socket.close(),
-  };
-}
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
-
 const instant = new InstantScheduler();
 const server = await startTestServer({}, { wrapScheduler: () => instant });
-const watch = completions(server);
+const watch = watchEvents(server);
 try {
-  await watch.ready;
-  const timed = async (pipeline: string) => {
-    const began = performance.now();
-    const runId = await startRun(server, pipeline);
-    await watch.done(pipeline, runId);
-    return performance.now() - began;
-  };
+  const timed = async (pipeline: string) => (await timedRun(server, watch, pipeline)).ms;
 
   // Per-task cost as the DAG grows.
   const perTask = new Map<number, number>();

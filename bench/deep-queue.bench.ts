@@ -20,6 +20,7 @@ import {
   startRun,
 } from "../packages/gofer/test/support/pipelines.ts";
 import { startTestServer } from "../packages/gofer/test/support/test-server.ts";
+import { median } from "./support/gofer-runs.ts";
 import { InstantScheduler } from "./support/instant-scheduler.ts";
 
 const QUEUED = Number(process.env.BENCH_QUEUED ?? 10_000);
@@ -27,10 +28,6 @@ const PARALLELISM = Number(process.env.BENCH_PARALLELISM ?? 5);
 /** Runs posted at once while filling the queue. */
 const POSTING = 8;
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const memory = () => {
   const { rss, heapUsed } = process.memoryUsage();

@@ -33,10 +33,10 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, createReadStream, openSync, readFileSync } from "node:fs";
+import { closeSync, createReadStream, openSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, realpath, rm, stat } from "node:fs/promises";
 import { get as httpGet } from "node:http";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -64,34 +64,74 @@ function setting(name: string, fallback: number): number {
 const BYTES = Math.round(setting("BENCH_LOG_MB", 200) * MiB);
 const ROUNDS = Math.round(setting("BENCH_ROUNDS", 3));
 const CONCURRENT_BYTES = Math.round(setting("BENCH_CONCURRENT_MB", 50) * MiB);
-const DEADLINE_MS = setting("BENCH_DEADLINE_S", 900) * 1000;
+const BIG_BYTES = Math.round(setting("BENCH_BIG_LOG_MB", 1024) * MiB);
+const BIG_LINE_BYTES = Math.round(setting("BENCH_BIG_LINE_BYTES", 1024));
+const FOLLOWERS = Math.round(setting("BENCH_FOLLOWERS", 100));
+const DEADLINE_MS = setting("BENCH_DEADLINE_S", 1800) * 1000;
 const CONCURRENT_TASKS = 20;
 /**
  * Large enough that the server's heap and allocator reach their working size before RSS is first read: what
  * is measured is whether memory grows with the volume of output, not the first run's one-time growth.
  */
 const WARM_UP_BYTES = Math.min(64 * MiB, BYTES);
+/** The stored-throughput target of the big run, in MB/s (10^6 bytes a second). */
+const BIG_TARGET_MB_S = 100;
 
 const LINE = "gofer log throughput line 0123456789 abcdefghijklmnopqrstuvwxyz";
 const throughputScript = (bytes: number) => `yes '${LINE}' | head -c ${bytes}`;
 
 /**
- * Lines `<k, zero-padded> <task id> <letters>`, 100 bytes with their "\n", so that a line out of place or from
- * another task is told apart. busybox `seq | sed` writes 50 MiB of them in about 0.4 s on 2 cores: the
- * generator stays far below what is measured.
+ * Fixed-length lines `<k, zero-padded> <tag> <letters>`, `lineBytes` bytes with their "\n", numbered from 1, so
+ * that a line missing, doubled, out of place or from another task is told apart, and a checker holds at most
+ * one line. busybox `seq -w | sed` writes them: 50 MiB of 100-byte lines in about 0.4 s on 2 cores, and the
+ * longer the lines the faster, so the generator stays below what is measured.
  */
-const NUMBERED_LINE_BYTES = 100;
-const NUMBERED_LINES = Math.floor(CONCURRENT_BYTES / NUMBERED_LINE_BYTES);
-const NUMBER_WIDTH = String(NUMBERED_LINES).length;
-const concurrentTaskId = (index: number) => `t${String(index).padStart(2, "0")}`;
-const padding = (taskId: string) =>
-  "abcdefghijklmnopqrstuvwxyz".repeat(4).slice(0, NUMBERED_LINE_BYTES - NUMBER_WIDTH - taskId.length - 3);
-const numberedScript = (taskId: string) =>
-  `seq -w 1 ${NUMBERED_LINES} | sed 's/$/ ${taskId} ${padding(taskId)}/'`;
-const numberedLine = (k: number, taskId: string) =>
-  `${String(k).padStart(NUMBER_WIDTH, "0")} ${taskId} ${padding(taskId)}`;
+class NumberedLines {
+  readonly count: number;
+  readonly lineBytes: number;
+  readonly width: number;
+  /** What follows the number on every line, "\n" excluded. */
+  readonly suffix: string;
 
-const PIPELINES = { warmUp: "logs-warm-up", throughput: "logs-throughput", concurrent: "logs-concurrent" };
+  constructor(bytes: number, lineBytes: number, tag: string) {
+    this.count = Math.floor(bytes / lineBytes);
+    this.lineBytes = lineBytes;
+    this.width = String(this.count).length;
+    const room = lineBytes - this.width - tag.length - 3;
+    if (this.count < 1 || room < 1) {
+      process.stderr.write(
+        `${bytes} bytes of ${lineBytes}-byte numbered lines tagged "${tag}" cannot be made\n`,
+      );
+      process.exit(2);
+    }
+    this.suffix = ` ${tag} ${"abcdefghijklmnopqrstuvwxyz".repeat(Math.ceil(room / 26)).slice(0, room)}`;
+  }
+
+  get bytes(): number {
+    return this.count * this.lineBytes;
+  }
+
+  script(): string {
+    return `seq -w 1 ${this.count} | sed 's/$/${this.suffix}/'`;
+  }
+
+  line(k: number): string {
+    return `${String(k).padStart(this.width, "0")}${this.suffix}`;
+  }
+}
+
+const concurrentTaskId = (index: number) => `t${String(index).padStart(2, "0")}`;
+const concurrentLines = (taskId: string) => new NumberedLines(CONCURRENT_BYTES, 100, taskId);
+/** What each concurrent task writes: the same for every task, as their ids are as long. */
+const CONCURRENT_LINE_BYTES = concurrentLines(concurrentTaskId(0)).bytes;
+const BIG_LINES = new NumberedLines(BIG_BYTES, BIG_LINE_BYTES, "big");
+
+const PIPELINES = {
+  warmUp: "logs-warm-up",
+  throughput: "logs-throughput",
+  concurrent: "logs-concurrent",
+  big: "logs-big",
+};
 
 class BenchFailure extends Error {
   override name = "BenchFailure";
@@ -215,6 +255,87 @@ class FrameCounter {
   }
 }
 
+/**
+ * Checks a stream of {@link NumberedLines} as it arrives, holding at most one line whatever the stream's size:
+ * every line must be the next one, whole and byte for byte, and nothing may follow the last. The expected line
+ * is one buffer whose number is counted up in place, so a line costs one comparison and no allocation.
+ */
+class LineSequenceCheck {
+  readonly #lines: NumberedLines;
+  /** The line expected next, "\n" included. */
+  readonly #expected: Buffer;
+  /** A line cut by the end of a chunk, completed by the next. */
+  readonly #partial: Buffer;
+  #partialBytes = 0;
+  #next = 1;
+  #problem: string | undefined;
+
+  constructor(lines: NumberedLines) {
+    this.#lines = lines;
+    this.#expected = Buffer.from(`${lines.line(1)}\n`, "latin1");
+    this.#partial = Buffer.allocUnsafe(lines.lineBytes);
+  }
+
+  /** Lines ending in "\n", cut anywhere. */
+  push(chunk: Buffer): void {
+    const size = this.#lines.lineBytes;
+    let at = 0;
+    if (this.#partialBytes > 0) {
+      at = chunk.copy(this.#partial, this.#partialBytes, 0, size - this.#partialBytes);
+      this.#partialBytes += at;
+      if (this.#partialBytes < size) return;
+      this.#partialBytes = 0;
+      this.#check(this.#partial, 0, size, size);
+    }
+    for (; at + size <= chunk.length; at += size) this.#check(chunk, at, at + size, size);
+    this.#partialBytes = chunk.copy(this.#partial, 0, at);
+  }
+
+  /** One line without its "\n": a WebSocket frame. */
+  pushLine(line: Buffer): void {
+    this.#check(line, 0, line.length, this.#lines.lineBytes - 1);
+  }
+
+  /** Once the stream has ended: the first thing wrong with it, or undefined when every line came once, in order. */
+  end(): string | undefined {
+    if (this.#problem) return this.#problem;
+    if (this.#partialBytes > 0)
+      return `ends with a partial line ${show(this.#partial.subarray(0, this.#partialBytes))}`;
+    const received = this.#next - 1;
+    if (received !== this.#lines.count) return `holds ${received} lines, expected ${this.#lines.count}`;
+    return undefined;
+  }
+
+  #check(source: Buffer, start: number, end: number, expectedEnd: number): void {
+    if (this.#problem) return;
+    const { count, width } = this.#lines;
+    if (this.#next > count) {
+      this.#problem = `an extra line after line ${count}: ${show(source.subarray(start, end))}`;
+      return;
+    }
+    if (source.compare(this.#expected, 0, expectedEnd, start, end) !== 0) {
+      this.#problem =
+        `line ${this.#next} is ${show(source.subarray(start, end))}, ` +
+        `expected ${show(this.#expected.subarray(0, expectedEnd))}`;
+      return;
+    }
+    this.#next += 1;
+    const digits = this.#expected;
+    let at = width - 1;
+    while (at > 0 && digits[at] === 0x39) {
+      digits[at] = 0x30;
+      at -= 1;
+    }
+    digits[at] = (digits[at] ?? 0) + 1;
+  }
+}
+
+/** The start of a line, for a message. */
+const show = (line: Buffer) => {
+  const text = line.toString("latin1");
+  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+};
+
 function readInstanceId(dataDir: string): string {
   const db = new DatabaseSync(join(dataDir, "gofer.db"), { readOnly: true });
   try {
@@ -259,6 +380,7 @@ async function startServer(): Promise<{ client: GoferClient; completions: RunCom
       // A fixed key keeps the "generated key" warning out of the server log shown on failure.
       GOFER_WEB_SECRET_STORE__SQLITE__ENCRYPTION_KEY: randomBytes(16).toString("hex"),
       GOFER_WEB_EXTERNAL_EVENTS__BIND_ADDRESS: "127.0.0.1:0",
+      ...(process.env.BENCH_SERVER_NODE_OPTIONS && { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS }),
     },
   });
   made.server = server;
@@ -338,10 +460,13 @@ async function goferThroughput(
   return { ms, extra: size - bytes, runId, completedAt };
 }
 
-/** What one live follower of a task's log has received so far, and when its stream ended. */
+/** One live follower of a task's log: what it has received so far, and when its stream ended. */
 interface Received {
+  kind: "WebSocket" | "HTTP";
   bytes: number;
   endedAt?: number;
+  /** Checks the lines as they arrive, when the log is numbered lines. */
+  check?: LineSequenceCheck;
 }
 
 /** An attach the server answered with something other than a stream. */
@@ -358,7 +483,10 @@ interface Refused {
 const ATTACH_RETRY_MS = 5_000;
 const ATTACH_PAUSE_MS = 20;
 let refusedAttaches = 0;
-/** Both followers end with the task; any longer after `completed_run` is a follower left hanging, not a lag. */
+/**
+ * Followers end with the task, once they have read the log to its end. A follower still open that receives
+ * nothing for this long after `completed_run` is left hanging, not slow.
+ */
 const FOLLOWER_GRACE_MS = 30_000;
 
 const apiHeaders = (token: string) => ({ "gofer-api-version": "v0", authorization: `Bearer ${token}` });
@@ -389,6 +517,7 @@ function followOverWebSocket(url: string, token: string, received: Received): Pr
     socket.on("message", (data, isBinary) => {
       if (isBinary) failure = "a binary frame arrived; ";
       received.bytes += (data as Buffer).length + 1;
+      received.check?.pushLine(data as Buffer);
     });
     // An "error" is always followed by "close", which settles the promise.
     socket.on("error", (error) => {
@@ -423,6 +552,7 @@ function followOverHttp(url: string, token: string, received: Received): Promise
       }
       response.on("data", (chunk: Buffer) => {
         received.bytes += chunk.length;
+        received.check?.push(chunk);
       });
       // A response cut short ends in "error", never "end".
       response.on("end", () => {
@@ -457,9 +587,21 @@ async function attachWithRetries(
   }
 }
 
+/** A followed run: the run as `goferThroughput` reports it, and each follower once every one has ended. */
+interface FollowedRun {
+  ms: number;
+  extra: number;
+  runId: number;
+  completedAt: number;
+  followers: Received[];
+  /** What was wrong with what each follower received, one description each; empty when each got the whole log. */
+  problems: string[];
+}
+
 /**
- * One run of the one-task pipeline with both followers attached to its task's log once POST run has returned.
- * The run is timed as in `goferThroughput`; the followers only load the server while it captures.
+ * One run of the one-task pipeline with `count` live followers of its task's log attached once POST run has
+ * returned, alternately over a WebSocket and over HTTP; with `lines`, each follower checks every line as it
+ * arrives. The run is timed as in `goferThroughput`; the followers only load the server while it captures.
  */
 async function goferFollowedThroughput(
   api: Api,
@@ -467,58 +609,106 @@ async function goferFollowedThroughput(
   completions: RunCompletions,
   pipelineId: string,
   bytes: number,
-): Promise<{ ms: number; extra: number; lag: { webSocket: number; http: number } }> {
-  const webSocket: Received = { bytes: 0 };
-  const http: Received = { bytes: 0 };
+  count: number,
+  lines?: NumberedLines,
+): Promise<FollowedRun> {
+  const followers = Array.from(
+    { length: count },
+    (_, index): Received => ({
+      kind: index % 2 === 0 ? "WebSocket" : "HTTP",
+      bytes: 0,
+      ...(lines && { check: new LineSequenceCheck(lines) }),
+    }),
+  );
   let followed: Promise<unknown> = Promise.resolve();
   const run = await goferThroughput(client, completions, pipelineId, bytes, (runId) => {
     const url = `${api.url}/api/namespaces/${NS}/pipelines/${pipelineId}/runs/${runId}/tasks/write/logs`;
-    followed = Promise.all([
-      attachWithRetries(
-        "the WebSocket follower",
-        () => followOverWebSocket(url.replace(/^http/, "ws"), api.token, webSocket),
-        webSocket,
+    followed = Promise.all(
+      followers.map((received, index) =>
+        received.kind === "WebSocket"
+          ? attachWithRetries(
+              `WebSocket follower ${index + 1}`,
+              () => followOverWebSocket(url.replace(/^http/, "ws"), api.token, received),
+              received,
+            )
+          : attachWithRetries(
+              `HTTP follower ${index + 1}`,
+              () => followOverHttp(`${url}?follow=true`, api.token, received),
+              received,
+            ),
       ),
-      attachWithRetries(
-        "the HTTP follower",
-        () => followOverHttp(`${url}?follow=true`, api.token, http),
-        http,
-      ),
-    ]);
+    );
     // Awaited once the run is complete; a follower failing sooner must not count as an unhandled rejection.
     followed.catch(() => undefined);
   });
   const stored = bytes + run.extra;
-  const got = () =>
-    `the WebSocket follower received ${webSocket.bytes} bytes and the HTTP follower ${http.bytes}; ` +
-    `the stored log holds ${stored}`;
-  const hanging = await Promise.race([
-    followed.then(() => false),
-    sleep(FOLLOWER_GRACE_MS, true, { ref: false }),
-  ]);
-  if (hanging)
-    throw new BenchFailure(`run ${run.runId}: ${FOLLOWER_GRACE_MS / 1000} s after completed_run, ${got()}`);
-  if (webSocket.bytes !== stored || http.bytes !== stored)
-    throw new BenchFailure(`run ${run.runId}: ${got()}`);
+  await followersEnded(followed, followers, run.completedAt, stored);
+  const problems: string[] = [];
+  followers.forEach((received, index) => {
+    const what = `${received.kind} follower ${index + 1}`;
+    const problem = received.check?.end();
+    if (problem) problems.push(`${what}: ${problem}`);
+    else if (received.bytes !== stored)
+      problems.push(`${what} received ${received.bytes} bytes; the stored log holds ${stored}`);
+  });
   return {
     ms: run.ms,
     extra: run.extra,
-    lag: {
-      webSocket: (webSocket.endedAt ?? Number.NaN) - run.completedAt,
-      http: (http.endedAt ?? Number.NaN) - run.completedAt,
-    },
+    runId: run.runId,
+    completedAt: run.completedAt,
+    followers,
+    problems,
   };
 }
 
-function runDockerCli(bytes: number): Promise<number> {
+/**
+ * Waits until every follower's stream has ended; fails when one still open has received nothing for
+ * FOLLOWER_GRACE_MS since `completedAt` or its last byte, whichever came later.
+ */
+async function followersEnded(
+  followed: Promise<unknown>,
+  followers: Received[],
+  completedAt: number,
+  stored: number,
+): Promise<void> {
+  const seen = followers.map((received) => ({ bytes: received.bytes, at: completedAt }));
+  for (;;) {
+    if (await Promise.race([followed.then(() => true), sleep(1000, false, { ref: false })])) return;
+    const now = performance.now();
+    for (const [index, received] of followers.entries()) {
+      const last = seen[index] as { bytes: number; at: number };
+      if (received.endedAt !== undefined) continue;
+      if (received.bytes !== last.bytes) {
+        last.bytes = received.bytes;
+        last.at = now;
+      } else if (now - last.at >= FOLLOWER_GRACE_MS)
+        throw new BenchFailure(
+          `${received.kind} follower ${index + 1} received nothing for ${FOLLOWER_GRACE_MS / 1000} s and ` +
+            `is still open, after ${received.bytes} of the stored log's ${stored} bytes`,
+        );
+    }
+  }
+}
+
+/** `docker run` of `script`, its output sent to /dev/null by the CLI. */
+function runDockerCli(script: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const devNull = openSync("/dev/null", "w");
     const start = performance.now();
     const child = spawn(
       "docker",
-      ["run", "--rm", "--network", "host", "--label", `gofer.bench=${BENCH_LABEL}`, IMAGE, "sh", "-c"].concat(
-        throughputScript(bytes),
-      ),
+      [
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "--label",
+        `gofer.bench=${BENCH_LABEL}`,
+        IMAGE,
+        "sh",
+        "-c",
+        script,
+      ],
       { stdio: ["ignore", devNull, "pipe"] },
     );
     closeSync(devNull);
@@ -544,9 +734,9 @@ const LOGS_ENDPOINT_ATTEMPTS = 3;
  * 20.10's json-file reader gives up on a record still being written, logging "got error while decoding json");
  * such a time covers only part of the output, so it is reported and measured again.
  */
-async function readLogsEndpoint(bytes: number): Promise<number> {
+async function readLogsEndpoint(script: string, bytes: number): Promise<number> {
   for (let attempt = 1; ; attempt += 1) {
-    const { ms, output } = await followLogsOnce(bytes);
+    const { ms, output } = await followLogsOnce(script);
     if (output === bytes) return ms;
     const note = `the engine's followed log stream ended after ${output} of ${bytes} bytes`;
     if (output > bytes || attempt === LOGS_ENDPOINT_ATTEMPTS)
@@ -556,11 +746,11 @@ async function readLogsEndpoint(bytes: number): Promise<number> {
   }
 }
 
-async function followLogsOnce(bytes: number): Promise<{ ms: number; output: number }> {
+async function followLogsOnce(script: string): Promise<{ ms: number; output: number }> {
   containers += 1;
   const created = await engine.createContainer(`gofer-bench-${BENCH_LABEL}-${containers}`, {
     Image: IMAGE,
-    Cmd: ["sh", "-c", throughputScript(bytes)],
+    Cmd: ["sh", "-c", script],
     Labels: { "gofer.bench": BENCH_LABEL },
     HostConfig: { NetworkMode: "host" },
   });
@@ -584,28 +774,15 @@ async function followLogsOnce(bytes: number): Promise<{ ms: number; output: numb
   }
 }
 
-/** The first thing wrong with a concurrent task's stored log, read a chunk at a time, or undefined when none is. */
-async function numberedLogProblem(path: string, taskId: string): Promise<string | undefined> {
-  let next = 1;
-  let pending = "";
-  const show = (line: string) => JSON.stringify(line.length > 40 ? `${line.slice(0, 40)}…` : line);
+/** The first thing wrong with a stored log of numbered lines, read a chunk at a time, or undefined when none is. */
+async function storedLogProblem(path: string, lines: NumberedLines): Promise<string | undefined> {
+  const check = new LineSequenceCheck(lines);
   try {
-    for await (const chunk of createReadStream(path, { encoding: "latin1", highWaterMark: MiB })) {
-      const lines = (pending + chunk).split("\n");
-      pending = lines.pop() ?? "";
-      for (const line of lines) {
-        if (next > NUMBERED_LINES) return `an extra line after line ${NUMBERED_LINES}: ${show(line)}`;
-        const expected = numberedLine(next, taskId);
-        if (line !== expected) return `line ${next} is ${show(line)}, expected ${show(expected)}`;
-        next += 1;
-      }
-    }
+    for await (const chunk of createReadStream(path, { highWaterMark: MiB })) check.push(chunk as Buffer);
   } catch (error) {
     return `reading ${path}: ${messageOf(error)}`;
   }
-  if (pending !== "") return `ends with a partial line ${show(pending)}`;
-  if (next - 1 !== NUMBERED_LINES) return `holds ${next - 1} lines, expected ${NUMBERED_LINES}`;
-  return undefined;
+  return check.end();
 }
 
 /** The most task executions that ran at the same moment, from their start and end times. */
@@ -625,14 +802,152 @@ function mostAtOnce(tasks: TaskExecution[]): number {
   return most;
 }
 
+/** The server's memory over a stretch of work, in MiB: RSS before and after, and the highest RSS in between. */
+interface MemorySpan {
+  start: number;
+  end: number;
+  peak: number;
+}
+
+/** CPU seconds (user + system) spent over a stretch of work by the server and by this process. */
+interface CpuSpan {
+  server: number;
+  bench: number;
+}
+
+/** Clock ticks a second in /proc/<pid>/stat: USER_HZ, 100 on every Linux architecture Node runs on. */
+const USER_HZ = 100;
+
+/** The server's CPU seconds so far, from /proc/<pid>/stat (utime and stime, fields 14 and 15). */
+function serverCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The command name (field 2) may hold spaces; the fields after it are counted from its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+}
+
+/**
+ * Runs `work` with the server's peak RSS (the kernel's high-water mark) reset to its RSS at the start, and
+ * counts the CPU time the server and this process (the followers, when there are any) spend meanwhile.
+ */
+async function withServerUsage<T>(
+  work: () => Promise<T>,
+): Promise<{ result: T; memory: MemorySpan; cpu: CpuSpan }> {
+  const pid = made.server?.pid;
+  if (pid === undefined)
+    throw new BenchFailure(`the server ${made.server?.unexpectedExit ?? "is not running"}`);
+  // proc(5): writing 5 to clear_refs resets the process's VmHWM to its current RSS.
+  writeFileSync(`/proc/${pid}/clear_refs`, "5");
+  const start = serverMemory().rss;
+  const serverCpu = serverCpuSeconds(pid);
+  const benchCpu = process.cpuUsage();
+  const result = await work();
+  const { rss: end, peak } = serverMemory();
+  const bench = process.cpuUsage(benchCpu);
+  return {
+    result,
+    memory: { start, end, peak },
+    cpu: { server: serverCpuSeconds(pid) - serverCpu, bench: (bench.user + bench.system) / 1e6 },
+  };
+}
+
+interface BigResult {
+  alone: { ms: number; memory: MemorySpan; cpu: CpuSpan };
+  followed: { run: FollowedRun; memory: MemorySpan; cpu: CpuSpan };
+  dockerRun: number;
+  logsEndpoint: number;
+  /** Anything wrong with a stored log or with what a follower received, one description each. */
+  problems: string[];
+}
+
+/**
+ * The big log: one task writing BIG_LINES as fast as it can, once through `docker run`, once through Gofer
+ * alone, once through Gofer with FOLLOWERS live followers checking every line, and once through the engine's
+ * logs endpoint. Both stored logs are checked line by line.
+ */
+async function measureBig(client: GoferClient, completions: RunCompletions, api: Api): Promise<BigResult> {
+  const { bytes } = BIG_LINES;
+  const problems: string[] = [];
+  const checkStored = async (what: string, runId: number) => {
+    const problem = await storedLogProblem(storedLogPath(PIPELINES.big, runId, "write"), BIG_LINES);
+    if (problem) problems.push(`${what}, stored log: ${problem}`);
+  };
+  say(`big log: ${(bytes / MiB).toFixed(1)} MiB of ${BIG_LINES.count} lines through docker run`);
+  const dockerRun = await runDockerCli(BIG_LINES.script());
+  say(`big log: docker run ${seconds(dockerRun)} s; gofer alone`);
+  const alone = await withServerUsage(() => goferThroughput(client, completions, PIPELINES.big, bytes));
+  await checkStored("gofer alone", alone.result.runId);
+  say(`big log: gofer alone ${seconds(alone.result.ms)} s; gofer with ${FOLLOWERS} followers`);
+  const followed = await withServerUsage(() =>
+    goferFollowedThroughput(api, client, completions, PIPELINES.big, bytes, FOLLOWERS, BIG_LINES),
+  );
+  await checkStored(`gofer + ${FOLLOWERS} followers`, followed.result.runId);
+  problems.push(...followed.result.problems);
+  say(`big log: gofer + followers ${seconds(followed.result.ms)} s; the engine's logs endpoint`);
+  const logsEndpoint = await readLogsEndpoint(BIG_LINES.script(), bytes);
+  return {
+    alone: { ms: alone.result.ms, memory: alone.memory, cpu: alone.cpu },
+    followed: { run: followed.result, memory: followed.memory, cpu: followed.cpu },
+    dockerRun,
+    logsEndpoint,
+    problems,
+  };
+}
+
+function bigReport(big: BigResult): string {
+  const { bytes } = BIG_LINES;
+  const run = big.followed.run;
+  const row = (label: string, ms: number) =>
+    `  ${label.padEnd(28)} ${seconds(ms).padStart(9)} s ${megabytesPerSecond(bytes, ms).padStart(9)} MB/s\n`;
+  const memory = (label: string, span: MemorySpan) =>
+    `${label} ${span.start.toFixed(1)} MiB at the start, ${span.end.toFixed(1)} MiB at the end ` +
+    `(${signed(span.end - span.start)} MiB), peak ${span.peak.toFixed(1)} MiB (${signed(span.peak - span.start)} MiB)`;
+  const storedRate = bytes / 1e6 / (big.alone.ms / 1000);
+  const lags = (kind: Received["kind"]) => {
+    const values = run.followers
+      .filter((received) => received.kind === kind)
+      .map((received) => (received.endedAt ?? Number.NaN) - run.completedAt);
+    return values.length === 0
+      ? `no ${kind} followers`
+      : `${values.length} over ${kind === "HTTP" ? "HTTP follow" : kind}, median ${milliseconds(median(values))}, ` +
+          `last ${milliseconds(Math.max(...values))}`;
+  };
+  const started = run.completedAt - run.ms;
+  const lastEnd = Math.max(...run.followers.map((received) => received.endedAt ?? Number.NaN));
+  return (
+    `\nbig log: ${(bytes / MiB).toFixed(1)} MiB of numbered ${BIG_LINES.lineBytes}-byte lines from one task, ` +
+    `one run of each:\n` +
+    row("gofer end to end (stored)", big.alone.ms) +
+    row(`gofer + ${FOLLOWERS} log followers`, run.ms) +
+    row("docker run > /dev/null", big.dockerRun) +
+    row("engine logs endpoint", big.logsEndpoint) +
+    `  stored ${storedRate.toFixed(1)} MB/s: target ≥ ${BIG_TARGET_MB_S} MB/s ` +
+    `${storedRate >= BIG_TARGET_MB_S ? "met" : "NOT MET"}\n` +
+    `  ratio gofer/docker-run ${(big.alone.ms / big.dockerRun).toFixed(2)}, ` +
+    `gofer/logs-endpoint ${(big.alone.ms / big.logsEndpoint).toFixed(2)}, ` +
+    `MB/s with ${FOLLOWERS} followers ÷ without ${(big.alone.ms / run.ms).toFixed(2)} (target ≥ 0.91)\n` +
+    `  ${memory("server RSS, gofer alone:", big.alone.memory)}\n` +
+    `  ${memory(`server RSS, with ${FOLLOWERS} followers:`, big.followed.memory)}\n` +
+    `  followers' end after completed_run: ${lags("WebSocket")}; ${lags("HTTP")}\n` +
+    `  followers received ${((FOLLOWERS * bytes) / MiB).toFixed(0)} MiB in all, ` +
+    `${megabytesPerSecond(FOLLOWERS * bytes, lastEnd - started)} MB/s from POST run to the last one's end\n` +
+    `  CPU seconds, gofer alone: server ${big.alone.cpu.server.toFixed(1)}; with ${FOLLOWERS} followers until ` +
+    `the last one ended: server ${big.followed.cpu.server.toFixed(1)}, the followers (this process) ` +
+    `${big.followed.cpu.bench.toFixed(1)}, on ${availableParallelism()} core(s)\n` +
+    `big log, stored twice and followed ${FOLLOWERS} times, every line exactly once and in order: ` +
+    `${big.problems.length === 0 ? "PASS" : "FAIL"}\n` +
+    big.problems.map((problem) => `  ${problem}\n`).join("")
+  );
+}
+
 async function measure(): Promise<boolean> {
   if ((await engine.inspectImage(IMAGE)) === null)
     throw new BenchFailure(`the task image ${IMAGE} is missing; build it with: npm run images`);
   const { client, completions, api } = await startServer();
   say(
     `${BYTES / MiB} MiB a run, ${ROUNDS} round(s), then ${CONCURRENT_TASKS} tasks × ` +
-      `${((NUMBERED_LINES * NUMBERED_LINE_BYTES) / MiB).toFixed(1)} MiB; server pid ${made.server?.pid} at ` +
-      `${made.server?.url}, data in ${made.dataDir}`,
+      `${(CONCURRENT_LINE_BYTES / MiB).toFixed(1)} MiB, then ${(BIG_LINES.bytes / MiB).toFixed(1)} MiB with ` +
+      `${FOLLOWERS} followers; server pid ${made.server?.pid} at ${made.server?.url}, data in ${made.dataDir}`,
   );
   await deploy(client, PIPELINES.warmUp, [{ id: "write", script: throughputScript(WARM_UP_BYTES) }]);
   await deploy(client, PIPELINES.throughput, [{ id: "write", script: throughputScript(BYTES) }]);
@@ -641,15 +956,16 @@ async function measure(): Promise<boolean> {
     PIPELINES.concurrent,
     Array.from({ length: CONCURRENT_TASKS }, (_, index) => {
       const id = concurrentTaskId(index);
-      return { id, script: numberedScript(id) };
+      return { id, script: concurrentLines(id).script() };
     }),
   );
+  await deploy(client, PIPELINES.big, [{ id: "write", script: BIG_LINES.script() }]);
 
   // One small pass of each path, so that no variant pays for cold caches or a first connection.
   await goferThroughput(client, completions, PIPELINES.warmUp, WARM_UP_BYTES);
-  await goferFollowedThroughput(api, client, completions, PIPELINES.warmUp, WARM_UP_BYTES);
-  await runDockerCli(WARM_UP_BYTES);
-  await readLogsEndpoint(WARM_UP_BYTES);
+  await goferFollowedThroughput(api, client, completions, PIPELINES.warmUp, WARM_UP_BYTES, 2);
+  await runDockerCli(throughputScript(WARM_UP_BYTES));
+  await readLogsEndpoint(throughputScript(WARM_UP_BYTES), WARM_UP_BYTES);
 
   const times = {
     gofer: [] as number[],
@@ -673,21 +989,24 @@ async function measure(): Promise<boolean> {
       return ms;
     },
     goferFollowed: async (round: number) => {
-      const { ms, extra, lag } = await goferFollowedThroughput(
+      const { ms, extra, completedAt, followers, problems } = await goferFollowedThroughput(
         api,
         client,
         completions,
         PIPELINES.throughput,
         BYTES,
+        2,
       );
+      if (problems.length > 0) throw new BenchFailure(problems.join("; "));
       extras.add(extra);
-      lags.webSocket.push(lag.webSocket);
-      lags.http.push(lag.http);
+      const [webSocket, http] = followers as [Received, Received];
+      lags.webSocket.push((webSocket.endedAt ?? Number.NaN) - completedAt);
+      lags.http.push((http.endedAt ?? Number.NaN) - completedAt);
       if (round === ROUNDS - 1) afterFollowed = serverMemory();
       return ms;
     },
-    dockerRun: () => runDockerCli(BYTES),
-    logsEndpoint: () => readLogsEndpoint(BYTES),
+    dockerRun: () => runDockerCli(throughputScript(BYTES)),
+    logsEndpoint: () => readLogsEndpoint(throughputScript(BYTES), BYTES),
   };
   for (let round = 0; round < ROUNDS; round += 1) {
     const order = (["gofer", "goferFollowed", "dockerRun", "logsEndpoint"] as const).slice();
@@ -708,12 +1027,14 @@ async function measure(): Promise<boolean> {
   const problems: string[] = [];
   for (let index = 0; index < CONCURRENT_TASKS; index += 1) {
     const taskId = concurrentTaskId(index);
-    const problem = await numberedLogProblem(
+    const problem = await storedLogProblem(
       storedLogPath(PIPELINES.concurrent, concurrent.runId, taskId),
-      taskId,
+      concurrentLines(taskId),
     );
     if (problem) problems.push(`${taskId}: ${problem}`);
   }
+
+  const big = await measureBig(client, completions, api);
 
   const row = (label: string, values: number[]) =>
     `  ${label.padEnd(24)} ${seconds(median(values)).padStart(9)} s ${megabytesPerSecond(BYTES, median(values)).padStart(9)} MB/s` +
@@ -724,7 +1045,7 @@ async function measure(): Promise<boolean> {
       : extras.has(0)
         ? `exactly BYTES (${BYTES}) in every round`
         : `BYTES+1 (${BYTES + 1}) in every round: the server completed a last partial line`;
-  const concurrentBytes = CONCURRENT_TASKS * NUMBERED_LINES * NUMBERED_LINE_BYTES;
+  const concurrentBytes = CONCURRENT_TASKS * CONCURRENT_LINE_BYTES;
   process.stdout.write(
     `\n${BYTES / MiB} MiB of task output a run, median of ${ROUNDS} round(s):\n` +
       row("gofer end to end", times.gofer) +
@@ -750,14 +1071,16 @@ async function measure(): Promise<boolean> {
       `${after.rss.toFixed(1)} MiB after the last Gofer run (${signed(after.rss - before.rss)} MiB), ` +
       `${afterFollowed.rss.toFixed(1)} MiB after the last one with followers ` +
       `(${signed(afterFollowed.rss - before.rss)} MiB)\n` +
-      `concurrent: ${CONCURRENT_TASKS} tasks × ${((NUMBERED_LINES * NUMBERED_LINE_BYTES) / MiB).toFixed(1)} MiB ` +
+      `concurrent: ${CONCURRENT_TASKS} tasks × ${(CONCURRENT_LINE_BYTES / MiB).toFixed(1)} MiB ` +
       `in one run (at most ${mostAtOnce(concurrent.tasks)} running at once): ${seconds(concurrent.ms)} s, ` +
       `${megabytesPerSecond(concurrentBytes, concurrent.ms)} MB/s total; server RSS after it ` +
-      `${afterConcurrent.rss.toFixed(1)} MiB, peak over the benchmark ${afterConcurrent.peak.toFixed(1)} MiB\n` +
+      `${afterConcurrent.rss.toFixed(1)} MiB, peak over the benchmark until then ` +
+      `${afterConcurrent.peak.toFixed(1)} MiB\n` +
       `concurrent logs, every line once and in order: ${problems.length === 0 ? "PASS" : "FAIL"}\n`,
   );
   for (const problem of problems) process.stdout.write(`  ${problem}\n`);
-  return problems.length === 0;
+  process.stdout.write(bigReport(big));
+  return problems.length === 0 && big.problems.length === 0;
 }
 
 let cleaning: Promise<string[]> | undefined;
