@@ -307,8 +307,7 @@ interface Recorded {
  * A fake engine on a TCP port: knows one local image (and those it pulled), refuses to create a container from
  * any other as Docker does (404 "No such image"), or with `createNotFound` refuses every create with that 404,
  * streams pull progress (optionally ending in an error) and serves fixed log frames for container `c0ffee`,
- * `followed` to a follow request and `stored` to a plain one. Its event stream sends what `announce` is
- * given (or fails, with `events: false`); a wait for `c0ffee` is answered with `waitAnswer`, or held open.
+ * `followed` to a follow request and `stored` to a plain one.
  */
 async function fakeEngine(
   t: TestContext,
@@ -318,14 +317,10 @@ async function fakeEngine(
     createNotFound?: string;
     followed?: Buffer[];
     stored?: Buffer[];
-    events?: boolean;
-    waitAnswer?: number;
   },
 ) {
   const requests: Recorded[] = [];
   const images = new Set([options.localImage]);
-  const eventStreams = new Set<http.ServerResponse>();
-  const heldWaits = { open: 0, dropped: 0 };
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://fake");
     requests.push({ method: req.method ?? "", url, headers: req.headers });
@@ -378,22 +373,6 @@ async function fakeEngine(
         { Id: "c0ffee", Names: ["/a"], Image: "x", Labels: labels, State: "running", Status: "Up" },
       ]);
     }
-    if (route === "GET /events") {
-      if (options.events === false) return json(500, { message: "no events here" });
-      res.writeHead(200, { "Content-Type": "application/json" }).flushHeaders();
-      eventStreams.add(res);
-      res.on("close", () => eventStreams.delete(res));
-      return;
-    }
-    if (route === "POST /containers/c0ffee/wait") {
-      if (options.waitAnswer !== undefined) return json(200, { StatusCode: options.waitAnswer });
-      heldWaits.open++;
-      res.on("close", () => {
-        heldWaits.open--;
-        heldWaits.dropped++;
-      });
-      return;
-    }
     return json(500, { message: `fake engine does not know ${route}` });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -403,24 +382,10 @@ async function fakeEngine(
     server.closeAllConnections();
     server.close();
   });
-  // The event stream is opened beside the calls a start makes, at no fixed point among them.
-  const routes = () =>
-    requests.map((r) => `${r.method} ${r.url.pathname}`).filter((route) => route !== "GET /events");
-  const eventsOpened = async () => {
-    while (eventStreams.size === 0) await new Promise((resolve) => setTimeout(resolve, 5));
-  };
-  const announce = (id: string, action: string, attributes: Record<string, string> = {}) => {
-    const event = { Type: "container", Action: action, Actor: { ID: id, Attributes: attributes } };
-    for (const stream of eventStreams) stream.write(`${JSON.stringify(event)}\n`);
-  };
-  const announceExit = (id: string, exitCode: number) => announce(id, "die", { exitCode: String(exitCode) });
+  const routes = () => requests.map((r) => `${r.method} ${r.url.pathname}`);
   return {
     requests,
     routes,
-    eventsOpened,
-    announce,
-    announceExit,
-    heldWaits,
     scheduler: new DockerScheduler({ client: fakeClient, networkMode: "host" }),
   };
 }
@@ -509,86 +474,6 @@ describe("pull policy and pull stream against a fake engine", () => {
     ]);
   });
 });
-
-describe("exits announced by the engine, against a fake engine", () => {
-  test("an announced exit ends the wait before the engine answers it, and the wait call is dropped", async (t) => {
-    const engine = await fakeEngine(t, { localImage: "local/image:1" });
-    await engine.scheduler.start(specFor("a", { image: "local/image:1" }));
-    await engine.eventsOpened();
-    const exit = engine.scheduler.wait("c0ffee");
-    await waitUntil(() => engine.heldWaits.open === 1);
-    engine.announceExit("0ther", 9);
-    engine.announceExit("c0ffee", 3);
-    assert.deepEqual(await exit, { exitCode: 3 });
-    await waitUntil(() => engine.heldWaits.open === 0);
-    assert.equal(engine.heldWaits.dropped, 1);
-
-    const events = engine.requests.find((r) => r.url.pathname === "/events");
-    assert.deepEqual(JSON.parse(events?.url.searchParams.get("filters") ?? ""), {
-      type: ["container"],
-      event: ["die", "destroy"],
-      label: ["gofer.managed=true"],
-    });
-    // A little history, so an exit between the request and the subscription is not missed.
-    const since = Number(events?.url.searchParams.get("since"));
-    assert.ok(since < Date.now() / 1000 && since > Date.now() / 1000 - 60, String(since));
-  });
-
-  test("a container whose exit was announced is listed as exited while the engine still lists it running", async (t) => {
-    const engine = await fakeEngine(t, { localImage: "local/image:1" });
-    await engine.scheduler.start(specFor("a", { image: "local/image:1" }));
-    await engine.eventsOpened();
-    assert.equal((await engine.scheduler.listManaged())[0]?.state, "running");
-    engine.announceExit("c0ffee", 1);
-    assert.deepEqual(await engine.scheduler.wait("c0ffee"), { exitCode: 1 });
-    assert.equal((await engine.scheduler.listManaged())[0]?.state, "exited");
-  });
-
-  test("a container removed after its exit was announced is gone to a wait", async (t) => {
-    const engine = await fakeEngine(t, { localImage: "local/image:1", waitAnswer: 0 });
-    await engine.scheduler.start(specFor("a", { image: "local/image:1" }));
-    await engine.eventsOpened();
-    engine.announceExit("c0ffee", 2);
-    assert.deepEqual(await engine.scheduler.wait("c0ffee"), { exitCode: 2 });
-    // Removed by someone else: the engine announces it, and the wait asks the engine again.
-    engine.announce("c0ffee", "destroy");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.deepEqual(await engine.scheduler.wait("c0ffee"), { exitCode: 0 });
-  });
-
-  test("an exit announced before anyone waits is not missed", async (t) => {
-    const engine = await fakeEngine(t, { localImage: "local/image:1" });
-    await engine.scheduler.start(specFor("a", { image: "local/image:1" }));
-    await engine.eventsOpened();
-    engine.announceExit("c0ffee", 0);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.deepEqual(await engine.scheduler.wait("c0ffee"), { exitCode: 0 });
-  });
-
-  test("without the event stream, the engine's wait answer ends the wait", async (t) => {
-    const engine = await fakeEngine(t, { localImage: "local/image:1", events: false, waitAnswer: 7 });
-    await engine.scheduler.start(specFor("a", { image: "local/image:1" }));
-    assert.deepEqual(await engine.scheduler.wait("c0ffee"), { exitCode: 7 });
-  });
-
-  test("an abandoned wait rejects as before and leaves nothing waiting", async (t) => {
-    const engine = await fakeEngine(t, { localImage: "local/image:1" });
-    await engine.scheduler.start(specFor("a", { image: "local/image:1" }));
-    const abandon = new AbortController();
-    const exit = engine.scheduler.wait("c0ffee", { signal: abandon.signal });
-    await waitUntil(() => engine.heldWaits.open === 1);
-    abandon.abort();
-    await assert.rejects(exit, SchedulerError);
-    await waitUntil(() => engine.heldWaits.open === 0);
-  });
-});
-
-async function waitUntil(condition: () => boolean): Promise<void> {
-  for (let tries = 0; !condition(); tries++) {
-    if (tries > 400) throw new Error("timed out waiting for the fake engine");
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 function timestampedFrame(stream: 1 | 2, timestamp: string, text: string): Buffer {
   const payload = Buffer.from(`${timestamp} ${text}`);

@@ -21,7 +21,6 @@ import {
   EngineError,
 } from "./engine-client.ts";
 import { guard, toSchedulerError } from "./engine-errors.ts";
-import { ExitEvents } from "./exit-events.ts";
 import { createPulling } from "./image-policy.ts";
 import { liveOutput } from "./live-output.ts";
 import { demuxLogStream } from "./log-demux.ts";
@@ -48,13 +47,11 @@ export interface DockerSchedulerOptions {
 
 export class DockerScheduler implements Scheduler {
   readonly #client: EngineClient;
-  readonly #exits: ExitEvents;
   readonly #networkMode: string;
   #onPull: ((seconds: number, pulled: boolean) => void) | undefined;
 
   constructor(options: DockerSchedulerOptions) {
     this.#client = options.client ?? new EngineClient();
-    this.#exits = new ExitEvents(this.#client);
     this.#networkMode = options.networkMode;
   }
 
@@ -68,8 +65,6 @@ export class DockerScheduler implements Scheduler {
           this.#client.attachContainer(created.Id),
         );
       }
-      // Before the start, so that even an exit within the start is heard (see exit-events.ts).
-      this.#exits.listen();
       // A cancel that came while the container was being created: it is removed below, never started.
       spec.signal?.throwIfAborted();
       await guard(`could not start container "${spec.name}"`, () => this.#client.startContainer(created.Id));
@@ -113,24 +108,13 @@ export class DockerScheduler implements Scheduler {
     return `127.0.0.1:${binding.HostPort}`;
   }
 
-  /**
-   * The engine's wait answer or its announcement of the exit, whichever comes first: on Docker the announcement
-   * comes before the cleanup that holds the wait answer back (see exit-events.ts). Either way the other is dropped.
-   */
   async wait(id: string, options: { signal?: AbortSignal } = {}): Promise<ExitResult> {
-    const answered = new AbortController();
-    const signal = options.signal ? AbortSignal.any([options.signal, answered.signal]) : answered.signal;
-    try {
-      const exitCode = await Promise.race([
-        guard(`could not wait for container ${id}`, () => this.#client.waitContainer(id, { signal })).then(
-          (result) => result.StatusCode,
-        ),
-        this.#exits.exitOf(id, signal),
-      ]);
-      return { exitCode };
-    } finally {
-      answered.abort();
-    }
+    // The wait answer, not the engine's `die` event: Docker 20.10 answers it once its cleanup after the exit is
+    // done, and removing a container before then (as acting on the event would) can deadlock its network lock.
+    const result = await guard(`could not wait for container ${id}`, () =>
+      this.#client.waitContainer(id, options),
+    );
+    return { exitCode: result.StatusCode };
   }
 
   logs(id: string, options: LogOptions): AsyncGenerator<LogChunk> {
@@ -156,7 +140,6 @@ export class DockerScheduler implements Scheduler {
     await guard(`could not remove container ${id}`, () =>
       this.#client.removeContainer(id, { force: true, volumes: true }),
     );
-    this.#exits.forget(id);
   }
 
   async exec(id: string, options: ExecOptions): Promise<ExecSession> {
@@ -210,9 +193,7 @@ export class DockerScheduler implements Scheduler {
       id: container.Id,
       name: (container.Names[0] ?? "").replace(/^\//, ""),
       labels: container.Labels ?? {},
-      // The engine lists an exited container as running until it has cleaned up after it (see exit-events.ts).
-      state:
-        container.State === "running" && this.#exits.hasExited(container.Id) ? "exited" : container.State,
+      state: container.State,
     }));
   }
 

@@ -160,13 +160,6 @@ export interface ContainerListOptions {
   labels?: Record<string, string>;
 }
 
-/** One container event of the engine's event stream (`GET /events`), as far as Gofer reads it. */
-export interface ContainerEventMessage {
-  /** `create`, `start`, `die`, `destroy`… */
-  Action: string;
-  Actor: { ID: string; Attributes?: Record<string, string> };
-}
-
 /** The engine's own state, as far as Gofer reads it. */
 export interface EngineInfo {
   Swarm: {
@@ -266,8 +259,6 @@ interface RequestOptions {
   accept?: readonly number[];
   /** Abandons the request (and its open answer); the call rejects with an AbortError. */
   signal?: AbortSignal;
-  /** On a connection of its own rather than the keep-alive pool's: for an answer that stays open. */
-  dedicated?: boolean;
 }
 
 export class EngineClient {
@@ -356,33 +347,6 @@ export class EngineClient {
         since: options.since,
         tail: options.tail,
       },
-    });
-  }
-
-  /**
-   * The engine's container events as they happen, from `sinceSeconds` (Unix seconds: the engine replays what it
-   * still holds from then on), narrowed to the given actions and labels. The answer never ends by itself: it is
-   * read on a connection of its own, which never keeps the process alive; the caller destroys it when done.
-   */
-  async containerEvents(options: {
-    actions: string[];
-    labels?: Record<string, string>;
-    sinceSeconds: number;
-  }): Promise<AsyncIterable<ContainerEventMessage> & { destroy(): void }> {
-    const label = Object.entries(options.labels ?? {}).map(([key, value]) => `${key}=${value}`);
-    const response = await this.#open("GET", "/events", {
-      query: {
-        since: options.sinceSeconds.toFixed(3),
-        filters: JSON.stringify({
-          type: ["container"],
-          event: options.actions,
-          ...(label.length > 0 && { label }),
-        }),
-      },
-      dedicated: true,
-    });
-    return Object.assign(jsonLines(response) as AsyncIterable<ContainerEventMessage>, {
-      destroy: () => response.destroy(),
     });
   }
 
@@ -584,7 +548,7 @@ export class EngineClient {
       const req = http.request(
         {
           ...this.#address,
-          agent: options.dedicated ? false : this.#agent,
+          agent: this.#agent,
           method,
           path: `${this.#prefix}${path}${search}`,
           headers,
@@ -609,8 +573,6 @@ export class EngineClient {
             : error,
         );
       });
-      // An answer that stays open must not keep the process alive; pooled connections are the agent's business.
-      if (options.dedicated) req.on("socket", (socket) => socket.unref());
       req.end(payload);
     });
   }
