@@ -426,11 +426,7 @@ for (const backend of BACKENDS) {
         (await runs.listCancelledQueuedRuns(db)).filter((r) => r.namespace_id === "aq").map((r) => r.run_id),
         [4, 5],
       );
-      assert.equal(
-        await runs.pipelineParallelismBound(db, "aq", "p", 10),
-        2,
-        "the config's parallelism",
-      );
+      assert.equal(await runs.pipelineParallelismBound(db, "aq", "p", 10), 2, "the config's parallelism");
       await configs.insertConfig(db, configOf("aq", 2, { parallelism: 0 }), ["a", "b"]);
       assert.equal(
         await runs.pipelineParallelismBound(db, "aq", "p", 10),
