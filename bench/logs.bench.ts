@@ -10,8 +10,9 @@
  *     as POST run returns: a WebSocket (one text frame a line) and `GET …/logs?follow=true` (plain text), each
  *     attach tried again while the server answers 404 or 409. Timed the same way, and checked the same way; then
  *     each follower must have received as many bytes as the stored log holds (WebSocket: each line plus one for
- *     its "\n"; HTTP: the body) and ended within FOLLOWER_GRACE_MS of `completed_run`. A follower's lag is the
- *     time from `completed_run` to the end of its stream (negative when it ended first);
+ *     its "\n"; HTTP: the body), and one still open must not go FOLLOWER_GRACE_MS after `completed_run` without
+ *     receiving anything. A follower's lag is the time from `completed_run` to the end of its stream (negative
+ *     when it ended first);
  *   - docker run: `docker run --rm … > /dev/null`, the engine's own attached delivery, CLI included;
  *   - logs endpoint: the container created through the Engine API, then timed from its start to the end of its
  *     followed, timestamped log stream, whose frames are counted (they must hold BYTES bytes of output) and
@@ -19,17 +20,35 @@
  * Prints each variant's median seconds and MB/s (10^6 bytes a second), the ratios gofer/docker-run,
  * gofer/logs-endpoint and gofer+followers/gofer (target: at most 1.10, i.e. followers do not slow the capture),
  * each follower's median lag, and the server's RSS after the warm-up runs and after the last run of each Gofer
- * variant (followers read the log in buffers of their own, so their memory shows apart).
+ * variant (the second shows what two followers add).
  *
  * Then one concurrent round: one run of 20 parallel tasks each printing numbered 100-byte lines (50 MiB a task);
  * every stored log must hold each of its task's lines exactly once, in order, and nothing else. Prints the total
  * MB/s and PASS or FAIL.
  *
+ * Then the big log: one task writing BENCH_BIG_LOG_MB of numbered BENCH_BIG_LINE_BYTES-byte lines as fast as
+ * busybox `seq | sed` can (1 GiB of 1 KiB lines by default), once each through:
+ *   - docker run and the engine's logs endpoint, as above: the engine delivering the same output;
+ *   - gofer alone: stored MB/s (target ≥ 100), and the server's RSS at the start, at each quarter of the time,
+ *     at the end and at its peak (the kernel's high-water mark, reset at the start): flat means it does not
+ *     grow with the output;
+ *   - gofer with BENCH_FOLLOWERS live followers of the one log (100; alternately WebSocket and HTTP follow, as
+ *     above), each checking as the bytes arrive that every line comes exactly once and in order, holding at
+ *     most one line (a follower that receives nothing for FOLLOWER_GRACE_MS while still open fails the run).
+ *     Prints the capture's MB/s with followers ÷ without (target ≥ 0.91, as above), when the followers ended
+ *     after `completed_run`, and the CPU seconds the server and this process (the followers) spent, since
+ *     both share the machine's cores.
+ * Both stored logs are checked line by line as well. Prints the ratios against docker run and the logs
+ * endpoint, and PASS or FAIL for every line exactly once, stored and followed.
+ *
  * Usage: `npm run bench -- logs` (after `./test.sh` or `./start.sh` has prepared the engine and image).
  * Environment: BENCH_LOG_MB (MiB a run, 200), BENCH_ROUNDS (3), BENCH_CONCURRENT_MB (MiB a task, 50),
- * BENCH_DEADLINE_S (900). Exits 1 on a failed task, a short or wrong log (stored or followed), a follower that
- * could not attach or did not end, or the deadline, 2 on a bad setting;
- * the server, its data and every container it or this benchmark made are removed in every case.
+ * BENCH_BIG_LOG_MB (MiB, 1024), BENCH_BIG_LINE_BYTES (1024), BENCH_FOLLOWERS (100), BENCH_DEADLINE_S (1800),
+ * BENCH_SERVER_NODE_OPTIONS (NODE_OPTIONS for the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). A quick
+ * pass: BENCH_LOG_MB=2 BENCH_BIG_LOG_MB=4 BENCH_FOLLOWERS=5 BENCH_ROUNDS=1 BENCH_CONCURRENT_MB=1. Exits 1 on a
+ * failed task, a short or wrong log (stored or followed), a follower that could not attach or did not end, or
+ * the deadline, 2 on a bad setting; the server, its data and every container it or this benchmark made are
+ * removed in every case.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -807,7 +826,14 @@ interface MemorySpan {
   start: number;
   end: number;
   peak: number;
+  /**
+   * RSS once a quarter, half and three quarters of the time had passed: memory that stops growing early does
+   * not grow with the output.
+   */
+  quarters: number[];
 }
+
+const RSS_SAMPLE_MS = 100;
 
 /** CPU seconds (user + system) spent over a stretch of work by the server and by this process. */
 interface CpuSpan {
@@ -841,12 +867,22 @@ async function withServerUsage<T>(
   const start = serverMemory().rss;
   const serverCpu = serverCpuSeconds(pid);
   const benchCpu = process.cpuUsage();
-  const result = await work();
+  const samples: number[] = [];
+  const sampler = setInterval(() => {
+    if (made.server?.pid !== undefined) samples.push(serverMemory().rss);
+  }, RSS_SAMPLE_MS);
+  let result: T;
+  try {
+    result = await work();
+  } finally {
+    clearInterval(sampler);
+  }
   const { rss: end, peak } = serverMemory();
   const bench = process.cpuUsage(benchCpu);
+  const quarters = [1, 2, 3].map((quarter) => samples[Math.floor((samples.length * quarter) / 4)] ?? start);
   return {
     result,
-    memory: { start, end, peak },
+    memory: { start, end, peak, quarters },
     cpu: { server: serverCpuSeconds(pid) - serverCpu, bench: (bench.user + bench.system) / 1e6 },
   };
 }
@@ -901,7 +937,9 @@ function bigReport(big: BigResult): string {
     `  ${label.padEnd(28)} ${seconds(ms).padStart(9)} s ${megabytesPerSecond(bytes, ms).padStart(9)} MB/s\n`;
   const memory = (label: string, span: MemorySpan) =>
     `${label} ${span.start.toFixed(1)} MiB at the start, ${span.end.toFixed(1)} MiB at the end ` +
-    `(${signed(span.end - span.start)} MiB), peak ${span.peak.toFixed(1)} MiB (${signed(span.peak - span.start)} MiB)`;
+    `(${signed(span.end - span.start)} MiB), peak ${span.peak.toFixed(1)} MiB ` +
+    `(${signed(span.peak - span.start)} MiB); ` +
+    `at each quarter of the time ${span.quarters.map((rss) => rss.toFixed(0)).join(", ")} MiB`;
   const storedRate = bytes / 1e6 / (big.alone.ms / 1000);
   const lags = (kind: Received["kind"]) => {
     const values = run.followers

@@ -1,5 +1,6 @@
 import { type FileHandle, open } from "node:fs/promises";
 import { LineSplitter } from "./line-splitter.ts";
+import { BLOCK_BYTES, type SharedBlocks } from "./shared-blocks.ts";
 
 const NEWLINE = Buffer.from("\n");
 
@@ -9,6 +10,16 @@ export interface FollowSource {
   subscribe(listener: () => void): () => void;
   /** Whether a writer still has the file open: its buffered last lines are not on disk yet. */
   writerOpen(): boolean;
+  /**
+   * Whole blocks of the file to share with its other readers in this process; absent where another process may
+   * cut the file back.
+   */
+  sharedBlocks?: SharedBlocks;
+  /**
+   * The file's bytes from `position` to its end, when a writer in this process appended them lately and kept
+   * them for its followers; otherwise undefined.
+   */
+  recent?(position: number): Buffer[] | undefined;
 }
 
 export type ReadLogOptions =
@@ -26,11 +37,16 @@ export type ReadLogOptions =
     };
 
 const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
+/** The first read buffer's size (at most the high-water mark); each read that fills its buffer doubles the next. */
+const FIRST_ROOM_BYTES = 4 * 1024;
+/** A read into less than this fraction of the buffer size takes a fresh buffer: too few bytes for a call. */
+const MIN_ROOM_DIVISOR = 8;
 
 /**
  * Yields the log at `path` as blocks of whole lines, each line ending in "\n" (a view of the file as it is,
- * never a buffer per line), reading the file in `highWaterMark`-sized pieces so a large log is never held in
- * memory whole.
+ * never a buffer per line), reading the file in pieces of at most `highWaterMark` bytes so a large log is never
+ * held in memory whole. Readers of one log in one process share what they can (`source.recent`,
+ * `source.sharedBlocks`): the same bytes, read once.
  *
  * A missing file is an empty log; a follower waits for it to appear. Following ends only when the log is
  * finished, no writer holds it open, and the file has been read to its end. The reader subscribes before its
@@ -47,7 +63,7 @@ export async function* readLogBlocks(
   const wake = new WakeUp();
   const unsubscribe = options.follow ? source.subscribe(wake.fire) : undefined;
   signal?.addEventListener("abort", wake.fire, { once: true });
-  const file = new LogFile(path, options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK);
+  const file = new LogFile(path, options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK, source);
   try {
     for (;;) {
       wake.arm();
@@ -55,7 +71,10 @@ export async function* readLogBlocks(
         signal?.throwIfAborted();
         yield line;
       }
-      if (!options.follow || ((await options.isFinished()) && !source.writerOpen())) break;
+      // A writer still open settles it without asking `isFinished` (a database read, for every follower after
+      // every append); asked, the writer is looked at again, as one may have opened meanwhile.
+      if (!options.follow || (!source.writerOpen() && (await options.isFinished()) && !source.writerOpen()))
+        break;
       await wake.wait();
       signal?.throwIfAborted();
     }
@@ -75,12 +94,31 @@ class LogFile {
   readonly #path: string;
   readonly #highWaterMark: number;
   readonly #splitter = new LineSplitter();
+  readonly #shared: SharedBlocks | undefined;
+  readonly #recent: FollowSource["recent"];
   #handle: FileHandle | undefined;
+  /**
+   * When blocks are shared: the open file's device and inode, the function that stops counting this reader, and
+   * the largest size the file was seen to have.
+   */
+  #sharing: { id: string; leave: () => void; size: number } | undefined;
   #position = 0;
+  /**
+   * The unused end of the last read's buffer. The yielded blocks are views into the buffer's start and must
+   * survive the next read, so that read goes into the room after them; a fresh buffer only once too little is
+   * left. A follower at the end of a live log reads a little after each append: a buffer per read would
+   * allocate the high-water mark for every append, many times the output, and keep the garbage collector busy.
+   * Buffers start small and grow while reads fill them, so a follower of a quiet log holds a few KiB.
+   */
+  #room: Buffer | undefined;
+  #roomBytes: number;
 
-  constructor(path: string, highWaterMark: number) {
+  constructor(path: string, highWaterMark: number, source: FollowSource) {
     this.#path = path;
     this.#highWaterMark = highWaterMark;
+    this.#roomBytes = Math.min(FIRST_ROOM_BYTES, highWaterMark);
+    this.#shared = source.sharedBlocks;
+    this.#recent = source.recent?.bind(source);
   }
 
   /** The blocks of whole lines between the cursor and the end of the file; none while the file is missing. */
@@ -88,13 +126,47 @@ class LogFile {
     const handle = await this.#open();
     if (!handle) return;
     for (;;) {
-      // A fresh buffer each time: the yielded blocks are views into it and must survive the next read.
-      const buffer = Buffer.allocUnsafe(this.#highWaterMark);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, this.#position);
-      if (bytesRead === 0) return;
-      this.#position += bytesRead;
-      yield* this.#splitter.pushBlock(buffer.subarray(0, bytesRead));
+      const appended = this.#recent?.(this.#position);
+      if (appended) {
+        for (const piece of appended) {
+          this.#position += piece.length;
+          yield* this.#splitter.pushBlock(piece);
+        }
+        // The newest append ends where the file did when it was taken: the next comes with a wake-up.
+        return;
+      }
+      const read = (await this.#sharedBlock(handle)) ?? (await this.#readAlone(handle));
+      if (read === undefined) return;
+      this.#position += read.length;
+      yield* this.#splitter.pushBlock(read);
     }
+  }
+
+  /**
+   * The rest of the block the cursor is in from the shared blocks, when the file has other readers and holds
+   * that block whole. The file's size is looked up again only when the last size seen ends inside the block.
+   */
+  async #sharedBlock(handle: FileHandle): Promise<Buffer | undefined> {
+    if (!this.#sharing || !this.#shared?.shared(this.#sharing.id)) return undefined;
+    const index = Math.floor(this.#position / BLOCK_BYTES);
+    const end = (index + 1) * BLOCK_BYTES;
+    if (end > this.#sharing.size) this.#sharing.size = (await handle.stat()).size;
+    if (end > this.#sharing.size) return undefined;
+    const block = await this.#shared.block(this.#sharing.id, index, handle);
+    return block?.subarray(this.#position - index * BLOCK_BYTES);
+  }
+
+  /** What the file holds after the cursor, up to the high-water mark; undefined at its end. */
+  async #readAlone(handle: FileHandle): Promise<Buffer | undefined> {
+    if (!this.#room || this.#room.length < this.#roomBytes / MIN_ROOM_DIVISOR) {
+      this.#room = Buffer.allocUnsafe(this.#roomBytes);
+    }
+    const buffer = this.#room;
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, this.#position);
+    if (bytesRead === 0) return undefined;
+    if (bytesRead === buffer.length) this.#roomBytes = Math.min(2 * this.#roomBytes, this.#highWaterMark);
+    this.#room = buffer.subarray(bytesRead);
+    return buffer.subarray(0, bytesRead);
   }
 
   /** A last line without "\n", ended with one: only a crash mid-write leaves one, as writers store whole lines. */
@@ -104,6 +176,8 @@ class LogFile {
   }
 
   async close(): Promise<void> {
+    this.#sharing?.leave();
+    this.#sharing = undefined;
     await this.#handle?.close();
     this.#handle = undefined;
   }
@@ -115,6 +189,11 @@ class LogFile {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw error;
+    }
+    if (this.#shared) {
+      const { dev, ino, size } = await this.#handle.stat();
+      const id = `${dev}:${ino}`;
+      this.#sharing = { id, leave: this.#shared.open(id), size };
     }
     return this.#handle;
   }

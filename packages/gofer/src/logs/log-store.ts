@@ -8,6 +8,8 @@ import { ChangeNotifier } from "./change-notifier.ts";
 import { loadCursor, removeCursor, saveCursor } from "./log-cursor.ts";
 import { type ReadLogOptions, readLogBlocks } from "./log-reader.ts";
 import { identityLine, type LineTransform, TaskLogWriter } from "./log-writer.ts";
+import { RecentAppends } from "./recent-appends.ts";
+import { SharedBlocks } from "./shared-blocks.ts";
 
 export interface OpenWriterOptions {
   /** Applied to every complete line before it is stored, e.g. to mask secrets. Identity by default. */
@@ -19,6 +21,12 @@ export interface OpenWriterOptions {
    */
   resume?: boolean;
 }
+
+/** Whole blocks of logs kept for the readers sharing them, across all logs: see {@link SharedBlocks}. */
+const SHARED_BLOCKS_BYTES = 16 * 1024 * 1024;
+
+/** The newest appends kept for the followers of a log: see {@link RecentAppends}. */
+const RECENT_BYTES = 2 * 1024 * 1024;
 
 /** Which log: a task execution's, and which attempt of it (1 when absent). */
 export type LogKey = TaskExecutionKey & { attempt?: number };
@@ -38,6 +46,13 @@ export class LogStore {
   readonly #changes = new ChangeNotifier();
   /** Open writers per log path: their buffered last lines are still to come even once the task is final. */
   readonly #openWriters = new Map<string, number>();
+  /**
+   * Blocks read once for every reader of a log in this process. Not with replicas: a writer in another process
+   * may cut a log back without this one knowing.
+   */
+  readonly #sharedBlocks: SharedBlocks | undefined;
+  /** Per log path with one writer open in this process, its newest appends while two or more readers follow. */
+  readonly #recent = new Map<string, RecentAppends>();
 
   /** Creates `dir` if it is missing. */
   constructor(
@@ -48,6 +63,7 @@ export class LogStore {
     this.#dir = dir;
     this.#pollMs = options.pollMs;
     this.#onWritten = options.onWritten;
+    this.#sharedBlocks = options.pollMs === undefined ? new SharedBlocks(SHARED_BLOCKS_BYTES) : undefined;
   }
 
   /** Clients following any log now, in this process. */
@@ -74,28 +90,43 @@ export class LogStore {
     const path = this.pathFor(key);
     await mkdir(dirname(path), { recursive: true });
     const handle = await open(path, "a");
-    let start = { position: undefined as LogCursor | undefined, size: (await handle.stat()).size };
+    const file = await handle.stat();
+    let start = { position: undefined as LogCursor | undefined, size: file.size };
     if (options.resume) {
       try {
         start = await loadCursor(path);
-        // Lines past the resume point are read again from the container; keeping them would double them.
+        // Lines past the resume point are read again from the container; keeping them would double them. Blocks
+        // shared by readers are dropped before the cut, and reads under way during it are not kept.
+        const id = `${file.dev}:${file.ino}`;
+        this.#sharedBlocks?.forget(id);
         await handle.truncate(start.size);
+        this.#sharedBlocks?.forget(id);
       } catch (error) {
         await handle.close();
         throw error;
       }
     }
+    // Appends are kept for followers only while this is the log's one writer: with two, neither knows where
+    // the other's bytes land.
+    const recent = this.#openWriters.has(path) ? undefined : new RecentAppends(RECENT_BYTES);
+    if (recent) this.#recent.set(path, recent);
+    else this.#recent.delete(path);
     this.#openWriters.set(path, (this.#openWriters.get(path) ?? 0) + 1);
     const writer = new TaskLogWriter(handle, {
       startSize: start.size,
       startPosition: start.position,
       saveCommit: (commit) => saveCursor(path, commit),
       transformLine: options.transformLine ?? identityLine,
-      onAppend: (bytes, lines) => {
+      onAppend: (bytes, lines, appended) => {
         this.#onWritten?.(bytes, lines);
+        if (recent && this.#recent.get(path) === recent) {
+          if (this.#changes.listenerCount(path) >= 2) recent.add(appended.offset, appended.parts);
+          else recent.clear();
+        }
         this.#changes.notify(path);
       },
       onClose: () => {
+        if (recent && this.#recent.get(path) === recent) this.#recent.delete(path);
         const count = (this.#openWriters.get(path) ?? 1) - 1;
         if (count === 0) this.#openWriters.delete(path);
         else this.#openWriters.set(path, count);
@@ -121,6 +152,8 @@ export class LogStore {
         };
       },
       writerOpen: () => this.#openWriters.has(path),
+      sharedBlocks: this.#sharedBlocks,
+      recent: (position) => this.#recent.get(path)?.from(position),
     });
   }
 

@@ -14,8 +14,11 @@ export const identityLine: LineTransform = (line) => line;
 
 export interface TaskLogWriterHooks {
   transformLine: LineTransform;
-  /** After lines have been appended (`bytes` of them, `lines` lines), so followers can read them. */
-  onAppend: (bytes: number, lines: number) => void;
+  /**
+   * After lines have been appended (`bytes` of them, `lines` lines), so followers can read them: `parts`, which
+   * the file now holds from byte `offset` on, back to back.
+   */
+  onAppend: (bytes: number, lines: number, appended: { offset: number; parts: Buffer[] }) => void;
   /** After the file handle is closed, whether or not closing went cleanly. */
   onClose: () => void;
   /** Persists the resume point (see log-cursor.ts); called at most every {@link COMMIT_INTERVAL_MS} and at the end. */
@@ -168,18 +171,27 @@ export class TaskLogWriter {
         this.#queued = [];
         this.#queuedBytes = 0;
         this.#queuedCommit = undefined;
-        const stored = this.#append(batch);
+        const stored = this.#storeBatch(batch, commit);
         this.#batchStored = stored.catch(() => undefined);
         await stored;
-        if (commit === undefined) continue;
-        this.#committed = commit;
-        if (Date.now() - this.#savedAt >= COMMIT_INTERVAL_MS) await this.#save();
       }
     } catch (error) {
       this.#failure ??= { error };
     } finally {
       this.#appending = undefined;
     }
+  }
+
+  /**
+   * Appends one batch, then saves the resume point it reaches when one is due. A caller over the high-water mark
+   * waits for both: while a save is under way no batch is being stored, and a wait that ended with the batch
+   * alone would let the queue grow without bound until the save is done.
+   */
+  async #storeBatch(batch: Buffer[], commit: LogCommit | undefined): Promise<void> {
+    await this.#append(batch);
+    if (commit === undefined) return;
+    this.#committed = commit;
+    if (Date.now() - this.#savedAt >= COMMIT_INTERVAL_MS) await this.#save();
   }
 
   /** Runs `last` as the final operation once everything queued is stored, then releases the file. */
@@ -202,6 +214,7 @@ export class TaskLogWriter {
   async #append(parts: Buffer[]): Promise<void> {
     if (this.#failure) throw this.#failure.error;
     if (parts.length === 0) return;
+    const offset = this.#size;
     let written: number;
     try {
       written = await writeAll(this.#handle, parts);
@@ -216,7 +229,7 @@ export class TaskLogWriter {
       if (part === NEWLINE) lines++;
       else for (let at = part.indexOf(10); at !== -1; at = part.indexOf(10, at + 1)) lines++;
     }
-    this.#hooks.onAppend(written, lines);
+    this.#hooks.onAppend(written, lines, { offset, parts });
   }
 
   async #save(): Promise<void> {
