@@ -47,22 +47,14 @@ import { freePort } from "../packages/gofer/test/support/free-port.ts";
 import { startTestServer, type TestServer } from "../packages/gofer/test/support/test-server.ts";
 import { ServerProcess } from "../scripts/chaos/server-process.ts";
 import { InstantScheduler } from "./support/instant-scheduler.ts";
+import { countSetting, setting } from "./support/settings.ts";
 import { databasePath, fillStoredRuns, KEEP_EVERY_RUN, type StoredRuns } from "./support/stored-runs.ts";
 
-function setting(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!(value > 0)) {
-    process.stderr.write(`${name} must be a positive number, not "${process.env[name]}"\n`);
-    process.exit(2);
-  }
-  return value;
-}
-
-const RUNS = Math.round(setting("BENCH_RUNS", 100_000));
-const BASELINE_RUNS = Math.round(setting("BENCH_BASELINE_RUNS", 1_000));
+const RUNS = countSetting("BENCH_RUNS", 100_000);
+const BASELINE_RUNS = countSetting("BENCH_BASELINE_RUNS", 1_000);
 const DURATION_S = setting("BENCH_DURATION_S", 10);
-const RATE = Math.round(setting("BENCH_RATE", 1_000));
-const SEED_RUNS = Math.round(setting("BENCH_SEED_RUNS", 500));
+const RATE = countSetting("BENCH_RATE", 1_000);
+const SEED_RUNS = countSetting("BENCH_SEED_RUNS", 500);
 const TARGET_P99_MS = 20;
 /** Clients at once: a busy installation's dashboards, CLIs and extensions. */
 const CONNECTIONS = 10;

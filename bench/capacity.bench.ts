@@ -13,11 +13,12 @@ import { deployPipeline, pipelineConfig, shTask } from "../packages/gofer/test/s
 import { startTestServer } from "../packages/gofer/test/support/test-server.ts";
 import { median, timedRun, watchEvents } from "./support/gofer-runs.ts";
 import { InstantScheduler } from "./support/instant-scheduler.ts";
+import { countSetting } from "./support/settings.ts";
 
 const SIZES = (process.env.BENCH_SIZES ?? "10,100,1000").split(",").map(Number);
 /** Rounds of the largest DAG; a smaller one gets as many more as make the same number of tasks (a 10-task run is short and noisy). */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const THROUGHPUT_RUNS = Number(process.env.BENCH_THROUGHPUT_RUNS ?? 10);
+const ROUNDS = countSetting("BENCH_ROUNDS", 3);
+const THROUGHPUT_RUNS = countSetting("BENCH_THROUGHPUT_RUNS", 10);
 
 const dag = (id: string, tasks: number) =>
   pipelineConfig(

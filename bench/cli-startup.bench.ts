@@ -20,8 +20,9 @@ import {
   waitForRun,
 } from "../packages/gofer/test/support/pipelines.ts";
 import { startTestServer } from "../packages/gofer/test/support/test-server.ts";
+import { countSetting } from "./support/settings.ts";
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
+const ROUNDS = countSetting("BENCH_ROUNDS", 15);
 const GOFER = new URL("../packages/gofer/bin/gofer.js", import.meta.url).pathname;
 
 const server = await startTestServer();

@@ -22,9 +22,10 @@ import {
 import { startTestServer } from "../packages/gofer/test/support/test-server.ts";
 import { median } from "./support/gofer-runs.ts";
 import { InstantScheduler } from "./support/instant-scheduler.ts";
+import { countSetting } from "./support/settings.ts";
 
-const QUEUED = Number(process.env.BENCH_QUEUED ?? 10_000);
-const PARALLELISM = Number(process.env.BENCH_PARALLELISM ?? 5);
+const QUEUED = countSetting("BENCH_QUEUED", 10_000);
+const PARALLELISM = countSetting("BENCH_PARALLELISM", 5);
 /** Runs posted at once while filling the queue. */
 const POSTING = 8;
 

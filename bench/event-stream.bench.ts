@@ -31,6 +31,7 @@
  */
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { WebSocket } from "ws";
+import { countSetting } from "./support/settings.ts";
 
 interface WorkerSetup {
   url: string;
@@ -61,9 +62,9 @@ type FromListeners =
   | { type: "disconnected" }
   | { type: "failed"; message: string };
 
-const LISTENERS = Number(process.env.BENCH_LISTENERS ?? 500);
-const TASKS = Number(process.env.BENCH_TASKS ?? 100);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const LISTENERS = countSetting("BENCH_LISTENERS", 500);
+const TASKS = countSetting("BENCH_TASKS", 100);
+const ROUNDS = countSetting("BENCH_ROUNDS", 3);
 /** No run of the benchmark waits longer than this for anything; it fails instead. */
 const PATIENCE_MS = 300_000;
 /** How many sockets the listener thread opens at once. */

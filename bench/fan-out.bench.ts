@@ -34,9 +34,10 @@ import { BUSYBOX, startTestServer } from "../packages/gofer/test/support/test-se
 import { type DirectContainer, engine, removeLeftovers, runDirectFanOut } from "./support/engine-direct.ts";
 import { type ContainerEvent, recordContainerEvents } from "./support/engine-events.ts";
 import { median, type ReceivedEvent, timedRun, watchEvents } from "./support/gofer-runs.ts";
+import { countSetting } from "./support/settings.ts";
 
 const SIZES = (process.env.BENCH_SIZES ?? "20,100").split(",").map(Number);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = countSetting("BENCH_ROUNDS", 5);
 const MODES = ["direct", "direct+logs", "gofer"] as const;
 type Mode = (typeof MODES)[number];
 /** Labels every baseline container, so an interrupted benchmark's leftovers can be found. */

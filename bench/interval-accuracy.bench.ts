@@ -21,9 +21,10 @@ import type { AddressInfo } from "node:net";
 import { createIntervalExtension } from "../extensions/interval/src/extension.ts";
 import { GoferClient } from "../packages/sdk/src/client/index.ts";
 import { runExtension } from "../packages/sdk/src/extension/index.ts";
+import { countSetting } from "./support/settings.ts";
 
-const EVERY_MS = Number(process.env.BENCH_EVERY_MS ?? 1000);
-const FIRES = Number(process.env.BENCH_FIRES ?? 25);
+const EVERY_MS = countSetting("BENCH_EVERY_MS", 1000);
+const FIRES = countSetting("BENCH_FIRES", 25);
 if (!(EVERY_MS > 0) || !Number.isInteger(FIRES) || FIRES < 2) {
   throw new Error("BENCH_EVERY_MS must be a positive number and BENCH_FIRES an integer of at least 2");
 }

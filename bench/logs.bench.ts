@@ -65,27 +65,19 @@ import { WebSocket } from "ws";
 import { EngineClient } from "../packages/gofer/src/scheduler/docker/engine-client.ts";
 import { freePort } from "../packages/gofer/test/support/free-port.ts";
 import { ServerProcess } from "../scripts/chaos/server-process.ts";
+import { countSetting, setting } from "./support/settings.ts";
 
 const MiB = 1024 * 1024;
 const NS = "default";
 const ROOT = resolve(import.meta.dirname, "..");
 const IMAGE = process.env.GOFER_BUSYBOX_IMAGE ?? "gofer/busybox:latest";
 
-function setting(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!(value > 0)) {
-    process.stderr.write(`${name} must be a positive number, not "${process.env[name]}"\n`);
-    process.exit(2);
-  }
-  return value;
-}
-
 const BYTES = Math.round(setting("BENCH_LOG_MB", 200) * MiB);
-const ROUNDS = Math.round(setting("BENCH_ROUNDS", 3));
+const ROUNDS = countSetting("BENCH_ROUNDS", 3);
 const CONCURRENT_BYTES = Math.round(setting("BENCH_CONCURRENT_MB", 50) * MiB);
 const BIG_BYTES = Math.round(setting("BENCH_BIG_LOG_MB", 1024) * MiB);
-const BIG_LINE_BYTES = Math.round(setting("BENCH_BIG_LINE_BYTES", 1024));
-const FOLLOWERS = Math.round(setting("BENCH_FOLLOWERS", 100));
+const BIG_LINE_BYTES = countSetting("BENCH_BIG_LINE_BYTES", 1024);
+const FOLLOWERS = countSetting("BENCH_FOLLOWERS", 100);
 const DEADLINE_MS = setting("BENCH_DEADLINE_S", 1800) * 1000;
 const CONCURRENT_TASKS = 20;
 /**

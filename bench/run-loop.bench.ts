@@ -23,10 +23,11 @@ import {
 import { BUSYBOX, startTestServer, type TestServer } from "../packages/gofer/test/support/test-server.ts";
 import { type DirectContainer, runDirect, runDirectFanOut } from "./support/engine-direct.ts";
 import { type EventWatch, median, timedRun, watchEvents } from "./support/gofer-runs.ts";
+import { countSetting } from "./support/settings.ts";
 
 /** Tasks in the chain and in the fan-out; BENCH_TASKS=3 for a quick look (the test command does that). */
-const TASKS = Number(process.env.BENCH_TASKS ?? 20);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const TASKS = countSetting("BENCH_TASKS", 20);
+const ROUNDS = countSetting("BENCH_ROUNDS", 5);
 
 const DIRECT: DirectContainer = { image: BUSYBOX, command: ["true"], labels: { "gofer.bench": "direct" } };
 

@@ -30,6 +30,7 @@ import { freePort } from "../packages/gofer/test/support/free-port.ts";
 import { startTestServer } from "../packages/gofer/test/support/test-server.ts";
 import { ServerProcess } from "../scripts/chaos/server-process.ts";
 import { InstantScheduler } from "./support/instant-scheduler.ts";
+import { countSetting } from "./support/settings.ts";
 import {
   databasePath,
   fillStoredRuns,
@@ -39,19 +40,10 @@ import {
   type StoredRuns,
 } from "./support/stored-runs.ts";
 
-function setting(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!(value > 0)) {
-    process.stderr.write(`${name} must be a positive number, not "${process.env[name]}"\n`);
-    process.exit(2);
-  }
-  return Math.round(value);
-}
-
-const RUNS = setting("BENCH_RUNS", 100_000);
-const UNFINISHED = setting("BENCH_UNFINISHED", 1_000);
-const ROUNDS = setting("BENCH_ROUNDS", 3);
-const SEED_RUNS = setting("BENCH_SEED_RUNS", 500);
+const RUNS = countSetting("BENCH_RUNS", 100_000);
+const UNFINISHED = countSetting("BENCH_UNFINISHED", 1_000);
+const ROUNDS = countSetting("BENCH_ROUNDS", 3);
+const SEED_RUNS = countSetting("BENCH_SEED_RUNS", 500);
 const START_TIMEOUT_MS = 120_000;
 /** How often the starting server is asked; small next to what is measured. */
 const POLL_MS = 5;
