@@ -228,7 +228,7 @@ export class TaskBuilder {
   }
 
   /**
-   * Gives the task a Gofer API token scoped to its run, in the `GOFER_TOKEN` variable, so it can call the API
+   * Gives the task a Gofer API token scoped to its run, in `GOFER_API_TOKEN` (and `GOFER_TOKEN`, which Gofer's CLI reads), so it can call the API
    * (read and write objects, start other runs).
    *
    * @param flag `true` unless given; `false` undoes an earlier call.

@@ -84,7 +84,7 @@ export interface TaskConfig {
   /** Replaces the image's CMD, e.g. `["bash", "-c", "make test"]`. `null` keeps the image's own. */
   command: string[] | null;
   /**
-   * Give the task a Gofer API token scoped to its run, in the `GOFER_TOKEN` variable, so it can call the API
+   * Give the task a Gofer API token scoped to its run, in `GOFER_API_TOKEN` (and `GOFER_TOKEN`, which Gofer's CLI reads), so it can call the API
    * (read objects, start other runs).
    */
   inject_api_token: boolean;

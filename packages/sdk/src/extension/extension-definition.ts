@@ -54,7 +54,7 @@ export interface ExtensionContext {
 
 export interface ExtensionDefinition {
   documentation: {
-    /** Shown to users looking the extension up; AsciiDoc is rendered. */
+    /** Shown to users looking the extension up (`gofer extension get`, the web UI); Markdown, rendered in the web UI. */
     body: string;
     configParams?: ParameterDoc[];
     subscriptionParams?: ParameterDoc[];

@@ -13,7 +13,7 @@ export type {
   SubscriptionKey,
 } from "./extension-definition.ts";
 export { defineExtension } from "./extension-definition.ts";
-export { ExtensionError } from "./extension-error.ts";
+export { ExtensionError, KIT_ERRORS, type KitErrorCode } from "./extension-error.ts";
 export type { ExtensionLogger } from "./extension-logger.ts";
 export type { RunningExtension, RunOptions } from "./run-extension.ts";
 export { runExtension } from "./run-extension.ts";
