@@ -78,13 +78,24 @@ npm run build:web --silent >"$work/web-build.log" 2>&1 || {
   fail "the web UI did not build"
 }
 
+# `gofer extension init` and `gofer pipeline init` write the SDK's sources into the projects they create; the
+# binary has no SDK on disk, so it carries them as an asset, read by the same module that reads them from sources
+# (packages/gofer/src/cli/project-init/sdk-sources.ts), which also names the asset.
+log "packing the SDK's sources for new projects"
+sdk_asset=$(node --input-type=module -e '
+import { writeFileSync } from "node:fs";
+import { readSdkSourcesFromDisk, SDK_SOURCES_ASSET } from "./packages/gofer/src/cli/project-init/sdk-sources.ts";
+writeFileSync(process.argv[1], JSON.stringify(await readSdkSourcesFromDisk()));
+process.stdout.write(SDK_SOURCES_ASSET);
+' "$work/gofer-sdk.json")
+
 # Paths are relative to the work folder, since `main` is the file name stack traces show: "gofer.cjs:123:45"
 # rather than a temporary folder of the build machine. The code cache (V8 bytecode compiled at build time) halves
 # start-up: `gofer --version` takes 0.09 s instead of 0.2 s.
-node - "$work" "$PWD/web/dist" <<'JS'
+node - "$work" "$PWD/web/dist" "$sdk_asset" <<'JS'
 const { readdirSync, statSync, writeFileSync } = require("node:fs");
 const { join, relative } = require("node:path");
-const [work, dist] = process.argv.slice(2);
+const [work, dist, sdkAsset] = process.argv.slice(2);
 const files = [];
 const walk = (dir) => {
   for (const entry of readdirSync(dir)) {
@@ -97,6 +108,7 @@ walk(dist);
 writeFileSync(join(work, "web-ui-manifest.json"), JSON.stringify(files));
 const assets = { "web-ui/manifest.json": join(work, "web-ui-manifest.json") };
 for (const name of files) assets[`web-ui/${name}`] = join(dist, name);
+assets[sdkAsset] = join(work, "gofer-sdk.json");
 const config = {
   main: "gofer.cjs",
   output: "gofer.blob",

@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { type CodeBlock, markdownCodeBlocks } from "../../gofer/test/support/markdown-code-blocks.ts";
 import { isPipelineBuilder, validatePipelineConfig } from "../src/index.ts";
+import { type CodeBlock, markdownCodeBlocks } from "./support/markdown-code-blocks.ts";
 import {
   describeProblems,
   type ExampleFolder,

@@ -6,6 +6,7 @@ import { registerPipelineObjectCommands } from "./object.ts";
 import { anyResources, formatResources } from "./output/resources-format.ts";
 import { registerPipelineConfigCommands } from "./pipeline-config.ts";
 import { registerPipelineDeploymentCommands } from "./pipeline-deployment.ts";
+import { registerPipelineInitCommand } from "./project-init/init-commands.ts";
 import { startRunAction } from "./run.ts";
 import { registerPipelineSubscriptionCommands } from "./subscription.ts";
 import { addUpOptions, upAction } from "./up.ts";
@@ -115,4 +116,5 @@ export function registerPipelineCommands(program: Command): void {
   registerPipelineDeploymentCommands(pipeline);
   registerPipelineObjectCommands(pipeline);
   registerPipelineSubscriptionCommands(pipeline);
+  registerPipelineInitCommand(pipeline);
 }

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import type { CodeBlock } from "../../../gofer/test/support/markdown-code-blocks.ts";
+import type { CodeBlock } from "./markdown-code-blocks.ts";
 
 const SDK_DIR = fileURLToPath(new URL("../..", import.meta.url));
 const REPOSITORY_DIR = join(SDK_DIR, "..", "..");
