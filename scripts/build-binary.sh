@@ -29,6 +29,11 @@ fi
 # pinned Node comes first on PATH for it and for postject.
 export PATH="$PWD/node_modules/.bin:$PATH"
 
+# One build at a time: tests that need the binary each build it, and two builds would write the same files.
+mkdir -p dist
+exec 9>dist/.build-binary.lock
+flock 9
+
 # The commit served by /api/system/metadata: a release pipeline may pass GOFER_BUILD_COMMIT; otherwise the
 # checkout's, or "development" outside a Git checkout.
 commit="${GOFER_BUILD_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo development)}"
@@ -73,7 +78,9 @@ JS
 # The web UI rides inside the binary as SEA assets: one per built file under web-ui/, plus web-ui/manifest.json
 # listing them (packages/gofer/src/api/web-ui.ts reads them back).
 log "building the web UI"
-npm run build:web --silent >"$work/web-build.log" 2>&1 || {
+# Only when missing or stale: the browser tests serve web/dist while other tests build the binary, and a rebuild
+# empties it for a moment.
+bash scripts/build-web.sh >"$work/web-build.log" 2>&1 || {
   cat "$work/web-build.log" >&2
   fail "the web UI did not build"
 }
