@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Starts a Gofer server on http://127.0.0.1:8080 with its data in ./.gofer-data, installing and starting what it
 # needs first (npm packages, Docker engine, the task image and the extension images). Extra arguments go to `gofer service start`.
+# Another address: GOFER_WEB_SERVER__BIND_ADDRESS=127.0.0.1:8090 ./start.sh (webhooks listen on
+# GOFER_WEB_EXTERNAL_EVENTS__BIND_ADDRESS, 127.0.0.1:8081 by default); a taken one fails naming the setting.
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/install.sh

@@ -115,7 +115,7 @@ describe("gofer fetch and gofer context", () => {
       assert.deepEqual(json(await gofer(["fetch", "walk", "+", "--json"])), json(listed));
       assert.match(
         assertOk(runsText).stdout,
-        /^RUN\s+STATE\s+STATUS\s+STARTED\s+DURATION\s+VERSION\n3\s+complete\s+successful\s+/m,
+        /^RUN\s+STATE\s+STATUS\s+STARTED\s+DURATION\s+VERSION\s+STARTED BY\n3\s+complete\s+successful\s+/m,
       );
     });
 

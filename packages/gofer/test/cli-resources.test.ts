@@ -336,7 +336,7 @@ describe("gofer CLI: resource commands, as tables and as JSON", () => {
     const table = assertOk(listText).stdout;
     assert.match(
       table,
-      /^RUN\s+STATE\s+STATUS\s+STARTED\s+DURATION\s+VERSION\n3\s+complete\s+successful\s+.+\s+1\n2\s+/m,
+      /^RUN\s+STATE\s+STATUS\s+STARTED\s+DURATION\s+VERSION\s+STARTED BY\n3\s+complete\s+successful\s+.+\s+1\s+bootstrap\n2\s+/m,
     );
     assert.doesNotMatch(table, /^1\s+complete/m);
     assert.match(assertOk(noneText).stdout, /^\(none\)$/m);

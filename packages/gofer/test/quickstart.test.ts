@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
+import { createServer as createTcpServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { freePort } from "./support/free-port.ts";
+import { startTestServer } from "./support/test-server.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
 
@@ -86,5 +89,65 @@ describe("npm run quickstart", () => {
     assert.equal(third.code, 0, third.output);
     assert.match(third.output, /starting the Gofer server/);
     assert.match(third.output, /Run 3 successful/);
+  });
+});
+
+/** Runs `work` with `server` listening on a free loopback port, and closes it after. */
+async function holding<T>(server: Server, work: (port: number) => Promise<T>): Promise<T> {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    return await work((server.address() as { port: number }).port);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+/** It stopped before starting a server, saying how to move it, without a stack trace. */
+function assertStoppedForPort(result: { code: number | null; output: string }, why: RegExp): void {
+  assert.equal(result.code, 1, result.output);
+  assert.match(result.output, why);
+  assert.match(result.output, /GOFER_QUICKSTART_PORT=\d+ npm run quickstart/);
+  assert.doesNotMatch(
+    result.output,
+    /starting the Gofer server|using it|SyntaxError|^\s+at /m,
+    result.output,
+  );
+}
+
+describe("npm run quickstart on a port someone else holds", () => {
+  const data = mkdtempSync(join(tmpdir(), "gofer-quickstart-taken-"));
+  after(async () => {
+    await stopServer(join(data, "server.pid"));
+    rmSync(data, { recursive: true, force: true });
+  });
+  const env = (port: number) => ({ GOFER_WEB_SERVER__DATA_DIR: data, GOFER_QUICKSTART_PORT: String(port) });
+
+  it("stops when a web server that is not Gofer answers there", async () => {
+    // Like a single-page app's dev server: 200 and HTML for every path.
+    const web = createHttpServer((_request, response) => {
+      response.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><p>another app</p>");
+    });
+    const result = await holding(web, async (port) => quickstart(env(port)));
+    assertStoppedForPort(
+      result,
+      /something other than Gofer listens at http:\/\/127\.0\.0\.1:\d+ \(it answers/,
+    );
+    assert.match(result.output, /HTTP 200 \(text\/html\)/);
+  });
+
+  it("stops when a Gofer server it did not start answers there", async () => {
+    const port = await freePort();
+    const other = await startTestServer({ GOFER_WEB_SERVER__BIND_ADDRESS: `127.0.0.1:${port}` });
+    try {
+      const result = await quickstart(env(port));
+      assertStoppedForPort(result, /a Gofer server that this quickstart did not start answers at/);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it("stops when the webhook listener's port, the next one, is taken", async () => {
+    const result = await holding(createTcpServer(), async (taken) => quickstart(env(taken - 1)));
+    assertStoppedForPort(result, /port \d+, for the webhook listener, is taken by another process/);
   });
 });

@@ -4,25 +4,34 @@
  * their setting values as `[redacted]`.
  */
 import type { RegistryAuth } from "@gofer/sdk";
-import type { Extension, ExtensionParameter } from "@gofer/sdk/client";
+import { type Extension, type ExtensionParameter, GoferApiError } from "@gofer/sdk/client";
 import type { Command } from "commander";
 import { collectVariable } from "./arguments.ts";
 import { CliError } from "./cli-error.ts";
 import { contextOf } from "./command-context.ts";
 import { printLogLines } from "./output/log-lines.ts";
 import type { Printer } from "./output/printer.ts";
+import { registerExtensionInitCommand } from "./project-init/init-commands.ts";
 import { subscriptionSettings } from "./subscription.ts";
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** Long enough to say why, short enough to keep a listing on one line per extension. */
 const REASON_WIDTH = 60;
+/**
+ * An install answers once the container runs and is healthy, which can take a while (an image pull); a refusal
+ * (a bad name, an image that is not there) comes sooner, and then no note that it is waiting is printed.
+ */
+const WAITING_NOTE_AFTER_MS = 1_000;
 
 const INSTALL_HELP = `
 Settings:
   -c KEY=VALUE sets one of the extension's config parameters; an unknown key is refused with the list of known
   ones, and \`gofer extension get <id>\` documents them. The long form is --setting because --config names
-  the CLI's own configuration file.
+  the CLI's own configuration file (--config KEY=VALUE is refused with that advice).
+
+If it does not start, nothing is installed and the error quotes the end of its output;
+\`gofer extension logs <id>\` shows all that its last container printed.
 
 Examples:
   gofer extension install interval gofer/extension-interval:latest -c min_interval=1m
@@ -39,6 +48,27 @@ interface InstallOptions {
 
 /** Usage errors exit 2, like the ones commander reports, so scripts can tell "called wrongly" from "failed". */
 const usageError = (message: string, hint: string) => new CliError(message, { hint, exitCode: 2 });
+
+/**
+ * `--config KEY=VALUE` is taken by the global option that names the CLI's configuration file, so the setting
+ * would be read as a file name; a value that reads as a setting is surely one.
+ */
+function refuseConfigAsSetting(command: Command): void {
+  const { config } = command.optsWithGlobals<{ config?: string }>();
+  if (config === undefined || !/^[A-Za-z][A-Za-z0-9_]*=/.test(config)) return;
+  throw usageError(
+    `--config ${config} names the CLI's configuration file, not a setting of the extension`,
+    `give settings with -c (or --setting): -c ${config}`,
+  );
+}
+
+/** Says where the whole output of an extension that did not start can be read. */
+function withLogsHint(error: unknown, id: string): unknown {
+  if (!(error instanceof GoferApiError) || error.errorCode !== "EXTENSION_START_FAILED") return error;
+  return new CliError(error.message, {
+    hint: `nothing was installed; its container's last output: gofer extension logs ${id}`,
+  });
+}
 
 async function readPassword(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -171,17 +201,27 @@ export function registerExtensionCommands(program: Command): void {
     .option("-a, --additional-role <role>", "role added to the extension's own token (repeatable)", collect)
     .addHelpText("after", INSTALL_HELP)
     .action(async (id: string, image: string, options: InstallOptions, command: Command) => {
+      refuseConfigAsSetting(command);
       const auth = await registryAuth(options);
       const { client, out } = contextOf(command);
-      // The server answers only once the container runs and is healthy, which can take a while (image pull).
-      if (!out.json) out.note(`Starting ${id} from ${image}; waiting for its first health check…`);
-      const installed = await client.extensions.install({
-        id,
-        image,
-        settings: options.setting ?? {},
-        ...(auth && { registry_auth: auth }),
-        ...(options.additionalRole && { additional_roles: options.additionalRole }),
-      });
+      const waiting = out.json
+        ? undefined
+        : setTimeout(
+            () => out.note(`Installing ${id} from ${image}: the server answers once it runs and is healthy…`),
+            WAITING_NOTE_AFTER_MS,
+          );
+      const installed = await client.extensions
+        .install({
+          id,
+          image,
+          settings: options.setting ?? {},
+          ...(auth && { registry_auth: auth }),
+          ...(options.additionalRole && { additional_roles: options.additionalRole }),
+        })
+        .catch((error: unknown) => {
+          throw withLogsHint(error, id);
+        })
+        .finally(() => clearTimeout(waiting));
       out.result(installed, () => `Extension ${installed.registration.extension_id} installed`);
       if (!out.json)
         out.note(
@@ -256,4 +296,6 @@ export function registerExtensionCommands(program: Command): void {
         ),
       );
     });
+
+  registerExtensionInitCommand(extension);
 }

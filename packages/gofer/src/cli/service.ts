@@ -25,8 +25,11 @@ export function registerServiceCommands(program: Command): void {
       const { config: configPath } = command.optsWithGlobals<{ config?: string }>();
       const { loadConfig } = await import("../config/index.ts");
       const { startService } = await import("../service/gofer-service.ts");
+      const { ListenAddressError } = await import("../service/listen-address.ts");
       const config = loadConfig({ configPath });
-      const running = await startService(config);
+      const running = await startService(config).catch((error: unknown) => {
+        throw error instanceof ListenAddressError ? new CliError(error.message, { hint: error.hint }) : error;
+      });
       running.app.log.info(`Gofer is listening on ${running.url} (data in ${config.server.data_dir})`);
       for (const warning of config.warnings) running.app.log.warn(warning);
       if (config.development.bypass_auth) {

@@ -57,6 +57,7 @@ import {
   extensionTransport,
   type SubscriptionMessage,
 } from "./extension-client.ts";
+import { KEPT_LINES, LastOutputs, quotedTail } from "./last-output.ts";
 
 export type ExtensionReason = StatusReason<ExtensionStateReasonKind>;
 
@@ -144,8 +145,6 @@ const EMPTY_DOCUMENTATION: ExtensionDocumentation = {
 const STABLE_AFTER_MS = 60_000;
 const FIRST_RETRY_MS = 1_000;
 const HEALTH_POLL_MS = 100;
-/** Lines of a failed container's output kept in its state reason: enough to show why, short enough to read. */
-const TAIL_LINES = 15;
 
 const keyOf = (message: SubscriptionMessage): string =>
   `${message.namespace_id}/${message.pipeline_id}/${message.pipeline_subscription_id}`;
@@ -166,6 +165,8 @@ export class ExtensionSupervisor {
   readonly #options: SupervisorOptions;
   readonly #transport: ExtensionTransport;
   readonly #runtimes = new Map<string, Runtime>();
+  /** The output of each extension's last removed container: the reason it failed usually lies there. */
+  readonly #lastOutputs = new LastOutputs();
   /** One lifecycle change at a time per extension id. */
   readonly #serial = new SerialQueue();
   readonly #unsubscribeBus: () => void;
@@ -283,6 +284,19 @@ export class ExtensionSupervisor {
   /** The container of an extension, for its logs; undefined when it has none. */
   containerOf(extensionId: string): string | undefined {
     return this.#runtimes.get(extensionId)?.containerId;
+  }
+
+  /**
+   * What the extension's last container printed before it was removed (its last lines, up to a bound), or
+   * undefined when none was kept. It outlives a failed install, whose output says why it failed.
+   */
+  lastOutputOf(extensionId: string): string | undefined {
+    return this.#lastOutputs.get(extensionId);
+  }
+
+  /** An uninstall on purpose leaves nothing behind, the last container's output included. */
+  forgetOutput(extensionId: string): void {
+    this.#lastOutputs.forget(extensionId);
   }
 
   /** The client of a running extension; 503 naming its state and reason otherwise. */
@@ -466,7 +480,7 @@ export class ExtensionSupervisor {
       return null;
     } catch (error) {
       if (generation !== runtime.generation || this.#closed) return null;
-      const description = await this.#describeFailure(error, containerId);
+      const description = await this.#describeFailure(runtime.id, error, containerId);
       const reason: ExtensionReason = { reason: "start_failed", description };
       this.#fail(runtime, reason, retry);
       return reason;
@@ -601,11 +615,11 @@ export class ExtensionSupervisor {
   #watch(runtime: Runtime, generation: number, containerId: string, exit: Promise<number | undefined>): void {
     void exit.then(async (code) => {
       if (generation !== runtime.generation || this.#closed) return;
-      const logs = await this.#tail(containerId);
+      const output = await this.#keepOutput(runtime.id, containerId);
       // Reading the output took time: a stop or a newer start may have come meanwhile.
       if (generation !== runtime.generation || this.#closed) return;
       const how = code === undefined ? "stopped" : `exited with code ${code}`;
-      this.#fail(runtime, { reason: "crashed", description: `The container ${how}${logs}` });
+      this.#fail(runtime, { reason: "crashed", description: `The container ${how}${quoted(output)}` });
     });
     let misses = 0;
     const { healthIntervalMs, unhealthyThreshold } = this.#options.timing;
@@ -635,10 +649,17 @@ export class ExtensionSupervisor {
     runtime.reason = reason;
     runtime.client = undefined;
     runtime.held.clear();
+    const containerId = runtime.containerId;
     runtime.containerId = undefined;
     this.#options.log.error(`extension ${runtime.id}: ${reason.reason}: ${reason.description}`);
-    // In the extension's turn, so the removal cannot meet the container of a start queued after it.
-    void this.#serially(runtime, () => this.#removeContainers(runtime.id));
+    // In the extension's turn, so the removal cannot meet the container of a start queued after it. A container
+    // that exited had its output kept already; one that stopped answering keeps it now, before it goes.
+    void this.#serially(runtime, async () => {
+      if (containerId !== undefined && reason.reason === "unhealthy") {
+        await this.#keepOutput(runtime.id, containerId);
+      }
+      await this.#removeContainers(runtime.id);
+    });
     if (!retry || this.#closed) return;
     const delay = Math.min(this.#options.timing.backoffMaxMs, FIRST_RETRY_MS * 2 ** runtime.failures);
     runtime.failures += 1;
@@ -698,21 +719,29 @@ export class ExtensionSupervisor {
   }
 
   /** The failure's message, with the container's last lines when it printed any: they usually say why. */
-  async #describeFailure(error: unknown, containerId: string | undefined): Promise<string> {
+  async #describeFailure(
+    extensionId: string,
+    error: unknown,
+    containerId: string | undefined,
+  ): Promise<string> {
     const message = error instanceof Error ? error.message : String(error);
-    return containerId ? `${message}${await this.#tail(containerId)}` : message;
+    if (containerId === undefined) return message;
+    return `${message}${quoted(await this.#keepOutput(extensionId, containerId))}`;
   }
 
-  async #tail(containerId: string): Promise<string> {
+  /**
+   * Reads the end of the container's output and keeps it as the extension's last output, for after the
+   * container is gone; "" when there is none or the engine cannot give it.
+   */
+  async #keepOutput(extensionId: string, containerId: string): Promise<string> {
+    let text = "";
     try {
-      let text = "";
-      const last = this.#options.scheduler.logs(containerId, { follow: false, tailLines: TAIL_LINES });
+      const last = this.#options.scheduler.logs(containerId, { follow: false, tailLines: KEPT_LINES });
       for await (const chunk of last) text += chunk.data.toString("utf8");
-      const lines = text.trimEnd().split("\n").slice(-TAIL_LINES);
-      return lines.length === 0 || lines[0] === "" ? "" : `; its last output:\n${lines.join("\n")}`;
     } catch {
-      return "";
+      // What was read before the engine failed still helps; an older container's output would mislead.
     }
+    return this.#lastOutputs.keep(extensionId, text);
   }
 
   /** A deleted pipeline's (or namespace's) subscriptions went with it: the extensions must let them go too. */
@@ -733,6 +762,12 @@ export class ExtensionSupervisor {
       });
     }
   }
+}
+
+/** The container's last lines as a failure reason ends with them, or "" when it printed nothing to show. */
+function quoted(output: string): string {
+  const tail = quotedTail(output);
+  return tail === "" ? "" : `; its last output:\n${tail}`;
 }
 
 /** Polls `/api/health` until it answers; fails at once if the container exits, or after `timeoutMs`. */

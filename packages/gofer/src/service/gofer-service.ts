@@ -24,6 +24,7 @@ import { getSystemState } from "../storage/system-store.ts";
 import { maskDatabaseUrl } from "../support/database-url.ts";
 import { VERSION } from "../version.ts";
 import { assemble } from "./assemble.ts";
+import { listenAt } from "./listen-address.ts";
 import { WorkDuties } from "./work-duties.ts";
 
 export interface RunningService {
@@ -70,7 +71,6 @@ export async function startService(config: Config, options: StartOptions = {}): 
     const { instance_id } = await getSystemState(db);
     const scheduler = options.scheduler ?? (await createScheduler(config));
 
-    const [host, port] = splitHostPort(config.server.bind_address);
     // The API URL tasks see depends on the bound port when the config asks for port 0.
     let apiBaseUrl = config.server.url;
     const assembled = await assemble(config, db, {
@@ -145,7 +145,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
       leadership?.startHeartbeat();
       // Before serving: what the previous process left mid-flight is settled first.
       if (leads) await work.prepare();
-      await app.listen({ host, port });
+      const { bind_address } = config.server;
+      await listenAt(app, "server.bind_address", bind_address, splitHostPort(bind_address));
       running.push(() => closeWithin(app, config.server.shutdown_timeout_ms / 3));
       const url = addressUrl(app.server.address() as AddressInfo, config.server.tls !== undefined);
       let metricsUrl: string | undefined;
@@ -164,8 +165,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
           tls: config.server.tls,
           logger: loggerOption(config.api.log_level, config.development.pretty_logging),
         });
-        const [metricsHost, metricsPort] = splitHostPort(config.metrics.bind_address);
-        await metricsApp.listen({ host: metricsHost, port: metricsPort });
+        const { bind_address } = config.metrics;
+        await listenAt(metricsApp, "metrics.bind_address", bind_address, splitHostPort(bind_address));
         running.push(() => closeWithin(metricsApp, config.server.shutdown_timeout_ms / 3));
         metricsUrl = addressUrl(metricsApp.server.address() as AddressInfo, config.server.tls !== undefined);
       }
@@ -241,8 +242,8 @@ async function listenForExternalEvents(
     tls: config.external_events.tls,
     logger: loggerOption(config.api.log_level, config.development.pretty_logging),
   });
-  const [host, port] = splitHostPort(config.external_events.bind_address);
-  await app.listen({ host, port });
+  const { bind_address } = config.external_events;
+  await listenAt(app, "external_events.bind_address", bind_address, splitHostPort(bind_address));
   return {
     app,
     url: addressUrl(app.server.address() as AddressInfo, config.external_events.tls !== undefined),

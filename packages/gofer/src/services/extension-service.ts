@@ -193,6 +193,7 @@ export class ExtensionService {
     await this.#lifecycle.run(id, async () => {
       const stored = await this.#require(id);
       await this.#erase(stored, { announce: true });
+      this.#supervisor.forgetOutput(id);
     });
   }
 
@@ -210,20 +211,32 @@ export class ExtensionService {
     }
   }
 
-  /** Refuses, before a log stream is opened, an extension that is unknown or has no container to read. */
+  /**
+   * Refuses, before a log stream is opened, an extension that has nothing to show: one that is not installed
+   * and left no output (an install that failed leaves its container's), or one with neither a container nor
+   * the output of its last one.
+   */
   async requireLogs(id: string): Promise<void> {
-    await this.#require(id);
-    if (!this.#supervisor.containerOf(id)) {
+    const stored = await getExtension(this.#db, id);
+    const kept = this.#supervisor.lastOutputOf(id) !== undefined;
+    if (!stored && !kept) throw notFound(`Extension "${id}"`);
+    if (stored && !kept && !this.#supervisor.containerOf(id)) {
       throw new GoferError(
         "EXTENSION_UNAVAILABLE",
-        `Extension "${id}" has no container now (it is ${this.#supervisor.view(id).state}); its output went with the last one`,
+        `Extension "${id}" has no container now (it is ${this.#supervisor.view(id).state}) and none has printed anything yet`,
       );
     }
   }
 
-  /** The extension container's output as blocks of whole lines; `requireLogs` has vouched for it. */
+  /**
+   * The extension container's output as blocks of whole lines; without a container (it failed and is not
+   * restarted yet, or its install failed), what the last one printed, which `follow` cannot extend.
+   * `requireLogs` has vouched for one of them.
+   */
   logs(id: string, follow: boolean, signal: AbortSignal): AsyncIterable<Buffer> {
-    return extensionLogBlocks(this.#scheduler, this.#supervisor.containerOf(id) ?? "", follow, signal);
+    const containerId = this.#supervisor.containerOf(id);
+    if (containerId !== undefined) return extensionLogBlocks(this.#scheduler, containerId, follow, signal);
+    return keptLogBlocks(this.#supervisor.lastOutputOf(id) ?? "");
   }
 
   async subscriptionsOf(id: string): Promise<Subscription[]> {
@@ -306,6 +319,12 @@ async function checkRoles(db: GoferDb, roles: string[]): Promise<void> {
     throw new GoferError("BAD_REQUEST", 'The "bootstrap" role cannot be given to an extension');
   }
   await requireKnownRoles(db, roles);
+}
+
+/** Kept output as the blocks of whole lines a live container's logs are served in. */
+async function* keptLogBlocks(text: string): AsyncGenerator<Buffer> {
+  if (text === "") return;
+  yield Buffer.from(text.endsWith("\n") ? text : `${text}\n`);
 }
 
 /** Setting keys the extension does not declare (case-insensitively, as they become upper-case variables). */

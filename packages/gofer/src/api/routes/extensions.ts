@@ -143,12 +143,14 @@ export function extensionRoutes(app: GoferApp, { extensions }: ExtensionRouteSer
       tags: ["Extensions"],
       summary:
         "The extension container's output, one line per WebSocket text frame, followed while it runs; without " +
-        "an Upgrade header, plain text: the output so far, or with `follow=true` streamed while it runs.",
+        "an Upgrade header, plain text: the output so far, or with `follow=true` streamed while it runs. When " +
+        "it has no container (it failed and awaits its restart, or its install failed and was undone), what " +
+        "the last container printed before it was removed.",
       params: ExtensionParams,
       querystring: Type.Object({ follow: Type.Optional(Type.Boolean()) }),
       response: { ...errorResponses },
     },
-    // Before the upgrade, so an unknown extension or one without a container is refused with a status.
+    // Before the upgrade, so an unknown extension or one with no output to show is refused with a status.
     preHandler: async (request) => {
       await extensions.requireLogs((request.params as { extension_id: string }).extension_id);
     },

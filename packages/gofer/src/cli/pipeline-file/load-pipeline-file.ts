@@ -20,6 +20,7 @@ import {
   type ChildStarted,
   UNSETTLED_TOP_LEVEL_AWAIT,
 } from "./child-messages.ts";
+import { commonJsFolderHint } from "./commonjs-folder-hint.ts";
 import { parseJsonText } from "./json-text.ts";
 import { PipelineFileError, type PipelineFileErrorCode } from "./pipeline-file-error.ts";
 import {
@@ -318,16 +319,18 @@ function childFailure(source: string, message: ChildFailure, result: ChildResult
   const fail = (code: PipelineFileErrorCode, text: string) =>
     new PipelineFileError(code, text, { source, output });
   switch (message.reason) {
-    case "syntax":
+    case "syntax": {
+      const report = parseReport(result.report || message.detail);
       return fail(
         "PIPELINE_FILE_SYNTAX_ERROR",
-        `${source} has a syntax error:\n${indent(parseReport(result.report || message.detail))}\n` +
+        `${source} has a syntax error:\n${indent(report)}\n` +
           (message.errorCode === "ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX"
             ? "Node.js runs TypeScript by erasing the types, so syntax that generates code is not supported: " +
               "use a union of string literals or a plain object instead of an enum, a module instead of a " +
               "namespace, and ordinary fields instead of constructor parameter properties."
-            : "Fix the line shown and try again."),
+            : (commonJsFolderHint(source, report) ?? "Fix the line shown and try again.")),
       );
+    }
     case "import-failed":
       return fail(
         "PIPELINE_FILE_IMPORT_FAILED",

@@ -18,6 +18,7 @@ import {
   UNSETTLED_TOP_LEVEL_AWAIT,
 } from "./child-messages.ts";
 import { registerSdkFallback } from "./sdk-resolution.ts";
+import { registerTypeScriptAsModule } from "./typescript-as-module.ts";
 
 /** A message before the token is added: the evaluation does not need to know it. */
 type Unsent<T> = T extends unknown ? Omit<T, "token"> : never;
@@ -55,6 +56,7 @@ export async function runPipelineChild(): Promise<void> {
     });
 
   await registerSdkFallback();
+  registerTypeScriptAsModule();
   // The event loop emptying while the import is pending means the file awaits something nothing can settle.
   // Node gives that its own exit code only when the entry module is ESM, and the single binary's is CommonJS.
   // Not on "exit": that also follows a process.exit() in the file, which is reported as such.
