@@ -1,6 +1,6 @@
 /** `gofer run …`: starting, listing, inspecting, cancelling, retrying and watching runs. */
-import { GoferApiError, type Run } from "@gofer/sdk/client";
-import type { Command } from "commander";
+import { GoferApiError, RUN_LIST_STATUSES, type Run, type RunListStatus } from "@gofer/sdk/client";
+import { type Command, Option } from "commander";
 import { collectVariable, nonNegativeInteger, positiveInteger } from "./arguments.ts";
 import { CliError } from "./cli-error.ts";
 import { type CommandContext, contextOf } from "./command-context.ts";
@@ -25,10 +25,15 @@ export function registerRunCommands(program: Command): void {
     .option("-l, --limit <n>", "how many runs", positiveInteger, 10)
     .option("-o, --offset <n>", "skip this many of the newest runs", nonNegativeInteger, 0)
     .option("--oldest-first", "list oldest first")
+    .addOption(
+      new Option("-s, --status <status>", "only the runs pending, running or ended so").choices(
+        RUN_LIST_STATUSES,
+      ),
+    )
     .action(
       async (
         pipelineId: string,
-        options: { limit: number; offset: number; oldestFirst?: boolean },
+        options: { limit: number; offset: number; oldestFirst?: boolean; status?: RunListStatus },
         command: Command,
       ) => {
         const context = contextOf(command);
@@ -37,11 +42,21 @@ export function registerRunCommands(program: Command): void {
           limit: options.limit,
           offset: options.offset,
           reverse: !options.oldestFirst,
+          ...(options.status !== undefined && { status: options.status }),
         });
         const retried = runs.some((item) => item.retries !== undefined);
         out.result(runs, () =>
           out.table(
-            ["run", "state", "status", "started", "duration", "version", ...(retried ? ["retries"] : [])],
+            [
+              "run",
+              "state",
+              "status",
+              "started",
+              "duration",
+              "version",
+              "started by",
+              ...(retried ? ["retries"] : []),
+            ],
             runs.map((item) => [
               String(item.run_id),
               item.state,
@@ -49,6 +64,7 @@ export function registerRunCommands(program: Command): void {
               out.time(item.started),
               spanDuration(item.started, item.ended),
               String(item.pipeline_config_version),
+              item.initiator.user,
               ...(retried ? [String(item.retries ?? 0)] : []),
             ]),
           ),
@@ -73,6 +89,8 @@ export function registerRunCommands(program: Command): void {
           ["state", item.state],
           ["status", out.style.outcome(item.status)],
           ...out.reasonRow(item.status_reason),
+          ["started by", item.initiator.user],
+          ["token", item.initiator.id],
           ...(item.retries === undefined ? [] : [["retries", String(item.retries)] as [string, string]]),
           ...(item.concurrency_group === undefined
             ? []

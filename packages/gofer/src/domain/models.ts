@@ -16,6 +16,7 @@ export type {
   PipelineConfigVersion as PipelineConfig,
   PipelineMetadata,
   Run,
+  RunCancellation,
   StatusReason,
   Subscription,
   Task,

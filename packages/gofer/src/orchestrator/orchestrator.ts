@@ -232,10 +232,11 @@ export class Orchestrator {
    */
   async #supersede(tx: GoferDb, publish: PublishInTransaction, run: Run, group: string): Promise<RunKey[]> {
     const reason = { reason: "superseded" as const, description: supersededBy(run) };
+    const cancellation = { requested: Date.now(), stop_timeout_ms: this.#options.stopTimeoutMs };
     const keys: RunKey[] = [];
     for (const older of await listCancellableRunsOfGroup(tx, run.namespace_id, group)) {
       if (older.pipeline_id === run.pipeline_id && older.run_id === run.run_id) continue;
-      if (!(await markRunSuperseded(tx, older, reason))) continue;
+      if (!(await markRunSuperseded(tx, older, reason, cancellation))) continue;
       await publish("started_run_cancellation", runKeyOf(older));
       keys.push(runKeyOf(older));
     }
@@ -268,7 +269,13 @@ export class Orchestrator {
     if (!run) throw notFound(`run ${key.run_id} of pipeline "${key.pipeline_id}"`);
     if (run.state === "complete") return;
     // A repeated cancel announces nothing again, but stops again what a failed first attempt may have missed.
-    if (await markRunCancelRequested(db, key)) await bus.publish("started_run_cancellation", { ...key });
+    const cancellation = {
+      requested: Date.now(),
+      requested_by: { id: by.id, user: by.user },
+      stop_timeout_ms: this.#options.stopTimeoutMs,
+    };
+    if (await markRunCancelRequested(db, key, cancellation))
+      await bus.publish("started_run_cancellation", { ...key });
     await this.#serial.run(runKeyString(key), async () => {
       const executions = await listTaskExecutions(db, key.namespace_id, key.pipeline_id, key.run_id);
       for (const execution of executions) {

@@ -2,8 +2,10 @@
  * Runs of a pipeline: listing, starting and cancelling. Starting and cancelling are the orchestrator's; this
  * service checks what the caller sent and that the run exists before handing over.
  */
+import { RUN_LIST_STATUSES, type RunListStatus } from "@gofer/sdk/client";
 import { badRequest } from "../domain/errors.ts";
 import type { Initiator, Run } from "../domain/models.ts";
+import type { RunState, RunStatus } from "../domain/states.ts";
 import type { Orchestrator } from "../orchestrator/orchestrator.ts";
 import type { GoferDb } from "../storage/database.ts";
 import { listRuns, publicRun, type RunKey } from "../storage/runs-store.ts";
@@ -13,11 +15,31 @@ import { requirePipeline, requireRun } from "./lookups.ts";
 const MAX_RUN_VARIABLES = 1000;
 const MAX_VARIABLE_VALUE_BYTES = 64 * 1024;
 
+/** The stored state and status of a run described by each word: a run's status stays `unknown` until it ends. */
+const RUN_LIST_COLUMNS: Record<RunListStatus, { state: RunState; status: RunStatus }> = {
+  pending: { state: "pending", status: "unknown" },
+  running: { state: "running", status: "unknown" },
+  successful: { state: "complete", status: "successful" },
+  failed: { state: "complete", status: "failed" },
+  cancelled: { state: "complete", status: "cancelled" },
+};
+
+function runListColumns(status: string): { state: RunState; status: RunStatus } {
+  if (!Object.hasOwn(RUN_LIST_COLUMNS, status)) {
+    throw badRequest(
+      `Unknown run status "${status}"; list runs by one of ${RUN_LIST_STATUSES.join(", ")}, or leave status out`,
+    );
+  }
+  return RUN_LIST_COLUMNS[status as RunListStatus];
+}
+
 export interface RunPage {
   limit: number;
   offset: number;
   /** Newest first. */
   reverse: boolean;
+  /** Only the runs this word describes; all of them when absent. */
+  status?: string;
 }
 
 export class RunService {
@@ -31,7 +53,9 @@ export class RunService {
 
   async list(namespaceId: string, pipelineId: string, page: RunPage): Promise<Run[]> {
     await requirePipeline(this.#db, namespaceId, pipelineId);
-    return (await listRuns(this.#db, namespaceId, pipelineId, page)).map(publicRun);
+    const { status, ...range } = page;
+    const only = status === undefined ? {} : { only: runListColumns(status) };
+    return (await listRuns(this.#db, namespaceId, pipelineId, { ...range, ...only })).map(publicRun);
   }
 
   async get(key: RunKey): Promise<Run> {

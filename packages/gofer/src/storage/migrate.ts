@@ -18,6 +18,8 @@ import * as audit from "./migrations/010-audit.ts";
 import * as notifications from "./migrations/011-notifications.ts";
 import * as runProgress from "./migrations/012-run-progress.ts";
 import * as apiIndexes from "./migrations/013-api-indexes.ts";
+import * as runListFilter from "./migrations/014-run-list-filter.ts";
+import * as runCancellation from "./migrations/015-run-cancellation.ts";
 import type { Database } from "./schema.ts";
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: DialectName): Promise<void> };
@@ -37,6 +39,8 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   "011-notifications": notifications,
   "012-run-progress": runProgress,
   "013-api-indexes": apiIndexes,
+  "014-run-list-filter": runListFilter,
+  "015-run-cancellation": runCancellation,
 };
 
 /**

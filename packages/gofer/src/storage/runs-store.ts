@@ -1,24 +1,37 @@
 import { sql } from "kysely";
-import type { Initiator, Run, StatusReason, Variable } from "../domain/models.ts";
+import type { Initiator, Run, RunCancellation, StatusReason, Variable } from "../domain/models.ts";
 import type { RunState, RunStatus, RunStatusReasonType } from "../domain/states.ts";
 import type { GoferDb } from "./database.ts";
 import { parseJson, parseNullableJson, toJson, toNullableJson } from "./json-columns.ts";
 import type { RunsTable } from "./schema.ts";
 
-type RunRow = Omit<RunsTable, "seq" | "retries"> & { seq: number; retries: number };
+type RunRow = Omit<RunsTable, "seq" | "retries" | "cancellation_json"> & {
+  seq: number;
+  retries: number;
+  cancellation_json: string | null;
+};
 
 /** A stored run with the bookkeeping the orchestrator needs beyond the wire shape. */
-export interface StoredRun extends Omit<Run, "retries" | "concurrency_group"> {
+export interface StoredRun extends Omit<Run, "retries" | "concurrency_group" | "cancellation"> {
   seq: number;
   cancel_requested: boolean;
   retries: number;
   concurrency_group: string | null;
   /** The run's timeout (ms), fixed when it was accepted; `null`: none. */
   timeout_ms: number | null;
+  /** Who asked for its cancellation and when; `null` unless asked (and again once retried). */
+  cancellation: RunCancellation | null;
 }
 
 function toRun(row: RunRow): StoredRun {
-  const { status_reason_json, initiator_json, variables_json, created: _created, ...rest } = row;
+  const {
+    status_reason_json,
+    initiator_json,
+    variables_json,
+    cancellation_json,
+    created: _created,
+    ...rest
+  } = row;
   return {
     ...rest,
     state: row.state as RunState,
@@ -28,6 +41,7 @@ function toRun(row: RunRow): StoredRun {
     variables: parseJson<Variable[]>(variables_json),
     store_objects_expired: row.store_objects_expired === 1,
     cancel_requested: row.cancel_requested === 1,
+    cancellation: parseNullableJson<RunCancellation>(cancellation_json),
   };
 }
 
@@ -39,6 +53,7 @@ export function publicRun(run: StoredRun): Run {
     timeout_ms: _timeout,
     retries,
     concurrency_group,
+    cancellation,
     ...rest
   } = run;
   // Extensions of v0, absent when unused.
@@ -46,20 +61,27 @@ export function publicRun(run: StoredRun): Run {
     ...rest,
     ...(retries > 0 && { retries }),
     ...(concurrency_group !== null && { concurrency_group }),
+    ...(cancellation !== null && { cancellation }),
   };
 }
 
+/**
+ * A page of a pipeline's runs by id. `only` keeps the runs in one state with one status: both are compared for
+ * equality, so the page is a range of `runs_by_outcome` (014-run-list-filter) however many other runs there are.
+ */
 export async function listRuns(
   db: GoferDb,
   namespaceId: string,
   pipelineId: string,
-  page: { limit: number; offset: number; reverse: boolean },
+  page: { limit: number; offset: number; reverse: boolean; only?: { state: RunState; status: RunStatus } },
 ): Promise<StoredRun[]> {
-  const rows = await db
+  let query = db
     .selectFrom("runs")
     .selectAll()
     .where("namespace_id", "=", namespaceId)
-    .where("pipeline_id", "=", pipelineId)
+    .where("pipeline_id", "=", pipelineId);
+  if (page.only) query = query.where("state", "=", page.only.state).where("status", "=", page.only.status);
+  const rows = await query
     .orderBy("run_id", page.reverse ? "desc" : "asc")
     .limit(page.limit)
     .offset(page.offset)
@@ -140,6 +162,7 @@ export interface RunKey {
 
 type RunUpdate = Partial<Pick<RunsTable, "state" | "status" | "started" | "ended" | "cancel_requested">> & {
   status_reason?: StatusReason<RunStatusReasonType> | null;
+  cancellation?: RunCancellation;
 };
 
 /** Updates a run; with `onlyIf`, only while the stored run still matches it. Returns whether a row changed. */
@@ -149,12 +172,13 @@ async function updateRun(
   update: RunUpdate,
   onlyIf: Partial<Pick<RunsTable, "state" | "cancel_requested">> = {},
 ): Promise<boolean> {
-  const { status_reason, ...rest } = update;
+  const { status_reason, cancellation, ...rest } = update;
   let query = db
     .updateTable("runs")
     .set({
       ...rest,
       ...(status_reason !== undefined && { status_reason_json: toNullableJson(status_reason) }),
+      ...(cancellation !== undefined && { cancellation_json: toJson(cancellation) }),
     })
     .where("namespace_id", "=", key.namespace_id)
     .where("pipeline_id", "=", key.pipeline_id)
@@ -193,6 +217,7 @@ export async function requeueRun(db: GoferDb, key: RunKey): Promise<boolean> {
       started: 0,
       ended: 0,
       cancel_requested: 0,
+      cancellation_json: null,
       retries: eb("retries", "+", 1),
     }))
     .where("namespace_id", "=", key.namespace_id)
@@ -204,9 +229,15 @@ export async function requeueRun(db: GoferDb, key: RunKey): Promise<boolean> {
   return result.numUpdatedRows > 0n;
 }
 
-/** False when cancellation was already requested, so a repeated cancel announces nothing twice. */
-export const markRunCancelRequested = (db: GoferDb, key: RunKey): Promise<boolean> =>
-  updateRun(db, key, { cancel_requested: 1 }, { cancel_requested: 0 });
+/**
+ * False when cancellation was already requested, so a repeated cancel announces nothing twice (and the first
+ * request's `cancellation`, who asked and when, stands).
+ */
+export const markRunCancelRequested = (
+  db: GoferDb,
+  key: RunKey,
+  cancellation?: RunCancellation,
+): Promise<boolean> => updateRun(db, key, { cancel_requested: 1, cancellation }, { cancel_requested: 0 });
 
 /**
  * Every state but `complete`, spelled out: `state IN (…)` is a few probes of an index that leads with the state
@@ -417,8 +448,9 @@ export const markRunSuperseded = (
   db: GoferDb,
   key: RunKey,
   reason: StatusReason<RunStatusReasonType>,
+  cancellation?: RunCancellation,
 ): Promise<boolean> =>
-  updateRun(db, key, { cancel_requested: 1, status_reason: reason }, { cancel_requested: 0 });
+  updateRun(db, key, { cancel_requested: 1, status_reason: reason, cancellation }, { cancel_requested: 0 });
 
 /** Records which token the run's tasks were given, so the run names its token. */
 export async function setRunTokenId(db: GoferDb, key: RunKey, tokenId: string): Promise<void> {

@@ -83,6 +83,8 @@ export interface RunsTable {
   concurrency_group: string | null;
   /** The run's timeout in ms, from its config when accepted; the deadline is `started` plus this. */
   timeout_ms: number | null;
+  /** Who asked to cancel the run, when, and the tasks' grace period (JSON); null unless cancellation was asked. */
+  cancellation_json: Generated<string | null>;
 }
 
 /** The last run id handed out per pipeline: ids stay unique even after retention deletes the newest rows. */

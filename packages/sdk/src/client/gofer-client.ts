@@ -27,6 +27,7 @@ import type {
   RegisteredPipeline,
   ReplicaListing,
   Run,
+  RunListStatus,
   SystemMetadata,
   SystemPreferences,
   TaskAttempt,
@@ -129,6 +130,8 @@ export interface ListRunsOptions {
   offset?: number;
   /** Newest first instead of oldest first. */
   reverse?: boolean;
+  /** Only the runs in this state or with this status (an extension of v0). */
+  status?: RunListStatus;
 }
 
 export interface RunsApi {
@@ -354,7 +357,12 @@ export class GoferClient {
     this.runs = {
       list: async (namespace, pipelineId, options = {}) =>
         http.json("GET", `${pipeline(namespace, pipelineId)}/runs`, "runs", {
-          query: { limit: options.limit, offset: options.offset, reverse: options.reverse },
+          query: {
+            limit: options.limit,
+            offset: options.offset,
+            reverse: options.reverse,
+            status: options.status,
+          },
         }),
       // The body is always sent: the route validates it as an object even when no variables are given.
       start: async (namespace, pipelineId, variables) =>

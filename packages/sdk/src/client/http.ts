@@ -178,7 +178,9 @@ export class HttpClient {
       );
       init.duplex = "half";
     } else {
-      init.body = options.body;
+      // The DOM's BodyInit (the web UI's tests compile this file with it) names only ArrayBuffer-backed arrays;
+      // fetch sends the bytes of any Uint8Array.
+      init.body = options.body as Blob | Uint8Array<ArrayBuffer>;
     }
     try {
       const text = await this.#send(method, path, options.query, init, deadline, (response) =>

@@ -56,3 +56,4 @@ export type {
 export type { SubscriptionsApi } from "./subscriptions-api.ts";
 export type { AttachOptions, TaskTerminal } from "./task-terminal.ts";
 export type * from "./wire-types.ts";
+export { RUN_LIST_STATUSES } from "./wire-types.ts";

@@ -302,6 +302,13 @@ export interface Deployment {
 export type RunState = "unknown" | "pending" | "running" | "complete";
 
 /**
+ * What a run list may be narrowed to (`status` on the runs list, an extension of v0): where an unfinished run is,
+ * or how a finished one ended, the words the web UI and the CLI show for a run.
+ */
+export const RUN_LIST_STATUSES = ["pending", "running", "successful", "failed", "cancelled"] as const;
+export type RunListStatus = (typeof RUN_LIST_STATUSES)[number];
+
+/**
  * How a run ended; `unknown` until it is `complete`.
  *
  * - `successful`: every task succeeded or was skipped.
@@ -356,6 +363,19 @@ export interface Run {
   retries?: number;
   /** The resolved concurrency group the run belongs to, when its pipeline declares one. */
   concurrency_group?: string;
+  /** Present once the run's cancellation was asked (or a newer run of its group superseded it); cleared by a retry. */
+  cancellation?: RunCancellation;
+}
+
+/**
+ * A run's cancellation (an extension of v0): from `requested` its running tasks have `stop_timeout_ms` to stop
+ * before they are killed. `requested_by` is absent when nobody asked: a newer run of its concurrency group
+ * superseded it.
+ */
+export interface RunCancellation {
+  requested: EpochMillis;
+  requested_by?: Initiator;
+  stop_timeout_ms: number;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { RUN_LIST_STATUSES } from "@gofer/sdk/client";
 import { Type } from "typebox";
 import type { RoutePlugin } from "../api-context.ts";
 import { errorResponses, PipelineParams, RunParams, StringMap } from "../schemas/common.ts";
@@ -15,14 +16,23 @@ export const runRoutes: RoutePlugin = (app, { runs }) => {
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
           offset: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 })),
           reverse: Type.Optional(Type.Boolean({ default: false })),
+          // A string checked by the service, so that a word it does not know is answered with those it knows.
+          status: Type.Optional(
+            Type.String({
+              description:
+                `Only the runs in this state or with this status, one of ${RUN_LIST_STATUSES.join(", ")} ` +
+                "(an extension of v0): `pending` and `running` runs have not ended, the others ended so.",
+            }),
+          ),
         }),
         response: { 200: Type.Object({ runs: Type.Array(Type.Ref("Run")) }), ...errorResponses },
       },
     },
     async (request) => {
       const { namespace_id, pipeline_id } = request.params;
-      const { limit = 50, offset = 0, reverse = false } = request.query;
-      return { runs: await runs.list(namespace_id, pipeline_id, { limit, offset, reverse }) };
+      const { limit = 50, offset = 0, reverse = false, status } = request.query;
+      const page = { limit, offset, reverse, ...(status !== undefined && { status }) };
+      return { runs: await runs.list(namespace_id, pipeline_id, page) };
     },
   );
 

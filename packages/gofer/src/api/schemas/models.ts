@@ -143,6 +143,21 @@ export const Run = Type.Object(
         description: "The resolved concurrency group of the run (an extension of v0); absent when none.",
       }),
     ),
+    cancellation: Type.Optional(
+      Type.Object(
+        {
+          requested: EpochMs,
+          requested_by: Type.Optional(Initiator),
+          stop_timeout_ms: Type.Integer({ minimum: 0 }),
+        },
+        {
+          description:
+            "Who asked to cancel the run and when (an extension of v0); from then its running tasks have " +
+            "`stop_timeout_ms` to stop before they are killed. `requested_by` is absent when a newer run of its " +
+            "concurrency group superseded it. Absent unless cancellation was asked; a retry clears it.",
+        },
+      ),
+    ),
   },
   { $id: "Run" },
 );
