@@ -66,5 +66,11 @@ export const paths = {
     `${paths.namespace(namespace)}/pipelines/${encodeURIComponent(pipeline)}`,
   run: (namespace: string, pipeline: string, run: number) =>
     `${paths.pipeline(namespace, pipeline)}/runs/${run}`,
+  /** The pipeline page showing one config version, compared with the live one. */
+  configVersion: (namespace: string, pipeline: string, version: number) =>
+    `${paths.pipeline(namespace, pipeline)}?config=${version}`,
+  /** The run page with one task selected. */
+  task: (namespace: string, pipeline: string, run: number, task: string) =>
+    `${paths.run(namespace, pipeline, run)}?task=${encodeURIComponent(task)}`,
   extension: (extension: string) => `/extensions/${encodeURIComponent(extension)}`,
 };

@@ -8,7 +8,9 @@ import type { Browser } from "playwright-core";
 import { pipelineConfig, shTask, startRun, waitForRun } from "../../packages/gofer/test/support/pipelines.ts";
 import type { TestServer } from "../../packages/gofer/test/support/test-server.ts";
 import {
+  DESKTOP,
   openPage,
+  PHONE,
   screenshot,
   signIn,
   storedToken,
@@ -34,7 +36,12 @@ describe("the web UI: operator controls and permissions", () => {
     const { page, context, errors } = await openPage(browser);
     await page.goto(`${server.url}/namespaces/default/pipelines/quick`);
     await signIn(page, server.token);
-    await page.getByRole("button", { name: "Pause runs" }).click();
+    // Pausing affects the whole server, so it sits in the menu, apart from everyday buttons, and asks first.
+    await page.getByRole("button", { name: "Menu" }).click();
+    await page.getByRole("button", { name: "Pause runs…" }).click();
+    const confirm = page.getByRole("dialog");
+    await confirm.getByText(/any namespace/).waitFor();
+    await confirm.getByRole("button", { name: "Pause new runs" }).click();
     const banner = page.getByRole("alert").filter({ hasText: "New runs are paused" });
     await banner.waitFor();
     assert.equal((await server.api("GET", "/api/system")).json.ignore_pipeline_run_events, true);
@@ -164,7 +171,18 @@ describe("the web UI: operator controls and permissions", () => {
     await page.getByLabel("API token").fill(user.json.secret);
     await page.locator("form.signin").getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("button", { name: "Sign out" }).waitFor();
-    assert.equal(await page.getByRole("button", { name: "Pause runs" }).count(), 0, "no operator controls");
+    // On a wide screen a non-admin has no menu at all; on a phone it opens without the operator's section.
+    assert.equal(
+      await page.getByRole("button", { name: "Menu" }).isVisible(),
+      false,
+      "no menu on a wide screen",
+    );
+    await page.setViewportSize(PHONE);
+    await page.getByRole("button", { name: "Menu" }).click();
+    await page.locator("#header-menu").getByRole("button", { name: "Sign out" }).waitFor();
+    assert.equal(await page.getByRole("button", { name: /Pause runs/ }).count(), 0, "no operator controls");
+    await page.keyboard.press("Escape");
+    await page.setViewportSize(DESKTOP);
     await page.goto(`${server.url}/namespaces/payments`);
     await page
       .getByRole("alert")

@@ -90,7 +90,8 @@ describe("the web UI: replicas", () => {
 
     // On a phone: the link is still there and the page does not scroll sideways.
     await page.setViewportSize(PHONE);
-    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Replicas" }).click();
+    await page.getByRole("button", { name: "Menu" }).click();
+    await page.getByRole("navigation", { name: "More" }).getByRole("link", { name: "Replicas" }).click();
     await rows.first().waitFor();
     await row.getByText("this replica").waitFor();
     assert.equal(await overflowsSideways(page), false, "the page fits a phone");

@@ -15,6 +15,7 @@ export type {
   ReplicaListing,
   ReplicaSummary,
   Run,
+  RunCancellation,
   RunState,
   RunStatus,
   Subscription,

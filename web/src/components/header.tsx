@@ -1,13 +1,18 @@
-/** The top bar: where you are, who you are, and the operator's pause switch. */
+/**
+ * The top bar: where you are, who you are, and (in its menu, apart from the everyday buttons) the operator's
+ * pause switch. On a phone it is one row: the everyday pages, the live mark and the menu, which holds the rest.
+ */
 import { useState } from "preact/hooks";
 import { streamState } from "../api/event-stream.ts";
 import { currentPath } from "../router.ts";
 import { signIn, signOut } from "../state/identity.ts";
 import { session } from "../state/session.ts";
 import { useSignal } from "../state/signal.ts";
-import { runsPaused, setRunsPaused } from "../state/system.ts";
+import { runsPaused } from "../state/system.ts";
 import { toggleTheme } from "../theme.ts";
+import { HeaderMenu } from "./header-menu.tsx";
 import { Link } from "./link.tsx";
+import { PauseRunsControl, ResumeRunsButton } from "./pause-control.tsx";
 
 const STREAM_LABELS = {
   live: "live",
@@ -30,28 +35,22 @@ export function Header() {
   const paused = useSignal(runsPaused);
   const stream = useSignal(streamState);
   const [signingIn, setSigningIn] = useState(false);
-  const [problem, setProblem] = useState("");
-  const [busy, setBusy] = useState(false);
 
-  const nav = [
+  const everyday = [
     { href: "/namespaces/default", label: "Pipelines", active: path.startsWith("/namespaces") },
     { href: "/events", label: "Events", active: path.startsWith("/events") },
+  ];
+  const lessUsed = [
     { href: "/extensions", label: "Extensions", active: path.startsWith("/extensions") },
     // Which servers share the database is an operator's concern, and only admin tokens may read it.
     ...(admin ? [{ href: "/replicas", label: "Replicas", active: path.startsWith("/replicas") }] : []),
   ];
-
-  const flipPause = async () => {
-    setBusy(true);
-    setProblem("");
-    try {
-      await setRunsPaused(!paused);
-    } catch (error) {
-      setProblem(error instanceof Error ? error.message : String(error));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const operator = admin && paused !== undefined;
+  const linkOf = (extra: string) => (item: (typeof everyday)[number]) => (
+    <Link key={item.href} href={item.href} class={`${extra}${item.active ? " active" : ""}`}>
+      {item.label}
+    </Link>
+  );
 
   return (
     <header class="topbar">
@@ -59,25 +58,17 @@ export function Header() {
         Gofer
       </Link>
       <nav aria-label="Main">
-        {nav.map((item) => (
-          <Link key={item.href} href={item.href} class={item.active ? "active" : ""}>
-            {item.label}
-          </Link>
-        ))}
+        {everyday.map(linkOf(""))}
+        {lessUsed.map(linkOf("wide-only"))}
       </nav>
       <span class={`stream stream-${stream}`} title={STREAM_HINTS[stream]}>
         <span class="visually-hidden">Live updates: </span>
-        {STREAM_LABELS[stream]}
+        <span class="stream-label">{STREAM_LABELS[stream]}</span>
       </span>
       <div class="account">
-        {admin && paused !== undefined && (
-          <button type="button" class={paused ? "primary" : "warn"} onClick={flipPause} disabled={busy}>
-            {paused ? "Resume runs" : "Pause runs"}
-          </button>
-        )}
         <button
           type="button"
-          class="icon"
+          class="icon wide-only"
           onClick={toggleTheme}
           aria-label="Toggle theme"
           title="Toggle theme"
@@ -86,10 +77,10 @@ export function Header() {
         </button>
         {user ? (
           <>
-            <span class="user" title="Signed in">
+            <span class="user wide-only" title="Signed in">
               {user}
             </span>
-            <button type="button" onClick={signOut}>
+            <button type="button" class="wide-only" onClick={signOut}>
               Sign out
             </button>
           </>
@@ -98,6 +89,43 @@ export function Header() {
             Sign in
           </button>
         )}
+        <HeaderMenu wide={operator}>
+          {(close) => (
+            <>
+              <nav aria-label="More" class="phone-only">
+                {lessUsed.map(linkOf(""))}
+              </nav>
+              <div class="menu-group phone-only">
+                <button type="button" onClick={toggleTheme}>
+                  ◐ Switch theme
+                </button>
+                {user && (
+                  <>
+                    <span>
+                      Signed in as <span class="user">{user}</span>
+                    </span>
+                    <button
+                      type="button"
+                      onClick={() => {
+                        close();
+                        signOut();
+                      }}
+                    >
+                      Sign out
+                    </button>
+                  </>
+                )}
+              </div>
+              {operator && (
+                <section class="menu-group operator" aria-labelledby="operator-title">
+                  <h2 id="operator-title">Operator</h2>
+                  <p class="hint">Affects the whole server, every namespace.</p>
+                  <PauseRunsControl onDone={close} />
+                </section>
+              )}
+            </>
+          )}
+        </HeaderMenu>
       </div>
       {signingIn && !user && (
         <SignInForm
@@ -105,11 +133,6 @@ export function Header() {
             setSigningIn(false);
           }}
         />
-      )}
-      {problem && (
-        <p class="error-note header-problem" role="alert">
-          {problem}
-        </p>
       )}
     </header>
   );
@@ -150,8 +173,9 @@ function SignInForm({ onDone }: { onDone: () => void }) {
         Sign in
       </button>
       <p class="hint">
-        Paste a token from <code>gofer token create</code>. It is kept in this tab only and sent only to this
-        server.
+        Paste a token from <code>gofer token create</code>; after the quickstart, the admin token is the{" "}
+        <code>token</code> line of <code>.gofer-data/cli.toml</code>. It is kept in this tab only and sent
+        only to this server.
       </p>
       {error && (
         <p class="error-note" role="alert">
@@ -164,11 +188,15 @@ function SignInForm({ onDone }: { onDone: () => void }) {
 
 export function PausedBanner() {
   const paused = useSignal(runsPaused);
+  const admin = useSignal(session.admin);
   if (!paused) return null;
   return (
     <div class="banner" role="alert">
-      New runs are paused on this server. Runs already started go on; an admin can resume with "Resume runs"
-      or <code>gofer system resume</code>.
+      <span>
+        New runs are paused on this server. Runs already started go on;{" "}
+        {admin ? "resume here" : "an admin can resume them"} or with <code>gofer system resume</code>.
+      </span>
+      {admin && <ResumeRunsButton />}
     </div>
   );
 }

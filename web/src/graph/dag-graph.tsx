@@ -1,6 +1,7 @@
 /** A pipeline's tasks drawn as a graph; on a run page each node is coloured by its task's status. */
 import { useMemo } from "preact/hooks";
 import type { Task, TaskDependencyCondition, TaskExecution } from "../api/types.ts";
+import { drawEdges } from "./edge-labels.ts";
 import { layoutDag, NODE_HEIGHT, NODE_WIDTH } from "./layout.ts";
 
 interface Props {
@@ -23,27 +24,22 @@ export function DagGraph({ tasks, executions, selected, onSelect }: Props) {
     () => layoutDag(tasks.map((task) => ({ id: task.id, parents: Object.keys(task.depends_on ?? {}) }))),
     [tasks],
   );
+  const edges = useMemo(
+    () =>
+      drawEdges(
+        layout,
+        tasks.flatMap((task) =>
+          Object.entries(task.depends_on ?? {}).map(([parent, condition]) => ({
+            parent,
+            child: task.id,
+            label: EDGE_LABELS[condition],
+            condition,
+          })),
+        ),
+      ),
+    [layout, tasks],
+  );
   if (tasks.length === 0) return <p class="empty">This pipeline has no tasks.</p>;
-  const edges = tasks.flatMap((task) => {
-    const to = layout.nodes.get(task.id);
-    // A child's incoming edges are labelled at different points along them, top parent nearest the child,
-    // so labels of edges that meet at one arrow do not sit on each other.
-    const parents = Object.entries(task.depends_on ?? {})
-      .flatMap(([parent, condition]) => {
-        const from = layout.nodes.get(parent);
-        return from ? [{ parent, from, condition }] : [];
-      })
-      .sort((a, b) => a.from.y - b.from.y);
-    return to
-      ? parents.map(({ parent, from, condition }, index) => ({
-          key: `${parent}->${task.id}`,
-          from,
-          to,
-          condition,
-          labelAt: 0.8 - (0.45 * index) / Math.max(1, parents.length - 1 || 1),
-        }))
-      : [];
-  });
   return (
     <div class="graph-scroll">
       <svg
@@ -67,25 +63,16 @@ export function DagGraph({ tasks, executions, selected, onSelect }: Props) {
             <path d="M0,0 L10,5 L0,10 z" class="arrow-head" />
           </marker>
         </defs>
-        {edges.map(({ key, from, to, condition, labelAt }) => {
-          const x1 = from.x + NODE_WIDTH;
-          const y1 = from.y + NODE_HEIGHT / 2;
-          const x2 = to.x;
-          const y2 = to.y + NODE_HEIGHT / 2;
-          const middle = (x1 + x2) / 2;
-          const label = bezierPoint(labelAt, [x1, y1], [middle, y1], [middle, y2], [x2, y2]);
-          return (
-            <g key={key} class={`edge edge-${condition}`}>
-              <path
-                d={`M${x1},${y1} C${middle},${y1} ${middle},${y2} ${x2},${y2}`}
-                marker-end="url(#arrow)"
-              />
-              <text x={label[0]} y={label[1] - 4} text-anchor="middle" class="edge-label">
-                {EDGE_LABELS[condition]}
+        {edges.map((edge) => (
+          <g key={edge.key} class={`edge edge-${edge.condition}`}>
+            <path d={edge.path} marker-end="url(#arrow)" />
+            {edge.labelAt && (
+              <text x={edge.labelAt.x} y={edge.labelAt.y} text-anchor="middle" class="edge-label">
+                {edge.label}
               </text>
-            </g>
-          );
-        })}
+            )}
+          </g>
+        ))}
         {tasks.map((task) => {
           const place = layout.nodes.get(task.id);
           if (!place) return null;
@@ -124,15 +111,4 @@ export function DagGraph({ tasks, executions, selected, onSelect }: Props) {
       </svg>
     </div>
   );
-}
-
-type Point = [number, number];
-
-function bezierPoint(t: number, p0: Point, p1: Point, p2: Point, p3: Point): Point {
-  const u = 1 - t;
-  const weights = [u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t] as const;
-  const points = [p0, p1, p2, p3];
-  return [0, 1].map((axis) =>
-    points.reduce((sum, point, index) => sum + (weights[index] ?? 0) * (point[axis] ?? 0), 0),
-  ) as Point;
 }

@@ -1,7 +1,8 @@
 /**
  * A log that stays smooth at 100,000 lines: rows have one fixed height, so only the rows in view (plus a few
- * either side) are in the DOM, placed under a spacer as tall as the whole log. While following, new lines keep
- * the view at the bottom unless the reader scrolled up.
+ * either side) are in the DOM, placed under a spacer as tall as the whole log. While following (or when asked to
+ * start at the end, where a failure's error is), new lines keep the view at the bottom unless the reader
+ * scrolled up. Clicking a line selects it; a selected line is brought into view once it has arrived.
  */
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 
@@ -16,15 +17,32 @@ interface Props {
   following: boolean;
   /** The accessible name of the log region. */
   label?: string;
+  /** Show the last lines first, even when not following. */
+  startAtEnd?: boolean;
+  /** The selected line, counted from 1. */
+  selectedLine?: number | undefined;
+  /** Called with the clicked line, or undefined when the selected line is clicked again. */
+  onSelectLine?: ((line: number | undefined) => void) | undefined;
 }
 
-export function LogViewer({ lines, version, fileName, following, label = "Task log" }: Props) {
+export function LogViewer({
+  lines,
+  version,
+  fileName,
+  following,
+  label = "Task log",
+  startAtEnd = false,
+  selectedLine,
+  onSelectLine,
+}: Props) {
   const scroller = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [viewHeight, setViewHeight] = useState(400);
   const [query, setQuery] = useState("");
   const [current, setCurrent] = useState(0);
-  const stickToBottom = useRef(true);
+  const stickToBottom = useRef(selectedLine === undefined);
+  /** Whether the selected line given at first has been scrolled to (it may arrive long after the first render). */
+  const broughtIntoView = useRef(selectedLine === undefined);
 
   const matches = useMemo(() => {
     if (!query) return [];
@@ -47,8 +65,15 @@ export function LogViewer({ lines, version, fileName, following, label = "Task l
 
   useLayoutEffect(() => {
     const element = scroller.current;
-    if (element && following && stickToBottom.current) element.scrollTop = element.scrollHeight;
-  }, [version, following]);
+    if (!element) return;
+    if (!broughtIntoView.current && selectedLine !== undefined && lines.length >= selectedLine) {
+      broughtIntoView.current = true;
+      element.scrollTop = Math.max(0, (selectedLine - 1) * ROW_HEIGHT - element.clientHeight / 2);
+      setScrollTop(element.scrollTop);
+      return;
+    }
+    if ((following || startAtEnd) && stickToBottom.current) element.scrollTop = element.scrollHeight;
+  }, [version, following, startAtEnd]);
 
   const jumpTo = (matchIndex: number) => {
     if (matches.length === 0) return;
@@ -138,13 +163,26 @@ export function LogViewer({ lines, version, fileName, following, label = "Task l
           {lines.slice(first, last).map((line, offset) => {
             const index = first + offset;
             const kind = index === currentLine ? " log-current" : matchSet.has(index) ? " log-match" : "";
+            const selected = index + 1 === selectedLine;
             return (
-              // The line number is drawn from data-line by CSS, so a row's text is exactly the log line.
+              // The line number is drawn from data-line by CSS, so a row's text is exactly the log line. A click
+              // that ends a text selection copies text, not a line to link to.
+              // biome-ignore lint/a11y/useKeyWithClickEvents: the selection is a pointer shortcut; the search reaches every line by keyboard
+              // biome-ignore lint/a11y/noStaticElementInteractions: a log row stays plain text for screen readers
               <div
                 key={index}
-                class={`log-line${kind}`}
+                class={`log-line${kind}${selected ? " log-selected" : ""}`}
                 data-line={index + 1}
                 style={{ top: `${index * ROW_HEIGHT}px`, height: `${ROW_HEIGHT}px` }}
+                onClick={
+                  onSelectLine &&
+                  (() => {
+                    if (getSelection()?.isCollapsed === false) return;
+                    // A line chosen to point at stays put while more lines arrive.
+                    stickToBottom.current = false;
+                    onSelectLine(selected ? undefined : index + 1);
+                  })
+                }
               >
                 {line}
               </div>

@@ -17,9 +17,13 @@ interface Props {
    * task may be waiting to be tried again (which announces no event of its own).
    */
   onFollowEnd?: () => void;
+  /** Show the log's last lines first (see LogViewer). */
+  startAtEnd?: boolean;
+  selectedLine?: number | undefined;
+  onSelectLine?: ((line: number | undefined) => void) | undefined;
 }
 
-export function TaskLog({ execution, attempt, onFollowEnd }: Props) {
+export function TaskLog({ execution, attempt, onFollowEnd, startAtEnd, selectedLine, onSelectLine }: Props) {
   const { namespace_id, pipeline_id, run_id, task_id } = execution;
   const earlier = attempt !== undefined && attempt < execution.attempt;
   const complete = earlier || execution.state === "complete";
@@ -51,14 +55,20 @@ export function TaskLog({ execution, attempt, onFollowEnd }: Props) {
     );
   }
   const shown = earlier ? attempt : execution.attempt;
+  const fileName = `${pipeline_id}-${run_id}-${task_id}${shown > 1 || earlier ? `-attempt-${shown}` : ""}.log`;
   return (
     <>
       <ErrorNote error={stream.error} />
+      {/* Keyed by the log: another task's or attempt's log starts at its own place, not where this one was. */}
       <LogViewer
+        key={fileName}
         lines={stream.lines}
         version={stream.version}
-        fileName={`${pipeline_id}-${run_id}-${task_id}${shown > 1 || earlier ? `-attempt-${shown}` : ""}.log`}
+        fileName={fileName}
         following={stream.following}
+        startAtEnd={startAtEnd ?? false}
+        selectedLine={selectedLine}
+        onSelectLine={onSelectLine}
       />
     </>
   );

@@ -5,10 +5,11 @@ import { eventKind, onEvent } from "../api/event-stream.ts";
 import type { Extension, Subscription } from "../api/types.ts";
 import { Link } from "../components/link.tsx";
 import { ErrorNote, StatusPill } from "../components/status.tsx";
+import { Time } from "../components/time.tsx";
 import { useResource } from "../components/use-resource.ts";
-import { exactTime, when } from "../format.ts";
 import { LogViewer } from "../logs/log-viewer.tsx";
 import { useLineStream } from "../logs/use-line-stream.ts";
+import { Markdown, renderInlineMarkdown } from "../markdown/render.ts";
 import { paths } from "../router.ts";
 
 const reloadOnExtensionEvents = (reload: () => void) =>
@@ -58,7 +59,9 @@ export function ExtensionsPage() {
                   <td>
                     <code>{extension.registration.image}</code>
                   </td>
-                  <td title={exactTime(extension.started)}>{when(extension.started)}</td>
+                  <td>
+                    <Time at={extension.started} />
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -102,7 +105,8 @@ export function ExtensionPage({ extension }: { extension: string }) {
           <section aria-labelledby="docs-title">
             <h2 id="docs-title">Documentation</h2>
             {value.documentation?.body ? (
-              <pre class="docs">{value.documentation.body}</pre>
+              // Written by the extension's author and served from its container: rendered, never run as HTML.
+              <Markdown class="docs" source={value.documentation.body} />
             ) : (
               <p class="muted">None given.</p>
             )}
@@ -113,7 +117,7 @@ export function ExtensionPage({ extension }: { extension: string }) {
                   {value.documentation?.pipeline_subscription_params.map((param) => (
                     <li key={param.key}>
                       <code>{param.key}</code>
-                      {param.required ? " (required)" : ""}: {param.documentation}
+                      {param.required ? " (required)" : ""}: {renderInlineMarkdown(param.documentation)}
                     </li>
                   ))}
                 </ul>

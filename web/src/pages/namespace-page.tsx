@@ -1,34 +1,69 @@
-/** A namespace's pipelines, each with its latest runs as dots, success rate and median duration. */
-import { useEffect } from "preact/hooks";
-import { api, apiPath } from "../api/client.ts";
+/**
+ * A namespace's pipelines, searchable by id, name and description, each with its name and description, when it
+ * last ran, its latest runs as dots, success rate and median duration.
+ */
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, api, apiPath } from "../api/client.ts";
 import { concerns, eventKind, onEvent } from "../api/event-stream.ts";
-import type { Namespace, PipelineMetadata, Run } from "../api/types.ts";
+import type { Namespace, PipelineConfig, PipelineMetadata, Run } from "../api/types.ts";
 import { Link } from "../components/link.tsx";
 import { ErrorNote, StatusPill } from "../components/status.tsx";
+import { Time } from "../components/time.tsx";
 import { useResource } from "../components/use-resource.ts";
 import { duration, outcome } from "../format.ts";
+import { matchesSearch } from "../lists/pipeline-search.ts";
 import { navigate, paths } from "../router.ts";
 import { runStats } from "../runs/run-stats.ts";
+import "../styles/lists.css";
+
+type Described = PipelineMetadata & { name?: string; description?: string };
+
+/** Each pipeline with the name and description of its latest config, which the pipelines list does not carry. */
+async function describedPipelines(namespace: string): Promise<Described[]> {
+  const pipelines = await api<PipelineMetadata[]>(
+    "GET",
+    apiPath`/api/namespaces/${namespace}/pipelines`,
+    "pipelines",
+  );
+  return Promise.all(
+    pipelines.map(async (pipeline) => {
+      try {
+        const config = await api<PipelineConfig>(
+          "GET",
+          apiPath`/api/namespaces/${namespace}/pipelines/${pipeline.pipeline_id}/configs/${0}`,
+          "config",
+        );
+        return { ...pipeline, name: config.name, description: config.description };
+      } catch (error) {
+        // A pipeline without a config yet, or whose configs this visitor may not read (v0 lets anyone list the
+        // default namespace's pipelines but not read their configs), still belongs in the list, under its id.
+        if (error instanceof ApiError && [401, 403, 404].includes(error.status)) return pipeline;
+        throw error;
+      }
+    }),
+  );
+}
 
 const RECENT_RUNS = 10;
 
 export function NamespacePage({ namespace }: { namespace: string }) {
   const namespaces = useResource(() => api<Namespace[]>("GET", "/api/namespaces", "namespaces"), []);
-  const pipelines = useResource(
-    () => api<PipelineMetadata[]>("GET", apiPath`/api/namespaces/${namespace}/pipelines`, "pipelines"),
-    [namespace],
-  );
+  const pipelines = useResource(() => describedPipelines(namespace), [namespace]);
+  const [search, setSearch] = useState("");
   useEffect(
     () =>
       onEvent((event) => {
         const { name, details } = eventKind(event);
-        if ("namespace_id" in details && details.namespace_id === namespace && /pipeline/.test(name))
+        if ("namespace_id" in details && details.namespace_id === namespace && /pipeline|deploy/.test(name))
           pipelines.reload();
         if (/namespace/.test(name)) namespaces.reload();
       }),
     [namespace],
   );
   const choices = namespaces.value ?? [{ id: namespace, name: namespace, description: "" }];
+  const found = (pipelines.value ?? []).filter((pipeline) =>
+    matchesSearch({ ...pipeline, id: pipeline.pipeline_id }, search),
+  );
   return (
     <main>
       <div class="page-head">
@@ -47,6 +82,22 @@ export function NamespacePage({ namespace }: { namespace: string }) {
           </select>
         </label>
       </div>
+      {pipelines.value && pipelines.value.length > 0 && (
+        <div class="list-controls">
+          <input
+            type="search"
+            aria-label="Search pipelines"
+            placeholder="Search by id, name or description"
+            value={search}
+            onInput={(event) => setSearch(event.currentTarget.value)}
+          />
+          {search && (
+            <span class="muted" data-testid="search-count">
+              {found.length} of {pipelines.value.length}
+            </span>
+          )}
+        </div>
+      )}
       <ErrorNote error={pipelines.error} />
       {pipelines.value && pipelines.value.length === 0 && (
         <p class="empty">
@@ -55,22 +106,24 @@ export function NamespacePage({ namespace }: { namespace: string }) {
       )}
       {pipelines.value && pipelines.value.length > 0 && (
         <div class="table-scroll">
-          <table class="pipelines">
+          <table class="pipelines pipelines-described">
             <thead>
               <tr>
                 <th>Pipeline</th>
                 <th>State</th>
+                <th>Last run</th>
                 <th>Recent runs</th>
                 <th>Success</th>
                 <th>Median</th>
               </tr>
             </thead>
             <tbody>
-              {pipelines.value.map((pipeline) => (
+              {found.map((pipeline) => (
                 <PipelineRow key={pipeline.pipeline_id} pipeline={pipeline} />
               ))}
             </tbody>
           </table>
+          {found.length === 0 && <p class="empty">No pipeline matches “{search}”.</p>}
         </div>
       )}
       {pipelines.loading && !pipelines.value && <p class="empty">Loading…</p>}
@@ -78,7 +131,7 @@ export function NamespacePage({ namespace }: { namespace: string }) {
   );
 }
 
-function PipelineRow({ pipeline }: { pipeline: PipelineMetadata }) {
+function PipelineRow({ pipeline }: { pipeline: Described }) {
   const { namespace_id: namespace, pipeline_id: id } = pipeline;
   const runs = useResource(
     () =>
@@ -92,13 +145,27 @@ function PipelineRow({ pipeline }: { pipeline: PipelineMetadata }) {
   useEffect(() => onEvent((event) => concerns(event, namespace, id) && runs.reload()), [namespace, id]);
   const recent = runs.value ?? [];
   const stats = runStats(recent);
+  const last = recent[0];
   return (
-    <tr>
+    <tr data-pipeline-id={id}>
       <td>
         <Link href={paths.pipeline(namespace, id)}>{id}</Link>
+        {pipeline.name && pipeline.name !== id && <span class="pipeline-name">{pipeline.name}</span>}
+        {pipeline.description && <span class="pipeline-description">{pipeline.description}</span>}
       </td>
       <td>
         <StatusPill value={pipeline.state} />
+      </td>
+      <td data-testid="last-run">
+        {last ? (
+          last.started ? (
+            <Time at={last.started} />
+          ) : (
+            <span class="muted">{last.state}</span>
+          )
+        ) : (
+          <span class="muted">never</span>
+        )}
       </td>
       <td>
         <span class="dots">

@@ -1,27 +1,45 @@
 /**
- * A pipeline: its graph with the shown version's timeouts, concurrency and retries, its runs, its config versions
- * (live one marked, any two compared), deployments and subscriptions (declared by a config or made through the
- * API), with enable/disable and "Start run".
+ * A pipeline: its graph with the shown version's timeouts, concurrency and retries, its runs a page at a time
+ * (narrowed by status), its config versions (live one marked, any two compared), deployments and subscriptions
+ * (declared by a config or made through the API), with enable/disable and "Start run". `?config=2` in the address
+ * shows version 2 and compares it with the live one: a run's page links its config so.
  */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, api, apiPath } from "../api/client.ts";
 import { concerns, eventKind, onEvent } from "../api/event-stream.ts";
 import type { Deployment, PipelineConfig, PipelineMetadata, Run, Subscription } from "../api/types.ts";
 import { Link } from "../components/link.tsx";
 import { ErrorNote, StatusPill } from "../components/status.tsx";
+import { Time } from "../components/time.tsx";
 import { useResource } from "../components/use-resource.ts";
-import { exactTime, outcome, span, when } from "../format.ts";
+import { outcome, span } from "../format.ts";
 import { DagGraph } from "../graph/dag-graph.tsx";
+import { describeDeployment } from "../lists/deployment-summary.ts";
+import { isRunFilter, RUN_FILTERS, type RunFilter, runListPage, runListQuery } from "../lists/run-list.ts";
 import { paths } from "../router.ts";
 import { ConfigDiff } from "./config-diff.tsx";
 import { ConfigLimits } from "./config-limits.tsx";
 import { StartRunDialog } from "./start-run-dialog.tsx";
+import "../styles/lists.css";
+
+/** The config version the address asks for (`?config=2`), if any. */
+function requestedVersion(): number | undefined {
+  const version = Number(new URLSearchParams(location.search).get("config") ?? "");
+  return Number.isInteger(version) && version > 0 ? version : undefined;
+}
 
 export function PipelinePage({ namespace, pipeline }: { namespace: string; pipeline: string }) {
   const base = apiPath`/api/namespaces/${namespace}/pipelines/${pipeline}`;
   const metadata = useResource(() => api<PipelineMetadata>("GET", base, "pipeline"), [base]);
   const configs = useResource(() => api<PipelineConfig[]>("GET", `${base}/configs`, "configs"), [base]);
-  const runs = useResource(() => api<Run[]>("GET", `${base}/runs?limit=25&reverse=true`, "runs"), [base]);
+  const [runPage, setRunPage] = useState(0);
+  const [runFilter, setRunFilter] = useState<RunFilter | undefined>(undefined);
+  const runs = useResource(
+    () => api<Run[]>("GET", `${base}/runs${runListQuery(runPage, runFilter)}`, "runs"),
+    [base, runPage, runFilter],
+  );
+  const [requested, setRequested] = useState(requestedVersion);
+  const compareRef = useRef<HTMLElement>(null);
   const deployments = useResource(
     () => api<Deployment[]>("GET", `${base}/deployments`, "deployments"),
     [base],
@@ -50,10 +68,33 @@ export function PipelinePage({ namespace, pipeline }: { namespace: string; pipel
     [namespace, pipeline],
   );
 
+  // Back and forward move between versions shown on this page, which stays mounted.
+  useEffect(() => {
+    const follow = () => setRequested(requestedVersion());
+    window.addEventListener("popstate", follow);
+    return () => window.removeEventListener("popstate", follow);
+  }, []);
+  // Arriving on a version (a run's "Config v2"): the compare is what the link was followed for.
+  const scrolledTo = useRef(false);
+  useEffect(() => {
+    if (scrolledTo.current || requested === undefined || !configs.value) return;
+    scrolledTo.current = true;
+    compareRef.current?.scrollIntoView({ block: "start" });
+  }, [configs.value]);
+  const showVersion = (version: number) => (event: MouseEvent) => {
+    if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+    event.preventDefault();
+    history.pushState(null, "", paths.configVersion(namespace, pipeline, version));
+    setRequested(version);
+  };
+
   const allConfigs = configs.value ?? [];
   const live = allConfigs.find((config) => config.state === "live");
-  const shown = live ?? [...allConfigs].sort((a, b) => b.version - a.version)[0];
+  const latest = live ?? [...allConfigs].sort((a, b) => b.version - a.version)[0];
+  const asked = allConfigs.find((config) => config.version === requested);
+  const shown = asked ?? latest;
   const state = metadata.value?.state;
+  const page = runListPage(runPage, runs.value ?? []);
 
   const flipState = async () => {
     setProblem(undefined);
@@ -87,7 +128,7 @@ export function PipelinePage({ namespace, pipeline }: { namespace: string; pipel
         <Link href={paths.namespace(namespace)}>{namespace}</Link> / <span>{pipeline}</span>
       </nav>
       <div class="page-head">
-        <h1>{shown?.name || pipeline}</h1>
+        <h1>{latest?.name || pipeline}</h1>
         {state && <StatusPill value={state} />}
         <div class="actions">
           <button type="button" onClick={flipState} disabled={!state}>
@@ -98,7 +139,7 @@ export function PipelinePage({ namespace, pipeline }: { namespace: string; pipel
           </button>
         </div>
       </div>
-      {shown?.description && <p class="lead">{shown.description}</p>}
+      {latest?.description && <p class="lead">{latest.description}</p>}
       <ErrorNote error={metadata.error ?? problem} />
       {starting && (
         <StartRunDialog namespace={namespace} pipeline={pipeline} onClose={() => setStarting(false)} />
@@ -110,21 +151,55 @@ export function PipelinePage({ namespace, pipeline }: { namespace: string; pipel
           {shown && (
             <span class="muted">
               version {shown.version}
-              {live ? " (live)" : " (not deployed)"}
+              {shown === live ? " (live)" : live ? ` (v${live.version} is live)` : " (not deployed)"}
             </span>
           )}
         </h2>
         <ErrorNote error={configs.error} />
+        {configs.value && requested !== undefined && !asked && (
+          <p class="error-note" role="alert">
+            This pipeline has no config version {requested}; showing version {shown?.version ?? "–"} instead.
+          </p>
+        )}
         {shown && <DagGraph tasks={Object.values(shown.tasks)} />}
         {shown && <ConfigLimits config={shown} />}
         {configs.value && !shown && <p class="empty">No config registered yet.</p>}
       </section>
 
       <section aria-labelledby="runs-title">
-        <h2 id="runs-title">Runs</h2>
+        <div class="section-head">
+          <h2 id="runs-title">Runs</h2>
+          <label class="inline">
+            Status
+            <select
+              aria-label="Run status"
+              value={runFilter ?? ""}
+              onChange={(event) => {
+                const value = event.currentTarget.value;
+                setRunFilter(isRunFilter(value) ? value : undefined);
+                setRunPage(0);
+              }}
+            >
+              <option value="">all</option>
+              {RUN_FILTERS.map((filter) => (
+                <option key={filter} value={filter}>
+                  {filter}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
         <ErrorNote error={runs.error} />
-        {runs.value && runs.value.length === 0 && <p class="empty">No runs yet. Start one above.</p>}
-        {runs.value && runs.value.length > 0 && (
+        {runs.value && page.runs.length === 0 && (
+          <p class="empty">
+            {runFilter
+              ? `No ${runFilter} runs${runPage > 0 ? " this far back" : ""}.`
+              : runPage > 0
+                ? "No runs this far back."
+                : "No runs yet. Start one above."}
+          </p>
+        )}
+        {runs.value && page.runs.length > 0 && (
           <div class="table-scroll">
             <table>
               <thead>
@@ -137,7 +212,7 @@ export function PipelinePage({ namespace, pipeline }: { namespace: string; pipel
                 </tr>
               </thead>
               <tbody>
-                {runs.value.map((run) => (
+                {page.runs.map((run) => (
                   <tr key={run.run_id}>
                     <td>
                       <Link href={paths.run(namespace, pipeline, run.run_id)}>#{run.run_id}</Link>
@@ -145,7 +220,9 @@ export function PipelinePage({ namespace, pipeline }: { namespace: string; pipel
                     <td>
                       <StatusPill value={outcome(run.state, run.status)} />
                     </td>
-                    <td title={exactTime(run.started)}>{when(run.started)}</td>
+                    <td>
+                      <Time at={run.started} />
+                    </td>
                     <td>{span(run.started, run.ended)}</td>
                     <td>{run.initiator?.user ?? ""}</td>
                   </tr>
@@ -154,26 +231,49 @@ export function PipelinePage({ namespace, pipeline }: { namespace: string; pipel
             </table>
           </div>
         )}
+        {(runPage > 0 || page.older) && (
+          <nav class="pager" aria-label="Run pages">
+            <span class="pager-position" data-testid="run-positions">
+              {page.runs.length > 0 ? `runs ${page.first}–${page.last}, newest first` : ""}
+            </span>
+            <button type="button" disabled={runPage === 0} onClick={() => setRunPage(0)}>
+              Newest
+            </button>
+            <button type="button" disabled={runPage === 0} onClick={() => setRunPage(runPage - 1)}>
+              Newer
+            </button>
+            <button type="button" disabled={!page.older} onClick={() => setRunPage(runPage + 1)}>
+              Older
+            </button>
+          </nav>
+        )}
       </section>
 
-      <div class="columns">
-        <section aria-labelledby="versions-title">
+      <div class="columns pipeline-columns">
+        <section aria-labelledby="versions-title" ref={compareRef}>
           <h2 id="versions-title">Config versions</h2>
           {allConfigs.length > 0 && (
-            <ul class="plain-list">
+            <ul class="plain-list version-list">
               {[...allConfigs]
                 .sort((a, b) => b.version - a.version)
                 .map((config) => (
                   <li key={config.version}>
-                    v{config.version} <StatusPill value={config.state} />{" "}
-                    <span class="muted" title={exactTime(config.registered)}>
-                      registered {when(config.registered)}
+                    <a
+                      href={paths.configVersion(namespace, pipeline, config.version)}
+                      aria-current={config === shown ? "true" : undefined}
+                      onClick={showVersion(config.version)}
+                    >
+                      v{config.version}
+                    </a>{" "}
+                    <StatusPill value={config.state} />{" "}
+                    <span class="muted">
+                      registered <Time at={config.registered} />
                     </span>
                   </li>
                 ))}
             </ul>
           )}
-          <ConfigDiff configs={allConfigs} />
+          <ConfigDiff configs={allConfigs} requested={requested} />
         </section>
         <section aria-labelledby="deployments-title">
           <h2 id="deployments-title">Deployments</h2>
@@ -182,11 +282,13 @@ export function PipelinePage({ namespace, pipeline }: { namespace: string; pipel
           <ul class="plain-list">
             {(deployments.value ?? []).map((deployment) => (
               <li key={deployment.deployment_id}>
-                #{deployment.deployment_id}: v{deployment.start_version} → v{deployment.end_version}{" "}
+                {describeDeployment(deployment)}{" "}
                 <StatusPill
                   value={outcome(deployment.state.toLowerCase(), deployment.status.toLowerCase())}
                 />{" "}
-                <span class="muted">{when(deployment.started)}</span>
+                <span class="muted">
+                  <Time at={deployment.started} />
+                </span>
               </li>
             ))}
           </ul>

@@ -6,9 +6,10 @@
 import { ApiError, api } from "../api/client.ts";
 import type { ReplicaListing } from "../api/types.ts";
 import { ErrorNote } from "../components/status.tsx";
+import { Time } from "../components/time.tsx";
 import { useEvery } from "../components/use-every.ts";
 import { useResource } from "../components/use-resource.ts";
-import { ago, exactTime, when } from "../format.ts";
+import { ago } from "../format.ts";
 import {
   isGone,
   leaseFacts,
@@ -86,8 +87,12 @@ export function ReplicasPage() {
                       pid {replica.pid} · {replica.version}
                     </span>
                   </td>
-                  <td title={exactTime(replica.heartbeat)}>{ago(replica.heartbeat, now)}</td>
-                  <td title={exactTime(replica.started)}>{when(replica.started)}</td>
+                  <td>
+                    <Time at={replica.heartbeat} show={(at) => ago(at, now)} />
+                  </td>
+                  <td>
+                    <Time at={replica.started} />
+                  </td>
                   <td>{ownsText(replica.owns)}</td>
                 </tr>
               ))}

@@ -1,23 +1,35 @@
 /**
  * One run: its graph coloured by task status, a timeline of where the time went (every attempt of every task),
- * every task's attempt, exit code and reason, the selected task's live log or an earlier attempt's, cancel,
- * retry, and a terminal into a running task.
+ * every task's attempt, exit code and reason, the variables it was started with, the selected task's live log or
+ * an earlier attempt's, cancel (and its grace period while tasks stop), retry, run again, and a terminal into a
+ * running task. The selected task, attempt and log line live in the address, so a failure can be linked to.
  */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, apiPath } from "../api/client.ts";
-import { concerns, onEvent } from "../api/event-stream.ts";
+import { concerns, eventKind, onEvent } from "../api/event-stream.ts";
 import type { Run, TaskAttempt, TaskExecution } from "../api/types.ts";
 import { Link } from "../components/link.tsx";
 import { ErrorNote, ReasonText, StatusPill } from "../components/status.tsx";
+import { Time } from "../components/time.tsx";
 import { useResource } from "../components/use-resource.ts";
-import { exactTime, outcome, span, when } from "../format.ts";
+import { exactTime, outcome, span } from "../format.ts";
 import { DagGraph } from "../graph/dag-graph.tsx";
 import { TaskLog } from "../logs/task-log.tsx";
 import { paths } from "../router.ts";
 import { retryCountdown } from "../runs/attempts.ts";
+import { askedBy, cancellationOf, isCancelling } from "../runs/cancellation.ts";
+import { CancellingNote } from "../runs/cancelling-note.tsx";
+import { parseRunSelection, replaceRunSelection } from "../runs/run-url.ts";
+import { RunVariables } from "../runs/run-variables.tsx";
 import { Timeline } from "../runs/timeline.tsx";
 import { useAttempts } from "../runs/use-attempts.ts";
 import { TerminalPanel } from "../terminal/terminal-panel.tsx";
+import { StartRunDialog } from "./start-run-dialog.tsx";
+import "../styles/run-page.css";
+
+/** The pipeline page showing one config version (its `?config=` form, which that page reads). */
+const configPath = (namespace: string, pipeline: string, version: number) =>
+  `${paths.pipeline(namespace, pipeline)}?config=${version}`;
 
 interface Props {
   namespace: string;
@@ -29,17 +41,29 @@ export function RunPage({ namespace, pipeline, runId }: Props) {
   const base = apiPath`/api/namespaces/${namespace}/pipelines/${pipeline}/runs/${runId}`;
   const run = useResource(() => api<Run>("GET", base, "run"), [base]);
   const tasks = useResource(() => api<TaskExecution[]>("GET", `${base}/tasks`, "task_executions"), [base]);
-  const [selected, setSelected] = useState<string | undefined>(undefined);
+  /** What the address asked for when the page opened. */
+  const linked = useMemo(() => parseRunSelection(location.search, location.hash), []);
+  const [selected, setSelected] = useState<string | undefined>(linked.task);
   /** An earlier attempt of the selected task whose log is shown instead of the current one's. */
-  const [attemptShown, setAttemptShown] = useState<number | undefined>(undefined);
+  const [attemptShown, setAttemptShown] = useState<number | undefined>(linked.attempt);
+  const [line, setLine] = useState<number | undefined>(linked.line);
   const [attached, setAttached] = useState<string | undefined>(undefined);
   const [problem, setProblem] = useState<unknown>(undefined);
+  const [startingAgain, setStartingAgain] = useState(false);
+  /** The run's `started_run_cancellation` arrived: "cancelling" at once, before the run is read again. */
+  const [cancelAnnounced, setCancelAnnounced] = useState(false);
+  const logSection = useRef<HTMLElement>(null);
+  const landed = useRef(false);
   const now = useNow(run.value?.state !== "complete");
 
   useEffect(
     () =>
       onEvent((event) => {
         if (!concerns(event, namespace, pipeline, runId)) return;
+        const { name } = eventKind(event);
+        if (name === "started_run_cancellation") setCancelAnnounced(true);
+        // A retry queues the run again: a cancellation announced before it is over.
+        if (name === "queued_run" || name === "started_run") setCancelAnnounced(false);
         run.reload();
         tasks.reload();
       }),
@@ -58,11 +82,31 @@ export function RunPage({ namespace, pipeline, runId }: Props) {
   const select = (taskId: string, attempt?: number) => {
     setSelected(taskId);
     setAttemptShown(attempt);
+    setLine(undefined);
+    replaceRunSelection({ task: taskId, attempt });
   };
   const earlierAttempt =
     current && attemptShown !== undefined && attemptShown < current.attempt ? attemptShown : undefined;
+  const selectLine = (chosen: number | undefined) => {
+    if (!current) return;
+    setLine(chosen);
+    replaceRunSelection({ task: current.task_id, attempt: earlierAttempt, line: chosen });
+  };
   const retryable =
     value?.state === "complete" && (value.status === "failed" || value.status === "cancelled");
+  const cancelling = value !== undefined && isCancelling(value, cancelAnnounced);
+  const cancellation = value && cancellationOf(value);
+  // The failing task's log (its last lines) starts in view on a failed run; so does a linked task's log.
+  const failedLog =
+    value?.status === "failed" && current?.status === "failed" && earlierAttempt === undefined;
+
+  useEffect(() => {
+    if (landed.current || !value || !current) return;
+    landed.current = true;
+    const linkedHere = linked.task !== undefined && linked.task === current.task_id;
+    if (linkedHere || (linked.task === undefined && failedLog))
+      logSection.current?.scrollIntoView({ block: "end" });
+  }, [value, current]);
 
   const act = async (action: () => Promise<unknown>) => {
     setProblem(undefined);
@@ -83,24 +127,40 @@ export function RunPage({ namespace, pipeline, runId }: Props) {
         <h1>Run {runId}</h1>
         {value && (
           <span
-            class={`pill pill-${outcome(value.state, value.status)}`}
+            class={`pill pill-${cancelling ? "cancelling" : outcome(value.state, value.status)}`}
             data-testid="run-state"
             data-status={value.status}
           >
-            {value.state}
+            {cancelling ? "cancelling" : value.state}
           </span>
         )}
         {value && value.state === "complete" && <StatusPill value={value.status} />}
         <div class="actions">
           {value && value.state !== "complete" && (
-            <button type="button" class="warn" onClick={() => act(() => api("DELETE", base))}>
-              Cancel run
+            <button
+              type="button"
+              class="warn"
+              disabled={cancelling}
+              title={cancelling ? "Cancellation was asked; the run ends once its tasks stop" : undefined}
+              onClick={() => act(() => api("DELETE", base))}
+            >
+              {cancelling ? "Cancelling…" : "Cancel run"}
+            </button>
+          )}
+          {value && (
+            <button
+              type="button"
+              title="Start a new run of this pipeline with this run's variables"
+              onClick={() => setStartingAgain(true)}
+            >
+              Run again
             </button>
           )}
           {retryable && (
             <button
               type="button"
               class="primary"
+              title="Run this run's failed and cancelled tasks again, in place"
               onClick={() =>
                 act(async () => {
                   await api("POST", `${base}/retry`, "run");
@@ -114,17 +174,32 @@ export function RunPage({ namespace, pipeline, runId }: Props) {
           )}
         </div>
       </div>
+      {startingAgain && value && (
+        <StartRunDialog
+          namespace={namespace}
+          pipeline={pipeline}
+          from={value}
+          onClose={() => setStartingAgain(false)}
+        />
+      )}
       {value && (
         <p class="lead">
-          Config v{value.pipeline_config_version}, started {when(value.started)} by{" "}
-          {value.initiator?.user ?? "?"}
+          <Link
+            href={configPath(namespace, pipeline, value.pipeline_config_version)}
+            title="This config version on the pipeline page"
+          >
+            Config v{value.pipeline_config_version}
+          </Link>
+          , {value.started ? "started " : "queued"}
+          {value.started ? <Time at={value.started} /> : null} by {value.initiator?.user ?? "?"}
           {value.started
             ? `, ${value.state === "complete" ? "took" : "running for"} ${span(value.started, value.ended, now)}`
             : ""}
           .
         </p>
       )}
-      {value && (value.retries || value.concurrency_group || value.status_reason) && (
+      {value && cancelling && <CancellingNote run={value} cancellation={cancellation} now={now} />}
+      {value && (value.retries || value.concurrency_group || value.status_reason || cancellation) && (
         <ul class="facts" aria-label="Run details">
           {value.status_reason && (
             <li class="run-reason">
@@ -141,8 +216,14 @@ export function RunPage({ namespace, pipeline, runId }: Props) {
               concurrency group <code>{value.concurrency_group}</code>
             </li>
           )}
+          {cancellation && !cancelling && (
+            <li data-testid="run-cancelled-by">
+              cancellation {askedBy(value, cancellation)} <Time at={cancellation.requested} />
+            </li>
+          )}
         </ul>
       )}
+      {value && <RunVariables run={value} />}
       <ErrorNote error={run.error ?? tasks.error ?? problem ?? attempts.error} />
 
       {executions.length > 0 && (
@@ -230,7 +311,7 @@ export function RunPage({ namespace, pipeline, runId }: Props) {
       )}
 
       {current && (
-        <section aria-labelledby="log-title" class="log-section">
+        <section aria-labelledby="log-title" class="log-section" ref={logSection}>
           <div class="section-head">
             <h2 id="log-title">
               Log of {current.task_id}{" "}
@@ -244,7 +325,10 @@ export function RunPage({ namespace, pipeline, runId }: Props) {
                 value={earlierAttempt ?? current.attempt}
                 onChange={(event) => {
                   const chosen = Number((event.target as HTMLSelectElement).value);
-                  setAttemptShown(chosen < current.attempt ? chosen : undefined);
+                  const attempt = chosen < current.attempt ? chosen : undefined;
+                  setAttemptShown(attempt);
+                  setLine(undefined);
+                  replaceRunSelection({ task: current.task_id, attempt });
                 }}
               >
                 {Array.from({ length: current.attempt }, (_, index) => index + 1).map((attempt) => (
@@ -287,7 +371,14 @@ export function RunPage({ namespace, pipeline, runId }: Props) {
                 ?.find((entry) => entry.attempt === earlierAttempt)}
             />
           )}
-          <TaskLog execution={current} attempt={earlierAttempt} onFollowEnd={tasks.reload} />
+          <TaskLog
+            execution={current}
+            attempt={earlierAttempt}
+            onFollowEnd={tasks.reload}
+            startAtEnd={failedLog && line === undefined}
+            selectedLine={line}
+            onSelectLine={selectLine}
+          />
         </section>
       )}
     </main>
