@@ -53,6 +53,24 @@ function run(file: string, args: string[], cwd: string, timeoutMs = 180_000): Pr
 
 const npm = (args: string[], cwd: string) => run("npm", [...args, "--no-audit", "--no-fund"], cwd);
 
+/** `npm run image` in `cwd` with `env` added, which must fail: all it printed, with no stack trace in it. */
+function buildFails(cwd: string, env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(
+      "npm",
+      ["run", "image"],
+      { cwd, env: { ...process.env, PATH, ...env } },
+      (error, stdout, stderr) => {
+        if (error?.code !== 1)
+          reject(new Error(`npm run image: ${error?.message ?? "built"}\n${stdout}\n${stderr}`));
+        else if (/\n\s+at /.test(stderr))
+          reject(new Error(`npm run image printed a stack trace:\n${stderr}`));
+        else resolvePromise(stdout + stderr);
+      },
+    );
+  });
+}
+
 function ok(result: CliResult): CliResult {
   return assertOk(result);
 }
@@ -80,6 +98,17 @@ describe("a project from `gofer extension init`", () => {
     assert.equal(written.next[0], "npm install --prefer-offline");
     await npm(["install", "--prefer-offline"], dir);
     await npm(["run", "typecheck"], dir);
+
+    // What stops the build ends in one line saying what to do, before anything is built.
+    const source = join(dir, "src", "main.ts");
+    const original = readFileSync(source, "utf8");
+    writeFileSync(source, `${original}const wrong: number = "text";\nconsole.log(wrong);\n`);
+    const typeError = await buildFails(dir, {});
+    assert.match(typeError, /error TS2322/);
+    assert.match(typeError, /^npm run image: tsc found the errors above: fix them/m);
+    writeFileSync(source, original);
+    const noEngine = await buildFails(dir, { DOCKER_HOST: `unix://${join(dir, "no-engine.sock")}` });
+    assert.match(noEngine, /^npm run image: Docker does not answer \(.*\): start the Docker daemon/m);
 
     const built = await npm(["run", "image"], dir);
     const line = /^ {2}(gofer extension install \S+ \S+)$/m.exec(built.stdout)?.[1];

@@ -4,9 +4,11 @@
  * proof that the projects work (installed, built, run on the engine) is project-init-end-to-end.test.ts.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { markdownCodeBlocks } from "../../sdk/test/support/markdown-code-blocks.ts";
 import { TOOLCHAIN_VERSIONS } from "../src/cli/project-init/toolchain-versions.ts";
 import {
   assertExit,
@@ -21,6 +23,16 @@ import { startTestServer, type TestServer } from "./support/test-server.ts";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
 const SDK_ROOT = join(ROOT, "packages", "sdk");
+const BIN = join(ROOT, "node_modules", ".bin");
+
+/** The `sh` lines under a README heading, comments cut off. */
+function readmeCommands(heading: string): string[] {
+  return markdownCodeBlocks(join(ROOT, "README.md"))
+    .filter((block) => block.heading === heading && block.language === "sh")
+    .flatMap((block) => block.text.split("\n"))
+    .map((line) => line.replace(/\s+#.*$/, "").trim())
+    .filter((line) => line !== "");
+}
 
 interface InitResult {
   kind: string;
@@ -116,6 +128,57 @@ describe("gofer extension init", () => {
   });
 });
 
+describe("what init writes is held to this repository's standards", () => {
+  it("the generated code passes the project's Biome lint and format check", async () => {
+    const base = scratchDir("gofer-init-");
+    assertOk(await runGofer(["extension", "init", join(base, "linted-ext")]));
+    assertOk(await runGofer(["pipeline", "init", join(base, "linted-pipe")]));
+    const files = [
+      join(base, "linted-ext", "src", "main.ts"),
+      join(base, "linted-ext", "scripts", "build-image.mjs"),
+      join(base, "linted-pipe", "pipeline.ts"),
+    ];
+    const checked = spawnSync(join(BIN, "biome"), ["check", "--colors=off", ...files], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
+    assert.equal(checked.status, 0, checked.stdout + checked.stderr);
+    assert.match(checked.stdout + checked.stderr, /Checked 3 files/);
+  });
+
+  it("`npm run image` before `npm install` says to install, with no stack trace", async () => {
+    const dir = join(scratchDir("gofer-init-"), "uninstalled");
+    assertOk(await runGofer(["extension", "init", dir]));
+    const built = spawnSync(join(BIN, "node"), ["scripts/build-image.mjs"], { cwd: dir, encoding: "utf8" });
+    assert.equal(built.status, 1, built.stderr);
+    assert.match(
+      built.stderr,
+      /^npm run image: esbuild is not installed here: run `npm install --prefer-offline` first$/m,
+    );
+    assert.doesNotMatch(built.stderr, /\n\s+at /, "a stack trace was printed");
+  });
+
+  it("README's init walk-throughs run the commands init prints, in its order", async () => {
+    const base = scratchDir("gofer-init-");
+    for (const [heading, kind, id] of [
+      ["Your first pipeline", "pipeline", "hello-world"],
+      ["Writing an extension", "extension", "hello"],
+    ] as const) {
+      const written = initJson(await runGofer([kind, "init", join(base, id), "--json"]));
+      const shown = readmeCommands(heading);
+      const start = shown.indexOf(`gofer ${kind} init ${id}`);
+      assert.ok(
+        start >= 0,
+        `README's "${heading}" does not run \`gofer ${kind} init ${id}\`:\n${shown.join("\n")}`,
+      );
+      assert.deepEqual(shown.slice(start + 1, start + 2 + written.next.length), [
+        `cd ${id}`,
+        ...written.next,
+      ]);
+    }
+  });
+});
+
 describe("gofer pipeline init", () => {
   it("writes pipeline.ts with the folder's name as its id, and says what to run next", async () => {
     const dir = join(scratchDir("gofer-init-"), "nightly-build");
@@ -159,10 +222,14 @@ describe("init refuses to write over work", () => {
     });
   }
 
-  it("refuses a path that is a file", async () => {
+  it("refuses a path that is a file, or runs through one", async () => {
     const file = join(scratchDir("gofer-init-"), "a-file");
     writeFileSync(file, "x");
-    assertRefused(await runGofer(["extension", "init", file]), /is a file/);
+    assertRefused(await runGofer(["extension", "init", file]), /a-file is a file\n/);
+    assertRefused(
+      await runGofer(["pipeline", "init", join(file, "below")]),
+      /below has a file in its path\n/,
+    );
   });
 });
 

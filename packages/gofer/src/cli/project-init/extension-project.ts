@@ -68,8 +68,12 @@ const keyOf = (key: SubscriptionKey) => \`\${key.namespaceId}/\${key.pipelineId}
 const extension = defineExtension({
   documentation: {
     body: "Starts a run of every subscribed pipeline when an external event arrives.",
-    configParams: [{ key: "greeting", required: false, documentation: "Default GREETING variable of the runs." }],
-    subscriptionParams: [{ key: "greeting", required: false, documentation: "GREETING for this pipeline's runs." }],
+    configParams: [
+      { key: "greeting", required: false, documentation: "Default GREETING variable of the runs." },
+    ],
+    subscriptionParams: [
+      { key: "greeting", required: false, documentation: "GREETING for this pipeline's runs." },
+    ],
   },
   subscribe(subscription, context) {
     const greeting = subscription.params.greeting ?? context.config("greeting") ?? "hello";
@@ -92,48 +96,94 @@ await runExtension(extension);
 }
 
 // Plain JavaScript, so it runs on whatever Node runs npm; esbuild's API works the same whether or not npm ran
-// its install script.
+// its install script. Every failure ends with one line saying what to do, never a stack trace.
 function buildImageScript(id: string): string {
-  return `// \`npm run image\`: bundles src/main.ts and its dependencies into dist/main.mjs, then builds the image from the
-// Dockerfile. Arguments after \`--\` go to \`docker build\`, e.g. \`npm run image -- --build-arg BASE_IMAGE=node:24-slim\`.
+  return `// \`npm run image\`: type-checks the project, bundles src/main.ts and its dependencies into dist/main.mjs, then
+// builds the image from the Dockerfile and prints the line that installs it. Arguments after \`--\` go to
+// \`docker build\` (\`npm run image -- --build-arg BASE_IMAGE=node:24-slim\`); IMAGE=<name:tag> chooses the tag.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 
 const EXTENSION_ID = ${JSON.stringify(id)};
 const root = fileURLToPath(new URL("..", import.meta.url));
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 const image = process.env.IMAGE || \`gofer-extension-\${EXTENSION_ID.toLowerCase()}:\${version}\`;
+const dockerArgs = process.argv.slice(2);
 
-await build({
-  absWorkingDir: root,
-  entryPoints: ["src/main.ts"],
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node24",
-  outfile: "dist/main.mjs",
-  legalComments: "none",
-  logLevel: "warning",
-});
+function fail(message) {
+  console.error(\`\\nnpm run image: \${message}\`);
+  process.exit(1);
+}
 
-const docker = spawnSync("docker", ["build", "-t", image, ...process.argv.slice(2), "."], {
+// The build tools come from \`npm install\`; without them, say so rather than show a resolver's stack trace.
+const require = createRequire(import.meta.url);
+function installed(name) {
+  try {
+    return require.resolve(name);
+  } catch {
+    return fail(\`\${name.split("/")[0]} is not installed here: run \\\`npm install --prefer-offline\\\` first\`);
+  }
+}
+installed("esbuild");
+// TypeScript exports no path to its compiler; its manifest names it.
+const typescript = installed("typescript/package.json");
+const tsc = join(dirname(typescript), JSON.parse(readFileSync(typescript, "utf8")).bin.tsc);
+
+// Before the slower steps: an engine that does not answer fails every build the same way.
+const engine = spawnSync("docker", ["version", "--format", "{{.Server.Version}}"], { encoding: "utf8" });
+if (engine.error) fail(\`could not run docker (\${engine.error.message}): install Docker, or put it on PATH\`);
+if (engine.status !== 0) {
+  fail(
+    \`Docker does not answer (\${engine.stderr.trim()}): start the Docker daemon, or set DOCKER_HOST to one\`,
+  );
+}
+
+const checked = spawnSync(process.execPath, [tsc], { cwd: root, stdio: "inherit" });
+if (checked.status !== 0)
+  fail("tsc found the errors above: fix them and run it again (\`npm run typecheck\` only checks)");
+
+const { build } = await import("esbuild");
+try {
+  await build({
+    absWorkingDir: root,
+    entryPoints: ["src/main.ts"],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node24",
+    outfile: "dist/main.mjs",
+    legalComments: "none",
+    logLevel: "warning",
+  });
+} catch {
+  fail("esbuild could not bundle src/main.ts: fix the errors it printed above");
+}
+
+const docker = spawnSync("docker", ["build", "-t", image, ...dockerArgs, "."], {
   cwd: root,
   stdio: "inherit",
 });
-if (docker.error) {
-  console.error(\`could not run docker (\${docker.error.message}): install Docker, or put it on PATH\`);
-  process.exit(1);
-}
 if (docker.status !== 0) {
-  console.error(
-    "docker build failed. The Dockerfile builds FROM gofer/node-base:latest, which Gofer's \`npm run images\` " +
-      "builds offline; with access to a registry, \`npm run image -- --build-arg BASE_IMAGE=node:24-slim\` works too.",
-  );
-  process.exit(docker.status ?? 1);
+  // The usual cause offline: the Dockerfile's default base, which no registry has, was never built here.
+  const base = /^ARG BASE_IMAGE=(\\S+)$/m.exec(
+    readFileSync(new URL("../Dockerfile", import.meta.url), "utf8"),
+  )?.[1];
+  const overridden = dockerArgs.some((arg) => arg.includes("BASE_IMAGE="));
+  const present = (name) => spawnSync("docker", ["image", "inspect", name], { stdio: "ignore" }).status === 0;
+  if (base !== undefined && !overridden && !present(base)) {
+    fail(
+      \`the base image \${base} is not in this Docker engine. Build it offline with \\\`npm run images\\\` in \` +
+        "Gofer's repository, or, where a registry is reachable, run " +
+        "\`npm run image -- --build-arg BASE_IMAGE=node:24-slim\`",
+    );
+  }
+  fail("docker build failed: its output above says why");
 }
-console.log(\`\\nBuilt \${image}. Install it into Gofer (as an admin):\\n\\n  gofer extension install \${EXTENSION_ID} \${image}\\n\`);
+console.log(\`\\nBuilt \${image}. Install it into Gofer (as an admin):\\n\`);
+console.log(\`  gofer extension install \${EXTENSION_ID} \${image}\\n\`);
 `;
 }
 

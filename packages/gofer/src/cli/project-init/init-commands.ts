@@ -115,7 +115,12 @@ async function init(
     `  ${VENDORED_SDK_DIR}/ (@gofer/sdk ${result.sdkVersion}, which the npm registry does not have)`,
     "",
     "Next:",
-    `  cd ${dir}`,
+    ...(directory === process.cwd() ? [] : [`  cd ${shellWord(dir)}`]),
     ...result.next.map((line) => `  ${line}`),
   ]);
+}
+
+/** `dir` as one shell word, so the `cd` line can be pasted as it is. */
+function shellWord(dir: string): string {
+  return /^[\w@%+=:,./-]+$/.test(dir) ? dir : `'${dir.replaceAll("'", `'\\''`)}'`;
 }

@@ -49,8 +49,8 @@ function displayName(id: string): string {
 
 function pipelineSource(id: string): string {
   return `/**
- * The ${id} pipeline. \`gofer up\` registers it and deploys it (run it again after a change: it shows what changed);
- * \`gofer run start ${id} --watch\` starts a run and follows it.
+ * The ${id} pipeline. \`gofer up\` registers and deploys it; after a change, run it again: it shows what
+ * changed. \`gofer run start ${id} --watch\` starts a run and follows it.
  */
 import { pipeline, task } from "@gofer/sdk";
 

@@ -3,7 +3,7 @@
  * caller forces it, so `init` never mixes a template into someone's work by accident; forced, it overwrites
  * only the files the template has and leaves every other file alone.
  */
-import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { CliError } from "../cli-error.ts";
 
@@ -41,7 +41,10 @@ async function entriesOf(dir: string): Promise<string[]> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return [];
     if (code === "ENOTDIR") {
-      throw new CliError(`${dir} is a file`, { hint: "give the path of a folder to create", exitCode: 2 });
+      const what = (await stat(dir).catch(() => undefined))?.isFile()
+        ? "is a file"
+        : "has a file in its path";
+      throw new CliError(`${dir} ${what}`, { hint: "give the path of a folder to create", exitCode: 2 });
     }
     throw error;
   }
