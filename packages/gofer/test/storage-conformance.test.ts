@@ -466,7 +466,11 @@ for (const backend of BACKENDS) {
         ],
         [2, "c1", true, false, [{ key: "X", value: "y", source: "system" }]],
       );
-      await executions.beginNextAttempt(db, failed as executions.StoredTaskExecution, NOW + 3, NOW + 1000);
+      await db
+        .transaction()
+        .execute((tx) =>
+          executions.archiveAttempt(tx, failed as executions.StoredTaskExecution, NOW + 3, NOW + 1000),
+        );
       const second = await executions.getTaskExecution(db, k);
       assert.deepEqual(
         [second?.attempt, second?.state, second?.retry_at, second?.exit_code],

@@ -44,7 +44,7 @@ import {
 import type { GoferDb } from "../storage/database.ts";
 import { getRun, type RunKey } from "../storage/runs-store.ts";
 import {
-  beginNextAttempt,
+  archiveAttempt,
   getTaskExecution,
   type StoredTaskExecution,
   updateTaskExecution,
@@ -210,7 +210,7 @@ export class TaskLauncher {
   }
 
   async #launch(execution: StoredTaskExecution, cancelled: AbortSignal): Promise<void> {
-    const { db, bus } = this.#options;
+    const { bus } = this.#options;
     const key = executionKey(execution);
     const id = keyString(key);
     const endCancelled = () => {
@@ -275,7 +275,20 @@ export class TaskLauncher {
 
     const startedAt = Date.now();
     try {
-      await updateTaskExecution(db, key, { state: "running", started: startedAt, container_id: started.id });
+      // The state and its event in one commit: a crash keeps both or neither.
+      await bus.transaction(async (tx, publish) => {
+        await updateTaskExecution(tx, key, {
+          state: "running",
+          started: startedAt,
+          container_id: started.id,
+        });
+        await publish("started_task_execution", {
+          namespace_id: key.namespace_id,
+          pipeline_id: key.pipeline_id,
+          run_id: key.run_id,
+          task_execution_id: key.task_id,
+        });
+      });
     } catch (error) {
       // Not recorded as running, the container would run unwatched while its task is failed: it goes now.
       await this.#discard(started);
@@ -284,14 +297,6 @@ export class TaskLauncher {
     // From here a cancel finds the task running and stops it as any running task; one that came during the
     // update above is honoured below.
     this.#launching.delete(id);
-    await bus
-      .publish("started_task_execution", {
-        namespace_id: key.namespace_id,
-        pipeline_id: key.pipeline_id,
-        run_id: key.run_id,
-        task_execution_id: key.task_id,
-      })
-      .catch((error: unknown) => this.#options.log?.(`publishing the start of task ${id} failed`, error, id));
     this.#arm(execution, started.id, startedAt);
     this.#track(this.#watch(key, started.id, false, started.output));
     if (cancelled.aborted) {
@@ -345,19 +350,19 @@ export class TaskLauncher {
     if (this.#stopRequests.has(keyString(execution))) return;
     // Stored first: a restart during the grace period must still end the task as asked, not as failed. Only a
     // stored request is remembered, so a write that failed leaves the task stoppable by the next request.
-    await updateTaskExecution(this.#options.db, executionKey(execution), {
-      stop_requested: encodeStopRequest(request),
+    await this.#options.bus.transaction(async (tx, publish) => {
+      await updateTaskExecution(tx, executionKey(execution), { stop_requested: encodeStopRequest(request) });
+      if (request.status === "cancelled") {
+        await publish("started_task_execution_cancellation", {
+          namespace_id: execution.namespace_id,
+          pipeline_id: execution.pipeline_id,
+          run_id: execution.run_id,
+          task_execution_id: execution.task_id,
+          timeout: Math.round(timeoutMs / 1000),
+        });
+      }
     });
     this.#stopRequests.set(keyString(execution), request);
-    if (request.status === "cancelled") {
-      await this.#options.bus.publish("started_task_execution_cancellation", {
-        namespace_id: execution.namespace_id,
-        pipeline_id: execution.pipeline_id,
-        run_id: execution.run_id,
-        task_execution_id: execution.task_id,
-        timeout: Math.round(timeoutMs / 1000),
-      });
-    }
     this.#options.scheduler
       .stop(containerId, Math.ceil(timeoutMs / 1000))
       .catch((error: unknown) => this.#options.log?.(`stopping container ${containerId} failed`, error));
@@ -669,13 +674,15 @@ export class TaskLauncher {
       status_reason: reason,
       exit_code: exitCode === null ? null : Math.min(Math.max(exitCode, 0), 255),
     };
-    await beginNextAttempt(db, ended, now, retryAt);
-    // The next attempt is a new task execution in v0's terms; listeners learn of it (and of `retry_at`) from this.
-    await this.#options.bus.publish("created_task_execution", {
-      namespace_id: key.namespace_id,
-      pipeline_id: key.pipeline_id,
-      run_id: key.run_id,
-      task_execution_id: key.task_id,
+    await this.#options.bus.transaction(async (tx, publish) => {
+      await archiveAttempt(tx, ended, now, retryAt);
+      // The next attempt is a new task execution in v0's terms; listeners learn of it (and of `retry_at`) here.
+      await publish("created_task_execution", {
+        namespace_id: key.namespace_id,
+        pipeline_id: key.pipeline_id,
+        run_id: key.run_id,
+        task_execution_id: key.task_id,
+      });
     });
     this.#options.info?.(
       `task ${keyString(key)} attempt ${execution.attempt} ended ${status} (${cause}); attempt ` +
@@ -748,7 +755,7 @@ export class TaskLauncher {
     exitCode: number | null,
     moveOn = true,
   ): Promise<void> {
-    const { db, bus, logs, onTaskComplete } = this.#options;
+    const { bus, logs, onTaskComplete } = this.#options;
     if (await this.#retry(key, status, reason, exitCode)) {
       logs.finish(key);
       logs
@@ -757,19 +764,21 @@ export class TaskLauncher {
       void onTaskComplete(key);
       return;
     }
-    await updateTaskExecution(db, key, {
-      state: "complete",
-      status,
-      status_reason: reason,
-      ended: Date.now(),
-      exit_code: exitCode === null ? null : Math.min(Math.max(exitCode, 0), 255),
-    });
-    await bus.publish("completed_task_execution", {
-      namespace_id: key.namespace_id,
-      pipeline_id: key.pipeline_id,
-      run_id: key.run_id,
-      task_execution_id: key.task_id,
-      status,
+    await bus.transaction(async (tx, publish) => {
+      await updateTaskExecution(tx, key, {
+        state: "complete",
+        status,
+        status_reason: reason,
+        ended: Date.now(),
+        exit_code: exitCode === null ? null : Math.min(Math.max(exitCode, 0), 255),
+      });
+      await publish("completed_task_execution", {
+        namespace_id: key.namespace_id,
+        pipeline_id: key.pipeline_id,
+        run_id: key.run_id,
+        task_execution_id: key.task_id,
+        status,
+      });
     });
     logs.finish(key);
     logs

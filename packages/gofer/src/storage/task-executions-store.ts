@@ -169,21 +169,9 @@ export async function updateTaskExecution(
 }
 
 /**
- * Keeps the attempt that just ended and turns the execution into its next attempt, waiting until `retryAt`: one
- * transaction, so a crash leaves either the old attempt running its course or the new one waiting, never both.
- */
-export async function beginNextAttempt(
-  db: GoferDb,
-  ended: StoredTaskExecution,
-  endedAt: number,
-  retryAt: number | null,
-): Promise<void> {
-  await db.transaction().execute((tx) => archiveAttempt(tx, ended, endedAt, retryAt));
-}
-
-/**
  * Keeps the execution's current attempt in `task_attempts` and makes the row its next attempt, waiting (until
- * `retryAt`, when given). Runs in the caller's transaction.
+ * `retryAt`, when given). Runs in the caller's transaction, so a crash leaves either the old attempt running its
+ * course or the new one waiting, never both.
  */
 export async function archiveAttempt(
   db: GoferDb,
