@@ -3,14 +3,24 @@
  * either side) are in the DOM, placed under a spacer as tall as the whole log. While following (or when asked to
  * start at the end, where a failure's error is), new lines keep the view at the bottom unless the reader
  * scrolled up. Clicking a line selects it; a selected line is brought into view once it has arrived.
+ *
+ * Where the log says which stream each line came from, stderr lines carry a mark in the gutter and their own
+ * colour, explained beside the tools; a "Timestamps" toggle shows the local time each line arrived.
  */
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
+import { Time } from "../components/time.tsx";
+import { clockTime, hasStderr, rememberTimestamps, timestampsRemembered } from "./log-line-marks.ts";
+import "../styles/log-streams.css";
 
 const ROW_HEIGHT = 18;
 const OVERSCAN = 20;
 
 interface Props {
   lines: string[];
+  /** Per line, the stream it came from (absent, or undefined for a line, where unknown); appended with `lines`. */
+  streams?: ReadonlyArray<"stdout" | "stderr" | undefined>;
+  /** Per line, when it arrived (Unix epoch ms; undefined where unknown); appended with `lines`. */
+  times?: ReadonlyArray<number | undefined>;
   /** Changes whenever lines were appended (the array itself is appended to in place). */
   version: number;
   fileName: string;
@@ -27,6 +37,8 @@ interface Props {
 
 export function LogViewer({
   lines,
+  streams,
+  times,
   version,
   fileName,
   following,
@@ -40,6 +52,10 @@ export function LogViewer({
   const [viewHeight, setViewHeight] = useState(400);
   const [query, setQuery] = useState("");
   const [current, setCurrent] = useState(0);
+  const [timestamps, setTimestamps] = useState(timestampsRemembered);
+  // Counted per append, not per render: a 100,000-line log is scanned once per batch at most.
+  const stderrShown = useMemo(() => (streams ? hasStderr(streams) : false), [streams, version]);
+  const timed = useMemo(() => (times ? times.some((time) => time !== undefined) : false), [times, version]);
   const stickToBottom = useRef(selectedLine === undefined);
   /** Whether the selected line given at first has been scrolled to (it may arrive long after the first render). */
   const broughtIntoView = useRef(selectedLine === undefined);
@@ -140,6 +156,24 @@ export function LogViewer({
         >
           ↓
         </button>
+        {stderrShown && (
+          <span class="log-legend" title="Lines the task wrote to stderr carry this mark and colour">
+            <span class="log-legend-mark" aria-hidden="true" /> stderr
+          </span>
+        )}
+        {timed && (
+          <label class="log-timestamps-toggle">
+            <input
+              type="checkbox"
+              checked={timestamps}
+              onChange={(event) => {
+                setTimestamps(event.currentTarget.checked);
+                rememberTimestamps(event.currentTarget.checked);
+              }}
+            />
+            Timestamps
+          </label>
+        )}
         <span class="line-count">{lines.length.toLocaleString()} lines</span>
         <button type="button" onClick={download} disabled={lines.length === 0}>
           Download log
@@ -164,6 +198,8 @@ export function LogViewer({
             const index = first + offset;
             const kind = index === currentLine ? " log-current" : matchSet.has(index) ? " log-match" : "";
             const selected = index + 1 === selectedLine;
+            const stderr = streams?.[index] === "stderr";
+            const time = timestamps ? times?.[index] : undefined;
             return (
               // The line number is drawn from data-line by CSS, so a row's text is exactly the log line. A click
               // that ends a text selection copies text, not a line to link to.
@@ -171,8 +207,9 @@ export function LogViewer({
               // biome-ignore lint/a11y/noStaticElementInteractions: a log row stays plain text for screen readers
               <div
                 key={index}
-                class={`log-line${kind}${selected ? " log-selected" : ""}`}
+                class={`log-line${kind}${selected ? " log-selected" : ""}${stderr ? " log-stderr" : ""}`}
                 data-line={index + 1}
+                data-stream={streams?.[index]}
                 style={{ top: `${index * ROW_HEIGHT}px`, height: `${ROW_HEIGHT}px` }}
                 onClick={
                   onSelectLine &&
@@ -184,6 +221,11 @@ export function LogViewer({
                   })
                 }
               >
+                {timestamps && (
+                  <span class="log-time">
+                    {time === undefined ? "" : <Time at={time} show={clockTime} />}
+                  </span>
+                )}
                 {line}
               </div>
             );

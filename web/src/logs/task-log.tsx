@@ -37,7 +37,7 @@ export function TaskLog({ execution, attempt, onFollowEnd, startAtEnd, selectedL
         : `${taskPath}/logs`
       : undefined;
   // When the task completes the log is read once more, whole: the page then shows exactly what was stored.
-  const stream = useLineStream(path, !complete, onFollowEnd);
+  const stream = useLineStream(path, !complete, onFollowEnd, true);
   if (unavailable) {
     return (
       <p class="empty">
@@ -63,6 +63,8 @@ export function TaskLog({ execution, attempt, onFollowEnd, startAtEnd, selectedL
       <LogViewer
         key={fileName}
         lines={stream.lines}
+        streams={stream.streams}
+        times={stream.times}
         version={stream.version}
         fileName={fileName}
         following={stream.following}

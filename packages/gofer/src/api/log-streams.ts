@@ -1,6 +1,7 @@
 /**
- * Serving a log both ways v0 does: one line per WebSocket text frame, or plain text over HTTP. Task logs and
- * extension logs share it. Both take the log as blocks of whole lines, each line ending in "\n", as they are
+ * Serving a log both ways v0 does: one line per WebSocket text frame, or plain text over HTTP; and, for task logs
+ * asked with `format=lines`, one JSON object per line instead (NDJSON over HTTP, a frame each over WebSocket).
+ * Task logs and extension logs share it. Both take the log as blocks of whole lines, each line ending in "\n", as they are
  * stored: a large log is sent in a few large writes rather than a buffer, a promise and a write per line.
  */
 import { isUtf8 } from "node:buffer";
@@ -16,6 +17,14 @@ const NEWLINE = 0x0a;
 export function sendPlainText(reply: FastifyReply, blocks: AsyncIterable<Buffer>): FastifyReply {
   return reply
     .type("text/plain; charset=utf-8")
+    .header("cache-control", "no-store")
+    .send(Readable.from(blocks));
+}
+
+/** Sends line objects that come as blocks of NDJSON (see logs/line-objects.ts), as they come. */
+export function sendLineObjects(reply: FastifyReply, blocks: AsyncIterable<Buffer>): FastifyReply {
+  return reply
+    .type("application/x-ndjson; charset=utf-8")
     .header("cache-control", "no-store")
     .send(Readable.from(blocks));
 }

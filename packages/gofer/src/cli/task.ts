@@ -8,6 +8,7 @@ import { formatRetries } from "./output/controls-format.ts";
 import { printLogLines } from "./output/log-lines.ts";
 import type { Printer } from "./output/printer.ts";
 import { formatResources } from "./output/resources-format.ts";
+import { needsLineObjects, printTaskLogLines } from "./output/task-log-lines.ts";
 import { formatDuration, spanDuration } from "./output/time-format.ts";
 import { attachToTask } from "./task-attach.ts";
 
@@ -94,8 +95,12 @@ export function registerTaskCommands(program: Command): void {
 
   task
     .command("logs <pipeline> <run> <task>")
-    .description("Print a task's log (stdout and stderr, in order); its latest attempt's unless --attempt")
+    .description(
+      "Print a task's log (stdout and stderr, in order, stderr lines in red on a terminal); its latest " +
+        "attempt's unless --attempt. With --output json, one object per line: {line, stream, time}",
+    )
     .option("-f, --follow", "keep printing new lines until the task (or that attempt) ends")
+    .option("-t, --timestamps", "put the time each line arrived before it (UTC; - where the log has none)")
     .option(
       "-a, --attempt <n>",
       "read this attempt's log (see `gofer task get` for the attempts)",
@@ -106,15 +111,27 @@ export function registerTaskCommands(program: Command): void {
         pipelineId: string,
         runText: string,
         taskId: string,
-        options: { follow?: boolean; attempt?: number },
+        options: { follow?: boolean; attempt?: number; timestamps?: boolean },
         command: Command,
       ) => {
         const { client, out, namespace } = contextOf(command);
         const runId = positiveInteger(runText);
         const follow = options.follow ?? false;
         const { attempt } = options;
-        await printLogLines(out, (signal) =>
-          client.tasks.logs(namespace, pipelineId, runId, taskId, { follow, attempt, signal }),
+        const print = { timestamps: options.timestamps ?? false };
+        if (!needsLineObjects(out, print)) {
+          await printLogLines(out, (signal) =>
+            client.tasks.logs(namespace, pipelineId, runId, taskId, { follow, attempt, signal }),
+          );
+          return;
+        }
+        await printTaskLogLines(out, print, (signal) =>
+          client.tasks.logs(namespace, pipelineId, runId, taskId, {
+            follow,
+            attempt,
+            signal,
+            format: "lines",
+          }),
         );
       },
     );

@@ -1,15 +1,17 @@
 import { mkdirSync } from "node:fs";
-import { access, mkdir, open, readdir, rm, rmdir } from "node:fs/promises";
+import { access, type FileHandle, mkdir, open, readdir, rm, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { GoferError } from "../domain/errors.ts";
 import type { TaskExecutionKey } from "../domain/task-execution-key.ts";
 import type { LogCursor } from "../scheduler/scheduler.ts";
 import { ChangeNotifier } from "./change-notifier.ts";
+import { noteLogRead } from "./line-objects.ts";
 import { loadCursor, removeCursor, saveCursor } from "./log-cursor.ts";
 import { type ReadLogOptions, readLogBlocks } from "./log-reader.ts";
 import { identityLine, type LineTransform, TaskLogWriter } from "./log-writer.ts";
 import { RecentAppends } from "./recent-appends.ts";
 import { SharedBlocks } from "./shared-blocks.ts";
+import { cutStreamIndex, removeStreamIndex, streamIndexPathOf } from "./stream-index.ts";
 
 export interface OpenWriterOptions {
   /** Applied to every complete line before it is stored, e.g. to mask secrets. Identity by default. */
@@ -20,6 +22,11 @@ export interface OpenWriterOptions {
    * where the container's output continues. Without it the writer appends after whatever the file holds.
    */
   resume?: boolean;
+  /**
+   * Whether the output's pieces say truly which stream they came from (default true). A backend that merges the
+   * streams gives everything as stdout: its lines get no stream index, so they read as of unknown stream.
+   */
+  streamsKnown?: boolean;
 }
 
 /** Whole blocks of logs kept for the readers sharing them, across all logs: see {@link SharedBlocks}. */
@@ -33,7 +40,8 @@ export type LogKey = TaskExecutionKey & { attempt?: number };
 
 /**
  * Task execution logs on the local disk: one append-only, line-complete file per attempt of a task execution, at
- * `<dir>/<namespace>/<pipeline>/<run>/<task>.log` for the first and `<task>.attempt-<n>.log` for later ones.
+ * `<dir>/<namespace>/<pipeline>/<run>/<task>.log` for the first and `<task>.attempt-<n>.log` for later ones,
+ * each with its stream index beside it (`….log.streams`, see stream-index.ts), cut, kept and deleted with it.
  *
  * Followers are woken in-process by the writer. With replicas the writer may be another process (the leader,
  * on a folder all replicas share): then followers also look at the file every `pollMs`, as `tail -f` does on a
@@ -95,12 +103,22 @@ export class LogStore {
     if (options.resume) {
       try {
         start = await loadCursor(path);
+        await cutStreamIndex(path, start.size);
         // Lines past the resume point are read again from the container; keeping them would double them. Blocks
         // shared by readers are dropped before the cut, and reads under way during it are not kept.
         const id = `${file.dev}:${file.ino}`;
         this.#sharedBlocks?.forget(id);
         await handle.truncate(start.size);
         this.#sharedBlocks?.forget(id);
+      } catch (error) {
+        await handle.close();
+        throw error;
+      }
+    }
+    let streamIndex: FileHandle | undefined;
+    if (options.streamsKnown !== false) {
+      try {
+        streamIndex = await open(streamIndexPathOf(path), "a");
       } catch (error) {
         await handle.close();
         throw error;
@@ -115,6 +133,7 @@ export class LogStore {
     const writer = new TaskLogWriter(handle, {
       startSize: start.size,
       startPosition: start.position,
+      streamIndex,
       saveCommit: (commit) => saveCursor(path, commit),
       transformLine: options.transformLine ?? identityLine,
       onAppend: (bytes, lines, appended) => {
@@ -141,7 +160,7 @@ export class LogStore {
   /** The log as blocks of whole lines. See {@link readLogBlocks} for following and cancellation. */
   read(key: LogKey, options: ReadLogOptions): AsyncGenerator<Buffer, void, undefined> {
     const path = this.pathFor(key);
-    return readLogBlocks(path, options, {
+    const blocks = readLogBlocks(path, options, {
       subscribe: (listener) => {
         const unsubscribe = this.#changes.subscribe(path, listener);
         if (this.#pollMs === undefined) return unsubscribe;
@@ -155,6 +174,8 @@ export class LogStore {
       sharedBlocks: this.#sharedBlocks,
       recent: (position) => this.#recent.get(path)?.from(position),
     });
+    noteLogRead(blocks, path);
+    return blocks;
   }
 
   /**
@@ -182,7 +203,9 @@ export class LogStore {
         .filter((name) => name.startsWith(prefix) && name.endsWith(".log"))
         .map((name) => join(folder, name)),
     ];
-    await Promise.all(paths.flatMap((path) => [rm(path, { force: true }), removeCursor(path)]));
+    await Promise.all(
+      paths.flatMap((path) => [rm(path, { force: true }), removeCursor(path), removeStreamIndex(path)]),
+    );
   }
 
   /**

@@ -3,6 +3,7 @@ import { GoferError } from "../domain/errors.ts";
 import type { LogChunk, LogCursor } from "../scheduler/scheduler.ts";
 import { LineSplitter } from "./line-splitter.ts";
 import type { LogCommit } from "./log-cursor.ts";
+import { StreamMarker } from "./stream-index.ts";
 
 /**
  * The one place a complete line passes before it is stored, without its "\n". Secret masking plugs in here, so
@@ -27,6 +28,11 @@ export interface TaskLogWriterHooks {
   startSize?: number;
   /** Where the container's stream stood at `startSize`, when resuming. */
   startPosition?: LogCursor;
+  /**
+   * The log's stream index (see stream-index.ts), open for appending, already cut back to `startSize`; absent
+   * when the lines' streams are not known. Closed with the log.
+   */
+  streamIndex?: FileHandle;
 }
 
 /** How often the resume point is saved while output streams; a crash re-reads at most this much output. */
@@ -49,6 +55,9 @@ const WRITTEN: Promise<void> = Promise.resolve();
  * stored in the order their newline arrives. Storing runs beside the caller's reading, not in series with it:
  * `write` only queues, and one loop appends everything queued meanwhile in a single write, so a fast task's
  * output costs a few large writes rather than one per piece. The file is fsynced once, on close.
+ *
+ * Beside the file, the stream index (stream-index.ts) records which stream the lines came from and when, a
+ * small record per switch of stream or per tenth of a second, written just before the lines it describes.
  */
 export class TaskLogWriter {
   readonly #handle: FileHandle;
@@ -58,6 +67,9 @@ export class TaskLogWriter {
   #queued: Buffer[] = [];
   #queuedBytes = 0;
   #queuedCommit: LogCommit | undefined;
+  /** Stream index records for the queued lines, stored before them; none without a stream index. */
+  #queuedMarks: Buffer[] = [];
+  readonly #marker: StreamMarker | undefined;
   /** The append loop while it runs, and a promise settled when its current batch is stored. */
   #appending: Promise<void> | undefined;
   #batchStored: Promise<void> = WRITTEN;
@@ -84,6 +96,7 @@ export class TaskLogWriter {
     this.#end = this.#size;
     this.#position = hooks.startPosition;
     this.#committed = { position: this.#position, size: this.#size };
+    this.#marker = hooks.streamIndex ? new StreamMarker() : undefined;
   }
 
   /** Where to resume the container's stream so that nothing stored is read twice. */
@@ -101,7 +114,9 @@ export class TaskLogWriter {
       return Promise.reject(new GoferError("INTERNAL", "write to a closed task log writer"));
     }
     if (this.#failure) return Promise.reject(this.#failure.error);
-    for (const part of this.#encode(chunk)) {
+    const parts = this.#encode(chunk);
+    if (parts.length > 0) this.#markLines(this.#end, chunk.stream, this.#queuedMarks);
+    for (const part of parts) {
       this.#queued.push(part);
       this.#queuedBytes += part.length;
       this.#end += part.length;
@@ -136,10 +151,18 @@ export class TaskLogWriter {
   close(): Promise<void> {
     return this.#finish(async () => {
       if (this.#failure) throw this.#failure.error;
-      const rests = [this.#splitters.stdout.flush(), this.#splitters.stderr.flush()];
       const parts: Buffer[] = [];
-      for (const rest of rests) if (rest !== undefined) parts.push(this.#hooks.transformLine(rest), NEWLINE);
-      await this.#append(parts);
+      const marks: Buffer[] = [];
+      let end = this.#size;
+      for (const stream of ["stdout", "stderr"] as const) {
+        const rest = this.#splitters[stream].flush();
+        if (rest === undefined) continue;
+        const line = this.#hooks.transformLine(rest);
+        this.#markLines(end, stream, marks);
+        parts.push(line, NEWLINE);
+        end += line.length + 1;
+      }
+      await this.#append(parts, marks);
       await this.#handle.sync();
       this.#committed = { position: this.#position, size: this.#size };
       await this.#save();
@@ -156,6 +179,12 @@ export class TaskLogWriter {
     return parts;
   }
 
+  /** Notes that lines of `stream` start at `offset` in `marks`, when the stream index needs a record there. */
+  #markLines(offset: number, stream: LogChunk["stream"], marks: Buffer[]): void {
+    const mark = this.#marker?.mark(offset, stream, Date.now());
+    if (mark) marks.push(mark);
+  }
+
   #startAppending(): void {
     // With something queued and no failure, the loop awaits before it ends: it is always the one set here.
     if (this.#appending || this.#failure || this.#queued.length === 0) return;
@@ -167,11 +196,13 @@ export class TaskLogWriter {
     try {
       while (this.#queued.length > 0 && !this.#failure) {
         const batch = this.#queued;
+        const marks = this.#queuedMarks;
         const commit = this.#queuedCommit;
         this.#queued = [];
+        this.#queuedMarks = [];
         this.#queuedBytes = 0;
         this.#queuedCommit = undefined;
-        const stored = this.#storeBatch(batch, commit);
+        const stored = this.#storeBatch(batch, marks, commit);
         this.#batchStored = stored.catch(() => undefined);
         await stored;
       }
@@ -187,8 +218,8 @@ export class TaskLogWriter {
    * waits for both: while a save is under way no batch is being stored, and a wait that ended with the batch
    * alone would let the queue grow without bound until the save is done.
    */
-  async #storeBatch(batch: Buffer[], commit: LogCommit | undefined): Promise<void> {
-    await this.#append(batch);
+  async #storeBatch(batch: Buffer[], marks: Buffer[], commit: LogCommit | undefined): Promise<void> {
+    await this.#append(batch, marks);
     if (commit === undefined) return;
     this.#committed = commit;
     if (Date.now() - this.#savedAt >= COMMIT_INTERVAL_MS) await this.#save();
@@ -202,7 +233,7 @@ export class TaskLogWriter {
         await last();
       } finally {
         try {
-          await this.#handle.close();
+          await Promise.all([this.#handle.close(), this.#hooks.streamIndex?.close()]);
         } finally {
           this.#hooks.onClose();
         }
@@ -211,12 +242,14 @@ export class TaskLogWriter {
     return this.#closed;
   }
 
-  async #append(parts: Buffer[]): Promise<void> {
+  /** Stores `parts` after their stream index records `marks`, so a reader of the lines finds their records. */
+  async #append(parts: Buffer[], marks: Buffer[]): Promise<void> {
     if (this.#failure) throw this.#failure.error;
     if (parts.length === 0) return;
     const offset = this.#size;
     let written: number;
     try {
+      if (marks.length > 0 && this.#hooks.streamIndex) await writeAll(this.#hooks.streamIndex, marks);
       written = await writeAll(this.#handle, parts);
       this.#size += written;
     } catch (error) {

@@ -47,7 +47,11 @@ export async function capturePass(pass: CapturePass): Promise<"complete" | "stop
   signal.addEventListener("abort", stopLive, { once: true });
   let writer: TaskLogWriter | undefined;
   try {
-    writer = await pass.logs.openWriter(pass.key, { transformLine: pass.transformLine, resume: pass.resume });
+    writer = await pass.logs.openWriter(pass.key, {
+      transformLine: pass.transformLine,
+      resume: pass.resume,
+      streamsKnown: pass.scheduler.mergesStreams !== true,
+    });
     const output =
       live?.chunks ??
       pass.scheduler.logs(pass.containerId, { follow: true, after: writer.resumeAfter, signal });

@@ -13,6 +13,7 @@ export function delegate(inner: Scheduler, overrides: Partial<Scheduler>): Sched
     remove: (id) => inner.remove(id),
     listManaged: (labels) => inner.listManaged(labels),
     serviceBindHost: () => inner.serviceBindHost(),
+    ...(inner.mergesStreams !== undefined && { mergesStreams: inner.mergesStreams }),
   };
   if (inner.exec) wrapped.exec = inner.exec.bind(inner);
   if (inner.observeImagePulls) wrapped.observeImagePulls = inner.observeImagePulls.bind(inner);

@@ -199,6 +199,11 @@ export interface Scheduler {
    * where the orchestrator pulls (Swarm, Kubernetes) and Gofer cannot see it.
    */
   observeImagePulls?(listener: (seconds: number, pulled: boolean) => void): void;
+  /**
+   * True where the backend hands over stdout and stderr as one stream (Kubernetes' pod logs): every chunk then
+   * says `stdout`, and a log records no stream for its lines rather than a wrong one.
+   */
+  readonly mergesStreams?: boolean;
 }
 
 /**

@@ -9,7 +9,7 @@ import { type AuditApi, auditApi } from "./audit-api.ts";
 import { streamEvents } from "./event-stream.ts";
 import { type ExtensionsApi, extensionsApi } from "./extensions-api.ts";
 import { HttpClient, apiPath as path } from "./http.ts";
-import { splitLines } from "./line-stream.ts";
+import { splitLineObjects, splitLines, type TaskLogLine } from "./line-stream.ts";
 import { type NotificationsApi, notificationsApi } from "./notifications-api.ts";
 import { type ObjectsApi, objectsApi } from "./objects-api.ts";
 import { type RolesApi, rolesApi } from "./roles-api.ts";
@@ -168,6 +168,11 @@ export interface TaskLogOptions {
   attempt?: number;
   /** Stops the stream; the iteration then throws the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * `"lines"`: yield each line as an object with the stream it came from and when it arrived (an extension of
+   * v0; see {@link TaskLogLine}). `"text"`, the default, yields the lines as strings.
+   */
+  format?: "text" | "lines";
 }
 
 export interface TasksApi {
@@ -197,7 +202,14 @@ export interface TasksApi {
     pipelineId: string,
     runId: number,
     taskId: string,
-    options?: TaskLogOptions,
+    options: TaskLogOptions & { format: "lines" },
+  ): AsyncIterable<TaskLogLine>;
+  logs(
+    namespace: string,
+    pipelineId: string,
+    runId: number,
+    taskId: string,
+    options?: TaskLogOptions & { format?: "text" },
   ): AsyncIterable<string>;
   /** Deletes a completed task's log. */
   deleteLogs(namespace: string, pipelineId: string, runId: number, taskId: string): Promise<void>;
@@ -388,8 +400,14 @@ export class GoferClient {
         http.empty("DELETE", task(namespace, pipelineId, runId, taskId), {
           query: { wait_for: options.waitForSeconds },
         }),
-      logs: (namespace, pipelineId, runId, taskId, options = {}) => {
-        const { signal, follow, attempt } = options;
+      logs: ((
+        namespace: string,
+        pipelineId: string,
+        runId: number,
+        taskId: string,
+        options: TaskLogOptions = {},
+      ) => {
+        const { signal, follow, attempt, format } = options;
         return {
           async *[Symbol.asyncIterator]() {
             // Built here, not at the call: a bad id then fails the iteration, like every other failure.
@@ -397,13 +415,14 @@ export class GoferClient {
             const logsPath =
               attempt === undefined ? `${taskPath}/logs` : `${taskPath + path`/attempts/${attempt}`}/logs`;
             const response = await http.stream(logsPath, {
-              query: { follow: follow ? true : undefined },
+              query: { follow: follow ? true : undefined, format: format === "lines" ? "lines" : undefined },
               signal,
             });
-            yield* splitLines(http.body(response, logsPath, signal));
+            const body = http.body(response, logsPath, signal);
+            yield* format === "lines" ? splitLineObjects(body) : splitLines(body);
           },
         };
-      },
+      }) as TasksApi["logs"],
       deleteLogs: async (namespace, pipelineId, runId, taskId) =>
         http.empty("DELETE", `${task(namespace, pipelineId, runId, taskId)}/logs`),
       attach: (namespace, pipelineId, runId, taskId, options = {}) => {

@@ -26,6 +26,7 @@ export type {
   TokensApi,
 } from "./gofer-client.ts";
 export { GoferClient } from "./gofer-client.ts";
+export type { TaskLogLine } from "./line-stream.ts";
 export type * from "./notification-types.ts";
 export type {
   ListDeliveriesOptions,

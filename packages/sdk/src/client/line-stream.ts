@@ -24,3 +24,20 @@ export async function* splitLines(chunks: AsyncIterable<Uint8Array>): AsyncGener
   partial += decoder.decode();
   if (partial !== "") yield partial;
 }
+
+/** One line of a task log with where it came from, as `format: "lines"` reads it (an extension of v0). */
+export interface TaskLogLine {
+  /** The line without its newline. */
+  line: string;
+  /** Which output of the task printed it; absent where the server does not know (older logs, some backends). */
+  stream?: "stdout" | "stderr";
+  /** When the line arrived, in Unix epoch milliseconds (to a tenth of a second); absent where unknown. */
+  time?: number;
+}
+
+/** Yields each line object of an NDJSON body (one JSON object per line), as it streams in. */
+export async function* splitLineObjects(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<TaskLogLine> {
+  for await (const text of splitLines(chunks)) {
+    if (text !== "") yield JSON.parse(text) as TaskLogLine;
+  }
+}

@@ -256,6 +256,9 @@ export class KubernetesScheduler implements Scheduler {
     }
   }
 
+  /** A pod's log is its containers' stdout and stderr as one stream. */
+  readonly mergesStreams = true;
+
   /** Pods have addresses of their own, and Gofer reaches a service pod through its Service. */
   serviceBindHost(): string {
     return "0.0.0.0";
