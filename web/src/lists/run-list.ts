@@ -45,3 +45,34 @@ export function runListPage<T>(page: number, fetched: T[], perPage = RUNS_PER_PA
   const first = runs.length === 0 ? 0 : page * perPage + 1;
   return { runs, older: fetched.length > perPage, first, last: first === 0 ? 0 : first + runs.length - 1 };
 }
+
+/** The runs list's place in the pipeline page's address: `?page=2&status=failed` (page 1-based, as people count). */
+export interface RunListPlace {
+  /** 0: the newest runs. */
+  page: number;
+  status: RunFilter | undefined;
+}
+
+export function parseRunListPlace(search: string): RunListPlace {
+  const query = new URLSearchParams(search);
+  const page = Number(query.get("page") ?? "");
+  const status = query.get("status") ?? "";
+  return {
+    page: Number.isInteger(page) && page > 1 ? page - 1 : 0,
+    status: isRunFilter(status) ? status : undefined,
+  };
+}
+
+/**
+ * `search` with the runs list's place written into it, every other parameter (`?config=`) kept: the page a person
+ * paged to survives a reload, and Back from one of its runs returns to it. The first page and "all" leave no trace.
+ */
+export function withRunListPlace(search: string, place: RunListPlace): string {
+  const query = new URLSearchParams(search);
+  if (place.page > 0) query.set("page", String(place.page + 1));
+  else query.delete("page");
+  if (place.status) query.set("status", place.status);
+  else query.delete("status");
+  const text = query.toString();
+  return text ? `?${text}` : "";
+}

@@ -14,6 +14,7 @@ import { duration, outcome } from "../format.ts";
 import { matchesSearch } from "../lists/pipeline-search.ts";
 import { navigate, paths } from "../router.ts";
 import { runStats } from "../runs/run-stats.ts";
+import { session } from "../state/session.ts";
 import "../styles/lists.css";
 
 type Described = PipelineMetadata & { name?: string; description?: string };
@@ -25,6 +26,9 @@ async function describedPipelines(namespace: string): Promise<Described[]> {
     apiPath`/api/namespaces/${namespace}/pipelines`,
     "pipelines",
   );
+  // v0 lets anyone list the default namespace's pipelines but not read their configs: without a token, asking
+  // would only fill the console with one refusal a pipeline.
+  if (!session.token.value) return pipelines;
   return Promise.all(
     pipelines.map(async (pipeline) => {
       try {
@@ -60,7 +64,12 @@ export function NamespacePage({ namespace }: { namespace: string }) {
       }),
     [namespace],
   );
-  const choices = namespaces.value ?? [{ id: namespace, name: namespace, description: "" }];
+  const listed = namespaces.value ?? [];
+  // A namespace the address names but the server does not list stays chosen, rather than a blank picker.
+  const choices = listed.some((item) => item.id === namespace)
+    ? listed
+    : [{ id: namespace, name: namespace, description: "" }, ...listed];
+  const missing = pipelines.error instanceof ApiError && pipelines.error.status === 404;
   const found = (pipelines.value ?? []).filter((pipeline) =>
     matchesSearch({ ...pipeline, id: pipeline.pipeline_id }, search),
   );
@@ -99,9 +108,16 @@ export function NamespacePage({ namespace }: { namespace: string }) {
         </div>
       )}
       <ErrorNote error={pipelines.error} />
+      {missing && namespace !== "default" && (
+        <p>
+          <Link href={paths.namespace("default")}>See the pipelines of default</Link>, or pick a namespace
+          above.
+        </p>
+      )}
       {pipelines.value && pipelines.value.length === 0 && (
         <p class="empty">
-          No pipelines in this namespace yet. Register one with <code>gofer up ./pipeline.ts</code>.
+          No pipelines in this namespace yet. Register one with{" "}
+          <code>gofer up ./pipeline.ts{namespace === "default" ? "" : ` --namespace ${namespace}`}</code>.
         </p>
       )}
       {pipelines.value && pipelines.value.length > 0 && (

@@ -15,7 +15,15 @@ import { useResource } from "../components/use-resource.ts";
 import { outcome, span } from "../format.ts";
 import { DagGraph } from "../graph/dag-graph.tsx";
 import { describeDeployment } from "../lists/deployment-summary.ts";
-import { isRunFilter, RUN_FILTERS, type RunFilter, runListPage, runListQuery } from "../lists/run-list.ts";
+import {
+  isRunFilter,
+  parseRunListPlace,
+  RUN_FILTERS,
+  type RunFilter,
+  runListPage,
+  runListQuery,
+  withRunListPlace,
+} from "../lists/run-list.ts";
 import { paths } from "../router.ts";
 import { ConfigDiff } from "./config-diff.tsx";
 import { ConfigLimits } from "./config-limits.tsx";
@@ -28,12 +36,28 @@ function requestedVersion(): number | undefined {
   return Number.isInteger(version) && version > 0 ? version : undefined;
 }
 
+/** What `?config=` holds as typed, so a version that is not one (`?config=abc`) is named, not ignored. */
+const requestedText = (): string | null => new URLSearchParams(location.search).get("config");
+
+/** This page's address showing config `version`, the runs list's page and status kept. */
+function versionAddress(version: number): string {
+  const query = new URLSearchParams(location.search);
+  query.set("config", String(version));
+  return `${location.pathname}?${query}`;
+}
+
 export function PipelinePage({ namespace, pipeline }: { namespace: string; pipeline: string }) {
   const base = apiPath`/api/namespaces/${namespace}/pipelines/${pipeline}`;
   const metadata = useResource(() => api<PipelineMetadata>("GET", base, "pipeline"), [base]);
   const configs = useResource(() => api<PipelineConfig[]>("GET", `${base}/configs`, "configs"), [base]);
-  const [runPage, setRunPage] = useState(0);
-  const [runFilter, setRunFilter] = useState<RunFilter | undefined>(undefined);
+  const [runPage, setRunPage] = useState(() => parseRunListPlace(location.search).page);
+  const [runFilter, setRunFilter] = useState(() => parseRunListPlace(location.search).status);
+  // The address keeps the list's place, so Back from one of its runs and a reload return to it.
+  const placeRuns = (page: number, status: RunFilter | undefined) => {
+    setRunPage(page);
+    setRunFilter(status);
+    history.replaceState(null, "", location.pathname + withRunListPlace(location.search, { page, status }));
+  };
   const runs = useResource(
     () => api<Run[]>("GET", `${base}/runs${runListQuery(runPage, runFilter)}`, "runs"),
     [base, runPage, runFilter],
@@ -70,7 +94,12 @@ export function PipelinePage({ namespace, pipeline }: { namespace: string; pipel
 
   // Back and forward move between versions shown on this page, which stays mounted.
   useEffect(() => {
-    const follow = () => setRequested(requestedVersion());
+    const follow = () => {
+      setRequested(requestedVersion());
+      const place = parseRunListPlace(location.search);
+      setRunPage(place.page);
+      setRunFilter(place.status);
+    };
     window.addEventListener("popstate", follow);
     return () => window.removeEventListener("popstate", follow);
   }, []);
@@ -84,7 +113,7 @@ export function PipelinePage({ namespace, pipeline }: { namespace: string; pipel
   const showVersion = (version: number) => (event: MouseEvent) => {
     if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
     event.preventDefault();
-    history.pushState(null, "", paths.configVersion(namespace, pipeline, version));
+    history.pushState(null, "", versionAddress(version));
     setRequested(version);
   };
 
@@ -95,6 +124,10 @@ export function PipelinePage({ namespace, pipeline }: { namespace: string; pipel
   const shown = asked ?? latest;
   const state = metadata.value?.state;
   const page = runListPage(runPage, runs.value ?? []);
+  const typedVersion = requestedText();
+  // v0 refuses a run without a live version, in API words: say it here, with the command that deploys one.
+  const undeployed = configs.value !== undefined && allConfigs.length > 0 && !live;
+  const newest = [...allConfigs].sort((a, b) => b.version - a.version)[0];
 
   const flipState = async () => {
     setProblem(undefined);
@@ -134,12 +167,28 @@ export function PipelinePage({ namespace, pipeline }: { namespace: string; pipel
           <button type="button" onClick={flipState} disabled={!state}>
             {state === "disabled" ? "Enable pipeline" : "Disable pipeline"}
           </button>
-          <button type="button" class="primary" onClick={() => setStarting(true)}>
+          <button
+            type="button"
+            class="primary"
+            disabled={undeployed}
+            title={undeployed ? "No version of this pipeline is deployed yet" : undefined}
+            onClick={() => setStarting(true)}
+          >
             Start run
           </button>
         </div>
       </div>
       {latest?.description && <p class="lead">{latest.description}</p>}
+      {undeployed && newest && (
+        <p class="pipeline-notice" data-testid="not-deployed">
+          No version of this pipeline is deployed, so it cannot run yet. Deploy one with{" "}
+          <code>
+            gofer pipeline config deploy {pipeline} {newest.version}
+            {namespace === "default" ? "" : ` --namespace ${namespace}`}
+          </code>
+          .
+        </p>
+      )}
       <ErrorNote error={metadata.error ?? problem} />
       {starting && (
         <StartRunDialog namespace={namespace} pipeline={pipeline} onClose={() => setStarting(false)} />
@@ -156,9 +205,10 @@ export function PipelinePage({ namespace, pipeline }: { namespace: string; pipel
           )}
         </h2>
         <ErrorNote error={configs.error} />
-        {configs.value && requested !== undefined && !asked && (
+        {configs.value && typedVersion !== null && !asked && (
           <p class="error-note" role="alert">
-            This pipeline has no config version {requested}; showing version {shown?.version ?? "–"} instead.
+            This pipeline has no config version {typedVersion}; showing version {shown?.version ?? "–"}{" "}
+            instead.
           </p>
         )}
         {shown && <DagGraph tasks={Object.values(shown.tasks)} />}
@@ -176,8 +226,7 @@ export function PipelinePage({ namespace, pipeline }: { namespace: string; pipel
               value={runFilter ?? ""}
               onChange={(event) => {
                 const value = event.currentTarget.value;
-                setRunFilter(isRunFilter(value) ? value : undefined);
-                setRunPage(0);
+                placeRuns(0, isRunFilter(value) ? value : undefined);
               }}
             >
               <option value="">all</option>
@@ -236,13 +285,13 @@ export function PipelinePage({ namespace, pipeline }: { namespace: string; pipel
             <span class="pager-position" data-testid="run-positions">
               {page.runs.length > 0 ? `runs ${page.first}–${page.last}, newest first` : ""}
             </span>
-            <button type="button" disabled={runPage === 0} onClick={() => setRunPage(0)}>
+            <button type="button" disabled={runPage === 0} onClick={() => placeRuns(0, runFilter)}>
               Newest
             </button>
-            <button type="button" disabled={runPage === 0} onClick={() => setRunPage(runPage - 1)}>
+            <button type="button" disabled={runPage === 0} onClick={() => placeRuns(runPage - 1, runFilter)}>
               Newer
             </button>
-            <button type="button" disabled={!page.older} onClick={() => setRunPage(runPage + 1)}>
+            <button type="button" disabled={!page.older} onClick={() => placeRuns(runPage + 1, runFilter)}>
               Older
             </button>
           </nav>
@@ -259,7 +308,7 @@ export function PipelinePage({ namespace, pipeline }: { namespace: string; pipel
                 .map((config) => (
                   <li key={config.version}>
                     <a
-                      href={paths.configVersion(namespace, pipeline, config.version)}
+                      href={versionAddress(config.version)}
                       aria-current={config === shown ? "true" : undefined}
                       onClick={showVersion(config.version)}
                     >

@@ -19,7 +19,7 @@ import { paths } from "../router.ts";
 import { retryCountdown } from "../runs/attempts.ts";
 import { askedBy, cancellationOf, isCancelling } from "../runs/cancellation.ts";
 import { CancellingNote } from "../runs/cancelling-note.tsx";
-import { parseRunSelection, replaceRunSelection } from "../runs/run-url.ts";
+import { missingSelection, parseRunSelection, replaceRunSelection } from "../runs/run-url.ts";
 import { RunVariables } from "../runs/run-variables.tsx";
 import { Timeline } from "../runs/timeline.tsx";
 import { useAttempts } from "../runs/use-attempts.ts";
@@ -92,6 +92,12 @@ export function RunPage({ namespace, pipeline, runId }: Props) {
     setLine(chosen);
     replaceRunSelection({ task: current.task_id, attempt: earlierAttempt, line: chosen });
   };
+  // Said until the person picks something else.
+  const missingLink = missingSelection(
+    selected === linked.task && attemptShown === linked.attempt ? linked : {},
+    new Map(executions.map((execution) => [execution.task_id, execution.attempt])),
+    current?.task_id,
+  );
   const retryable =
     value?.state === "complete" && (value.status === "failed" || value.status === "cancelled");
   const cancelling = value !== undefined && isCancelling(value, cancelAnnounced);
@@ -222,6 +228,11 @@ export function RunPage({ namespace, pipeline, runId }: Props) {
             </li>
           )}
         </ul>
+      )}
+      {tasks.value && missingLink && (
+        <p class="error-note" role="alert" data-testid="missing-selection">
+          {missingLink}
+        </p>
       )}
       {value && <RunVariables run={value} />}
       <ErrorNote error={run.error ?? tasks.error ?? problem ?? attempts.error} />

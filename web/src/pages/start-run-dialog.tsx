@@ -7,7 +7,13 @@ import { ApiError, api, apiPath } from "../api/client.ts";
 import type { Run } from "../api/types.ts";
 import { useResource } from "../components/use-resource.ts";
 import { navigate, paths } from "../router.ts";
-import { describeSet, recentVariableSets, startVariables, type VariableRow } from "../runs/variable-sets.ts";
+import {
+  describeSet,
+  recentVariableSets,
+  startVariables,
+  type VariableRow,
+  variablesToStart,
+} from "../runs/variable-sets.ts";
 import { runsPaused } from "../state/system.ts";
 
 type Row = VariableRow;
@@ -61,11 +67,12 @@ export function StartRunDialog({
     setRows(rows.map((row, at) => (at === index ? { ...row, ...change } : row)));
 
   const start = async () => {
-    const variables: Record<string, string> = {};
-    for (const row of rows) {
-      if (!row.key.trim()) continue;
-      variables[row.key.trim()] = row.value;
+    const checked = variablesToStart(rows);
+    if ("problem" in checked) {
+      setError(checked.problem);
+      return;
     }
+    const { variables } = checked;
     setBusy(true);
     setError("");
     try {

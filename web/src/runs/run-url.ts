@@ -42,3 +42,21 @@ export function replaceRunSelection(selection: RunSelection): void {
   if (target !== location.pathname + location.search + location.hash)
     history.replaceState(history.state, "", target);
 }
+
+/**
+ * What the page says when a link names a task or attempt the run does not have (a typo, a link to another run),
+ * instead of quietly showing something else; undefined when the link holds. `shown` is the task shown instead.
+ */
+export function missingSelection(
+  linked: RunSelection,
+  attemptsOf: ReadonlyMap<string, number>,
+  shown: string | undefined,
+): string | undefined {
+  if (linked.task === undefined) return undefined;
+  const instead = shown === undefined ? "" : `; showing ${shown}`;
+  const current = attemptsOf.get(linked.task);
+  if (current === undefined) return `This run has no task “${linked.task}”${instead}.`;
+  if (linked.attempt !== undefined && linked.attempt > current)
+    return `${linked.task} has no attempt ${linked.attempt} in this run; showing attempt ${current}.`;
+  return undefined;
+}

@@ -25,6 +25,25 @@ export function startVariables(run: Run): VariableRow[] {
     .map(({ key, value }) => ({ key, value }));
 }
 
+/**
+ * The rows of the start dialog as the variables to send, or what is wrong with them. A value without a name and a
+ * name given twice are refused rather than dropped or merged, as either would start a run unlike the one asked for;
+ * a row left wholly empty is ignored.
+ */
+export function variablesToStart(
+  rows: VariableRow[],
+): { variables: Record<string, string> } | { problem: string } {
+  const variables: Record<string, string> = {};
+  for (const [index, row] of rows.entries()) {
+    const key = row.key.trim();
+    if (!key && !row.value) continue;
+    if (!key) return { problem: `Variable ${index + 1} has a value but no name: name it or remove it.` };
+    if (Object.hasOwn(variables, key)) return { problem: `${key} is given twice: keep one of them.` };
+    variables[key] = row.value;
+  }
+  return { variables };
+}
+
 const signature = (variables: VariableRow[]): string =>
   JSON.stringify(
     [...variables].sort((a, b) => a.key.localeCompare(b.key)).map((row) => [row.key, row.value]),
