@@ -199,35 +199,61 @@ describe("the events page's filter and older pages", () => {
     assert.equal(matchesEventFilter(event("created_role", { role_id: "ops" }), filter), false);
   });
 
-  it("passes over what is already shown and stops once a page of matching events is read", () => {
-    const stream = [ran("a", 9), ran("b", 8), ran("a", 7), ran("b", 6), ran("a", 5), ran("a", 4)];
+  const history = (query: string) => `/api/events?history=true&reverse=true&${query}`;
+
+  it("asks for the page below the oldest event held, then below the oldest read, until a page matches", () => {
     const page = new OlderEvents({
-      before: stream[1]?.id,
+      before: "500",
       want: 2,
-      maxRead: 100,
+      maxRead: 10_000,
       matches: (candidate) =>
         matchesEventFilter(candidate, { ...NO_FILTER, namespace: "default", pipeline: "a" }),
     });
-    // The page reads until `take` says it is full; the reader closes the stream there.
-    const taken = [];
-    for (const candidate of stream) {
-      const more = page.take(candidate);
-      taken.push(more);
-      if (!more) break;
-    }
-    assert.deepEqual(taken, [true, true, true, true, false], "full after the second match");
+    // As many as the page wants first: without a filter, one request is the page.
+    assert.equal(page.nextPath(), history("limit=2&before=500"));
+    const first = [ran("b", 9), ran("a", 8)];
+    assert.deepEqual(
+      first.map((candidate) => page.take(candidate)),
+      [true, true],
+    );
+    assert.equal(page.requestEnded(2), "more");
+    // The filter passes over most events, so the next request asks for more, from below the last one read.
+    assert.equal(page.nextPath(), history(`limit=1000&before=${first[1]?.id}`));
+    const second = [ran("b", 7), ran("a", 6), ran("a", 5)];
+    // Full at the second match: the reader closes the stream there; the rest is the next click's.
+    assert.deepEqual(
+      second.slice(0, 2).map((candidate) => page.take(candidate)),
+      [true, false],
+    );
+    assert.equal(page.requestEnded(2), "full");
     assert.deepEqual(
       page.read.map((candidate) => eventScope(candidate).run),
-      [7, 6, 5],
+      [9, 8, 7, 6],
     );
-    assert.equal(page.oldest, stream[4]?.id);
+    assert.equal(page.oldest, second[1]?.id);
+  });
+
+  it("reaches the beginning when the server sends fewer events than asked, starting from the newest", () => {
+    const page = new OlderEvents({ before: undefined, want: 100, maxRead: 10_000, matches: () => true });
+    assert.equal(page.nextPath(), history("limit=100"));
+    for (const run of [3, 2, 1]) assert.equal(page.take(ran("a", run)), true);
+    assert.equal(page.requestEnded(3), "beginning");
   });
 
   it("stops after reading its bound when few events match, so one click never reads the whole history", () => {
-    const page = new OlderEvents({ before: undefined, want: 100, maxRead: 3, matches: () => false });
-    assert.deepEqual(
-      [ran("a", 1), ran("a", 2), ran("a", 3)].map((candidate) => page.take(candidate)),
-      [true, true, false],
-    );
+    const page = new OlderEvents({ before: "90000", want: 100, maxRead: 1500, matches: () => false });
+    const answer = (count: number) => {
+      for (let index = 0; index < count; index += 1) page.take(ran("b", index));
+      return page.requestEnded(count);
+    };
+    assert.equal(page.nextPath(), history("limit=100&before=90000"));
+    assert.equal(answer(100), "more");
+    assert.match(page.nextPath(), /limit=1000&/);
+    assert.equal(answer(1000), "more");
+    // The last request asks only for what the bound leaves.
+    assert.match(page.nextPath(), /limit=400&/);
+    assert.equal(answer(400), "bounded");
+    assert.equal(page.read.length, 1500);
+    assert.equal(page.oldest, page.read.at(-1)?.id);
   });
 });

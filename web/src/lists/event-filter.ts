@@ -1,7 +1,7 @@
 /**
  * The events page's filter (a kind, a pipeline, a run of it), kept in the page's address so a filtered list can
- * be linked to, and the reading of older events a page at a time from the history stream, which has no cursor of
- * its own: it sends the newest first, and the page skips what it already holds.
+ * be linked to, and the reading of older events a page at a time from the history stream's cursor (`before` the
+ * oldest event held, `limit` events at most), so a click costs one page however long the history is.
  */
 import type { EventDetailsByKind, EventKindName, GoferEvent } from "../api/types.ts";
 
@@ -67,18 +67,26 @@ export function matchesEventFilter(event: GoferEvent, filter: EventFilter): bool
   return filter.run === undefined || scope.run === filter.run;
 }
 
+/** Events asked of the server at most per request when a filter passes over most of them. */
+const WIDEST_REQUEST = 1000;
+
+/** How one reading of older events ended: `full` with a page of matches, or at the `beginning`, or `bounded`. */
+export type OlderEventsEnd = "full" | "beginning" | "bounded";
+
 /**
- * One page of older events read from a newest-first history stream: events at or after `before` (already shown)
- * are passed over, the rest kept until `want` of them match the filter, or `maxRead` events were read, so that a
- * filter nothing matches does not read the whole history in one click.
+ * One page of older events, read from the history stream below the oldest event held: the first request asks
+ * for as many as the page wants (all of them match when there is no filter), the next ones for more, until
+ * `want` events match the filter, the history begins, or `maxRead` events were read, so that a filter matching
+ * nothing does not read the whole history in one click.
  */
 export class OlderEvents {
   readonly read: GoferEvent[] = [];
   matched = 0;
-  readonly #before: bigint | undefined;
+  readonly #before: string | undefined;
   readonly #want: number;
   readonly #maxRead: number;
   readonly #matches: (event: GoferEvent) => boolean;
+  #asked = 0;
 
   constructor(options: {
     before: string | undefined;
@@ -86,18 +94,36 @@ export class OlderEvents {
     maxRead: number;
     matches: (event: GoferEvent) => boolean;
   }) {
-    this.#before = options.before === undefined ? undefined : BigInt(options.before);
+    this.#before = options.before;
     this.#want = options.want;
     this.#maxRead = options.maxRead;
     this.#matches = options.matches;
   }
 
+  /** The history stream's address for the next request: below the oldest event read or held, newest first. */
+  nextPath(): string {
+    const before = this.oldest ?? this.#before;
+    const wanted = this.read.length === 0 ? this.#want : WIDEST_REQUEST;
+    this.#asked = Math.max(1, Math.min(wanted, this.#maxRead - this.read.length));
+    return `/api/events?history=true&reverse=true&limit=${this.#asked}${before === undefined ? "" : `&before=${before}`}`;
+  }
+
   /** Takes the next event of the stream; false once the page is full and the stream should be closed. */
   take(event: GoferEvent): boolean {
-    if (this.#before !== undefined && BigInt(event.id) >= this.#before) return true;
     this.read.push(event);
     if (this.#matches(event)) this.matched += 1;
-    return this.matched < this.#want && this.read.length < this.#maxRead;
+    return this.matched < this.#want;
+  }
+
+  /**
+   * After the server closed a request's stream having sent `received` events: `more` to ask for the next
+   * request, or how the reading ended. A request answered with fewer events than asked reached the beginning.
+   */
+  requestEnded(received: number): OlderEventsEnd | "more" {
+    if (this.matched >= this.#want) return "full";
+    if (received < this.#asked) return "beginning";
+    if (this.read.length >= this.#maxRead) return "bounded";
+    return "more";
   }
 
   /** The oldest event read: where the next page starts. */

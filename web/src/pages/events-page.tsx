@@ -16,6 +16,7 @@ import {
   matchesEventFilter,
   NO_FILTER,
   OlderEvents,
+  type OlderEventsEnd,
   parseEventFilter,
 } from "../lists/event-filter.ts";
 import { paths } from "../router.ts";
@@ -23,8 +24,11 @@ import "../styles/lists.css";
 
 /** Matching events a page of history adds. */
 const PAGE = 100;
-/** Events read at most per page: a filter matching nothing stops here and offers to read on. */
-const MAX_READ = 5000;
+/**
+ * Events read at most per click: each request starts below the oldest event held, so this bounds only how long
+ * one click reads for a filter that matches little; it stops there, says so, and the next click reads on.
+ */
+const MAX_READ = 10_000;
 /** Live events kept beyond those read from history, so a page left open does not grow without end. */
 const KEEP_LIVE = 1000;
 
@@ -39,6 +43,8 @@ export function EventsPage() {
   // The first page of history is read as the page opens.
   const [reading, setReading] = useState(true);
   const [exhausted, setExhausted] = useState(false);
+  /** How many events the last click read before its bound stopped it; 0 when it was not stopped. */
+  const [stoppedAfter, setStoppedAfter] = useState(0);
   const [error, setError] = useState("");
   const seen = useRef(new Set<string>());
   /** The oldest event read from history: the next page starts below it. */
@@ -62,7 +68,10 @@ export function EventsPage() {
     });
   };
 
-  /** Reads older stored events until `want` match `current`, or the history ends. */
+  /**
+   * Reads older stored events, one request at a time below the oldest held, until `want` match `current`, the
+   * history begins, or the click's bound is reached.
+   */
   const readOlder = (want: number, current: EventFilter) => {
     if (socket.current) return;
     const page = new OlderEvents({
@@ -71,44 +80,53 @@ export function EventsPage() {
       maxRead: MAX_READ,
       matches: (event) => matchesEventFilter(event, current),
     });
-    const history = openApiSocket("/api/events?history=true&reverse=true");
-    socket.current = history;
     setReading(true);
-    let received = 0;
-    let full = false;
-    const finish = (ranOut: boolean) => {
-      if (socket.current !== history) return;
+    setStoppedAfter(0);
+    let stopped = false;
+    const finish = (end: OlderEventsEnd | "broken") => {
+      stopped = true;
       socket.current = undefined;
       setReading(false);
       limit.current += page.read.length;
       merge(page.read);
       if (page.oldest !== undefined) oldest.current = page.oldest;
-      if (ranOut) setExhausted(true);
+      if (end === "beginning") setExhausted(true);
+      if (end === "bounded") setStoppedAfter(page.read.length);
     };
-    history.onmessage = (message) => {
-      if (full || typeof message.data !== "string") return;
-      received += 1;
-      let event: GoferEvent;
-      try {
-        event = JSON.parse(message.data) as GoferEvent;
-      } catch {
-        return;
-      }
-      if (!page.take(event)) {
-        full = true;
-        history.close(1000);
-        finish(false);
-      }
+    const request = () => {
+      const history = openApiSocket(page.nextPath());
+      socket.current = history;
+      let received = 0;
+      let full = false;
+      history.onmessage = (message) => {
+        if (full || stopped || socket.current !== history || typeof message.data !== "string") return;
+        received += 1;
+        let event: GoferEvent;
+        try {
+          event = JSON.parse(message.data) as GoferEvent;
+        } catch {
+          return;
+        }
+        if (!page.take(event)) {
+          full = true;
+          history.close(1000);
+          finish("full");
+        }
+      };
+      history.onclose = (event) => {
+        if (full || stopped || socket.current !== history) return;
+        if (event.code !== 1000 && event.code !== 1005) {
+          if (received === 0 && page.read.length === 0)
+            setError("Events cannot be read with this token; sign in with one that may read events");
+          finish("broken");
+          return;
+        }
+        const next = page.requestEnded(received);
+        if (next === "more") request();
+        else finish(next);
+      };
     };
-    history.onclose = (event) => {
-      if (full) return;
-      if (event.code !== 1000 && event.code !== 1005 && received === 0) {
-        setError("Events cannot be read with this token; sign in with one that may read events");
-        finish(false);
-        return;
-      }
-      finish(event.code === 1000);
-    };
+    request();
   };
 
   useEffect(() => {
@@ -232,9 +250,17 @@ export function EventsPage() {
           {exhausted ? (
             <span class="muted">That is every stored event.</span>
           ) : (
-            <button type="button" disabled={reading} onClick={() => readOlder(PAGE, filter)}>
-              {reading ? "Reading…" : "Older events"}
-            </button>
+            <>
+              <button type="button" disabled={reading} onClick={() => readOlder(PAGE, filter)}>
+                {reading ? "Reading…" : "Older events"}
+              </button>
+              {stoppedAfter > 0 && !reading && (
+                <span class="muted" role="status">
+                  Stopped after reading {stoppedAfter.toLocaleString("en")} older events; Older events reads
+                  on from there.
+                </span>
+              )}
+            </>
           )}
         </div>
       )}

@@ -1,6 +1,7 @@
 /** `gofer event …`: the server's record of everything that happened, as history or as a live stream. */
 import type { GoferClient, GoferEvent } from "@gofer/sdk/client";
 import { type Command, InvalidArgumentError } from "commander";
+import { positiveInteger } from "./arguments.ts";
 import { CliError } from "./cli-error.ts";
 import { contextOf } from "./command-context.ts";
 import type { Printer } from "./output/printer.ts";
@@ -19,32 +20,59 @@ export function registerEventCommands(program: Command): void {
 
   event
     .command("list")
-    .description("Print past events (oldest first), and with --follow, new ones as they happen")
+    .description(
+      "Print past events (oldest first), and with --follow, new ones as they happen; a page at a time with " +
+        "--before or --after and --limit",
+    )
     .option("-r, --reverse", "newest first (history only)")
     .option("-f, --follow", "keep printing new events until interrupted")
-    .action(async (options: { reverse?: boolean; follow?: boolean }, command: Command) => {
+    .option(
+      "--before <id>",
+      "only events older than this event id, newest first (implies --reverse)",
+      eventId,
+    )
+    .option("--after <id>", "only events newer than this event id, oldest first", eventId)
+    .option("-l, --limit <n>", "print at most this many events", positiveInteger)
+    .action(async (options: EventListOptions, command: Command) => {
       const { client, out } = contextOf(command);
-      if (options.follow && options.reverse)
-        throw new CliError("--reverse cannot be combined with --follow", {
-          hint: "newest-first only makes sense for history; drop one of them",
-        });
+      const reverse = options.reverse === true || options.before !== undefined;
+      refuseContradictions(options, reverse);
+      const window = {
+        ...(options.before !== undefined && { before: options.before }),
+        ...(options.after !== undefined && { after: options.after }),
+        ...(options.limit !== undefined && { limit: options.limit }),
+      };
       const controller = new AbortController();
       const stop = () => controller.abort();
       process.once("SIGINT", stop);
       const { signal } = controller;
       try {
-        if (options.reverse) {
-          // Newest first is history only: the server closes this stream after the oldest event.
-          for await (const item of client.events.stream({ history: true, reverse: true, signal }))
+        if (reverse) {
+          // Newest first is history only: the server closes this stream after the oldest event (or the limit).
+          let printed = 0;
+          let oldest: string | undefined;
+          for await (const item of client.events.stream({
+            history: true,
+            reverse: true,
+            ...window,
+            signal,
+          })) {
             print(out, item);
+            printed += 1;
+            oldest = item.id;
+          }
+          if (options.limit !== undefined && printed === options.limit && !out.json)
+            out.note(`Older events may follow: gofer event list --before ${oldest} --limit ${options.limit}`);
         } else if (options.follow) {
           // Forward history continues with live events on the same stream, so nothing falls between the two.
-          for await (const item of client.events.stream({ history: true, signal })) print(out, item);
+          for await (const item of client.events.stream({ history: true, ...window, signal }))
+            print(out, item);
         } else {
           // A forward history stream never ends on its own; stop at the newest event that existed when asked.
           const newest = await newestEventId(client, signal);
-          if (newest === undefined) return;
-          for await (const item of client.events.stream({ history: true, signal })) {
+          if (newest === undefined || (options.after !== undefined && BigInt(options.after) >= newest))
+            return;
+          for await (const item of client.events.stream({ history: true, ...window, signal })) {
             print(out, item);
             if (BigInt(item.id) >= newest) break;
           }
@@ -63,6 +91,33 @@ export function registerEventCommands(program: Command): void {
       const { client, out } = contextOf(command);
       await client.events.delete(eventId(id));
       out.result({ deleted: id }, () => `Deleted event ${id}`);
+    });
+}
+
+interface EventListOptions {
+  reverse?: boolean;
+  follow?: boolean;
+  before?: string;
+  after?: string;
+  limit?: number;
+}
+
+/** Flags that ask for two directions at once are refused before the server is asked. */
+function refuseContradictions(options: EventListOptions, reverse: boolean): void {
+  if (options.follow && reverse)
+    throw new CliError(
+      `${options.before === undefined ? "--reverse" : "--before"} cannot be combined with --follow`,
+      {
+        hint: "newest-first only makes sense for history; drop one of them",
+      },
+    );
+  if (options.after !== undefined && options.before !== undefined)
+    throw new CliError("--before and --after cannot be combined", {
+      hint: "page back with --before and --limit, or forward with --after and --limit",
+    });
+  if (options.after !== undefined && reverse)
+    throw new CliError("--after cannot be combined with --reverse", {
+      hint: "--after reads forward from an event; to page back from one use --before",
     });
 }
 

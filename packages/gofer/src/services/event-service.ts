@@ -14,9 +14,18 @@ export interface StreamOptions {
   history: boolean;
   /** History newest first; the stream then ends with the oldest event instead of following live ones. */
   reverse: boolean;
+  /** With a reversed history: start below this event id, so a client pages back from the oldest it holds. */
+  before?: number | undefined;
+  /** With a forward history: start above this event id, then follow live events as usual. */
+  after?: number | undefined;
+  /** End the stream once this many events are sent, from history or live. */
+  limit?: number | undefined;
 }
 
-/** How a stream's opening went: `ended` once a reversed history is sent, `following` once live events flow. */
+/**
+ * How a stream went: `ended` once a reversed history or `limit` events are sent (a limited stream's promise
+ * settles only then, or on abort), `following` once live events flow without a limit.
+ */
 export type StreamOutcome = "ended" | "following" | "aborted";
 
 export class EventService {
@@ -39,22 +48,42 @@ export class EventService {
   }
 
   /** Refuses options no stream can honour, before a WebSocket is opened for it. */
-  checkStreamOptions({ history, reverse }: StreamOptions): void {
+  checkStreamOptions({ history, reverse, before, after }: StreamOptions): void {
     if (reverse && !history) {
       throw new GoferError(
         "BAD_REQUEST",
         "`reverse=true` needs `history=true`: live events only arrive in order",
       );
     }
+    if (before !== undefined && after !== undefined) {
+      throw new GoferError(
+        "BAD_REQUEST",
+        "`before` and `after` cannot be combined: page back with `before` and `reverse=true`, or forward with `after`",
+      );
+    }
+    if (before !== undefined && !(history && reverse)) {
+      throw new GoferError(
+        "BAD_REQUEST",
+        "`before` needs `history=true&reverse=true`: it pages back through stored events, newest first; " +
+          "to read forward from an event use `after`",
+      );
+    }
+    if (after !== undefined && (!history || reverse)) {
+      throw new GoferError(
+        "BAD_REQUEST",
+        "`after` needs `history=true` without `reverse=true`: it reads stored events forward from an event, " +
+          "then live ones; to page back use `before`",
+      );
+    }
   }
 
   /**
-   * Sends history, then live events until `signal` aborts. Live events are buffered from the moment this is
-   * called, and those already sent from history are skipped by id, so the switch from history to live loses
-   * and repeats nothing. A failure stops the stream and rejects.
+   * Sends history, then live events until `signal` aborts or `limit` events are sent. Live events are buffered
+   * from the moment this is called, and those already sent from history are skipped by id, so the switch from
+   * history to live loses and repeats nothing. A failure stops the stream and rejects.
    */
   async stream(
-    { history, reverse }: StreamOptions,
+    { history, reverse, before, after, limit = Number.POSITIVE_INFINITY }: StreamOptions,
     send: (event: GoferEvent) => void,
     signal: AbortSignal,
   ): Promise<StreamOutcome> {
@@ -65,13 +94,16 @@ export class EventService {
       : this.#bus.subscribe((event) => (live ? live(event) : buffered.push(event)), { relayed: true });
     if (signal.aborted) unsubscribe();
     else signal.addEventListener("abort", unsubscribe, { once: true });
+    let sent = 0;
     try {
-      let lastId = 0;
+      let lastId = after ?? 0;
       if (history) {
-        let cursor: number | undefined;
+        // The cursor is an id, so each page is a range of the primary key: the same cost on the millionth page.
+        let cursor = reverse ? before : after;
         for (;;) {
+          const size = Math.min(HISTORY_PAGE, limit - sent);
           const page = await pageEvents(this.#db, {
-            limit: HISTORY_PAGE,
+            limit: size,
             reverse,
             ...(cursor !== undefined && (reverse ? { beforeId: cursor } : { afterId: cursor })),
           });
@@ -79,7 +111,12 @@ export class EventService {
             send(event);
             lastId = Math.max(lastId, Number(event.id));
           }
-          if (page.length < HISTORY_PAGE) break;
+          sent += page.length;
+          if (sent >= limit) {
+            unsubscribe();
+            return "ended";
+          }
+          if (page.length < size) break;
           cursor = Number(page[page.length - 1]?.id);
           // SQLite answers within the same turn of the event loop, so without a turn given up per page a long
           // history held the whole server (and never saw its client leave) until every page was sent.
@@ -88,11 +125,30 @@ export class EventService {
         }
         if (reverse) return "ended";
       }
-      for (const event of buffered) if (Number(event.id) > lastId) send(event);
-      live = (event) => {
-        if (Number(event.id) > lastId) send(event);
-      };
-      return "following";
+      if (limit === Number.POSITIVE_INFINITY) {
+        for (const event of buffered) if (Number(event.id) > lastId) send(event);
+        live = (event) => {
+          if (Number(event.id) > lastId) send(event);
+        };
+        return "following";
+      }
+      return await new Promise<StreamOutcome>((resolve) => {
+        let done = false;
+        const deliver = (event: GoferEvent) => {
+          if (done || Number(event.id) <= lastId) return;
+          send(event);
+          lastId = Number(event.id);
+          sent += 1;
+          if (sent < limit) return;
+          done = true;
+          unsubscribe();
+          resolve("ended");
+        };
+        if (signal.aborted) resolve("aborted");
+        else signal.addEventListener("abort", () => resolve("aborted"), { once: true });
+        for (const event of buffered.splice(0)) deliver(event);
+        live = deliver;
+      });
     } catch (error) {
       unsubscribe();
       throw error;

@@ -52,7 +52,10 @@ export async function deleteEventsEmittedBefore(db: GoferDb, cutoff: number, lim
   return Number(result.numDeletedRows);
 }
 
-/** One page of history, strictly after (or, reversed, before) the given id. */
+/**
+ * One page of history, strictly after (or, reversed, before) the given id: a range of the primary key read in
+ * its own order, so a page deep in a long log costs what the first one does (no scan, no sort).
+ */
 export async function pageEvents(
   db: GoferDb,
   options: { afterId?: number; beforeId?: number; limit: number; reverse: boolean },

@@ -5,7 +5,7 @@
  */
 
 import { GoferConnectionError } from "./errors.ts";
-import type { SocketTarget } from "./http.ts";
+import type { Query, SocketTarget } from "./http.ts";
 import type { GoferEvent } from "./wire-types.ts";
 
 /**
@@ -38,6 +38,34 @@ export interface EventStreamOptions extends SocketTarget {
 }
 
 type Outcome = { kind: "ended" } | { kind: "failed"; error: unknown } | { kind: "refused" };
+
+/** Where in the event log a stream starts and how much of it it sends. */
+export interface EventStreamWindow {
+  /** Start with the stored events before following new ones. */
+  history?: boolean;
+  /** With `history`: newest first, and end after the stored events instead of following new ones. */
+  reverse?: boolean;
+  /**
+   * With `history` and `reverse`: only events older than this event id, so a reader pages back from the oldest
+   * it holds. An extension of v0.
+   */
+  before?: string;
+  /** With `history`, not `reverse`: only events newer than this event id, then live ones. An extension of v0. */
+  after?: string;
+  /** End the stream after this many events, stored or live. An extension of v0. */
+  limit?: number;
+}
+
+/** The query string of `GET /api/events` for a window; what is not asked for is left out, as v0 expects. */
+export function eventStreamQuery(window: EventStreamWindow): Query {
+  return {
+    history: window.history ? true : undefined,
+    reverse: window.reverse ? true : undefined,
+    before: window.before,
+    after: window.after,
+    limit: window.limit,
+  };
+}
 
 export async function* streamEvents(
   options: EventStreamOptions,

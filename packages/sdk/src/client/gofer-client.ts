@@ -6,7 +6,7 @@
 
 import type { PipelineConfig } from "../pipeline-config.ts";
 import { type AuditApi, auditApi } from "./audit-api.ts";
-import { streamEvents } from "./event-stream.ts";
+import { type EventStreamWindow, eventStreamQuery, streamEvents } from "./event-stream.ts";
 import { type ExtensionsApi, extensionsApi } from "./extensions-api.ts";
 import { HttpClient, apiPath as path } from "./http.ts";
 import { splitLineObjects, splitLines, type TaskLogLine } from "./line-stream.ts";
@@ -227,11 +227,7 @@ export interface TasksApi {
   ): Promise<TaskTerminal>;
 }
 
-export interface EventStreamOptions {
-  /** Start with the stored events before following new ones. */
-  history?: boolean;
-  /** With `history`: newest first, and end after the stored events instead of following new ones. */
-  reverse?: boolean;
+export interface EventStreamOptions extends EventStreamWindow {
   /** Stops the stream; the iteration then throws the signal's reason. */
   signal?: AbortSignal;
 }
@@ -441,10 +437,7 @@ export class GoferClient {
       get: async (id) => http.json("GET", path`/api/events/${id}`, "event"),
       delete: async (id) => http.empty("DELETE", path`/api/events/${id}`),
       stream: (options = {}) => {
-        const query = {
-          history: options.history ? true : undefined,
-          reverse: options.reverse ? true : undefined,
-        };
+        const query = eventStreamQuery(options);
         return {
           [Symbol.asyncIterator]: () =>
             streamEvents({

@@ -11,11 +11,45 @@ const EventParams = Type.Object({ event_id: Type.Integer({ minimum: 1, maximum: 
 const StreamQuery = Type.Object({
   history: Type.Optional(Type.Boolean()),
   reverse: Type.Optional(Type.Boolean()),
+  before: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description:
+        "An extension of v0: with `history=true&reverse=true`, send only stored events older than this event id " +
+        "(the oldest a client holds), newest first.",
+    }),
+  ),
+  after: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description:
+        "An extension of v0: with `history=true` (not reversed), send only stored events newer than this event " +
+        "id, oldest first, then live ones.",
+    }),
+  ),
+  limit: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description:
+        "An extension of v0: close the stream (code 1000) once this many events are sent, stored or live.",
+    }),
+  ),
 });
 
+interface StreamQueryValues {
+  history?: boolean;
+  reverse?: boolean;
+  before?: number;
+  after?: number;
+  limit?: number;
+}
+
 const streamOptions = (query: unknown): StreamOptions => {
-  const { history = false, reverse = false } = query as { history?: boolean; reverse?: boolean };
-  return { history, reverse };
+  const { history = false, reverse = false, before, after, limit } = query as StreamQueryValues;
+  return { history, reverse, before, after, limit };
 };
 
 export const eventRoutes: RoutePlugin = (app, { events }) => {
@@ -27,7 +61,8 @@ export const eventRoutes: RoutePlugin = (app, { events }) => {
       tags: ["Events"],
       summary:
         "WebSocket stream of events, one JSON text frame each. `history=true` first sends stored events (newest " +
-        "first with `reverse=true`, which then closes instead of following live events).",
+        "first with `reverse=true`, which then closes instead of following live events). `before`, `after` and " +
+        "`limit` (extensions of v0) read one page of history from an event id.",
       querystring: StreamQuery,
       response: { ...errorResponses },
     },
