@@ -28,6 +28,13 @@ export interface StreamOptions {
  */
 export type StreamOutcome = "ended" | "following" | "aborted";
 
+/** Where a stream's events go. */
+export interface EventSink {
+  send(event: GoferEvent): void;
+  /** Resolves once the receiver can take more: history waits on it between pages. */
+  room?(): Promise<void>;
+}
+
 export class EventService {
   readonly #db: GoferDb;
   readonly #bus: EventBus;
@@ -84,9 +91,10 @@ export class EventService {
    */
   async stream(
     { history, reverse, before, after, limit = Number.POSITIVE_INFINITY }: StreamOptions,
-    send: (event: GoferEvent) => void,
+    sink: EventSink,
     signal: AbortSignal,
   ): Promise<StreamOutcome> {
+    const send = (event: GoferEvent) => sink.send(event);
     const buffered: GoferEvent[] = [];
     let live: ((event: GoferEvent) => void) | undefined;
     const unsubscribe = reverse
@@ -121,6 +129,8 @@ export class EventService {
           // SQLite answers within the same turn of the event loop, so without a turn given up per page a long
           // history held the whole server (and never saw its client leave) until every page was sent.
           await setImmediate();
+          // And the next page waits until the client has taken most of this one.
+          await sink.room?.();
           if (signal.aborted) return "aborted";
         }
         if (reverse) return "ended";

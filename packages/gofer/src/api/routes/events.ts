@@ -1,9 +1,9 @@
 import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { WebSocket } from "ws";
-import { eventPayload } from "../../events/event-frames.ts";
 import type { StreamOptions } from "../../services/event-service.ts";
 import type { RoutePlugin } from "../api-context.ts";
+import { eventSocketSink } from "../event-socket-sink.ts";
 import { errorResponses } from "../schemas/common.ts";
 import { closeReason, refusePlainHttp } from "../websocket-routes.ts";
 
@@ -71,18 +71,12 @@ export const eventRoutes: RoutePlugin = (app, { events }) => {
     wsHandler: (socket: WebSocket, request: FastifyRequest) => {
       const abort = new AbortController();
       socket.on("close", () => abort.abort());
-      void events
-        .stream(
-          streamOptions(request.query),
-          (event) => socket.send(eventPayload(event), { binary: false }),
-          abort.signal,
-        )
-        .then(
-          (outcome) => {
-            if (outcome === "ended") socket.close(1000, "out of events");
-          },
-          (error: unknown) => socket.close(1011, closeReason(error, "event stream failed")),
-        );
+      void events.stream(streamOptions(request.query), eventSocketSink(socket), abort.signal).then(
+        (outcome) => {
+          if (outcome === "ended") socket.close(1000, "out of events");
+        },
+        (error: unknown) => socket.close(1011, closeReason(error, "event stream failed")),
+      );
     },
   });
 
