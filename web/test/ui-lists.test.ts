@@ -1,13 +1,15 @@
 /**
  * The web UI's lists in a real browser against a real server and engine: the config compare opening on what the
  * last deployment changed (or on a version named in the address), folded and scrolling inside its own box; a
- * pipeline's runs a page at a time and by status; events a page at a time, filtered, each linking what it names;
+ * pipeline's runs a page at a time and by status; events a page at a time from the oldest shown (never re-read
+ * from the newest), filtered, each linking what it names, a click's reading bounded and read on from there;
  * the pipelines list searched by name and description, with when each last ran; deployments in words. No page is
  * ever wider than the window, on a desktop or a phone.
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
+import { insertEvent } from "../../packages/gofer/src/storage/events-store.ts";
 import { insertRun, nextRunId } from "../../packages/gofer/src/storage/runs-store.ts";
 import {
   deployPipeline,
@@ -16,6 +18,7 @@ import {
   startRun,
   waitForRun,
 } from "../../packages/gofer/test/support/pipelines.ts";
+import { storedEvents } from "../../packages/gofer/test/support/stored-events.ts";
 import type { TestServer } from "../../packages/gofer/test/support/test-server.ts";
 import { DESKTOP, openPage, PHONE, screenshot, signIn, useServerAndBrowser } from "./support/browser.ts";
 
@@ -49,6 +52,20 @@ async function assertNoOverflow(page: Page, what: string): Promise<void> {
     scrollWidth <= innerWidth,
     `${what}: the page is ${scrollWidth} px wide in a ${innerWidth} px window`,
   );
+}
+
+/** The history streams a page opens (`/api/events?history=true…`), each with the events it received. */
+function historyRequests(page: Page): { url: string; frames: number }[] {
+  const requests: { url: string; frames: number }[] = [];
+  page.on("websocket", (socket) => {
+    if (!socket.url().includes("history=true")) return;
+    const request = { url: socket.url(), frames: 0 };
+    requests.push(request);
+    socket.on("framereceived", () => {
+      request.frames += 1;
+    });
+  });
+  return requests;
 }
 
 describe("the web UI: lists, the config compare, links", () => {
@@ -118,11 +135,11 @@ describe("the web UI: lists, the config compare, links", () => {
     const to = page.getByLabel("with version", { exact: true });
     await page
       .getByTestId("diff-summary")
-      .filter({ hasText: /changed line/ })
+      .filter({ hasText: /removed|added/ })
       .waitFor();
     assert.equal(await from.inputValue(), "2");
     assert.equal(await to.inputValue(), "3");
-    assert.equal(await page.getByTestId("diff-summary").textContent(), "2 changed lines");
+    assert.equal(await page.getByTestId("diff-summary").textContent(), "1 removed, 1 added");
     const diff = page.getByRole("region", { name: "Changes from v2 to v3" });
     const changes = await diff.locator(".diff-removed, .diff-added").allTextContents();
     assert.equal(changes.length, 2, changes.join("\n"));
@@ -218,11 +235,14 @@ describe("the web UI: lists, the config compare, links", () => {
         await server.api("PATCH", "/api/namespaces/default/pipelines/idle", { state });
     }
     const { page, context, errors } = await signedInPage();
+    const history = historyRequests(page);
     await page.goto(`${server.url}/events`);
     const rows = page.getByRole("log", { name: "Events" }).locator("li");
     await rows.nth(99).waitFor();
     await page.getByRole("button", { name: "Older events" }).waitFor();
     assert.equal(await rows.count(), 100);
+    const oldestShown = (await rows.nth(99).getAttribute("data-event-id")) ?? "";
+    history.length = 0;
     await page.getByRole("button", { name: "Older events" }).click();
     await page.getByText("That is every stored event.").waitFor();
     const all = await rows.count();
@@ -234,6 +254,12 @@ describe("the web UI: lists, the config compare, links", () => {
       "newest first, with no gap or repeat",
     );
     assert.equal(new Set(ids).size, ids.length);
+    // "Older" asked for the page below the oldest shown, and read only what it added.
+    assert.deepEqual(
+      history.map((request) => new URL(request.url).search),
+      [`?history=true&reverse=true&limit=100&before=${oldestShown}`],
+    );
+    assert.equal(history[0]?.frames, all - 100);
 
     // A filter reached from the address reads as far back as it must.
     await page.goto(`${server.url}/events?namespace=default&pipeline=many&run=1`);
@@ -262,6 +288,30 @@ describe("the web UI: lists, the config compare, links", () => {
     await page.goto(`${server.url}/events?namespace=default&pipeline=many`);
     await rows.filter({ hasText: "completed_run" }).getByRole("link", { name: "1", exact: true }).click();
     await page.waitForURL(/\/namespaces\/default\/pipelines\/many\/runs\/1$/);
+
+    // Behind more newer events than one click reads, a filter's events are reached by reading on where it
+    // stopped, each event read once.
+    await server.service.db.transaction().execute(async (tx) => {
+      for (let index = 0; index < 10_050; index += 1)
+        await insertEvent(tx, "created_namespace", { namespace_id: `bulk-${index}` }, Date.now());
+    });
+    const stored = (await storedEvents(server)).length;
+    await page.goto(`${server.url}/events?namespace=default&pipeline=many&run=1`);
+    await page.getByRole("status").filter({ hasText: "Stopped after reading 10,000 older events" }).waitFor();
+    assert.equal(await rows.count(), 0);
+    history.length = 0;
+    await page.getByRole("button", { name: "Older events" }).click();
+    await page.getByText("That is every stored event.").waitFor();
+    await rows.filter({ hasText: "completed_run" }).waitFor();
+    assert.ok(
+      history.every((request) => /&before=\d+$/.test(request.url)),
+      JSON.stringify(history),
+    );
+    assert.equal(
+      history.reduce((sum, request) => sum + request.frames, 0),
+      stored - 10_000,
+      "the second click read on from where the first stopped, every stored event received once",
+    );
     assert.deepEqual(errors, []);
     await context.close();
   });

@@ -3,6 +3,10 @@
  * one edge at a time at the first point along the edge, from its middle outwards, where the label's box touches
  * no node and no label already placed; edges that meet at one node converge near it, so a label there would sit
  * on its neighbours'. The text is measured by an estimate, generous enough for the UI's 11 px font.
+ *
+ * A label paints more than its letters: a halo in the background colour (styles.css, a 4 px stroke) reaches 2 px
+ * past them. Two labels whose letters merely do not touch still blot out each other's edges, so each label keeps
+ * CLEARANCE from every node and every other label.
  */
 import { type Layout, NODE_HEIGHT, NODE_WIDTH } from "./layout.ts";
 
@@ -33,6 +37,8 @@ export type DrawnEdge<E extends EdgeInput = EdgeInput> = E & {
 const CHAR_WIDTH = 6.6;
 const LABEL_HEIGHT = 13;
 const PADDING = 2;
+/** The halo's reach on either side of two neighbouring labels, and a pixel of air between them. */
+const CLEARANCE = 5;
 /** Fractions of the way along an edge, best first: the middle, then outwards towards either end. */
 const ALONG = [
   0.5,
@@ -52,6 +58,10 @@ export function labelBox(text: string, centre: Point): Box {
 
 export function overlaps(a: Box, b: Box): boolean {
   return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+}
+
+function grown(box: Box, by: number): Box {
+  return { x: box.x - by, y: box.y - by, width: box.width + 2 * by, height: box.height + 2 * by };
 }
 
 function overlapArea(a: Box, b: Box): number {
@@ -102,7 +112,8 @@ export function drawEdges<E extends EdgeInput>(layout: Layout, edges: E[]): Draw
       for (const t of ALONG) {
         const [x, y] = bezierPoint(t, curve);
         const box = labelBox(edge.label, [x, y + dy]);
-        const clash = [...nodeBoxes, ...placed].reduce((sum, other) => sum + overlapArea(box, other), 0);
+        const room = grown(box, CLEARANCE);
+        const clash = [...nodeBoxes, ...placed].reduce((sum, other) => sum + overlapArea(room, other), 0);
         if (!best || clash < best.clash) best = { box, clash };
         if (clash === 0) break search;
       }

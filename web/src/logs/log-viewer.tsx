@@ -6,11 +6,17 @@
  *
  * Where the log says which stream each line came from, stderr lines carry a mark in the gutter and their own
  * colour, explained beside the tools; a "Timestamps" toggle shows the local time each line arrived.
+ *
+ * Once the whole log is here, the box is as tall as its lines up to its usual height, so a two-line log is not a
+ * tall empty box; while lines may still come it keeps that height, so the page does not jump as they arrive. A
+ * selected line past the end of a whole log is said, and the last lines are shown.
  */
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { Time } from "../components/time.tsx";
+import { lineCountText, pastEndNote } from "./log-counts.ts";
 import { clockTime, hasStderr, rememberTimestamps, timestampsRemembered } from "./log-line-marks.ts";
 import "../styles/log-streams.css";
+import "../styles/log-viewer.css";
 
 const ROW_HEIGHT = 18;
 const OVERSCAN = 20;
@@ -25,6 +31,8 @@ interface Props {
   version: number;
   fileName: string;
   following: boolean;
+  /** The whole log is here: no more lines will come. */
+  ended?: boolean;
   /** The accessible name of the log region. */
   label?: string;
   /** Show the last lines first, even when not following. */
@@ -42,6 +50,7 @@ export function LogViewer({
   version,
   fileName,
   following,
+  ended = false,
   label = "Task log",
   startAtEnd = false,
   selectedLine,
@@ -88,8 +97,15 @@ export function LogViewer({
       setScrollTop(element.scrollTop);
       return;
     }
+    if (!broughtIntoView.current && ended) {
+      // The linked line never came: its note says so, and the end is as near to it as the log goes.
+      broughtIntoView.current = true;
+      element.scrollTop = element.scrollHeight;
+      setScrollTop(element.scrollTop);
+      return;
+    }
     if ((following || startAtEnd) && stickToBottom.current) element.scrollTop = element.scrollHeight;
-  }, [version, following, startAtEnd]);
+  }, [version, following, startAtEnd, ended]);
 
   const jumpTo = (matchIndex: number) => {
     if (matches.length === 0) return;
@@ -104,6 +120,7 @@ export function LogViewer({
   const last = Math.min(lines.length, Math.ceil((scrollTop + viewHeight) / ROW_HEIGHT) + OVERSCAN);
   const currentLine = matches.length > 0 ? matches[Math.min(current, matches.length - 1)] : undefined;
   const matchSet = new Set(matches.filter((line) => line >= first && line < last));
+  const pastEnd = ended ? pastEndNote(selectedLine, lines.length) : undefined;
 
   const download = () => {
     const url = URL.createObjectURL(new Blob([lines.join("\n"), "\n"], { type: "text/plain" }));
@@ -174,13 +191,18 @@ export function LogViewer({
             Timestamps
           </label>
         )}
-        <span class="line-count">{lines.length.toLocaleString()} lines</span>
+        <span class="line-count">{lineCountText(lines.length)}</span>
         <button type="button" onClick={download} disabled={lines.length === 0}>
           Download log
         </button>
       </div>
+      {pastEnd && (
+        <p class="log-note" role="status" data-testid="log-past-end">
+          {pastEnd}
+        </p>
+      )}
       <div
-        class="log"
+        class={`log${ended ? " log-fitted" : ""}`}
         role="log"
         aria-label={label}
         // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must take focus to scroll by keyboard

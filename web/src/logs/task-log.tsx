@@ -68,6 +68,7 @@ export function TaskLog({ execution, attempt, onFollowEnd, startAtEnd, selectedL
         version={stream.version}
         fileName={fileName}
         following={stream.following}
+        ended={stream.ended && stream.error === undefined}
         startAtEnd={startAtEnd ?? false}
         selectedLine={selectedLine}
         onSelectLine={onSelectLine}

@@ -16,6 +16,8 @@ export interface LineStream {
   times: Array<number | undefined>;
   version: number;
   following: boolean;
+  /** The read has ended: `lines` is the whole log (or all of it that could be read). */
+  ended: boolean;
   error: unknown;
 }
 
@@ -38,12 +40,14 @@ export function useLineStream(
   const [version, setVersion] = useState(0);
   const [error, setError] = useState<unknown>(undefined);
   const [following, setFollowing] = useState(false);
+  const [ended, setEnded] = useState(false);
   useEffect(() => {
     lines.current = [];
     streams.current = [];
     times.current = [];
     setVersion((value) => value + 1);
     setError(undefined);
+    setEnded(false);
     if (!path) return;
     const abort = new AbortController();
     let frame = 0;
@@ -87,6 +91,7 @@ export function useLineStream(
       .finally(() => {
         if (abort.signal.aborted) return;
         setFollowing(false);
+        setEnded(true);
         setVersion((value) => value + 1);
         if (follow) followEnd.current?.();
       });
@@ -95,5 +100,13 @@ export function useLineStream(
       cancelAnimationFrame(frame);
     };
   }, [path, follow, withStreams]);
-  return { lines: lines.current, streams: streams.current, times: times.current, version, following, error };
+  return {
+    lines: lines.current,
+    streams: streams.current,
+    times: times.current,
+    version,
+    following,
+    ended,
+    error,
+  };
 }

@@ -7,6 +7,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import type { PipelineConfig } from "../api/types.ts";
 import { foldUnchanged } from "../diff/collapse.ts";
 import { type ComparePair, comparePair } from "../diff/compare-pair.ts";
+import { diffSummary } from "../diff/diff-summary.ts";
 import { type DiffLine, lineDiff } from "../diff/line-diff.ts";
 import "../styles/lists.css";
 
@@ -60,11 +61,7 @@ export function ConfigDiff({
         {picker("Compare", "Compare version", pair.from, (from) => setPicked({ ...pair, from }))}
         {picker("with", "with version", pair.to, (to) => setPicked({ ...pair, to }))}
         <span class="muted" data-testid="diff-summary">
-          {pair.from === pair.to
-            ? "the same version"
-            : changed === 0
-              ? "identical"
-              : `${changed} changed line${changed === 1 ? "" : "s"}`}
+          {pair.from === pair.to ? "the same version" : diffSummary(lines)}
         </span>
       </div>
       {changed > 0 && (

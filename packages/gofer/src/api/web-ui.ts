@@ -1,14 +1,15 @@
 /**
  * Serves the built web UI at `/`: Vite's output (index.html plus content-hashed files under assets/), held in
- * memory with its gzip form and ETag computed once at start. Hashed files are cached for a year; index.html is
+ * memory with its gzip form and ETag computed once per build. Hashed files are cached for a year; index.html is
  * revalidated on every load, so a new release reaches browsers at once. Any other path that is not under /api/
  * answers index.html, so a reload of a page the UI routed to client-side works.
  *
  * The UI comes from `web.path` when set, else from inside the single binary (embedded as SEA assets by
- * scripts/build-binary.sh), else from the checkout's web/dist.
+ * scripts/build-binary.sh, never changing), else from the checkout's web/dist. A folder can be rebuilt while the
+ * server runs (`npm run build:web` first empties it, then writes the new build): see UiFolder.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -46,6 +47,10 @@ const TYPES: Record<string, string> = {
   ".txt": "text/plain; charset=utf-8",
   ".map": "application/json",
 };
+/** At most one look at index.html a second, however many requests arrive. */
+const RECHECK_MS = 1000;
+/** Longer than a build takes between writing its page and the last asset the page names. */
+const SETTLED_MS = 10_000;
 const COMPRESSIBLE = new Set([".html", ".js", ".css", ".json", ".svg", ".txt", ".map"]);
 
 /**
@@ -64,9 +69,11 @@ const SECURITY_HEADERS = {
 
 export function registerWebUi(app: GoferApp, options: WebUiOptions): void {
   const source = options.path || (seaAssetsPresent() ? "" : CHECKOUT_BUILD);
-  const files = source ? readFolder(source) : readSeaAssets();
-  const index = files?.get("index.html");
-  if (!files || !index) {
+  const folder = source
+    ? new UiFolder(source, () => app.log.info(`the web UI in ${source} changed; serving its new build`))
+    : undefined;
+  const embedded = folder ? undefined : readSeaAssets();
+  if (!(folder ? folder.current() : embedded)?.has("index.html")) {
     app.log.warn(
       `the web UI is not built (no index.html in ${source || "the binary"}); / explains how to build it`,
     );
@@ -79,6 +86,8 @@ export function registerWebUi(app: GoferApp, options: WebUiOptions): void {
       const path = pathOf(request);
       // The API's own unknown paths keep answering the v0 error envelope.
       if (path === undefined || path.startsWith("/api/") || path === "/api") return reply.callNotFound();
+      const files = folder ? folder.fresh() : embedded;
+      const index = files?.get("index.html");
       if (!files || !index) return notBuilt(reply, source);
       const name = path.slice(1);
       const file =
@@ -110,8 +119,9 @@ function notBuilt(reply: FastifyReply, source: string) {
     .send(
       "<!doctype html><title>Gofer</title><h1>The web UI is not built</h1>" +
         `<p>No built UI was found${source ? ` in <code>${escapeHtml(source)}</code>` : ""}. From the Gofer ` +
-        "checkout, run <code>npm run build:web</code> and restart the server, or point <code>web.path</code> at " +
-        "a built UI. The API at <code>/api/</code> works without it.</p>",
+        "checkout, run <code>npm run build:web</code> and reload this page (the server notices a new build " +
+        "within a second), or point <code>web.path</code> at a built UI and restart the server. The API at " +
+        "<code>/api/</code> works without it.</p>",
     );
 }
 
@@ -128,21 +138,110 @@ function pathOf(request: FastifyRequest): string | undefined {
   return path;
 }
 
-function readFolder(folder: string): Map<string, UiFile> | undefined {
-  if (!existsSync(join(folder, "index.html"))) return undefined;
+/**
+ * A built UI in a folder, read again when its index.html is new or changed (Vite rewrites it with every build):
+ * at most one stat a second. While a rebuild has emptied the folder, the build read before is served on, whole
+ * (its page and every asset it names are in memory); a build caught half-written (an asset the page names not
+ * there yet, a file still growing) is left for the next look, so no browser caches a cut asset for a year.
+ */
+class UiFolder {
+  readonly #folder: string;
+  readonly #onChange: () => void;
+  #files: Map<string, UiFile> | undefined;
+  /** The index.html that #files was read with. */
+  #stamp: IndexStamp | undefined;
+  #lookedAt: number;
+
+  constructor(folder: string, onChange: () => void) {
+    this.#folder = folder;
+    this.#onChange = onChange;
+    this.#lookedAt = Date.now();
+    const stamp = indexStamp(folder);
+    this.#files = stamp && readBuild(folder, stamp);
+    this.#stamp = this.#files ? stamp : undefined;
+  }
+
+  current(): Map<string, UiFile> | undefined {
+    return this.#files;
+  }
+
+  /** The newest complete build, looking at the folder again when the last look is a second old. */
+  fresh(): Map<string, UiFile> | undefined {
+    const now = Date.now();
+    if (now - this.#lookedAt < RECHECK_MS) return this.#files;
+    this.#lookedAt = now;
+    const stamp = indexStamp(this.#folder);
+    if (stamp === undefined || stamp.key === this.#stamp?.key) return this.#files;
+    const files = readBuild(this.#folder, stamp);
+    if (files) {
+      this.#files = files;
+      this.#stamp = stamp;
+      this.#onChange();
+    }
+    return this.#files;
+  }
+}
+
+interface IndexStamp {
+  /** What changes when index.html is written again: its inode, size or modification time. */
+  key: string;
+  mtimeMs: number;
+}
+
+function indexStamp(folder: string): IndexStamp | undefined {
+  try {
+    const stat = statSync(join(folder, "index.html"));
+    return { key: `${stat.ino}:${stat.size}:${stat.mtimeMs}`, mtimeMs: stat.mtimeMs };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Every file of the build whose index.html had `stamp`, or undefined while that build is not whole: a file
+ * changed under the read, the folder emptied by the next build meanwhile, or an asset the page names not written
+ * yet. A page that has named a missing asset for SETTLED_MS is a finished build with a hole, served as it is (the
+ * asset answers 404), so a broken folder is not read over and over.
+ */
+function readBuild(folder: string, stamp: IndexStamp): Map<string, UiFile> | undefined {
+  let names: string[];
+  let page: Buffer;
+  try {
+    names = filesUnder(folder);
+    page = readFileSync(join(folder, "index.html"));
+  } catch {
+    return undefined;
+  }
+  const named = [...page.toString("utf8").matchAll(/(?:src|href)="\/?(assets\/[^"?#]+)"/g)];
+  const whole = named.every((match) => names.includes(match[1] ?? ""));
+  if (!whole && Date.now() - stamp.mtimeMs < SETTLED_MS) return undefined;
   const files = new Map<string, UiFile>();
+  try {
+    for (const name of names) {
+      const full = join(folder, ...name.split("/"));
+      const body = readFileSync(full);
+      // A file still being written is longer by now than what was read.
+      if (statSync(full).size !== body.length) return undefined;
+      files.set(name, uiFile(name, body));
+    }
+  } catch {
+    return undefined;
+  }
+  return files.has("index.html") && indexStamp(folder)?.key === stamp.key ? files : undefined;
+}
+
+/** The folder's files, by their path inside it with "/" between folders. */
+function filesUnder(folder: string): string[] {
+  const names: string[] = [];
   const walk = (dir: string) => {
-    for (const entry of readdirSync(dir)) {
-      const full = join(dir, entry);
-      if (statSync(full).isDirectory()) walk(full);
-      else {
-        const name = relative(folder, full).split(sep).join("/");
-        files.set(name, uiFile(name, readFileSync(full)));
-      }
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else names.push(relative(folder, full).split(sep).join("/"));
     }
   };
   walk(folder);
-  return files;
+  return names;
 }
 
 function seaAssetsPresent(): boolean {
