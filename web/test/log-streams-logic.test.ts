@@ -1,7 +1,7 @@
 /** A task log's streams and times in the UI, in Node: reading line objects, the clock shown, the remembered toggle. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseComplete } from "../src/logs/line-objects-stream.ts";
+import { parseLineObjects } from "../src/logs/line-objects-stream.ts";
 import {
   clockTime,
   hasStderr,
@@ -10,13 +10,11 @@ import {
 } from "../src/logs/log-line-marks.ts";
 
 describe("line objects from a streamed body", () => {
-  it("parses the complete lines and keeps an unterminated rest for the next piece", () => {
-    const { lines, remainder } = parseComplete(
-      '{"line":"a","stream":"stdout","time":1}\n{"line":"b\\nstill b"}\n{"line":"c","str',
+  it("parses each line as one object, a newline inside a line included, and skips blank ones", () => {
+    assert.deepEqual(
+      parseLineObjects(['{"line":"a","stream":"stdout","time":1}', '{"line":"b\\nstill b"}', ""]),
+      [{ line: "a", stream: "stdout", time: 1 }, { line: "b\nstill b" }],
     );
-    assert.deepEqual(lines, [{ line: "a", stream: "stdout", time: 1 }, { line: "b\nstill b" }]);
-    assert.equal(remainder, '{"line":"c","str');
-    assert.deepEqual(parseComplete(`${remainder}eam":"stderr"}\n`).lines, [{ line: "c", stream: "stderr" }]);
   });
 });
 

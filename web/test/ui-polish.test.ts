@@ -12,7 +12,7 @@ import dag from "../../examples/dag/pipeline.ts";
 import { pipelineConfig, shTask, startRun, waitForRun } from "../../packages/gofer/test/support/pipelines.ts";
 import type { TestServer } from "../../packages/gofer/test/support/test-server.ts";
 import { DESKTOP, openPage, PHONE, screenshot, signIn, useServerAndBrowser } from "./support/browser.ts";
-import { graphBoxes, horizontalOverflow, intersect, lineCount } from "./support/look.ts";
+import { graphBoxes, horizontalOverflow, intersect, lineCount, type Rect } from "./support/look.ts";
 
 const ROW_HEIGHT = 18;
 /**
@@ -209,15 +209,6 @@ describe("the web UI: a newcomer's last rough edges", { timeout: 240_000 }, () =
     await context.close();
   });
 });
-
-interface Rect {
-  left: number;
-  top: number;
-  right: number;
-  bottom: number;
-  width: number;
-  height: number;
-}
 
 function grown(rect: Rect, by: number): Rect {
   return {

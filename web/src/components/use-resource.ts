@@ -4,6 +4,7 @@
  * flicker.
  */
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { streamSettled } from "../api/event-stream.ts";
 
 const COALESCE_MS = 50;
 
@@ -47,8 +48,13 @@ export function useResource<T>(load: () => Promise<T>, keys: unknown[]): Resourc
   }, [fetchNow]);
   useEffect(() => {
     setValue(undefined);
-    fetchNow();
+    let current = true;
+    // The first read waits for the event stream, so no change between the read and the stream is missed.
+    void streamSettled().then(() => {
+      if (current) fetchNow();
+    });
     return () => {
+      current = false;
       clearTimeout(pending.current);
       pending.current = undefined;
     };

@@ -2,7 +2,7 @@
  * Reads a task log as line objects (`format=lines`: one JSON object per line, with the stream it came from and
  * when it arrived) over plain HTTP as it grows, handing them over in batches as they arrive.
  */
-import { apiFetch } from "../api/client.ts";
+import { streamLines } from "../api/log-stream.ts";
 
 export interface LogLineObject {
   line: string;
@@ -10,33 +10,25 @@ export interface LogLineObject {
   time?: number;
 }
 
-export async function streamLineObjects(
+/** The same HTTP reading as a plain log's ({@link streamLines}), each complete line parsed as it arrives. */
+export function streamLineObjects(
   path: string,
   onLines: (lines: LogLineObject[]) => void,
   signal: AbortSignal,
 ): Promise<void> {
-  const response = await apiFetch("GET", path, { signal });
-  if (!response.body) {
-    onLines(parseComplete(`${await response.text()}\n`).lines);
-    return;
-  }
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let rest = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    const { lines, remainder } = parseComplete(rest + value);
-    rest = remainder;
-    if (lines.length > 0) onLines(lines);
-  }
-  if (rest) onLines(parseComplete(`${rest}\n`).lines);
+  return streamLines(
+    path,
+    (texts) => {
+      const lines = parseLineObjects(texts);
+      if (lines.length > 0) onLines(lines);
+    },
+    signal,
+  );
 }
 
-/** The complete NDJSON lines of `text`, parsed, and the unterminated rest. */
-export function parseComplete(text: string): { lines: LogLineObject[]; remainder: string } {
-  const parts = text.split("\n");
-  const remainder = parts.pop() ?? "";
+/** NDJSON lines, each one line object; blank ones (none are sent) skipped. */
+export function parseLineObjects(texts: readonly string[]): LogLineObject[] {
   const lines: LogLineObject[] = [];
-  for (const part of parts) if (part !== "") lines.push(JSON.parse(part) as LogLineObject);
-  return { lines, remainder };
+  for (const text of texts) if (text !== "") lines.push(JSON.parse(text) as LogLineObject);
+  return lines;
 }

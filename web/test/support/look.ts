@@ -5,7 +5,7 @@
  */
 import type { Locator, Page } from "playwright-core";
 
-interface Rect {
+export interface Rect {
   left: number;
   top: number;
   right: number;
