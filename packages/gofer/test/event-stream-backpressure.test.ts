@@ -11,6 +11,8 @@ import { after, before, describe, it } from "node:test";
 import { WebSocket, WebSocketServer } from "ws";
 import { eventSocketSink } from "../src/api/event-socket-sink.ts";
 import type { GoferEvent } from "../src/domain/models.ts";
+import { EventBus } from "../src/events/event-bus.ts";
+import { EventService } from "../src/services/event-service.ts";
 import { insertEvent } from "../src/storage/events-store.ts";
 import { StatementCounter } from "./support/statement-counter.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
@@ -66,7 +68,7 @@ describe("event streams and a client that does not read", () => {
   });
 
   it("closes a live follower that falls too far behind, saying why", async () => {
-    const limits = { roomBytes: 16 * 1024, maxBytes: 256 * 1024 };
+    const limits = { roomBytes: 16 * 1024, maxBytes: 256 * 1024, stalledMs: 60_000 };
     const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
     await once(wss, "listening");
     const { port } = wss.address() as AddressInfo;
@@ -104,5 +106,70 @@ describe("event streams and a client that does not read", () => {
     assert.match(reason.toString(), /client too slow/);
     assert.ok(peak <= limits.maxBytes + 2 * 1024, `the server held at most ${peak} bytes for it`);
     assert.ok(sent > 1_000, `${sent} events offered before it was closed`);
+  });
+
+  it("closes a client that takes nothing for the stalled time while history waits for it", {
+    timeout: 30_000,
+  }, async () => {
+    const limits = { roomBytes: 16 * 1024, maxBytes: 64 * 1024 * 1024, stalledMs: 1_000 };
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    await once(wss, "listening");
+    const { port } = wss.address() as AddressInfo;
+    const waited = new Promise<number>((resolve) => {
+      wss.on("connection", async (serverSide) => {
+        const sink = eventSocketSink(serverSide, limits);
+        // More than loopback's socket buffers hold, so something stays unsent while the client does not read.
+        for (let index = 0; index < 20_000; index += 1)
+          sink.send({
+            id: String(index),
+            emitted: 0,
+            kind: { created_namespace: { namespace_id: PADDING } },
+          } as unknown as GoferEvent);
+        const started = Date.now();
+        await sink.room?.();
+        resolve(Date.now() - started);
+      });
+    });
+    const client = new WebSocket(`ws://127.0.0.1:${port}`);
+    await once(client, "open");
+    client.pause();
+    const ms = await waited;
+    const closed = once(client, "close");
+    client.resume();
+    const [code, reason] = (await closed) as [number, Buffer];
+    wss.close();
+    assert.ok(ms >= 1_000 && ms < 10_000, `history gave up on the client after ${ms} ms`);
+    assert.equal(code, 1008);
+    assert.match(reason.toString(), /stopped reading/);
+  });
+
+  it("ends a history stream that falls more than the held live events behind, saying why", {
+    timeout: 30_000,
+  }, async () => {
+    const bus = new EventBus(server.service.db);
+    const events = new EventService({ db: server.service.db, bus, maxHeld: 100 });
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let reason = "";
+    let sent = 0;
+    const sink = {
+      send: () => {
+        sent += 1;
+      },
+      // The client takes nothing until told: history stops after its first page.
+      room: () => held,
+      fellBehind: (why: string) => {
+        reason = why;
+        release();
+      },
+    };
+    const outcome = events.stream({ history: true, reverse: false }, sink, new AbortController().signal);
+    while (sent === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let index = 0; index < 150 && reason === ""; index += 1)
+      await bus.publish("created_namespace", { namespace_id: `live-${index}` });
+    assert.equal(await outcome, "aborted");
+    assert.match(reason, /more than 100 live events/);
   });
 });

@@ -16,14 +16,23 @@ export interface EventSinkLimits {
   roomBytes: number;
   /** A live follower with more than this unsent is closed. */
   maxBytes: number;
+  /** A client that takes nothing of what waits for it for this long is closed: it stopped reading. */
+  stalledMs: number;
 }
 
-export const EVENT_SINK_LIMITS: EventSinkLimits = { roomBytes: 1024 * 1024, maxBytes: 16 * 1024 * 1024 };
+export const EVENT_SINK_LIMITS: EventSinkLimits = {
+  roomBytes: 1024 * 1024,
+  maxBytes: 16 * 1024 * 1024,
+  stalledMs: 60_000,
+};
 
 /** How often a waiting history looks whether the client has read; ws announces no drain of its own. */
 const ROOM_POLL_MS = 10;
 
 export function eventSocketSink(socket: WebSocket, limits: EventSinkLimits = EVENT_SINK_LIMITS): EventSink {
+  const behind = (reason: string) => {
+    if (socket.readyState === socket.OPEN) socket.close(1008, reason);
+  };
   return {
     send(event: GoferEvent) {
       if (socket.readyState !== socket.OPEN) return;
@@ -38,9 +47,19 @@ export function eventSocketSink(socket: WebSocket, limits: EventSinkLimits = EVE
       socket.send(eventPayload(event), { binary: false });
     },
     async room() {
+      let unsent = socket.bufferedAmount;
+      let since = Date.now();
       while (socket.readyState === socket.OPEN && socket.bufferedAmount > limits.roomBytes) {
         await sleep(ROOM_POLL_MS);
+        if (socket.bufferedAmount < unsent) {
+          unsent = socket.bufferedAmount;
+          since = Date.now();
+        } else if (Date.now() - since > limits.stalledMs) {
+          behind(`client stopped reading: nothing taken for ${Math.round(limits.stalledMs / 1000)} s`);
+          return;
+        }
       }
     },
+    fellBehind: behind,
   };
 }

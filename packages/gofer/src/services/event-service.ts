@@ -33,15 +33,25 @@ export interface EventSink {
   send(event: GoferEvent): void;
   /** Resolves once the receiver can take more: history waits on it between pages. */
   room?(): Promise<void>;
+  /** The receiver fell too far behind to be kept: end the stream, saying `reason`. */
+  fellBehind(reason: string): void;
 }
+
+/**
+ * Live events a stream holds while it still sends history. A client that reads the history slower than events
+ * come would make this grow without end; past it the stream is closed as behind, to reconnect from its last id.
+ */
+const MAX_HELD_LIVE_EVENTS = 50_000;
 
 export class EventService {
   readonly #db: GoferDb;
   readonly #bus: EventBus;
+  readonly #maxHeld: number;
 
-  constructor({ db, bus }: { db: GoferDb; bus: EventBus }) {
+  constructor({ db, bus, maxHeld = MAX_HELD_LIVE_EVENTS }: { db: GoferDb; bus: EventBus; maxHeld?: number }) {
     this.#db = db;
     this.#bus = bus;
+    this.#maxHeld = maxHeld;
   }
 
   async get(id: number): Promise<GoferEvent> {
@@ -96,10 +106,24 @@ export class EventService {
   ): Promise<StreamOutcome> {
     const send = (event: GoferEvent) => sink.send(event);
     const buffered: GoferEvent[] = [];
+    let behind = false;
+    const hold = (event: GoferEvent) => {
+      if (behind) return;
+      if (buffered.length < this.#maxHeld) {
+        buffered.push(event);
+        return;
+      }
+      behind = true;
+      unsubscribe();
+      buffered.length = 0;
+      sink.fellBehind(
+        `more than ${this.#maxHeld} live events came while history was being read; reconnect with after=<last id>`,
+      );
+    };
     let live: ((event: GoferEvent) => void) | undefined;
     const unsubscribe = reverse
       ? () => undefined
-      : this.#bus.subscribe((event) => (live ? live(event) : buffered.push(event)), { relayed: true });
+      : this.#bus.subscribe((event) => (live ? live(event) : hold(event)), { relayed: true });
     if (signal.aborted) unsubscribe();
     else signal.addEventListener("abort", unsubscribe, { once: true });
     let sent = 0;
@@ -131,7 +155,7 @@ export class EventService {
           await setImmediate();
           // And the next page waits until the client has taken most of this one.
           await sink.room?.();
-          if (signal.aborted) return "aborted";
+          if (signal.aborted || behind) return "aborted";
         }
         if (reverse) return "ended";
       }
