@@ -117,6 +117,25 @@ describe("task logs as line objects, with their streams and times", () => {
     assert.equal(stored, INTERLEAVED_TEXT);
   });
 
+  it("cuts a line object at 1 MiB and says by how much, while the plain log keeps the whole line", async () => {
+    const script = "head -c 3145728 /dev/zero | tr '\\0' a; echo; echo after";
+    await deployPipeline(server, pipelineConfig("long-line", [shTask("wide", script)]));
+    const runId = await startRun(server, "long-line");
+    const { tasks } = await waitForRun(server, "long-line", runId, WAIT_MS);
+    assert.equal(tasks.wide.status, "successful");
+    const path = logsPath("long-line", runId, "wide");
+    const lines = parseLines((await server.api("GET", `${path}?format=lines`)).text) as (LineObject & {
+      truncated?: number;
+    })[];
+    assert.equal(lines.length, 2);
+    assert.equal(lines[0]?.line.length, 1024 * 1024);
+    assert.equal(lines[0]?.truncated, 3 * 1024 * 1024 - 1024 * 1024);
+    assert.equal(lines[0]?.stream, "stdout");
+    assert.deepEqual([lines[1]?.line, lines[1]?.stream, lines[1]?.truncated], ["after", "stdout", undefined]);
+    const plain = await server.api("GET", path);
+    assert.equal(plain.text.length, 3 * 1024 * 1024 + "\nafter\n".length);
+  });
+
   it("refuses an unknown format with the v0 error envelope, over HTTP and WebSocket", async () => {
     await deployPipeline(server, pipelineConfig("bad-format", [shTask("quiet", "echo hi")]));
     const runId = await startRun(server, "bad-format");

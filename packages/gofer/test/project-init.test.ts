@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { markdownCodeBlocks } from "../../sdk/test/support/markdown-code-blocks.ts";
+import { extensionImage } from "../src/cli/project-init/extension-project.ts";
 import { TOOLCHAIN_VERSIONS } from "../src/cli/project-init/toolchain-versions.ts";
 import {
   assertExit,
@@ -285,4 +286,14 @@ describe("init checks the id as the server does", () => {
       else assertOk(fromFolder);
     });
   }
+});
+
+describe("the image an extension project builds", () => {
+  it("is a name Docker accepts for every id Gofer accepts", () => {
+    // Docker's reference grammar: lower-case parts joined by one separator, never ending in one.
+    const dockerName = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*:[\w][\w.-]{0,127}$/;
+    for (const id of ["hello", "Build-Bot", "build-", "a_b", "x--y", "ends_"]) {
+      assert.match(extensionImage(id), dockerName, `the image of ${JSON.stringify(id)}`);
+    }
+  });
 });

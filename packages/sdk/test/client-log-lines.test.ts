@@ -14,6 +14,12 @@ describe("tasks.logs as line objects", () => {
   before(async () => {
     server = createServer(async (request, response) => {
       urls.push(request.url ?? "");
+      if (request.url?.includes("/pipelines/v0-server/")) {
+        // A server without line objects (Gofer's own v0) ignores `format` and answers the plain log.
+        response.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
+        response.end("first\nsecond\n");
+        return;
+      }
       response.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8" });
       const body = Buffer.from(
         '{"line":"out ü","stream":"stdout","time":1733580000123}\n' +
@@ -49,5 +55,12 @@ describe("tasks.logs as line objects", () => {
     for await (const line of client.tasks.logs("ns", "pipe", 3, "build", { follow: true })) lines.push(line);
     assert.equal(urls.at(-1), "/api/namespaces/ns/pipelines/pipe/runs/3/tasks/build/logs?follow=true");
     assert.equal(typeof lines[0], "string");
+  });
+
+  test("reads a plain answer (a server without line objects) as lines without stream or time", async () => {
+    const lines = [];
+    for await (const line of client.tasks.logs("ns", "v0-server", 1, "build", { format: "lines" }))
+      lines.push(line);
+    assert.deepEqual(lines, [{ line: "first" }, { line: "second" }]);
   });
 });

@@ -8,6 +8,8 @@ export interface LogLineObject {
   line: string;
   stream?: "stdout" | "stderr";
   time?: number;
+  /** Bytes of the line the server left out (a line object holds at most 1 MiB); the download has them. */
+  truncated?: number;
 }
 
 /** The same HTTP reading as a plain log's ({@link streamLines}), each complete line parsed as it arrives. */

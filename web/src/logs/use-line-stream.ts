@@ -67,7 +67,11 @@ export function useLineStream(
           url,
           (batch) => {
             for (const item of batch) {
-              lines.current.push(item.line);
+              lines.current.push(
+                item.truncated
+                  ? `${item.line} … [${item.truncated} more bytes: download the log]`
+                  : item.line,
+              );
               streams.current.push(item.stream);
               times.current.push(item.time);
             }

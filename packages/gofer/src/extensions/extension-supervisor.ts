@@ -734,6 +734,8 @@ export class ExtensionSupervisor {
    * container is gone; "" when there is none or the engine cannot give it.
    */
   async #keepOutput(extensionId: string, containerId: string): Promise<string> {
+    // An uninstall while the output is read must not find it kept again afterwards.
+    const readSince = this.#lastOutputs.forgets;
     let text = "";
     try {
       const last = this.#options.scheduler.logs(containerId, { follow: false, tailLines: KEPT_LINES });
@@ -741,7 +743,7 @@ export class ExtensionSupervisor {
     } catch {
       // What was read before the engine failed still helps; an older container's output would mislead.
     }
-    return this.#lastOutputs.keep(extensionId, text);
+    return this.#lastOutputs.keep(extensionId, text, readSince);
   }
 
   /** A deleted pipeline's (or namespace's) subscriptions went with it: the extensions must let them go too. */

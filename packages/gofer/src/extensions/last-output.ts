@@ -18,11 +18,22 @@ const QUOTED_LINE_WIDTH = 300;
 
 export class LastOutputs {
   readonly #kept = new Map<string, string>();
+  /** Counts the forgets: output read before the latest one (an uninstall during the read) is not kept. */
+  #forgets = 0;
 
-  /** Keeps the output (its end, within the bound, from a line's start) and returns what was kept. */
-  keep(extensionId: string, text: string): string {
+  /** Pass to {@link keep} what this returned before the output was read. */
+  get forgets(): number {
+    return this.#forgets;
+  }
+
+  /**
+   * Keeps the output (its end, within the bound, from a line's start) and returns what was kept; when a forget
+   * came since `readSince` (see {@link forgets}), returns it without keeping it.
+   */
+  keep(extensionId: string, text: string, readSince = this.#forgets): string {
     const cut = text.length > KEPT_CHARACTERS ? text.slice(-KEPT_CHARACTERS) : text;
     const kept = cut === text ? text : cut.slice(cut.indexOf("\n") + 1);
+    if (readSince !== this.#forgets) return kept;
     this.#kept.delete(extensionId);
     this.#kept.set(extensionId, kept);
     for (const oldest of this.#kept.keys()) {
@@ -37,6 +48,7 @@ export class LastOutputs {
   }
 
   forget(extensionId: string): void {
+    this.#forgets += 1;
     this.#kept.delete(extensionId);
   }
 }

@@ -415,7 +415,11 @@ export class GoferClient {
               signal,
             });
             const body = http.body(response, logsPath, signal);
-            yield* format === "lines" ? splitLineObjects(body) : splitLines(body);
+            if (format !== "lines") return yield* splitLines(body);
+            // A server without line objects (Gofer's own v0) answers the plain log: its lines, without streams.
+            const ndjson = response.headers.get("content-type")?.startsWith("application/x-ndjson") === true;
+            if (ndjson) return yield* splitLineObjects(body);
+            for await (const line of splitLines(body)) yield { line };
           },
         };
       }) as TasksApi["logs"],

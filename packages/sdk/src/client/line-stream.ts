@@ -33,6 +33,8 @@ export interface TaskLogLine {
   stream?: "stdout" | "stderr";
   /** When the line arrived, in Unix epoch milliseconds (to a tenth of a second); absent where unknown. */
   time?: number;
+  /** Bytes of the line left out: a line object carries at most 1 MiB of it (the plain log has it whole). */
+  truncated?: number;
 }
 
 /** Yields each line object of an NDJSON body (one JSON object per line), as it streams in. */

@@ -19,7 +19,8 @@ const PROJECT_VERSION = "0.1.0";
 
 /** The image `npm run image` builds for extension `id`: versioned, so no scheduler takes it for "always pull". */
 export function extensionImage(id: string): string {
-  return `gofer-extension-${id.toLowerCase()}:${PROJECT_VERSION}`;
+  // An image name is lower case and a part of it may not end in a separator, which an id may ("build-").
+  return `gofer-extension-${id.toLowerCase().replace(/[-_.]+$/, "")}:${PROJECT_VERSION}`;
 }
 
 export function extensionProject(id: string, sdk: SdkSources): ProjectFile[] {
@@ -108,9 +109,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const EXTENSION_ID = ${JSON.stringify(id)};
+const IMAGE_NAME = ${JSON.stringify(extensionImage(id).replace(/:[^:]*$/, ""))};
 const root = fileURLToPath(new URL("..", import.meta.url));
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
-const image = process.env.IMAGE || \`gofer-extension-\${EXTENSION_ID.toLowerCase()}:\${version}\`;
+const image = process.env.IMAGE || \`\${IMAGE_NAME}:\${version}\`;
 const dockerArgs = process.argv.slice(2);
 
 function fail(message) {
