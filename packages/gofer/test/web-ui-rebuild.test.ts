@@ -155,4 +155,35 @@ describe("a web UI folder rebuilt while the server runs", () => {
     // A client-side route answers the new page too.
     assert.equal((await get(server, "/namespaces/default")).body, build("new33333").page);
   });
+
+  it("replaces the build it serves only once the folder has stopped being written", async () => {
+    const folder = await tempFolder();
+    await writeAssets(folder, "old44444");
+    await writePage(folder, "old44444");
+    const server = await serverOn(folder);
+    assert.equal((await get(server, "/")).body, build("old44444").page);
+
+    // A whole new build, and then, as Vite writes its chunks, one the page does not name, still being written.
+    await emptyFolder(folder);
+    await writeAssets(folder, "new55555");
+    await writePage(folder, "new55555");
+    const writing = Date.now();
+    const chunk = join(folder, "assets", "xterm-session-new55555.js");
+    await writeFile(chunk, "");
+    for (let look = 0; look < 3; look += 1) {
+      await sleep(400);
+      await writeFile(chunk, `console.log(${JSON.stringify("x".repeat(look + 1))});`);
+      const served = await get(server, "/");
+      assert.equal(
+        served.body,
+        build("old44444").page,
+        `the old build ${Date.now() - writing} ms after the rebuild began`,
+      );
+    }
+    const { took } = await until(server, "/", (page) => page.body === build("new55555").page);
+    assert.ok(took < 3000, `the new build after ${took} ms of quiet`);
+    const later = await get(server, "/assets/xterm-session-new55555.js");
+    assert.equal(later.status, 200);
+    assert.equal(later.body, `console.log("xxx");`);
+  });
 });

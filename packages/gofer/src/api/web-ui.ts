@@ -49,6 +49,8 @@ const TYPES: Record<string, string> = {
 };
 /** At most one look at index.html a second, however many requests arrive. */
 const RECHECK_MS = 1000;
+/** How long a rebuilt folder must go unwritten before it replaces the build being served. */
+const QUIET_MS = 1000;
 /** Longer than a build takes between writing its page and the last asset the page names. */
 const SETTLED_MS = 10_000;
 const COMPRESSIBLE = new Set([".html", ".js", ".css", ".json", ".svg", ".txt", ".map"]);
@@ -172,7 +174,9 @@ class UiFolder {
     this.#lookedAt = now;
     const stamp = indexStamp(this.#folder);
     if (stamp === undefined || stamp.key === this.#stamp?.key) return this.#files;
-    const files = readBuild(this.#folder, stamp);
+    // A build replacing the one served must also have stopped writing: a chunk the page loads later (the terminal)
+    // is not named in index.html, and a file just created reads as whole while still empty.
+    const files = readBuild(this.#folder, stamp, now - QUIET_MS);
     if (files) {
       this.#files = files;
       this.#stamp = stamp;
@@ -200,10 +204,15 @@ function indexStamp(folder: string): IndexStamp | undefined {
 /**
  * Every file of the build whose index.html had `stamp`, or undefined while that build is not whole: a file
  * changed under the read, the folder emptied by the next build meanwhile, or an asset the page names not written
- * yet. A page that has named a missing asset for SETTLED_MS is a finished build with a hole, served as it is (the
- * asset answers 404), so a broken folder is not read over and over.
+ * yet, or (with `writtenBefore`) a file written after that moment. A page that has named a missing asset for
+ * SETTLED_MS is a finished build with a hole, served as it is (the asset answers 404), so a broken folder is not
+ * read over and over.
  */
-function readBuild(folder: string, stamp: IndexStamp): Map<string, UiFile> | undefined {
+function readBuild(
+  folder: string,
+  stamp: IndexStamp,
+  writtenBefore = Number.POSITIVE_INFINITY,
+): Map<string, UiFile> | undefined {
   let names: string[];
   let page: Buffer;
   try {
@@ -220,8 +229,9 @@ function readBuild(folder: string, stamp: IndexStamp): Map<string, UiFile> | und
     for (const name of names) {
       const full = join(folder, ...name.split("/"));
       const body = readFileSync(full);
-      // A file still being written is longer by now than what was read.
-      if (statSync(full).size !== body.length) return undefined;
+      const stat = statSync(full);
+      // A file still being written is longer by now than what was read, or was written a moment ago.
+      if (stat.size !== body.length || stat.mtimeMs > writtenBefore) return undefined;
       files.set(name, uiFile(name, body));
     }
   } catch {
