@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { insertEvent } from "../../packages/gofer/src/storage/events-store.ts";
-import { insertRun, nextRunId } from "../../packages/gofer/src/storage/runs-store.ts";
+import { storeFinishedRuns } from "../../packages/gofer/test/support/finished-runs.ts";
 import {
   deployPipeline,
   pipelineConfig,
@@ -91,33 +91,7 @@ describe("the web UI: lists, the config compare, links", () => {
     await deployPipeline(server, many);
     const failed = await startRun(server, "many", { OUTCOME: "fail" });
     await waitForRun(server, "many", failed);
-    const db = server.service.db;
-    for (let i = 0; i < 30; i++) {
-      await db.transaction().execute(async (tx) => {
-        const runId = await nextRunId(tx, "default", "many");
-        const at = Date.now() - (30 - i) * 60_000;
-        await insertRun(
-          tx,
-          {
-            namespace_id: "default",
-            pipeline_id: "many",
-            pipeline_config_version: 1,
-            run_id: runId,
-            started: at,
-            ended: at + 1500,
-            state: "complete",
-            status: "successful",
-            status_reason: null,
-            initiator: { id: "t", user: "ci" },
-            variables: [],
-            token_id: null,
-            store_objects_expired: false,
-            event_id: null,
-          },
-          at,
-        );
-      });
-    }
+    await storeFinishedRuns(server, "many", 30);
     await deployPipeline(server, pipelineConfig("idle", [shTask("nothing", "true")]));
   });
 

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
-import { insertRun, nextRunId } from "../../packages/gofer/src/storage/runs-store.ts";
+import { storeFinishedRuns } from "../../packages/gofer/test/support/finished-runs.ts";
 import {
   deployPipeline,
   pipelineConfig,
@@ -30,33 +30,7 @@ describe("the web UI: what a newcomer trips on", { timeout: 240_000 }, () => {
   before(async () => {
     // 31 runs of "busy", every third one failed, stored as the orchestrator stores finished runs.
     await deployPipeline(server, pipelineConfig("busy", [shTask("work", "true")]));
-    const db = server.service.db;
-    for (let i = 0; i < 31; i++) {
-      await db.transaction().execute(async (tx) => {
-        const runId = await nextRunId(tx, "default", "busy");
-        const at = Date.now() - (31 - i) * 60_000;
-        await insertRun(
-          tx,
-          {
-            namespace_id: "default",
-            pipeline_id: "busy",
-            pipeline_config_version: 1,
-            run_id: runId,
-            started: at,
-            ended: at + 1500,
-            state: "complete",
-            status: runId % 3 === 0 ? "failed" : "successful",
-            status_reason: null,
-            initiator: { id: "t", user: "ci" },
-            variables: [],
-            token_id: null,
-            store_objects_expired: false,
-            event_id: null,
-          },
-          at,
-        );
-      });
-    }
+    await storeFinishedRuns(server, "busy", 31, (runId) => (runId % 3 === 0 ? "failed" : "successful"));
     // Registered, never deployed.
     const registered = await server.api("POST", "/api/namespaces/default/pipelines/draft/configs", {
       config: pipelineConfig("draft", [shTask("try", "true")]),

@@ -172,7 +172,13 @@ describe("the web UI: the run page", { timeout: 300_000 }, () => {
     assert.deepEqual(await page.getByLabel("Variable name").evaluateAll(inputValues), ["FAIL_TESTS"]);
     assert.deepEqual(await page.getByLabel("Variable value").evaluateAll(inputValues), ["1"]);
     await page.getByRole("button", { name: "Start", exact: true }).click();
-    await page.waitForURL(new RegExp(`/runs/${runId + 1}$`));
+    // The new run's page; if it never comes, the dialog's own account of why in the failure.
+    await page
+      .waitForURL(new RegExp(`/runs/${runId + 1}$`), { timeout: 30_000 })
+      .catch(async (error: Error) => {
+        const said = await page.getByRole("dialog").getByRole("alert").allTextContents();
+        throw new Error(`${error.message}; the start dialog says: ${said.join(" ") || "nothing"}`);
+      });
     await page.getByRole("heading", { name: `Run ${runId + 1}` }).waitFor();
     const again = await getRun(server, "checks", runId + 1);
     assert.deepEqual(again.variables, [{ key: "FAIL_TESTS", value: "1", source: "run_options" }]);

@@ -7,11 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { CompiledQuery, type KyselyPlugin, sql } from "kysely";
+import { sql } from "kysely";
 import WebSocket from "ws";
 import type { GoferDb } from "../src/storage/database.ts";
 import { insertEvent, pageEvents } from "../src/storage/events-store.ts";
 import { type PrivatePostgres, startPrivatePostgres } from "./support/private-postgres.ts";
+import { planOf } from "./support/query-plan.ts";
 import { StatementCounter } from "./support/statement-counter.ts";
 import { type StoredEvent, storedEvents } from "./support/stored-events.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
@@ -40,27 +41,12 @@ async function readPage(server: TestServer, query: string): Promise<Page> {
 const idsOf = (events: StoredEvent[]) => events.map((event) => Number(event.id));
 
 /** The SQL plan of the store's own page query below `beforeId` (or above `afterId`), as the store sends it. */
-async function planOfPage(
+function planOfPage(
   db: GoferDb,
   backend: "sqlite" | "postgres",
   cursor: { beforeId: number; reverse: true } | { afterId: number; reverse: false },
 ): Promise<string> {
-  let captured: CompiledQuery | undefined;
-  const capture: KyselyPlugin = {
-    transformQuery: (args) => {
-      captured ??= db.getExecutor().compileQuery(args.node, args.queryId);
-      return args.node;
-    },
-    transformResult: async (args) => args.result,
-  };
-  await pageEvents(db.withPlugin(capture), { ...cursor, limit: 100 });
-  assert.ok(captured, "the store sent its query");
-  const { sql: text, parameters } = captured;
-  return db.connection().execute(async (connection) => {
-    const explain = backend === "sqlite" ? "EXPLAIN QUERY PLAN " : "EXPLAIN ";
-    const plan = await connection.executeQuery(CompiledQuery.raw(explain + text, [...parameters]));
-    return JSON.stringify(plan.rows);
-  });
+  return planOf(db, backend, (viewed) => pageEvents(viewed, { ...cursor, limit: 100 }));
 }
 
 let postgres: PrivatePostgres | undefined;

@@ -41,7 +41,7 @@ async function runCount(server: TestServer, pipelineId: string): Promise<number>
   return response.json.runs.length;
 }
 
-/** Subscribes `pipelineId` to interval every second and waits for two runs it started. */
+/** Subscribes `pipelineId` to interval every second, waits for two runs it started, unsubscribes and lets them end. */
 async function runsStartWhenSubscribed(server: TestServer, pipelineId: string): Promise<void> {
   const created = await server.api("POST", `${PIPELINES}/${pipelineId}/subscriptions`, {
     extension_id: "interval",
@@ -57,6 +57,15 @@ async function runsStartWhenSubscribed(server: TestServer, pipelineId: string): 
     `${PIPELINES}/${pipelineId}/subscriptions/interval/every-second`,
   );
   assert.equal(deleted.status, 204, deleted.text);
+  // The runs it started finish (and their containers go) before the test's server stops.
+  await waitFor("the started runs to finish", 30_000, async () => {
+    const response = await server.api("GET", `${PIPELINES}/${pipelineId}/runs?limit=200`);
+    const runs: { state: string }[] = response.json.runs;
+    if (!runs.every((run) => run.state === "complete")) return undefined;
+    // A task's container is removed just after its completion is stored.
+    const left = await engine.listContainers({ all: true, labels: { "gofer.instance": server.instanceId } });
+    return left.every((container) => container.Labels?.["gofer.task"] === undefined) ? true : undefined;
+  });
 }
 
 async function containerEnv(server: TestServer, extensionId: string): Promise<string[]> {

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { CompiledQuery, type KyselyPlugin, sql } from "kysely";
+import { sql } from "kysely";
 import type { GoferDb } from "../src/storage/database.ts";
 import { insertRun, listRuns, nextRunId } from "../src/storage/runs-store.ts";
 import {
@@ -18,33 +18,21 @@ import {
   waitForTask,
 } from "./support/pipelines.ts";
 import { type PrivatePostgres, startPrivatePostgres } from "./support/private-postgres.ts";
+import { planOf } from "./support/query-plan.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
 
 const PIPELINE = "mixed";
 const RUNS = `/api/namespaces/default/pipelines/${PIPELINE}/runs`;
 
-/** The SQL plan of the store's own narrowed list query, captured as the store sends it. */
-async function planOfFailedRuns(db: GoferDb, backend: "sqlite" | "postgres"): Promise<string> {
-  let captured: CompiledQuery | undefined;
-  const capture: KyselyPlugin = {
-    transformQuery: (args) => {
-      captured ??= db.getExecutor().compileQuery(args.node, args.queryId);
-      return args.node;
-    },
-    transformResult: async (args) => args.result,
-  };
+/** The SQL plan of the store's own narrowed list query. */
+function planOfFailedRuns(db: GoferDb, backend: "sqlite" | "postgres"): Promise<string> {
   const only = { state: "complete", status: "failed" } as const;
-  await listRuns(db.withPlugin(capture), "default", PIPELINE, { limit: 26, offset: 0, reverse: true, only });
-  assert.ok(captured, "the store sent its query");
-  const { sql: text, parameters } = captured;
-  return db.connection().execute(async (connection) => {
-    // PostgreSQL reads a small table whole whatever its indexes; forbidding that shows which index it would use.
-    if (backend === "postgres") await sql`SET enable_seqscan = off`.execute(connection);
-    const explain = backend === "sqlite" ? "EXPLAIN QUERY PLAN " : "EXPLAIN ";
-    const plan = await connection.executeQuery(CompiledQuery.raw(explain + text, [...parameters]));
-    if (backend === "postgres") await sql`RESET enable_seqscan`.execute(connection);
-    return JSON.stringify(plan.rows);
-  });
+  return planOf(
+    db,
+    backend,
+    (viewed) => listRuns(viewed, "default", PIPELINE, { limit: 26, offset: 0, reverse: true, only }),
+    { forbidSeqScan: true },
+  );
 }
 
 let postgres: PrivatePostgres | undefined;

@@ -6,36 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { rawGet as get } from "./support/raw-get.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
-
-/** A raw GET: the status, headers and body exactly as sent. */
-function get(
-  server: TestServer,
-  path: string,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-  const url = new URL(server.url);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path, headers }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on("data", (chunk: Buffer) => chunks.push(chunk));
-      response.on("end", () =>
-        resolve({
-          status: response.statusCode ?? 0,
-          headers: response.headers,
-          body: Buffer.concat(chunks).toString(),
-        }),
-      );
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 /** A build shaped like Vite's: index.html naming a hashed script and stylesheet under assets/. */
 function build(hash: string) {
@@ -76,7 +52,7 @@ async function until(
   for (;;) {
     const answer = await get(server, path);
     if (accept(answer)) return { answer, took: Date.now() - started };
-    if (Date.now() - started > ms) assert.fail(`${path} still answers ${answer.status}: ${answer.body}`);
+    if (Date.now() - started > ms) assert.fail(`${path} still answers ${answer.status}: ${answer.text}`);
     await sleep(100);
   }
 }
@@ -104,12 +80,12 @@ describe("a web UI folder rebuilt while the server runs", () => {
     const server = await serverOn(folder);
     const empty = await get(server, "/");
     assert.equal(empty.status, 503);
-    assert.match(empty.body, /npm run build:web/);
+    assert.match(empty.text, /npm run build:web/);
 
     await writeAssets(folder, "first111");
     await writePage(folder, "first111");
     const { answer, took } = await until(server, "/", (page) => page.status === 200);
-    assert.equal(answer.body, build("first111").page);
+    assert.equal(answer.text, build("first111").page);
     assert.ok(took < 2500, `noticed after ${took} ms`);
     const script = await get(server, `/${build("first111").script}`);
     assert.equal(script.status, 200);
@@ -122,7 +98,7 @@ describe("a web UI folder rebuilt while the server runs", () => {
     await writePage(folder, "old22222");
     const server = await serverOn(folder);
     const before = await get(server, "/");
-    assert.equal(before.body, build("old22222").page);
+    assert.equal(before.text, build("old22222").page);
     const oldTag = String(before.headers.etag);
     assert.equal((await get(server, "/", { "if-none-match": oldTag })).status, 304);
 
@@ -131,16 +107,16 @@ describe("a web UI folder rebuilt while the server runs", () => {
     await sleep(1200);
     const meanwhile = await get(server, "/");
     assert.equal(meanwhile.status, 200);
-    assert.equal(meanwhile.body, build("old22222").page);
+    assert.equal(meanwhile.text, build("old22222").page);
     assert.equal((await get(server, `/${build("old22222").script}`)).status, 200);
 
     // The new page before its assets: not served until what it names is there.
     await writePage(folder, "new33333");
     await sleep(1200);
-    assert.equal((await get(server, "/")).body, build("old22222").page);
+    assert.equal((await get(server, "/")).text, build("old22222").page);
 
     await writeAssets(folder, "new33333");
-    const { answer } = await until(server, "/", (page) => page.body === build("new33333").page);
+    const { answer } = await until(server, "/", (page) => page.text === build("new33333").page);
     assert.equal(answer.headers["cache-control"], "no-cache");
     const newTag = String(answer.headers.etag);
     assert.notEqual(newTag, oldTag);
@@ -149,11 +125,11 @@ describe("a web UI folder rebuilt while the server runs", () => {
     assert.equal((await get(server, "/", { "if-none-match": newTag })).status, 304);
     const script = await get(server, `/${build("new33333").script}`);
     assert.equal(script.status, 200);
-    assert.equal(script.body, `console.log("build new33333");`);
+    assert.equal(script.text, `console.log("build new33333");`);
     assert.equal(script.headers["cache-control"], "public, max-age=31536000, immutable");
     assert.equal((await get(server, `/${build("old22222").script}`)).status, 404, "the old build is gone");
     // A client-side route answers the new page too.
-    assert.equal((await get(server, "/namespaces/default")).body, build("new33333").page);
+    assert.equal((await get(server, "/namespaces/default")).text, build("new33333").page);
   });
 
   it("replaces the build it serves only once the folder has stopped being written", async () => {
@@ -161,7 +137,7 @@ describe("a web UI folder rebuilt while the server runs", () => {
     await writeAssets(folder, "old44444");
     await writePage(folder, "old44444");
     const server = await serverOn(folder);
-    assert.equal((await get(server, "/")).body, build("old44444").page);
+    assert.equal((await get(server, "/")).text, build("old44444").page);
 
     // A whole new build, and then, as Vite writes its chunks, one the page does not name, still being written.
     await emptyFolder(folder);
@@ -175,15 +151,15 @@ describe("a web UI folder rebuilt while the server runs", () => {
       await writeFile(chunk, `console.log(${JSON.stringify("x".repeat(look + 1))});`);
       const served = await get(server, "/");
       assert.equal(
-        served.body,
+        served.text,
         build("old44444").page,
         `the old build ${Date.now() - writing} ms after the rebuild began`,
       );
     }
-    const { took } = await until(server, "/", (page) => page.body === build("new55555").page);
+    const { took } = await until(server, "/", (page) => page.text === build("new55555").page);
     assert.ok(took < 3000, `the new build after ${took} ms of quiet`);
     const later = await get(server, "/assets/xterm-session-new55555.js");
     assert.equal(later.status, 200);
-    assert.equal(later.body, `console.log("xxx");`);
+    assert.equal(later.text, `console.log("xxx");`);
   });
 });

@@ -1,31 +1,11 @@
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gunzipSync } from "node:zlib";
+import { rawGet as get } from "./support/raw-get.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
-
-/** A raw GET, so the test sees exactly what the server sent: no decompression, no path normalisation. */
-function get(
-  server: TestServer,
-  path: string,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
-  const url = new URL(server.url);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path, headers }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on("data", (chunk: Buffer) => chunks.push(chunk));
-      response.on("end", () =>
-        resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }),
-      );
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 const INDEX = `<!doctype html><title>Gofer</title><script type="module" src="/assets/app-abc123.js"></script>${"<!-- padding -->".repeat(100)}`;
 const SCRIPT = `console.log("gofer");\n${"// padding\n".repeat(200)}`;
