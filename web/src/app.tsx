@@ -14,16 +14,7 @@ export function App() {
   const path = useSignal(currentPath);
   // Pages are keyed by the signed-in user, so signing in or out reloads what they show.
   const user = useSignal(session.user);
-  const restoring = useSignal(session.restoring);
   const route = routeOf(path);
-  if (restoring) {
-    return (
-      <>
-        <Header />
-        <p class="empty">Signing in…</p>
-      </>
-    );
-  }
   return (
     <>
       <Header />

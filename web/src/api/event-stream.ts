@@ -49,24 +49,6 @@ function connect(): void {
   };
 }
 
-/**
- * Resolves once the stream is live (or refused, or down: a page does not wait on a stream it cannot have). A read
- * made after it cannot miss a change: the server hears of this client before the read, so an event for any
- * change the read does not show yet arrives. Read before it, a page could show a task waiting whose start
- * happened while the stream was still connecting, and never hear of it.
- */
-export function streamSettled(): Promise<void> {
-  if (!socket) connect();
-  if (streamState.value !== "connecting") return Promise.resolve();
-  return new Promise((resolve) => {
-    const unsubscribe = streamState.subscribe(() => {
-      if (streamState.value === "connecting") return;
-      unsubscribe();
-      resolve();
-    });
-  });
-}
-
 /** Calls `listener` with every live event until the returned function is called. */
 export function onEvent(listener: Listener): () => void {
   listeners.add(listener);

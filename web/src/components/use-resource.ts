@@ -4,11 +4,8 @@
  * flicker.
  */
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { streamSettled } from "../api/event-stream.ts";
 
 const COALESCE_MS = 50;
-/** How long a first read waits for the event stream to connect. */
-const STREAM_WAIT_MS = 3_000;
 
 export interface Resource<T> {
   value: T | undefined;
@@ -50,24 +47,8 @@ export function useResource<T>(load: () => Promise<T>, keys: unknown[]): Resourc
   }, [fetchNow]);
   useEffect(() => {
     setValue(undefined);
-    let current = true;
-    let read = false;
-    const first = () => {
-      if (!current || read) return;
-      read = true;
-      fetchNow();
-    };
-    // The first read waits for the event stream, so no change between the read and the stream is missed. A
-    // stream slow to connect does not hold the page: it reads anyway, and once more when the stream is live.
-    void streamSettled().then(() => {
-      if (!current) return;
-      if (read) reload();
-      else first();
-    });
-    const waited = setTimeout(first, STREAM_WAIT_MS);
+    fetchNow();
     return () => {
-      current = false;
-      clearTimeout(waited);
       clearTimeout(pending.current);
       pending.current = undefined;
     };

@@ -40,7 +40,5 @@ export async function restoreSession(): Promise<void> {
     await loadIdentity();
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) signOut();
-  } finally {
-    session.restoring.value = false;
   }
 }

@@ -20,11 +20,6 @@ export const session = {
   user: new Signal<string>(""),
   /** Whether the token holds the admin role: operator controls are shown only then. */
   admin: new Signal<boolean>(false),
-  /**
-   * True from page load until a stored token has been checked. Pages are keyed by the user, so rendering one
-   * before the check would load it twice: as nobody, then again as the user.
-   */
-  restoring: new Signal<boolean>(storedToken() !== ""),
 };
 
 export function rememberToken(token: string): void {
