@@ -14,6 +14,7 @@ import {
   shTask,
   startRun,
   waitForRun,
+  waitForTask,
 } from "../../packages/gofer/test/support/pipelines.ts";
 import { startTestServer, type TestServer } from "../../packages/gofer/test/support/test-server.ts";
 import { launchBrowser, openPage, screenshot, signIn, urlQueryAndHash } from "./support/browser.ts";
@@ -80,6 +81,9 @@ describe("the web UI: the run page", { timeout: 300_000 }, () => {
   it("shows a run as cancelling from the moment it is cancelled, with who asked and the grace period counting down", async () => {
     const { page, context, errors } = await signedInPage();
     const runId = await startRun(server, "stubborn");
+    // Opened once the task runs: this tests cancelling, and a page opened while the task starts can show it
+    // waiting until the next event.
+    await waitForTask(server, "stubborn", runId, "hold", (execution) => execution.state === "running");
     await page.goto(`${server.url}${runPath("stubborn", runId)}`);
     await page.locator('g[data-task-id="hold"][data-state="running"]').waitFor({ timeout: 30_000 });
     assert.equal(await page.getByTestId("cancelling").count(), 0);

@@ -5,7 +5,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
-import { pipelineConfig, shTask, startRun, waitForRun } from "../../packages/gofer/test/support/pipelines.ts";
+import {
+  pipelineConfig,
+  shTask,
+  startRun,
+  waitForRun,
+  waitForTask,
+} from "../../packages/gofer/test/support/pipelines.ts";
 import type { TestServer } from "../../packages/gofer/test/support/test-server.ts";
 import {
   bodyBackground,
@@ -150,6 +156,9 @@ describe("the web UI: runs", () => {
   it("cancels a long run from the run page", async () => {
     const { page, context, errors } = await signedInPage();
     const runId = await startRun(server, "forever");
+    // Opened once the task runs: this tests cancelling, and a page opened while the task starts can show it
+    // waiting until the next event.
+    await waitForTask(server, "forever", runId, "wait", (execution) => execution.state === "running");
     await page.goto(`${server.url}/namespaces/default/pipelines/forever/runs/${runId}`);
     await page.locator('g[data-task-id="wait"][data-state="running"]').waitFor({ timeout: 30_000 });
     await page.getByRole("button", { name: "Cancel run" }).click();
